@@ -1,0 +1,37 @@
+# Weir. `make help` lists the targets; each has a `##` comment (STYLE §2.9).
+
+GO ?= go
+
+# DuckDB (the oracle) and the race detector need cgo.
+export CGO_ENABLED := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test test-short slt bench lint fmt
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## go build -o bin/weir ./cmd/weir
+	$(GO) build -o bin/weir ./cmd/weir
+
+run: build ## build, then bin/weir demo (server + query pack + live-room traffic)
+	bin/weir demo
+
+test: ## every test, with -race (what .ci/run runs)
+	$(GO) test -race -timeout 15m ./...
+
+test-short: ## go test -short ./... (skips slt, crash and oracle tests)
+	$(GO) test -short ./...
+
+slt: ## the sqllogictest scripts: go test -run TestSLT -v .
+	$(GO) test -run TestSLT -v .
+
+bench: ## benchmarks, never part of test (go test -bench until weir bench lands)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: ## go vet ./...
+	$(GO) vet ./...
+
+fmt: ## gofmt -l -w .
+	gofmt -l -w .

@@ -1,0 +1,168 @@
+package db
+
+import (
+	"context"
+	"strings"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/planner"
+)
+
+// createRelation creates a source or table. It returns false when IF NOT EXISTS skipped it.
+func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.cat.Get(st.Rel.Name); err == nil {
+		if st.IfNotExists {
+			return false, nil
+		}
+		return false, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", st.Rel.Name)
+	}
+	if strings.HasPrefix(st.Rel.Name, "weir_") {
+		return false, sqlerr.New(sqlerr.InsufficientPrivilege, "the prefix weir_ is reserved for system tables: %q", st.Rel.Name)
+	}
+	if err := d.cat.Add(st.Rel); err != nil {
+		return false, err
+	}
+	tx, err := d.store.Begin(ctx)
+	if err == nil {
+		if err = tx.CreateRelation(st.Rel); err == nil {
+			err = tx.Commit(d.tick)
+		} else {
+			tx.Rollback()
+		}
+	}
+	if err != nil {
+		d.cat.Remove(st.Rel.Name)
+		return false, err
+	}
+	if st.Rel.Kind == catalog.Table {
+		d.tables[st.Rel.Name] = &table{rel: st.Rel, rows: map[string][]delta.Value{}}
+	}
+	return true, nil
+}
+
+// createView creates a materialized view, backfilled from the full history of its inputs.
+func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.cat.Get(st.Rel.Name); err == nil {
+		if st.IfNotExists {
+			return false, nil
+		}
+		return false, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", st.Rel.Name)
+	}
+	if strings.HasPrefix(st.Rel.Name, "weir_") {
+		return false, sqlerr.New(sqlerr.InsufficientPrivilege, "the prefix weir_ is reserved for system tables: %q", st.Rel.Name)
+	}
+	for _, dep := range st.Rel.DependsOn {
+		if _, err := d.cat.Get(dep); err != nil {
+			return false, err // dropped since the statement was prepared
+		}
+	}
+	if err := d.cat.Add(st.Rel); err != nil {
+		return false, err
+	}
+	fail := func(err error) (bool, error) {
+		d.cat.Remove(st.Rel.Name)
+		delete(d.views, st.Rel.Name)
+		return false, err
+	}
+	v, err := d.backfill(ctx, st.Rel)
+	if err != nil {
+		return fail(sqlerr.Wrap(err, "", "materialized view %q", st.Rel.Name))
+	}
+	tx, err := d.store.Begin(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if err := tx.CreateRelation(st.Rel); err != nil {
+		tx.Rollback()
+		return fail(err)
+	}
+	if err := tx.Insert(st.Rel, v.contents()); err != nil {
+		tx.Rollback()
+		return fail(err)
+	}
+	if err := tx.Commit(d.tick); err != nil {
+		return fail(err)
+	}
+	d.views[st.Rel.Name] = v
+	return true, nil
+}
+
+// drop drops relations; views depending on them block the drop unless CASCADE.
+func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var victims []*catalog.Relation
+	seen := map[string]bool{}
+	for _, name := range st.Names {
+		rel, err := d.cat.Get(name)
+		if err != nil {
+			if st.IfExists {
+				continue
+			}
+			return err
+		}
+		if rel.Kind != st.Kind {
+			return sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a %s", name, rel.Kind, st.Kind).
+				WithHint("Use DROP %s to remove a %s.", dropWord(rel.Kind), rel.Kind)
+		}
+		deps := d.cat.DependentsClosure(name)
+		if len(deps) > 0 && !st.Cascade {
+			names := make([]string, len(deps))
+			for i, dp := range deps {
+				names[i] = dp.Name
+			}
+			return sqlerr.New(sqlerr.DependentObjectsStillExist, "cannot drop %s %q because other objects depend on it", rel.Kind, name).
+				WithDetail("materialized view %s depends on %s %s", strings.Join(names, ", "), rel.Kind, name).
+				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+		}
+		// Dependents first, newest first, so nothing is left pointing at a dropped relation.
+		for i := len(deps) - 1; i >= 0; i-- {
+			if !seen[deps[i].Name] {
+				seen[deps[i].Name] = true
+				victims = append(victims, deps[i])
+			}
+		}
+		if !seen[name] {
+			seen[name] = true
+			victims = append(victims, rel)
+		}
+	}
+	if len(victims) == 0 {
+		return nil
+	}
+	tx, err := d.store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range victims {
+		if err := tx.DropRelation(v.Name); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if err := tx.Commit(d.tick); err != nil {
+		return err
+	}
+	for _, v := range victims {
+		d.cat.Remove(v.Name)
+		delete(d.views, v.Name)
+		delete(d.tables, v.Name)
+	}
+	return nil
+}
+
+func dropWord(k catalog.Kind) string {
+	switch k {
+	case catalog.Source:
+		return "SOURCE"
+	case catalog.Table:
+		return "TABLE"
+	}
+	return "MATERIALIZED VIEW"
+}

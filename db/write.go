@@ -1,0 +1,237 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/planner"
+)
+
+// checkRow enforces NOT NULL on a row about to be stored; rowNum is 1-based.
+func checkRow(rel *catalog.Relation, row []delta.Value, rowNum int) error {
+	for i, c := range rel.Columns {
+		if c.NotNull && row[i].Null {
+			return sqlerr.New(sqlerr.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", c.Name, rel.Name).
+				WithDetail("row %d: column %s is NULL", rowNum, c.Name)
+		}
+	}
+	return nil
+}
+
+func evalRow(exprs []expr.Expr, input []delta.Value) ([]delta.Value, error) {
+	row := make([]delta.Value, len(exprs))
+	for i, e := range exprs {
+		v, err := e.Eval(input)
+		if err != nil {
+			return nil, err
+		}
+		row[i] = v
+	}
+	return row, nil
+}
+
+// Ingest appends rows (already typed to the source's columns) to a source as one tick.
+// A NOT NULL violation fails the whole call with the row number.
+func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rel, err := d.cat.Get(source)
+	if err != nil {
+		return err
+	}
+	if rel.Kind != catalog.Source {
+		return sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a source", source, rel.Kind)
+	}
+	b := delta.New(relKinds(rel))
+	for i, row := range rows {
+		if err := checkRow(rel, row, i+1); err != nil {
+			return err
+		}
+		b.AppendRow(row, 1)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return d.runTick(ctx, tickInput{appends: map[string]*delta.Batch{source: b}})
+}
+
+// insert executes an INSERT; it returns the number of rows inserted or updated.
+func (d *DB) insert(ctx context.Context, st *planner.Insert) (int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rel, err := d.live(st.Rel)
+	if err != nil {
+		return 0, err
+	}
+	rows := make([][]delta.Value, len(st.Rows))
+	for i, exprs := range st.Rows {
+		row, err := evalRow(exprs, nil)
+		if err != nil {
+			return 0, rowErr(err, i+1)
+		}
+		if err := checkRow(rel, row, i+1); err != nil {
+			return 0, err
+		}
+		rows[i] = row
+	}
+	if rel.Kind == catalog.Source {
+		b := delta.New(relKinds(rel))
+		for _, r := range rows {
+			b.AppendRow(r, 1)
+		}
+		return int64(len(rows)), d.runTick(ctx, tickInput{appends: map[string]*delta.Batch{rel.Name: b}})
+	}
+	t := d.tables[rel.Name]
+	changes := delta.New(relKinds(rel))
+	pending := map[string][]delta.Value{} // rows written by this statement
+	affected := int64(0)
+	for i, row := range rows {
+		k := pkKey(rel, row)
+		cur, exists := pending[k]
+		written := exists
+		if !exists {
+			cur, exists = t.rows[k]
+		}
+		if !exists {
+			pending[k] = row
+			changes.AppendRow(row, 1)
+			affected++
+			continue
+		}
+		switch {
+		case st.OnConflict == nil:
+			return 0, sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint \"%s_pkey\"", rel.Name).
+				WithDetail("row %d: Key (%s)=(%s) already exists.", i+1, keyNames(rel), keyText(rel, row))
+		case written && !st.OnConflict.DoNothing:
+			return 0, sqlerr.New("21000", "ON CONFLICT DO UPDATE command cannot affect row a second time").
+				WithDetail("row %d: Key (%s)=(%s) appears twice in the statement.", i+1, keyNames(rel), keyText(rel, row)).
+				WithHint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
+		case st.OnConflict.DoNothing:
+			continue
+		}
+		both := append(append([]delta.Value{}, cur...), row...)
+		if w := st.OnConflict.Where; w != nil {
+			ok, err := w.Eval(both)
+			if err != nil {
+				return 0, rowErr(err, i+1)
+			}
+			if ok.Null || !ok.B {
+				continue
+			}
+		}
+		next := append([]delta.Value{}, cur...)
+		for _, a := range st.OnConflict.Set {
+			v, err := a.E.Eval(both)
+			if err != nil {
+				return 0, rowErr(err, i+1)
+			}
+			next[a.Col] = v
+		}
+		if err := checkRow(rel, next, i+1); err != nil {
+			return 0, err
+		}
+		changes.AppendRow(cur, -1)
+		changes.AppendRow(next, 1)
+		pending[k] = next
+		affected++
+	}
+	changes.Consolidate()
+	if changes.Len() == 0 {
+		return affected, nil
+	}
+	return affected, d.runTick(ctx, tickInput{tables: map[string]*delta.Batch{rel.Name: changes}})
+}
+
+func keyNames(rel *catalog.Relation) string {
+	s := ""
+	for i, k := range rel.PrimaryKey {
+		if i > 0 {
+			s += ", "
+		}
+		s += rel.Columns[k].Name
+	}
+	return s
+}
+
+func keyText(rel *catalog.Relation, row []delta.Value) string {
+	s := ""
+	for i, k := range rel.PrimaryKey {
+		if i > 0 {
+			s += ", "
+		}
+		s += expr.Format(row[k], rel.Columns[k].Type)
+	}
+	return s
+}
+
+func rowErr(err error, row int) error {
+	e := sqlerr.As(err)
+	if e.Detail == "" {
+		return e.WithDetail("row %d", row)
+	}
+	return e
+}
+
+// live re-resolves a relation bound at prepare time, in case it was dropped since.
+func (d *DB) live(rel *catalog.Relation) (*catalog.Relation, error) {
+	cur, err := d.cat.Get(rel.Name)
+	if err != nil {
+		return nil, err
+	}
+	if cur != rel {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cached plan must not change result type: %q was recreated; prepare the statement again", rel.Name)
+	}
+	return cur, nil
+}
+
+// modify executes UPDATE (set != nil) or DELETE over a table.
+func (d *DB) modify(ctx context.Context, rel *catalog.Relation, where expr.Expr, set []planner.Assignment) (int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rel, err := d.live(rel)
+	if err != nil {
+		return 0, err
+	}
+	t := d.tables[rel.Name]
+	changes := delta.New(relKinds(rel))
+	n := int64(0)
+	for _, row := range t.rows {
+		if where != nil {
+			ok, err := where.Eval(row)
+			if err != nil {
+				return 0, err
+			}
+			if ok.Null || !ok.B {
+				continue
+			}
+		}
+		n++
+		changes.AppendRow(row, -1)
+		if set == nil {
+			continue
+		}
+		next := append([]delta.Value{}, row...)
+		for _, a := range set {
+			v, err := a.E.Eval(row)
+			if err != nil {
+				return 0, err
+			}
+			next[a.Col] = v
+		}
+		if err := checkRow(rel, next, int(n)); err != nil {
+			return 0, err
+		}
+		changes.AppendRow(next, 1)
+	}
+	changes.Consolidate()
+	if changes.Len() == 0 {
+		return n, nil
+	}
+	return n, d.runTick(ctx, tickInput{tables: map[string]*delta.Batch{rel.Name: changes}})
+}
+
+var _ = fmt.Sprint

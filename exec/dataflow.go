@@ -1,0 +1,277 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// NodeID names a node of a Dataflow: its position in insertion order.
+type NodeID int
+
+// A Dataflow is one continuous query: a DAG of operators fed by source nodes, one per
+// scanned relation. It is driven from one goroutine and takes no locks; the owner must
+// not call its methods concurrently.
+//
+// Nodes are added in topological order (an input must exist before its reader), and Step
+// runs them in that order. The first error a Step returns sticks: the tick was applied
+// partially, so every later Step returns the same error and the owner rebuilds the
+// dataflow (from a checkpoint, or by replaying its input).
+type Dataflow struct {
+	nodes  []*node
+	output NodeID
+	hasOut bool
+	err    error // sticky: a wiring error from Add, or the first error of a Step
+}
+
+// node is one vertex: a source (op == nil) or an operator.
+type node struct {
+	op      Operator
+	rel     string // the relation of a source
+	kinds   []delta.Kind
+	inputs  []NodeID
+	readers []edge     // who receives this node's output, in Add order
+	inbox   []delivery // this tick's input, in arrival order
+	out     *delta.Batch
+}
+
+type edge struct {
+	to   NodeID
+	port int
+}
+
+type delivery struct {
+	port int
+	b    *delta.Batch
+}
+
+// PanicError is the cause (sqlerr.Error.Err) of the XX000 error Step returns when an
+// operator panics. Stack holds the panicking goroutine's stack, for the log.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprint(e.Value) }
+
+// NewDataflow returns an empty dataflow.
+func NewDataflow() *Dataflow { return &Dataflow{} }
+
+// AddSource adds a scan of relation rel, whose changes have columns of the given kinds,
+// and returns its node. A source passes the relation's changes through unchanged. The
+// same relation may be added more than once (a self-join): every such node receives the
+// same changes.
+func (d *Dataflow) AddSource(rel string, kinds []delta.Kind) NodeID {
+	id := NodeID(len(d.nodes))
+	d.nodes = append(d.nodes, &node{rel: rel, kinds: slices.Clone(kinds), out: delta.New(kinds)})
+	return id
+}
+
+// Add adds op reading inputs (in port order) and returns its node. Every input must
+// already exist, so insertion order is topological. A wiring error (an unknown input, or
+// an input whose kinds differ from what op expects) is returned by the next Step.
+func (d *Dataflow) Add(op Operator, inputs ...NodeID) NodeID {
+	id := NodeID(len(d.nodes))
+	n := &node{op: op, kinds: op.OutKinds(), inputs: slices.Clone(inputs), out: delta.New(op.OutKinds())}
+	d.nodes = append(d.nodes, n)
+	var want [][]delta.Kind
+	if c, ok := op.(inputChecker); ok {
+		want = c.inKinds()
+		if len(want) != len(inputs) && d.err == nil {
+			d.err = sqlerr.New(sqlerr.Internal, "internal error: dataflow: %s has %d inputs, got %d", op, len(want), len(inputs))
+		}
+	}
+	for port, in := range inputs {
+		if in < 0 || in >= id {
+			if d.err == nil {
+				d.err = sqlerr.New(sqlerr.Internal, "internal error: dataflow: %s reads node %d, which does not exist yet", op, in)
+			}
+			continue
+		}
+		src := d.nodes[in]
+		if port < len(want) && !slices.Equal(want[port], src.kinds) && d.err == nil {
+			d.err = sqlerr.New(sqlerr.Internal, "internal error: dataflow: %s input %d has kinds %v, want %v", op, port, src.kinds, want[port])
+		}
+		src.readers = append(src.readers, edge{to: id, port: port})
+	}
+	return id
+}
+
+// SetOutput makes node id the dataflow's result, the one whose changes Step returns.
+// Without it, the node added last is the output.
+func (d *Dataflow) SetOutput(id NodeID) {
+	d.output, d.hasOut = id, true
+	if (id < 0 || int(id) >= len(d.nodes)) && d.err == nil {
+		d.err = sqlerr.New(sqlerr.Internal, "internal error: dataflow: output node %d does not exist", id)
+	}
+}
+
+func (d *Dataflow) outputID() NodeID {
+	if d.hasOut {
+		return d.output
+	}
+	return NodeID(len(d.nodes) - 1)
+}
+
+// Sources returns the distinct relation names the dataflow scans, sorted.
+func (d *Dataflow) Sources() []string {
+	var rels []string
+	for _, n := range d.nodes {
+		if n.op == nil {
+			rels = append(rels, n.rel)
+		}
+	}
+	slices.Sort(rels)
+	return slices.Compact(rels)
+}
+
+// OutKinds returns the kinds of the output node's columns (nil for an empty dataflow).
+func (d *Dataflow) OutKinds() []delta.Kind {
+	id := d.outputID()
+	if id < 0 || int(id) >= len(d.nodes) {
+		return nil
+	}
+	return d.nodes[id].kinds
+}
+
+// Step runs one tick. Each source node receives changes[rel] (a missing or nil batch
+// means no change; the batches are only read, and only during the call). Then the
+// operators run in insertion order: each is pushed every batch in its inbox, in arrival
+// order, then advanced exactly once, also with an empty inbox, so global aggregates emit
+// their first row on the first tick; its output goes to the inbox of each node reading
+// it. ctx is checked before the tick and before every operator (57014 when done; a tick
+// canceled before anything was applied does not stick).
+//
+// Step returns the output node's changes for the tick, consolidated, in a fresh batch the
+// caller owns. Errors carry a SQLSTATE: an operator's error unchanged (22003, 22012, …),
+// XX000 for a wiring error, a source batch of the wrong kinds or an operator panic (with
+// a *PanicError cause). After an error every later Step returns it again.
+func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.Batch) (res *delta.Batch, err error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.nodes) == 0 {
+		return nil, sqlerr.New(sqlerr.Internal, "internal error: dataflow has no nodes")
+	}
+	if err := ctx.Err(); err != nil { // nothing applied yet: not sticky
+		return nil, sqlerr.Wrap(err, sqlerr.QueryCanceled, "canceling tick %d", t.Seq)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = sqlerr.Wrap(&PanicError{Value: r, Stack: debug.Stack()}, sqlerr.Internal, "internal error")
+		}
+		if err != nil {
+			res, d.err = nil, err
+		}
+		for _, n := range d.nodes {
+			clear(n.inbox)
+			n.inbox = n.inbox[:0]
+		}
+	}()
+	for _, n := range d.nodes {
+		if n.op == nil {
+			if err := d.runSource(n, changes[n.rel]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, sqlerr.Wrap(err, sqlerr.QueryCanceled, "canceling tick %d", t.Seq)
+		}
+		n.out.Reset()
+		for _, in := range n.inbox {
+			if err := n.op.Push(ctx, in.port, in.b, n.out); err != nil {
+				return nil, err
+			}
+		}
+		if err := n.op.Advance(ctx, t, n.out); err != nil {
+			return nil, err
+		}
+		d.deliver(n, n.out)
+	}
+	out := d.nodes[d.outputID()]
+	res = delta.New(out.kinds)
+	if src := out.srcBatch(); src != nil {
+		res.AppendBatch(src, 1)
+	}
+	res.Consolidate()
+	return res, nil
+}
+
+// runSource hands a relation's changes to the readers of source n.
+func (d *Dataflow) runSource(n *node, b *delta.Batch) error {
+	n.inbox = n.inbox[:0]
+	if b == nil || b.Len() == 0 {
+		return nil
+	}
+	if !slices.Equal(b.Kinds(), n.kinds) {
+		return sqlerr.New(sqlerr.Internal, "internal error: dataflow: changes to %s have kinds %v, want %v", n.rel, b.Kinds(), n.kinds)
+	}
+	n.inbox = append(n.inbox, delivery{b: b}) // remembered for srcBatch, when n is the output
+	d.deliver(n, b)
+	return nil
+}
+
+// srcBatch returns the batch node n produced this tick: its operator output, or a
+// source's input.
+func (n *node) srcBatch() *delta.Batch {
+	if n.op != nil {
+		return n.out
+	}
+	if len(n.inbox) == 0 {
+		return nil
+	}
+	return n.inbox[0].b
+}
+
+func (d *Dataflow) deliver(n *node, b *delta.Batch) {
+	if b.Len() == 0 {
+		return
+	}
+	for _, e := range n.readers {
+		r := d.nodes[e.to]
+		r.inbox = append(r.inbox, delivery{port: e.port, b: b})
+	}
+}
+
+// Explain renders the operator tree from the output node down, GMS style:
+//
+//	HashAggregate(group=#0; count(*))
+//	 └─ Filter((#1 > 0))
+//	     └─ Scan(gifts)
+//
+// A node read by several others appears under each of them.
+func (d *Dataflow) Explain() string {
+	if len(d.nodes) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	var walk func(id NodeID, first, rest string)
+	walk = func(id NodeID, first, rest string) {
+		sb.WriteString(first)
+		if id < 0 || int(id) >= len(d.nodes) {
+			fmt.Fprintf(&sb, "?node %d\n", id)
+			return
+		}
+		n := d.nodes[id]
+		if n.op == nil {
+			sb.WriteString("Scan(" + n.rel + ")\n")
+			return
+		}
+		sb.WriteString(n.op.String() + "\n")
+		for i, in := range n.inputs {
+			if i == len(n.inputs)-1 {
+				walk(in, rest+" └─ ", rest+"     ")
+			} else {
+				walk(in, rest+" ├─ ", rest+" │   ")
+			}
+		}
+	}
+	walk(d.outputID(), "", "")
+	return sb.String()
+}

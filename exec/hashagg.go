@@ -1,0 +1,576 @@
+package exec
+
+import (
+	"context"
+	"math"
+	"math/big"
+	"slices"
+	"strings"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+var _ Operator = (*HashAggregate)(nil)
+
+// AggFunc is an aggregate function a HashAggregate maintains.
+type AggFunc uint8
+
+// The aggregate functions. All of them stay correct under retractions.
+const (
+	AggCountStar AggFunc = iota // count(*): the total weight of the group
+	AggCount                    // count(x): the weight of non-NULL x
+	AggSum                      // sum(x): NULL without non-NULL input
+	AggAvg                      // avg(x): sum/count as double precision
+	AggMin                      // min(x)
+	AggMax                      // max(x)
+)
+
+// String is the SQL name of f.
+func (f AggFunc) String() string {
+	switch f {
+	case AggCountStar, AggCount:
+		return "count"
+	case AggSum:
+		return "sum"
+	case AggAvg:
+		return "avg"
+	case AggMin:
+		return "min"
+	case AggMax:
+		return "max"
+	}
+	return "agg?"
+}
+
+// AggSpec describes one aggregate of a HashAggregate.
+//
+// Arg is the input column (-1 for count(*)). Distinct counts each distinct non-NULL value
+// once (count/sum/avg(DISTINCT x)); it does not change min and max. ArgType is the
+// logical type of the argument and ResultType that of the result; either may be left
+// catalog.Unknown, and is then derived: ArgType from the input column's kind (bigint,
+// double precision, text, boolean), ResultType as PostgreSQL would for count (bigint),
+// avg (double precision) and min/max (ArgType), and as Weir does for sum (bigint for
+// integer arguments, double precision for floating-point ones).
+type AggSpec struct {
+	Func                AggFunc
+	Arg                 int
+	Distinct            bool
+	ArgType, ResultType catalog.Type
+}
+
+// String renders the call as EXPLAIN shows it: "count(*)", "sum(DISTINCT #1)".
+func (s AggSpec) String() string {
+	if s.Func == AggCountStar {
+		return "count(*)"
+	}
+	d := ""
+	if s.Distinct {
+		d = "DISTINCT "
+	}
+	return s.Func.String() + "(" + d + colName(s.Arg) + ")"
+}
+
+// HashAggregate is an incremental GROUP BY. Its output row is the group column values
+// followed by one value per aggregate.
+//
+// Groups follow SQL GROUP BY (NULLs group together) and a group exists while its total
+// input weight is positive. Push only accumulates and marks groups dirty; Advance emits,
+// for each dirty group in the order it became dirty, a retraction of the row it last
+// emitted (if any) and an insertion of its new row (if the group still exists), and
+// nothing when the row is unchanged. A group whose state has returned to empty is
+// forgotten, so the state is bounded by the live groups.
+//
+// With no group columns (a global aggregate) there is exactly one output row at all
+// times, emitted by the first Advance even without input: count 0 and NULL for the
+// other aggregates over no rows.
+//
+// Sums are exact (see sum.go): bigint sums are checked against their result type when a
+// row is produced and raise 22003 "bigint out of range" then; double precision sums are
+// rounded once from the exact sum and raise 22003 "value out of range: overflow" when
+// that overflows. min and max keep a multiset value -> count per group and rescan it only
+// when the current extreme was retracted; the DISTINCT aggregates keep the same multiset
+// and count a value while its count is positive.
+type HashAggregate struct {
+	in        []delta.Kind
+	groupCols []int
+	aggs      []aggPlan
+	setCols   []int   // input column of each per-group multiset
+	setUsers  [][]int // aggregates (indexes into aggs) fed by each multiset
+	outKinds  []delta.Kind
+	err       *sqlerr.Error // configuration error, returned by every call
+
+	// Invariant: every group in groups is live (non-empty state) or dirty or global.
+	groups map[string]*group
+	dirty  []*group // groups changed since the last Advance, in the order they changed
+	global bool     // no group columns: the one group always exists
+
+	keyBuf []byte        // scratch: group key encoding
+	valBuf []byte        // scratch: multiset value encoding
+	encBuf []byte        // scratch: output row encoding
+	row    []delta.Value // scratch: output row
+	tmp    big.Float     // scratch for fsum.add
+}
+
+// aggPlan is an AggSpec resolved against the input.
+type aggPlan struct {
+	spec    AggSpec
+	float   bool       // the argument is floating point (sum, avg)
+	resKind delta.Kind // kind of the result column
+	set     int        // index of the multiset feeding this aggregate, or -1
+}
+
+// group is the state of one group.
+type group struct {
+	enc   string        // key encoding, the groups map key
+	key   []delta.Value // group column values
+	n     int64         // total input weight (count(*))
+	aggs  []aggState
+	sets  []map[string]*setEntry // value encoding -> value with its count, per setCols
+	dirty bool
+
+	emitted bool          // last holds the row the group last emitted and has not retracted
+	last    []delta.Value // the emitted row
+	lastEnc string        // its encoding
+}
+
+// aggState is the running state of one aggregate in one group. Which fields are used
+// depends on the function.
+type aggState struct {
+	n     int64  // count/sum/avg: weight of non-NULL inputs; DISTINCT: number of distinct values
+	isum  int128 // sum/avg over integers
+	fsum  fsum   // sum/avg over floats
+	best  delta.Value
+	stale bool // min/max: best was retracted and must be recomputed from the multiset
+}
+
+// setEntry is one distinct value of a multiset. Invariant: n != 0 (entries are deleted at
+// zero); a value is present while n > 0.
+type setEntry struct {
+	v delta.Value
+	n int64
+}
+
+// NewHashAggregate returns a HashAggregate over input columns of kinds in, grouping by
+// groupCols and computing aggs (see AggSpec for how types are derived). A configuration
+// error (column out of range, sum over text, …) is returned (XX000) by the first Push or
+// Advance.
+func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec) *HashAggregate {
+	h := &HashAggregate{
+		in:        slices.Clone(in),
+		groupCols: slices.Clone(groupCols),
+		groups:    make(map[string]*group),
+		global:    len(groupCols) == 0,
+	}
+	if err := checkCols("HashAggregate", "group", groupCols, len(in)); err != nil {
+		h.err = err
+	}
+	for _, c := range groupCols {
+		if c >= 0 && c < len(in) {
+			h.outKinds = append(h.outKinds, in[c])
+		} else {
+			h.outKinds = append(h.outKinds, delta.KindInt)
+		}
+	}
+	for _, s := range aggs {
+		p, err := h.resolve(s)
+		if err != nil && h.err == nil {
+			h.err = err
+		}
+		h.aggs = append(h.aggs, p)
+		h.outKinds = append(h.outKinds, p.resKind)
+	}
+	if h.global {
+		g := h.newGroup("", nil)
+		h.groups[""] = g
+		g.dirty = true
+		h.dirty = append(h.dirty, g)
+	}
+	return h
+}
+
+// resolve fills in the types of s and assigns it a multiset if it needs one.
+func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
+	p := aggPlan{spec: s, set: -1}
+	if s.Func == AggCountStar {
+		p.spec.Arg, p.spec.Distinct = -1, false
+		p.resKind = resultType(&p.spec, delta.KindInt).Kind()
+		return p, nil
+	}
+	if s.Func > AggMax {
+		p.resKind = delta.KindInt
+		return p, configError("HashAggregate", "unknown aggregate function %d", s.Func)
+	}
+	if s.Arg < 0 || s.Arg >= len(h.in) {
+		p.resKind = resultType(&p.spec, delta.KindInt).Kind()
+		return p, configError("HashAggregate", "%s: argument column %d out of range (input has %d columns)", s, s.Arg, len(h.in))
+	}
+	kind := h.in[s.Arg]
+	if p.spec.ArgType == catalog.Unknown {
+		p.spec.ArgType = defaultType(kind)
+	}
+	p.resKind = resultType(&p.spec, kind).Kind()
+	p.float = kind == delta.KindFloat
+	if s.Func == AggMin || s.Func == AggMax || s.Distinct {
+		p.set = slices.Index(h.setCols, s.Arg)
+		if p.set < 0 {
+			p.set = len(h.setCols)
+			h.setCols = append(h.setCols, s.Arg)
+			h.setUsers = append(h.setUsers, nil)
+		}
+		h.setUsers[p.set] = append(h.setUsers[p.set], len(h.aggs))
+	}
+	if p.spec.ArgType.Kind() != kind {
+		return p, configError("HashAggregate", "%s: argument type %s does not match input column kind %s", s, p.spec.ArgType, kind)
+	}
+	switch s.Func {
+	case AggCount:
+		if p.resKind != delta.KindInt {
+			return p, configError("HashAggregate", "%s cannot return %s", s, p.spec.ResultType)
+		}
+	case AggSum, AggAvg:
+		if kind != delta.KindInt && kind != delta.KindFloat {
+			return p, configError("HashAggregate", "%s over %s", s, p.spec.ArgType)
+		}
+		if p.resKind != delta.KindFloat && (p.resKind != delta.KindInt || p.float || s.Func == AggAvg) {
+			return p, configError("HashAggregate", "%s over %s cannot return %s", s, p.spec.ArgType, p.spec.ResultType)
+		}
+	case AggMin, AggMax:
+		if p.resKind != kind {
+			return p, configError("HashAggregate", "%s over %s cannot return %s", s, p.spec.ArgType, p.spec.ResultType)
+		}
+	}
+	return p, nil
+}
+
+// defaultType is the logical type assumed for an input column of kind k.
+func defaultType(k delta.Kind) catalog.Type {
+	switch k {
+	case delta.KindFloat:
+		return catalog.Float8
+	case delta.KindString:
+		return catalog.Text
+	case delta.KindBool:
+		return catalog.Bool
+	}
+	return catalog.Int8
+}
+
+// resultType fills in s.ResultType if it is Unknown and returns it.
+func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
+	if s.ResultType != catalog.Unknown {
+		return s.ResultType
+	}
+	switch s.Func {
+	case AggCountStar, AggCount:
+		s.ResultType = catalog.Int8
+	case AggAvg:
+		s.ResultType = catalog.Float8
+	case AggSum:
+		s.ResultType = catalog.Int8
+		if argKind == delta.KindFloat {
+			s.ResultType = catalog.Float8
+		}
+	default:
+		s.ResultType = s.ArgType
+	}
+	return s.ResultType
+}
+
+func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
+	g := &group{enc: enc, key: key, aggs: make([]aggState, len(h.aggs))}
+	for i := range h.aggs {
+		if f := h.aggs[i].spec.Func; f == AggMin || f == AggMax {
+			g.aggs[i].best = delta.Null(h.aggs[i].resKind)
+		}
+	}
+	if len(h.setCols) > 0 {
+		g.sets = make([]map[string]*setEntry, len(h.setCols))
+		for i := range g.sets {
+			g.sets[i] = make(map[string]*setEntry)
+		}
+	}
+	return g
+}
+
+// Push adds the changes in b to their groups and marks them dirty; it emits nothing.
+func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) error {
+	if h.err != nil {
+		return h.err
+	}
+	if in != 0 {
+		return portError("HashAggregate", in)
+	}
+	for i, w := range b.Weights {
+		if w == 0 {
+			continue
+		}
+		h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
+		g := h.groups[string(h.keyBuf)]
+		if g == nil {
+			key := make([]delta.Value, len(h.groupCols))
+			for k, c := range h.groupCols {
+				key[k] = b.Cols[c].Get(i)
+			}
+			g = h.newGroup(string(h.keyBuf), key)
+			h.groups[g.enc] = g
+		}
+		if !g.dirty {
+			g.dirty = true
+			h.dirty = append(h.dirty, g)
+		}
+		g.n += w
+		for a := range h.aggs {
+			p := &h.aggs[a]
+			if p.set >= 0 || p.spec.Func == AggCountStar {
+				continue
+			}
+			v := b.Cols[p.spec.Arg].Get(i)
+			if v.Null {
+				continue
+			}
+			st := &g.aggs[a]
+			st.n += w
+			if p.spec.Func == AggCount {
+				continue
+			}
+			if err := h.addSum(st, p, v, w); err != nil {
+				return err
+			}
+		}
+		for s, col := range h.setCols {
+			v := b.Cols[col].Get(i)
+			if v.Null {
+				continue
+			}
+			if err := h.addToSet(g, s, v, w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addSum adds v*w to a sum or avg state.
+func (h *HashAggregate) addSum(st *aggState, p *aggPlan, v delta.Value, w int64) error {
+	if p.float {
+		st.fsum.add(v.F, w, &h.tmp)
+		return nil
+	}
+	var overflow bool
+	st.isum, overflow = st.isum.add(mul128(v.I, w))
+	if overflow {
+		return sqlerr.New(sqlerr.NumericValueOutOfRange, "%s out of range", p.spec.ResultType)
+	}
+	return nil
+}
+
+// addToSet adds w copies of v to multiset s of g and, when v becomes present or absent,
+// updates the aggregates the multiset feeds.
+func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error {
+	set := g.sets[s]
+	h.valBuf = delta.AppendValueKey(h.valBuf[:0], v)
+	e := set[string(h.valBuf)]
+	if e == nil {
+		e = &setEntry{v: v}
+		set[string(h.valBuf)] = e
+	}
+	was := e.n > 0
+	e.n += w
+	is := e.n > 0
+	if e.n == 0 {
+		delete(set, string(h.valBuf))
+	}
+	if was == is {
+		return nil
+	}
+	for _, a := range h.setUsers[s] {
+		p, st := &h.aggs[a], &g.aggs[a]
+		switch p.spec.Func {
+		case AggMin, AggMax:
+			switch {
+			case st.stale:
+			case is && (st.best.Null || better(p.spec.Func, e.v, st.best)):
+				st.best = e.v
+			case !is && !st.best.Null && delta.Compare(e.v, st.best) == 0:
+				st.stale = true
+			}
+		default: // a DISTINCT count, sum or avg
+			d := int64(1)
+			if !is {
+				d = -1
+			}
+			st.n += d
+			if p.spec.Func != AggCount {
+				if err := h.addSum(st, p, e.v, d); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// better reports whether v beats best for min or max.
+func better(f AggFunc, v, best delta.Value) bool {
+	c := delta.Compare(v, best)
+	if f == AggMin {
+		return c < 0
+	}
+	return c > 0
+}
+
+// Advance emits the changed rows of the groups dirtied since the last Advance.
+func (h *HashAggregate) Advance(_ context.Context, _ Tick, out *delta.Batch) error {
+	if h.err != nil {
+		return h.err
+	}
+	for i, g := range h.dirty {
+		g.dirty = false
+		h.dirty[i] = nil
+		if g.n <= 0 && !h.global {
+			if g.emitted {
+				out.AppendRow(g.last, -1)
+				g.emitted = false
+			}
+			if h.isEmpty(g) {
+				delete(h.groups, g.enc)
+			}
+			continue
+		}
+		h.row = append(h.row[:0], g.key...)
+		for a := range h.aggs {
+			v, err := h.result(g, a)
+			if err != nil {
+				// Keep this group and the rest dirty: a retried Advance fails the same way.
+				g.dirty = true
+				h.dirty[i] = g
+				h.dirty = h.dirty[i:]
+				return err
+			}
+			h.row = append(h.row, v)
+		}
+		h.encBuf = h.encBuf[:0]
+		for _, v := range h.row {
+			h.encBuf = delta.AppendValueKey(h.encBuf, v)
+		}
+		if g.emitted {
+			if g.lastEnc == string(h.encBuf) {
+				continue
+			}
+			out.AppendRow(g.last, -1)
+		}
+		out.AppendRow(h.row, 1)
+		g.emitted = true
+		g.last = append(g.last[:0], h.row...)
+		g.lastEnc = string(h.encBuf)
+	}
+	h.dirty = h.dirty[:0]
+	return nil
+}
+
+// isEmpty reports whether g holds no input any more, so forgetting it loses nothing.
+func (h *HashAggregate) isEmpty(g *group) bool {
+	if g.n != 0 {
+		return false
+	}
+	for a := range g.aggs {
+		st := &g.aggs[a]
+		if st.n != 0 || st.isum != (int128{}) || !st.fsum.isZero() {
+			return false
+		}
+	}
+	for _, s := range g.sets {
+		if len(s) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// result computes aggregate a of group g.
+func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
+	p, st := &h.aggs[a], &g.aggs[a]
+	switch p.spec.Func {
+	case AggCountStar:
+		return delta.Int(g.n), nil
+	case AggCount:
+		return delta.Int(st.n), nil
+	case AggMin, AggMax:
+		if st.stale {
+			st.best, st.stale = delta.Null(p.resKind), false
+			for _, e := range g.sets[p.set] {
+				if e.n > 0 && (st.best.Null || better(p.spec.Func, e.v, st.best)) {
+					st.best = e.v
+				}
+			}
+		}
+		return st.best, nil
+	}
+	if st.n <= 0 {
+		return delta.Null(p.resKind), nil
+	}
+	var f float64
+	switch {
+	case p.spec.Func == AggAvg && p.float:
+		f = st.fsum.quo(st.n)
+	case p.spec.Func == AggAvg:
+		f = st.isum.quo(st.n)
+	case p.float:
+		f = st.fsum.value()
+		if _, special := st.fsum.special(); !special && math.IsInf(f, 0) {
+			return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: overflow")
+		}
+	default:
+		v, ok := st.isum.int64()
+		if !ok || !fitsType(v, p.spec.ResultType) {
+			return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "%s out of range", p.spec.ResultType)
+		}
+		if p.resKind == delta.KindInt {
+			return delta.Int(v), nil
+		}
+		f = float64(v)
+	}
+	if p.spec.ResultType == catalog.Float4 {
+		f32 := float32(f)
+		if math.IsInf(float64(f32), 0) && !math.IsInf(f, 0) {
+			return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: overflow")
+		}
+		f = float64(f32)
+	}
+	return delta.Float(f), nil
+}
+
+// fitsType reports whether v is in the range of integer type t.
+func fitsType(v int64, t catalog.Type) bool {
+	switch t {
+	case catalog.Int2:
+		return v >= math.MinInt16 && v <= math.MaxInt16
+	case catalog.Int4:
+		return v >= math.MinInt32 && v <= math.MaxInt32
+	}
+	return true
+}
+
+// String renders "HashAggregate(group=#0; count(*), sum(#1))"; a global aggregate has no
+// group= part.
+func (h *HashAggregate) String() string {
+	var parts []string
+	if len(h.groupCols) > 0 {
+		parts = append(parts, "group="+colList(h.groupCols, 0))
+	}
+	if len(h.aggs) > 0 {
+		as := make([]string, len(h.aggs))
+		for i := range h.aggs {
+			as[i] = h.aggs[i].spec.String()
+		}
+		parts = append(parts, strings.Join(as, ", "))
+	}
+	return "HashAggregate(" + strings.Join(parts, "; ") + ")"
+}
+
+// OutKinds is the group columns' kinds followed by the aggregates' result kinds.
+func (h *HashAggregate) OutKinds() []delta.Kind { return h.outKinds }
+
+func (h *HashAggregate) inKinds() [][]delta.Kind { return [][]delta.Kind{h.in} }

@@ -1,0 +1,259 @@
+package exec
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+var _ Operator = (*HashJoin)(nil)
+
+// HashJoin is an incremental inner equi-join. Port 0 is the left input, port 1 the right;
+// an output row is the left columns followed by the right columns.
+//
+// It keeps an arrangement of each input: join key -> distinct rows with their counts. A
+// change pushed on one side is joined with the other side's arrangement and then applied
+// to its own, so pushes processed in order compute Δ(L⋈R) = ΔL⋈R + L'⋈ΔR, where L'
+// already includes ΔL. The output weight is the product of the input weights. Rows whose
+// count reaches 0 and keys without rows are dropped, so the state is bounded by the live
+// data. A row with a NULL key column never matches (SQL equality) and is not stored.
+type HashJoin struct {
+	left, right []delta.Kind
+	keys        [2][]int // key columns of each side, pairwise equal
+	residual    expr.Expr
+	outKinds    []delta.Kind
+	err         *sqlerr.Error // configuration error, returned by every call
+
+	arr [2]arrangement
+
+	keyBuf []byte        // scratch: join key encoding
+	rowBuf []byte        // scratch: whole-row encoding
+	row    []delta.Value // scratch: the pushed row
+	cat    []delta.Value // scratch: left ++ right
+}
+
+// NewHashJoin returns a HashJoin of inputs with the given kinds on left[leftKeys[i]] =
+// right[rightKeys[i]] for every i, keeping only the output rows where residual (nil for
+// none) is TRUE. The residual is evaluated over the concatenated row. Paired key columns
+// must have the same kind (the binder coerces them); with no keys it is a cross join.
+// A configuration error is returned (XX000) by the first Push or Advance.
+func NewHashJoin(left, right []delta.Kind, leftKeys, rightKeys []int, residual expr.Expr) *HashJoin {
+	j := &HashJoin{
+		left:     slices.Clone(left),
+		right:    slices.Clone(right),
+		keys:     [2][]int{slices.Clone(leftKeys), slices.Clone(rightKeys)},
+		residual: residual,
+		outKinds: append(slices.Clone(left), right...),
+		arr:      [2]arrangement{newArrangement(), newArrangement()},
+	}
+	j.err = checkJoin(left, right, leftKeys, rightKeys)
+	return j
+}
+
+func checkJoin(left, right []delta.Kind, leftKeys, rightKeys []int) *sqlerr.Error {
+	if len(leftKeys) != len(rightKeys) {
+		return configError("HashJoin", "%d left keys but %d right keys", len(leftKeys), len(rightKeys))
+	}
+	if err := checkCols("HashJoin", "left key", leftKeys, len(left)); err != nil {
+		return err
+	}
+	if err := checkCols("HashJoin", "right key", rightKeys, len(right)); err != nil {
+		return err
+	}
+	for i := range leftKeys {
+		if lk, rk := left[leftKeys[i]], right[rightKeys[i]]; lk != rk {
+			return configError("HashJoin", "key %d compares %s with %s", i, lk, rk)
+		}
+	}
+	return nil
+}
+
+// Push joins b, a change to input in (0 left, 1 right), with the other input's
+// arrangement, appends the matches to out and then applies b to in's arrangement.
+// Errors from the residual are returned unchanged.
+func (j *HashJoin) Push(_ context.Context, in int, b *delta.Batch, out *delta.Batch) error {
+	if j.err != nil {
+		return j.err
+	}
+	if in != 0 && in != 1 {
+		return portError("HashJoin", in)
+	}
+	keys, own, other := j.keys[in], &j.arr[in], &j.arr[1-in]
+	for i, w := range b.Weights {
+		if w == 0 {
+			continue
+		}
+		var null bool
+		j.keyBuf, null = appendRowKey(j.keyBuf[:0], b, i, keys)
+		if null {
+			continue
+		}
+		j.row = b.Row(i, j.row)
+		if bk := other.keys[string(j.keyBuf)]; bk != nil {
+			for r := range bk.rows {
+				m := &bk.rows[r]
+				if in == 0 {
+					j.cat = append(append(j.cat[:0], j.row...), m.vals...)
+				} else {
+					j.cat = append(append(j.cat[:0], m.vals...), j.row...)
+				}
+				if j.residual != nil {
+					v, err := j.residual.Eval(j.cat)
+					if err != nil {
+						return err
+					}
+					if !isTrue(v) {
+						continue
+					}
+				}
+				out.AppendRow(j.cat, w*m.n)
+			}
+		}
+		j.rowBuf = b.AppendKey(j.rowBuf[:0], i)
+		own.add(j.keyBuf, j.rowBuf, j.row, w)
+	}
+	return nil
+}
+
+// Advance returns the configuration error, if any: a join emits everything from Push.
+func (j *HashJoin) Advance(context.Context, Tick, *delta.Batch) error {
+	if j.err != nil {
+		return j.err
+	}
+	return nil
+}
+
+// String renders "HashJoin(#0 = #3; residual=(#1 < #4))", numbering the right input's
+// columns after the left's as in the output row.
+func (j *HashJoin) String() string {
+	var sb strings.Builder
+	sb.WriteString("HashJoin(")
+	if len(j.keys[0]) == 0 || len(j.keys[0]) != len(j.keys[1]) {
+		sb.WriteString("cross")
+	}
+	for i := range j.keys[0] {
+		if i >= len(j.keys[1]) {
+			break
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(colName(j.keys[0][i]) + " = " + colName(j.keys[1][i]+len(j.left)))
+	}
+	if j.residual != nil {
+		sb.WriteString("; residual=" + j.residual.String())
+	}
+	sb.WriteString(")")
+	return sb.String()
+}
+
+// OutKinds is the left kinds followed by the right kinds.
+func (j *HashJoin) OutKinds() []delta.Kind { return j.outKinds }
+
+func (j *HashJoin) inKinds() [][]delta.Kind { return [][]delta.Kind{j.left, j.right} }
+
+// appendRowKey appends the key encoding of columns cols of row i of b to dst and reports
+// whether any of them is NULL.
+func appendRowKey(dst []byte, b *delta.Batch, i int, cols []int) ([]byte, bool) {
+	null := false
+	for _, c := range cols {
+		v := b.Cols[c].Get(i)
+		null = null || v.Null
+		dst = delta.AppendValueKey(dst, v)
+	}
+	return dst, null
+}
+
+// An arrangement indexes one join input: join key -> the distinct live rows with that key.
+// Invariant: every stored row has a count != 0 and every stored bucket has a row.
+type arrangement struct {
+	keys map[string]*bucket
+}
+
+func newArrangement() arrangement { return arrangement{keys: make(map[string]*bucket)} }
+
+// bucketIndexMin is the bucket size from which rows are found through a map rather than a
+// linear scan.
+const bucketIndexMin = 16
+
+// A bucket holds the rows of one join key. Rows are unordered (removal swaps in the last).
+type bucket struct {
+	rows  []arrRow
+	index map[string]int // row encoding -> position in rows; nil while len(rows) < bucketIndexMin
+}
+
+type arrRow struct {
+	enc  string        // delta.AppendKey encoding of vals
+	vals []delta.Value // the whole input row
+	n    int64         // multiplicity, never 0
+}
+
+// rows returns the number of distinct rows stored.
+func (a *arrangement) rows() int {
+	n := 0
+	for _, bk := range a.keys {
+		n += len(bk.rows)
+	}
+	return n
+}
+
+// add adds w copies of row (whose encoding is enc) under key, dropping it when its count
+// reaches 0 and the key when it has no rows left.
+func (a *arrangement) add(key, enc []byte, row []delta.Value, w int64) {
+	bk := a.keys[string(key)]
+	if bk == nil {
+		bk = &bucket{}
+		a.keys[string(key)] = bk
+	}
+	pos := -1
+	if bk.index != nil {
+		if p, ok := bk.index[string(enc)]; ok {
+			pos = p
+		}
+	} else {
+		for p := range bk.rows {
+			if bk.rows[p].enc == string(enc) {
+				pos = p
+				break
+			}
+		}
+	}
+	if pos < 0 {
+		r := arrRow{enc: string(enc), vals: slices.Clone(row), n: w}
+		bk.rows = append(bk.rows, r)
+		switch {
+		case bk.index != nil:
+			bk.index[r.enc] = len(bk.rows) - 1
+		case len(bk.rows) >= bucketIndexMin:
+			bk.index = make(map[string]int, len(bk.rows))
+			for p := range bk.rows {
+				bk.index[bk.rows[p].enc] = p
+			}
+		}
+		return
+	}
+	bk.rows[pos].n += w
+	if bk.rows[pos].n != 0 {
+		return
+	}
+	last := len(bk.rows) - 1
+	if bk.index != nil {
+		delete(bk.index, bk.rows[pos].enc)
+		if pos != last {
+			bk.index[bk.rows[last].enc] = pos
+		}
+	}
+	bk.rows[pos] = bk.rows[last]
+	bk.rows[last] = arrRow{}
+	bk.rows = bk.rows[:last]
+	switch {
+	case len(bk.rows) == 0:
+		delete(a.keys, string(key))
+	case bk.index != nil && len(bk.rows) < bucketIndexMin/2:
+		bk.index = nil
+	}
+}

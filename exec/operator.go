@@ -1,0 +1,83 @@
+package exec
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// A Tick is one logical timestamp; all views move to it together (DESIGN §4).
+type Tick struct {
+	Seq       uint64    // monotonic, persisted with checkpoints
+	Watermark time.Time // no later input has an earlier event time
+}
+
+// An Operator is one node of a dataflow. A Dataflow drives its operators from one
+// goroutine, so operators keep their state without locks and must not be shared between
+// dataflows.
+type Operator interface {
+	// Push delivers b on input port in (0 for unary operators) during the current tick and
+	// appends the resulting changes to out, whose columns are OutKinds. b is valid only
+	// during the call and must not be modified; out is owned by the caller. An error
+	// carries a SQLSTATE (*sqlerr.Error) and leaves the operator's state unspecified.
+	Push(ctx context.Context, in int, b *delta.Batch, out *delta.Batch) error
+	// Advance closes tick t after all its input was pushed; buffered output (aggregate
+	// updates, and later window close or temporal-filter expiry) is emitted here as
+	// ordinary changes appended to out. It is called exactly once per tick, also for a
+	// tick without input.
+	Advance(ctx context.Context, t Tick, out *delta.Batch) error
+	// String names the node for EXPLAIN, logs and metrics:
+	// "HashAggregate(group=#0; count(*), sum(#1))".
+	String() string
+	// OutKinds returns the kinds of the output columns. The caller must not modify the
+	// result.
+	OutKinds() []delta.Kind
+}
+
+// inputChecker is implemented by operators that know the column kinds of their input
+// ports, so Dataflow.Add can reject a miswired graph before the first tick.
+type inputChecker interface {
+	inKinds() [][]delta.Kind
+}
+
+// isTrue reports whether v is the boolean TRUE (not NULL, not false): the WHERE and ON rule.
+func isTrue(v delta.Value) bool { return v.Kind == delta.KindBool && !v.Null && v.B }
+
+// configError is the error an operator built with an invalid configuration returns from
+// every Push and Advance. Constructors have no error result (the planner calls them
+// after binding), so a planner bug surfaces as XX000 on the first tick instead of a panic.
+func configError(op, format string, args ...any) *sqlerr.Error {
+	e := sqlerr.New(sqlerr.Internal, format, args...)
+	e.Msg = "internal error: " + op + ": " + e.Msg
+	return e
+}
+
+// portError is returned when an operator is pushed on a port it does not have.
+func portError(op string, in int) error {
+	return sqlerr.New(sqlerr.Internal, "internal error: %s has no input port %d", op, in)
+}
+
+// colList renders column indexes as "#0, #2".
+func colList(cols []int, offset int) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = colName(c + offset)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func colName(c int) string { return "#" + strconv.Itoa(c) }
+
+// checkCols validates column indexes against an input of n columns.
+func checkCols(op, what string, cols []int, n int) *sqlerr.Error {
+	for _, c := range cols {
+		if c < 0 || c >= n {
+			return configError(op, "%s column %d out of range (input has %d columns)", what, c, n)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package exec
+
+import (
+	"context"
+	"strings"
+
+	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/delta"
+)
+
+var _ Operator = (*Project)(nil)
+
+// Project computes one output column per expression (SELECT list, computed columns).
+// Weights are unchanged and equal output rows are not merged; Project is stateless.
+type Project struct {
+	exprs []expr.Expr
+	kinds []delta.Kind
+	row   []delta.Value // scratch: the input row
+	res   []delta.Value // scratch: the output row
+}
+
+// NewProject returns a Project whose output column i is exprs[i] evaluated over the input
+// row. An error from Eval is returned from Push unchanged.
+func NewProject(exprs []expr.Expr) *Project {
+	p := &Project{exprs: exprs, kinds: make([]delta.Kind, len(exprs))}
+	for i, e := range exprs {
+		p.kinds[i] = e.Type().Kind()
+	}
+	return p
+}
+
+// Push appends the projection of every row of b to out.
+func (p *Project) Push(_ context.Context, in int, b *delta.Batch, out *delta.Batch) error {
+	if in != 0 {
+		return portError("Project", in)
+	}
+	for i, w := range b.Weights {
+		if w == 0 {
+			continue
+		}
+		p.row = b.Row(i, p.row)
+		p.res = p.res[:0]
+		for _, e := range p.exprs {
+			v, err := e.Eval(p.row)
+			if err != nil {
+				return err
+			}
+			p.res = append(p.res, v)
+		}
+		out.AppendRow(p.res, w)
+	}
+	return nil
+}
+
+// Advance does nothing: a projection buffers nothing.
+func (p *Project) Advance(context.Context, Tick, *delta.Batch) error { return nil }
+
+// String renders "Project(#0, (#1 * 2))".
+func (p *Project) String() string {
+	parts := make([]string, len(p.exprs))
+	for i, e := range p.exprs {
+		parts[i] = e.String()
+	}
+	return "Project(" + strings.Join(parts, ", ") + ")"
+}
+
+// OutKinds is the kinds of the expressions' types.
+func (p *Project) OutKinds() []delta.Kind { return p.kinds }

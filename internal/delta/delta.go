@@ -1,0 +1,325 @@
+// Package delta defines the change batch, the one currency of the dataflow.
+//
+// A Batch is a columnar set of changes: row i is (Cols[0][i], Cols[1][i], …) with
+// multiplicity Weights[i]; +n inserts n copies, -n retracts n copies, and an update is a
+// retraction plus an insertion. Rows are compared as whole tuples, never by a key column
+// alone. Operators, the view store and the ingest path all speak Batch, which is why it
+// lives in a leaf that imports only the standard library.
+package delta
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// Kind is the physical representation of a column. Logical SQL types (bigint, timestamptz,
+// date…) map onto these in package catalog: integers, timestamps (µs since the Unix epoch)
+// and dates (days since the epoch) are all KindInt.
+type Kind uint8
+
+// The physical kinds.
+const (
+	KindInt Kind = iota
+	KindFloat
+	KindString
+	KindBool
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindInt:
+		return "int"
+	case KindFloat:
+		return "float"
+	case KindString:
+		return "string"
+	case KindBool:
+		return "bool"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Value is one scalar. Null values carry their Kind but no payload.
+type Value struct {
+	Kind Kind
+	Null bool
+	I    int64
+	F    float64
+	S    string
+	B    bool
+}
+
+// Int, Float, Str, Bool and Null construct Values.
+func Int(v int64) Value     { return Value{Kind: KindInt, I: v} }
+func Float(v float64) Value { return Value{Kind: KindFloat, F: v} }
+func Str(v string) Value    { return Value{Kind: KindString, S: v} }
+func Bool(v bool) Value     { return Value{Kind: KindBool, B: v} }
+func Null(k Kind) Value     { return Value{Kind: k, Null: true} }
+
+// Compare orders two values of the same kind: NULL sorts first, floats by IEEE order with
+// NaN greatest (as PostgreSQL sorts them). It returns -1, 0 or +1.
+func Compare(a, b Value) int {
+	switch {
+	case a.Null && b.Null:
+		return 0
+	case a.Null:
+		return -1
+	case b.Null:
+		return 1
+	}
+	switch a.Kind {
+	case KindInt:
+		return cmpOrdered(a.I, b.I)
+	case KindFloat:
+		an, bn := math.IsNaN(a.F), math.IsNaN(b.F)
+		switch {
+		case an && bn:
+			return 0
+		case an:
+			return 1
+		case bn:
+			return -1
+		}
+		return cmpOrdered(a.F, b.F)
+	case KindString:
+		return cmpOrdered(a.S, b.S)
+	case KindBool:
+		switch {
+		case a.B == b.B:
+			return 0
+		case !a.B:
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+func cmpOrdered[T int64 | float64 | string](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Vector is one column. Kind selects the one slice in use; Nulls is nil when no value is NULL.
+type Vector struct {
+	Kind  Kind
+	Nulls []bool
+	I64   []int64
+	F64   []float64
+	Str   []string
+	Bool  []bool
+}
+
+// Len is the number of values in v.
+func (v *Vector) Len() int {
+	switch v.Kind {
+	case KindInt:
+		return len(v.I64)
+	case KindFloat:
+		return len(v.F64)
+	case KindString:
+		return len(v.Str)
+	default:
+		return len(v.Bool)
+	}
+}
+
+// Get returns value i.
+func (v *Vector) Get(i int) Value {
+	if v.Nulls != nil && v.Nulls[i] {
+		return Value{Kind: v.Kind, Null: true}
+	}
+	switch v.Kind {
+	case KindInt:
+		return Value{Kind: KindInt, I: v.I64[i]}
+	case KindFloat:
+		return Value{Kind: KindFloat, F: v.F64[i]}
+	case KindString:
+		return Value{Kind: KindString, S: v.Str[i]}
+	default:
+		return Value{Kind: KindBool, B: v.Bool[i]}
+	}
+}
+
+// Append adds x, which must be of v's kind (a NULL of any kind is accepted).
+func (v *Vector) Append(x Value) {
+	n := v.Len()
+	if x.Null {
+		if v.Nulls == nil {
+			v.Nulls = make([]bool, n, n+1)
+		}
+		v.Nulls = append(v.Nulls, true)
+	} else if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, false)
+	}
+	switch v.Kind {
+	case KindInt:
+		v.I64 = append(v.I64, x.I)
+	case KindFloat:
+		v.F64 = append(v.F64, x.F)
+	case KindString:
+		v.Str = append(v.Str, x.S)
+	default:
+		v.Bool = append(v.Bool, x.B)
+	}
+}
+
+// Batch is a columnar set of changes (see the package doc).
+type Batch struct {
+	Cols    []Vector
+	Weights []int64
+}
+
+// New returns an empty batch with one column per kind.
+func New(kinds []Kind) *Batch {
+	b := &Batch{Cols: make([]Vector, len(kinds))}
+	for i, k := range kinds {
+		b.Cols[i].Kind = k
+	}
+	return b
+}
+
+// Kinds returns the column kinds of b.
+func (b *Batch) Kinds() []Kind {
+	ks := make([]Kind, len(b.Cols))
+	for i := range b.Cols {
+		ks[i] = b.Cols[i].Kind
+	}
+	return ks
+}
+
+// Len is the number of rows in b.
+func (b *Batch) Len() int { return len(b.Weights) }
+
+// Reset empties b, keeping its columns' kinds and capacity.
+func (b *Batch) Reset() {
+	for i := range b.Cols {
+		c := &b.Cols[i]
+		c.Nulls = c.Nulls[:0:0]
+		c.I64, c.F64, c.Str, c.Bool = c.I64[:0], c.F64[:0], c.Str[:0], c.Bool[:0]
+	}
+	b.Weights = b.Weights[:0]
+}
+
+// Row copies row i into dst (grown as needed) and returns it.
+func (b *Batch) Row(i int, dst []Value) []Value {
+	dst = dst[:0]
+	for c := range b.Cols {
+		dst = append(dst, b.Cols[c].Get(i))
+	}
+	return dst
+}
+
+// AppendRow adds row with weight w. len(row) must equal len(b.Cols).
+func (b *Batch) AppendRow(row []Value, w int64) {
+	for c := range b.Cols {
+		b.Cols[c].Append(row[c])
+	}
+	b.Weights = append(b.Weights, w)
+}
+
+// AppendFrom adds row i of src (same kinds) with weight w.
+func (b *Batch) AppendFrom(src *Batch, i int, w int64) {
+	for c := range b.Cols {
+		b.Cols[c].Append(src.Cols[c].Get(i))
+	}
+	b.Weights = append(b.Weights, w)
+}
+
+// AppendBatch adds every row of src (same kinds), multiplying weights by sign (+1 or -1).
+func (b *Batch) AppendBatch(src *Batch, sign int64) {
+	for i := range src.Weights {
+		b.AppendFrom(src, i, src.Weights[i]*sign)
+	}
+}
+
+// Consolidate sums the weights of equal rows and drops rows whose weight is zero. The
+// order of the surviving rows is the order of their first occurrence.
+func (b *Batch) Consolidate() {
+	n := b.Len()
+	if n == 0 {
+		return
+	}
+	idx := make(map[string]int, n)
+	order := make([]int, 0, n)
+	sums := make([]int64, 0, n)
+	var key []byte
+	for i := 0; i < n; i++ {
+		key = b.AppendKey(key[:0], i)
+		if j, ok := idx[string(key)]; ok {
+			sums[j] += b.Weights[i]
+			continue
+		}
+		idx[string(key)] = len(order)
+		order = append(order, i)
+		sums = append(sums, b.Weights[i])
+	}
+	if len(order) == n && !slices.Contains(sums, 0) {
+		return
+	}
+	out := New(b.Kinds())
+	for j, i := range order {
+		if sums[j] != 0 {
+			out.AppendFrom(b, i, sums[j])
+		}
+	}
+	*b = *out
+}
+
+// AppendKey appends a binary encoding of row i to dst: equal rows, and only equal rows,
+// encode equally. Use it for hash-map keys.
+func (b *Batch) AppendKey(dst []byte, i int) []byte {
+	for c := range b.Cols {
+		dst = AppendValueKey(dst, b.Cols[c].Get(i))
+	}
+	return dst
+}
+
+// AppendValueKey appends v's key encoding to dst (see AppendKey). Floats are normalised so
+// that -0 equals 0 and all NaNs are equal, as SQL grouping requires.
+func AppendValueKey(dst []byte, v Value) []byte {
+	if v.Null {
+		return append(dst, 0)
+	}
+	switch v.Kind {
+	case KindInt:
+		dst = append(dst, 1)
+		return binary.LittleEndian.AppendUint64(dst, uint64(v.I))
+	case KindFloat:
+		f := v.F
+		if f == 0 {
+			f = 0
+		}
+		bits := math.Float64bits(f)
+		if math.IsNaN(f) {
+			bits = 0x7ff8000000000001
+		}
+		dst = append(dst, 2)
+		return binary.LittleEndian.AppendUint64(dst, bits)
+	case KindString:
+		dst = append(dst, 3)
+		dst = binary.AppendUvarint(dst, uint64(len(v.S)))
+		return append(dst, v.S...)
+	default:
+		if v.B {
+			return append(dst, 5)
+		}
+		return append(dst, 4)
+	}
+}
+
+// RowKey is AppendValueKey over a slice of values, returned as a string.
+func RowKey(row []Value) string {
+	var buf []byte
+	for _, v := range row {
+		buf = AppendValueKey(buf, v)
+	}
+	return string(buf)
+}

@@ -1,0 +1,730 @@
+package planner
+
+import (
+	"strconv"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// scopeCol is one column visible to expressions: its qualifier, name, type and index in
+// the input row. Hidden columns (the right side of JOIN … USING) resolve only when
+// qualified and are left out of `*`.
+type scopeCol struct {
+	table, name string
+	typ         catalog.Type
+	hidden      bool
+}
+
+type scope struct{ cols []scopeCol }
+
+func newRelScope(rel *catalog.Relation, alias string) *scope {
+	s := &scope{}
+	s.addRelation(rel, alias)
+	return s
+}
+
+func (s *scope) addRelation(rel *catalog.Relation, alias string) {
+	for _, c := range rel.Columns {
+		s.cols = append(s.cols, scopeCol{table: alias, name: c.Name, typ: c.Type})
+	}
+}
+
+func (s *scope) concat(o *scope) *scope {
+	return &scope{cols: append(append([]scopeCol{}, s.cols...), o.cols...)}
+}
+
+// aggCtx collects the aggregates of a grouped SELECT while its target list is bound.
+type aggCtx struct {
+	aggs []aggCall
+	in   bool // binding an aggregate's argument: nested aggregates are an error
+}
+
+type aggCall struct {
+	fn       string
+	arg      expr.Expr // nil for count(*)
+	distinct bool
+	typ      catalog.Type
+}
+
+// aggRef stands for the k-th aggregate's result until the binder rewrites it to a column
+// of the aggregate's output.
+type aggRef struct {
+	k int
+	t catalog.Type
+	s string
+}
+
+func (a *aggRef) Type() catalog.Type                      { return a.t }
+func (a *aggRef) Eval([]delta.Value) (delta.Value, error) { panic("aggRef evaluated before rewrite") }
+func (a *aggRef) String() string                          { return a.s }
+
+var aggregateNames = map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true}
+
+// unsupportedAggregates are PostgreSQL aggregates Weir does not maintain yet: rejected by
+// name rather than reported as unknown functions.
+var unsupportedAggregates = map[string]bool{
+	"string_agg": true, "array_agg": true, "stddev": true, "variance": true, "bool_and": true, "bool_or": true,
+	"every": true, "json_agg": true, "jsonb_agg": true, "percentile_cont": true, "percentile_disc": true, "mode": true,
+	"stddev_pop": true, "stddev_samp": true, "var_pop": true, "var_samp": true, "bit_and": true, "bit_or": true,
+}
+
+func location(n *pg_query.Node) int32 {
+	switch v := n.Node.(type) {
+	case *pg_query.Node_ColumnRef:
+		return v.ColumnRef.Location
+	case *pg_query.Node_AConst:
+		return v.AConst.Location
+	case *pg_query.Node_AExpr:
+		return v.AExpr.Location
+	case *pg_query.Node_FuncCall:
+		return v.FuncCall.Location
+	case *pg_query.Node_TypeCast:
+		return v.TypeCast.Location
+	case *pg_query.Node_BoolExpr:
+		return v.BoolExpr.Location
+	case *pg_query.Node_ParamRef:
+		return v.ParamRef.Location
+	case *pg_query.Node_NullTest:
+		return v.NullTest.Location
+	case *pg_query.Node_CaseExpr:
+		return v.CaseExpr.Location
+	case *pg_query.Node_SubLink:
+		return v.SubLink.Location
+	case *pg_query.Node_ResTarget:
+		return v.ResTarget.Location
+	}
+	return -1
+}
+
+// predicate binds a boolean condition (WHERE, ON, HAVING).
+func (b *binder) predicate(n *pg_query.Node, sc *scope) expr.Expr {
+	e := b.expr(n, sc)
+	return b.coerceTo(e, catalog.Bool, location(n), "argument of WHERE")
+}
+
+// coerceTo converts e to t implicitly or fails with 42804.
+func (b *binder) coerceTo(e expr.Expr, t catalog.Type, loc int32, what string) expr.Expr {
+	if c, ok := b.tryCoerce(e, t, loc); ok {
+		return c
+	}
+	b.fail(sqlerr.DatatypeMismatch, loc, "%s must be type %s, not type %s", what, t, e.Type())
+	return nil
+}
+
+// tryCoerce applies PostgreSQL's implicit coercions: an untyped literal or parameter takes
+// the type it is used as; integers widen; integers convert to floats; dates to timestamps.
+func (b *binder) tryCoerce(e expr.Expr, t catalog.Type, loc int32) (expr.Expr, bool) {
+	from := e.Type()
+	if from == t {
+		return e, true
+	}
+	if from == catalog.Unknown {
+		switch x := e.(type) {
+		case *expr.Const:
+			if x.V.Null {
+				return expr.NullOf(t), true
+			}
+			v, err := expr.Parse(x.V.S, t)
+			if err != nil {
+				b.failErr(err, loc)
+			}
+			return expr.NewConst(v, t), true
+		case *expr.Param:
+			if !b.fixed[x.Idx] {
+				b.ptypes[x.Idx] = t
+				x.T = t
+				return x, true
+			}
+		}
+		return &expr.Cast{E: e, T: t}, true
+	}
+	if p, ok := e.(*expr.Param); ok && !b.fixed[p.Idx] && b.ptypes[p.Idx] == catalog.Unknown {
+		b.ptypes[p.Idx], p.T = t, t
+		return p, true
+	}
+	switch {
+	case from.IsInteger() && t.IsInteger() && rank(from) < rank(t),
+		from.IsInteger() && (t == catalog.Float8 || t == catalog.Float4),
+		from == catalog.Float4 && t == catalog.Float8,
+		from == catalog.Date && (t == catalog.Timestamp || t == catalog.Timestamptz),
+		from == catalog.Timestamp && t == catalog.Timestamptz,
+		from.IsString() && t.IsString():
+		return &expr.Cast{E: e, T: t}, true
+	}
+	return nil, false
+}
+
+func rank(t catalog.Type) int {
+	switch t {
+	case catalog.Int2:
+		return 1
+	case catalog.Int4:
+		return 2
+	case catalog.Int8:
+		return 3
+	case catalog.Float4:
+		return 4
+	case catalog.Float8:
+		return 5
+	case catalog.Date:
+		return 1
+	case catalog.Timestamp:
+		return 2
+	case catalog.Timestamptz:
+		return 3
+	}
+	return 0
+}
+
+// commonType is the type two operands are compared or combined in, or Unknown if none.
+func commonType(a, b catalog.Type) catalog.Type {
+	switch {
+	case a == b:
+		return a
+	case a == catalog.Unknown:
+		return b
+	case b == catalog.Unknown:
+		return a
+	case a.IsNumeric() && b.IsNumeric():
+		if a.IsInteger() && b.IsInteger() {
+			return maxRank(a, b)
+		}
+		return catalog.Float8
+	case a.IsString() && b.IsString():
+		return catalog.Text
+	case a.IsTime() && b.IsTime():
+		return maxRank(a, b)
+	}
+	return catalog.Unknown
+}
+
+func maxRank(a, b catalog.Type) catalog.Type {
+	if rank(a) >= rank(b) {
+		return a
+	}
+	return b
+}
+
+// unify coerces l and r to their common type for operator op.
+func (b *binder) unify(l, r expr.Expr, op string, loc int32) (expr.Expr, expr.Expr, catalog.Type) {
+	t := commonType(l.Type(), r.Type())
+	if l.Type() == catalog.Unknown && r.Type() == catalog.Unknown {
+		t = catalog.Text
+	}
+	if t == catalog.Unknown {
+		b.fail(sqlerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+	}
+	l2, ok1 := b.tryCoerce(l, t, loc)
+	r2, ok2 := b.tryCoerce(r, t, loc)
+	if !ok1 || !ok2 {
+		b.fail(sqlerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+	}
+	return l2, r2, t
+}
+
+func (b *binder) unifyAll(es []expr.Expr, what string, loc int32) (catalog.Type, []expr.Expr) {
+	t := catalog.Unknown
+	for _, e := range es {
+		nt := commonType(t, e.Type())
+		if nt == catalog.Unknown && t != catalog.Unknown && e.Type() != catalog.Unknown {
+			b.fail(sqlerr.DatatypeMismatch, loc, "%s types %s and %s cannot be matched", what, t, e.Type())
+		}
+		if nt != catalog.Unknown {
+			t = nt
+		}
+	}
+	if t == catalog.Unknown {
+		t = catalog.Text
+	}
+	out := make([]expr.Expr, len(es))
+	for i, e := range es {
+		c, ok := b.tryCoerce(e, t, loc)
+		if !ok {
+			b.fail(sqlerr.DatatypeMismatch, loc, "%s types %s and %s cannot be matched", what, t, e.Type())
+		}
+		out[i] = c
+	}
+	return t, out
+}
+
+func (b *binder) column(cr *pg_query.ColumnRef, sc *scope) expr.Expr {
+	var parts []string
+	for _, f := range cr.Fields {
+		switch v := f.Node.(type) {
+		case *pg_query.Node_String_:
+			parts = append(parts, v.String_.Sval)
+		case *pg_query.Node_AStar:
+			b.fail(sqlerr.SyntaxError, cr.Location, "* is not allowed here")
+		}
+	}
+	if sc == nil {
+		b.fail(sqlerr.UndefinedColumn, cr.Location, "column %q does not exist", strings.Join(parts, "."))
+	}
+	var table, name string
+	switch len(parts) {
+	case 1:
+		name = parts[0]
+	case 2:
+		table, name = parts[0], parts[1]
+	default:
+		b.fail(sqlerr.FeatureNotSupported, cr.Location, "column reference %q is not supported", strings.Join(parts, "."))
+	}
+	found := -1
+	tableSeen := false
+	for i, c := range sc.cols {
+		if table != "" {
+			if c.table != table {
+				continue
+			}
+			tableSeen = true
+		} else if c.hidden {
+			continue
+		}
+		if c.name == name {
+			if found >= 0 {
+				b.fail(sqlerr.AmbiguousColumn, cr.Location, "column reference %q is ambiguous", name)
+			}
+			found = i
+		}
+	}
+	if found < 0 {
+		if table != "" && !tableSeen {
+			b.fail(sqlerr.UndefinedTable, cr.Location, "missing FROM-clause entry for table %q", table)
+		}
+		b.fail(sqlerr.UndefinedColumn, cr.Location, "column %q does not exist", strings.Join(parts, "."))
+	}
+	c := sc.cols[found]
+	label := c.name
+	if table != "" {
+		label = table + "." + c.name
+	}
+	return &expr.Col{Idx: found, T: c.typ, Name: label}
+}
+
+func (b *binder) param(pr *pg_query.ParamRef) expr.Expr {
+	if pr.Number < 1 || pr.Number > 65535 {
+		b.fail(sqlerr.SyntaxError, pr.Location, "there is no parameter $%d", pr.Number)
+	}
+	i := int(pr.Number) - 1
+	b.growParams(i + 1)
+	return &expr.Param{Idx: i, T: b.ptypes[i], P: b.pvals}
+}
+
+func (b *binder) constant(c *pg_query.A_Const) expr.Expr {
+	if c.Isnull {
+		return expr.NullOf(catalog.Unknown)
+	}
+	switch v := c.Val.(type) {
+	case *pg_query.A_Const_Ival:
+		return expr.NewConst(delta.Int(int64(v.Ival.Ival)), catalog.Int4)
+	case *pg_query.A_Const_Fval:
+		if n, err := strconv.ParseInt(v.Fval.Fval, 10, 64); err == nil {
+			return expr.NewConst(delta.Int(n), catalog.Int8)
+		}
+		f, err := strconv.ParseFloat(v.Fval.Fval, 64)
+		if err != nil {
+			b.fail(sqlerr.NumericValueOutOfRange, c.Location, "value %s is out of range", v.Fval.Fval)
+		}
+		return expr.NewConst(delta.Float(f), catalog.Float8)
+	case *pg_query.A_Const_Sval:
+		return expr.NewConst(delta.Str(v.Sval.Sval), catalog.Unknown)
+	case *pg_query.A_Const_Boolval:
+		return expr.NewConst(delta.Bool(v.Boolval.Boolval), catalog.Bool)
+	case *pg_query.A_Const_Bsval:
+		b.unsupported(c.Location, "bit-string literals")
+	}
+	b.unsupported(c.Location, "this literal")
+	return nil
+}
+
+var binaryOps = map[string]expr.Op{
+	"+": expr.OpAdd, "-": expr.OpSub, "*": expr.OpMul, "/": expr.OpDiv, "%": expr.OpMod,
+	"=": expr.OpEq, "<>": expr.OpNe, "!=": expr.OpNe, "<": expr.OpLt, "<=": expr.OpLe, ">": expr.OpGt, ">=": expr.OpGe,
+}
+
+func opName(names []*pg_query.Node) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[len(names)-1].GetString_().Sval
+}
+
+// expr binds a scalar expression in scope sc (nil: no columns visible).
+func (b *binder) expr(n *pg_query.Node, sc *scope) expr.Expr {
+	switch v := n.Node.(type) {
+	case *pg_query.Node_ColumnRef:
+		return b.column(v.ColumnRef, sc)
+	case *pg_query.Node_AConst:
+		return b.constant(v.AConst)
+	case *pg_query.Node_ParamRef:
+		return b.param(v.ParamRef)
+	case *pg_query.Node_TypeCast:
+		inner := b.expr(v.TypeCast.Arg, sc)
+		t := b.typeName(v.TypeCast.TypeName)
+		if inner.Type() == catalog.Unknown {
+			if c, ok := b.tryCoerce(inner, t, v.TypeCast.Location); ok {
+				return c
+			}
+		}
+		if !expr.CanCast(inner.Type(), t) {
+			b.fail(sqlerr.DatatypeMismatch, v.TypeCast.Location, "cannot cast type %s to %s", inner.Type(), t)
+		}
+		if inner.Type() == t {
+			return inner
+		}
+		return b.fold(&expr.Cast{E: inner, T: t}, v.TypeCast.Location)
+	case *pg_query.Node_BoolExpr:
+		be := v.BoolExpr
+		args := make([]expr.Expr, len(be.Args))
+		for i, a := range be.Args {
+			args[i] = b.coerceTo(b.expr(a, sc), catalog.Bool, location(a), "argument of "+strings.TrimSuffix(be.Boolop.String(), "_EXPR"))
+		}
+		switch be.Boolop {
+		case pg_query.BoolExprType_NOT_EXPR:
+			return &expr.Not{E: args[0]}
+		case pg_query.BoolExprType_AND_EXPR, pg_query.BoolExprType_OR_EXPR:
+			op := expr.OpAnd
+			if be.Boolop == pg_query.BoolExprType_OR_EXPR {
+				op = expr.OpOr
+			}
+			e := args[0]
+			for _, a := range args[1:] {
+				e = &expr.Binary{Op: op, L: e, R: a, T: catalog.Bool}
+			}
+			return e
+		}
+	case *pg_query.Node_NullTest:
+		return &expr.IsNull{E: b.expr(v.NullTest.Arg, sc), Not: v.NullTest.Nulltesttype == pg_query.NullTestType_IS_NOT_NULL}
+	case *pg_query.Node_BooleanTest:
+		bt := v.BooleanTest
+		e := b.coerceTo(b.expr(bt.Arg, sc), catalog.Bool, bt.Location, "argument of IS TRUE")
+		t := expr.NewConst(delta.Bool(true), catalog.Bool)
+		f := expr.NewConst(delta.Bool(false), catalog.Bool)
+		switch bt.Booltesttype {
+		case pg_query.BoolTestType_IS_TRUE:
+			return &expr.Binary{Op: expr.OpIsNotDistinct, L: e, R: t, T: catalog.Bool}
+		case pg_query.BoolTestType_IS_NOT_TRUE:
+			return &expr.Binary{Op: expr.OpIsDistinct, L: e, R: t, T: catalog.Bool}
+		case pg_query.BoolTestType_IS_FALSE:
+			return &expr.Binary{Op: expr.OpIsNotDistinct, L: e, R: f, T: catalog.Bool}
+		case pg_query.BoolTestType_IS_NOT_FALSE:
+			return &expr.Binary{Op: expr.OpIsDistinct, L: e, R: f, T: catalog.Bool}
+		case pg_query.BoolTestType_IS_UNKNOWN:
+			return &expr.IsNull{E: e}
+		case pg_query.BoolTestType_IS_NOT_UNKNOWN:
+			return &expr.IsNull{E: e, Not: true}
+		}
+	case *pg_query.Node_AExpr:
+		return b.aexpr(v.AExpr, sc)
+	case *pg_query.Node_FuncCall:
+		return b.funcCall(v.FuncCall, sc)
+	case *pg_query.Node_CaseExpr:
+		return b.caseExpr(v.CaseExpr, sc)
+	case *pg_query.Node_CoalesceExpr:
+		ce := v.CoalesceExpr
+		args := b.exprs(ce.Args, sc)
+		name := "coalesce"
+		return b.builtin(name, args, ce.Location)
+	case *pg_query.Node_MinMaxExpr:
+		mm := v.MinMaxExpr
+		name := "greatest"
+		if mm.Op == pg_query.MinMaxOp_IS_LEAST {
+			name = "least"
+		}
+		return b.builtin(name, b.exprs(mm.Args, sc), mm.Location)
+	case *pg_query.Node_SubLink:
+		b.unsupported(v.SubLink.Location, "subquery expression ("+strings.TrimSuffix(v.SubLink.SubLinkType.String(), "_SUBLINK")+")")
+	case *pg_query.Node_SqlvalueFunction:
+		b.unsupported(v.SqlvalueFunction.Location, "current time functions in continuous queries")
+	}
+	b.unsupported(location(n), "expression "+strings.TrimPrefix(strings.TrimPrefix(typeName(n), "*pg_query.Node_"), "Node_"))
+	return nil
+}
+
+func typeName(n *pg_query.Node) string {
+	s := strings.TrimPrefix(strings.Split(strings.TrimPrefix(fmtType(n.Node), "*pg_query."), "{")[0], "Node_")
+	return s
+}
+
+func (b *binder) exprs(ns []*pg_query.Node, sc *scope) []expr.Expr {
+	out := make([]expr.Expr, len(ns))
+	for i, n := range ns {
+		out[i] = b.expr(n, sc)
+	}
+	return out
+}
+
+// fold evaluates an expression over constants at bind time, so a bad literal fails at
+// CREATE time with its position.
+func (b *binder) fold(e expr.Expr, loc int32) expr.Expr {
+	if !isConstant(e) {
+		return e
+	}
+	v, err := e.Eval(nil)
+	if err != nil {
+		b.failErr(err, loc)
+	}
+	return expr.NewConst(v, e.Type())
+}
+
+func isConstant(e expr.Expr) bool {
+	switch x := e.(type) {
+	case *expr.Const:
+		return true
+	case *expr.Cast:
+		return isConstant(x.E)
+	}
+	return false
+}
+
+func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
+	op := opName(a.Name)
+	switch a.Kind {
+	case pg_query.A_Expr_Kind_AEXPR_OP:
+		if a.Lexpr == nil {
+			r := b.expr(a.Rexpr, sc)
+			switch op {
+			case "-":
+				if r.Type() == catalog.Unknown {
+					r = b.coerceTo(r, catalog.Float8, a.Location, "operand")
+				}
+				if !r.Type().IsNumeric() {
+					b.fail(sqlerr.UndefinedFunction, a.Location, "operator does not exist: - %s", r.Type())
+				}
+				return b.fold2(&expr.Neg{E: r}, a.Location)
+			case "+":
+				return r
+			}
+			b.unsupported(a.Location, "prefix operator "+op)
+		}
+		l, r := b.expr(a.Lexpr, sc), b.expr(a.Rexpr, sc)
+		if op == "||" {
+			l = b.toText(l, a.Location)
+			r = b.toText(r, a.Location)
+			return &expr.Binary{Op: expr.OpConcat, L: l, R: r, T: catalog.Text}
+		}
+		bop, ok := binaryOps[op]
+		if !ok {
+			b.unsupported(a.Location, "operator "+op)
+		}
+		l, r, t := b.unify(l, r, op, a.Location)
+		if bop.IsComparison() {
+			if t == catalog.Unknown {
+				t = catalog.Text
+			}
+			return &expr.Binary{Op: bop, L: l, R: r, T: catalog.Bool}
+		}
+		if !t.IsNumeric() {
+			b.fail(sqlerr.UndefinedFunction, a.Location, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+		}
+		return b.fold2(&expr.Binary{Op: bop, L: l, R: r, T: t}, a.Location)
+	case pg_query.A_Expr_Kind_AEXPR_DISTINCT, pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		l, r, _ := b.unify(b.expr(a.Lexpr, sc), b.expr(a.Rexpr, sc), "=", a.Location)
+		o := expr.OpIsDistinct
+		if a.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT {
+			o = expr.OpIsNotDistinct
+		}
+		return &expr.Binary{Op: o, L: l, R: r, T: catalog.Bool}
+	case pg_query.A_Expr_Kind_AEXPR_NULLIF:
+		return b.builtin("nullif", []expr.Expr{b.expr(a.Lexpr, sc), b.expr(a.Rexpr, sc)}, a.Location)
+	case pg_query.A_Expr_Kind_AEXPR_IN:
+		l := b.expr(a.Lexpr, sc)
+		items := a.Rexpr.GetList().GetItems()
+		all := append([]expr.Expr{l}, b.exprs(items, sc)...)
+		_, all = b.unifyAll(all, "IN", a.Location)
+		return &expr.In{E: all[0], List: all[1:], Not: op == "<>"}
+	case pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE:
+		l := b.coerceTo(b.expr(a.Lexpr, sc), catalog.Text, a.Location, "argument of LIKE")
+		pe := b.expr(a.Rexpr, sc)
+		pc, ok := pe.(*expr.Const)
+		if !ok || !pe.Type().IsString() {
+			b.unsupported(a.Location, "LIKE with a non-constant pattern")
+		}
+		if pc.V.Null {
+			return expr.NullOf(catalog.Bool)
+		}
+		lk, err := expr.NewLike(l, pc.V.S, op == "!~~" || op == "!~~*", a.Kind == pg_query.A_Expr_Kind_AEXPR_ILIKE)
+		if err != nil {
+			b.failErr(err, a.Location)
+		}
+		return lk
+	case pg_query.A_Expr_Kind_AEXPR_BETWEEN, pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN:
+		bounds := a.Rexpr.GetList().GetItems()
+		x := b.expr(a.Lexpr, sc)
+		lo, hi := b.expr(bounds[0], sc), b.expr(bounds[1], sc)
+		x1, lo, _ := b.unify(x, lo, ">=", a.Location)
+		x2, hi, _ := b.unify(x, hi, "<=", a.Location)
+		e := &expr.Binary{Op: expr.OpAnd, T: catalog.Bool,
+			L: &expr.Binary{Op: expr.OpGe, L: x1, R: lo, T: catalog.Bool},
+			R: &expr.Binary{Op: expr.OpLe, L: x2, R: hi, T: catalog.Bool}}
+		if a.Kind == pg_query.A_Expr_Kind_AEXPR_NOT_BETWEEN {
+			return &expr.Not{E: e}
+		}
+		return e
+	}
+	b.unsupported(a.Location, "operator kind "+strings.TrimPrefix(a.Kind.String(), "AEXPR_"))
+	return nil
+}
+
+// fold2 folds constant arithmetic at bind time.
+func (b *binder) fold2(e expr.Expr, loc int32) expr.Expr {
+	allConst := true
+	switch x := e.(type) {
+	case *expr.Binary:
+		_, l := x.L.(*expr.Const)
+		_, r := x.R.(*expr.Const)
+		allConst = l && r
+	case *expr.Neg:
+		_, allConst = x.E.(*expr.Const)
+	}
+	if !allConst {
+		return e
+	}
+	v, err := e.Eval(nil)
+	if err != nil {
+		b.failErr(err, loc)
+	}
+	return expr.NewConst(v, e.Type())
+}
+
+func (b *binder) toText(e expr.Expr, loc int32) expr.Expr {
+	switch {
+	case e.Type() == catalog.Text:
+		return e
+	case e.Type().IsString():
+		c, _ := b.tryCoerce(e, catalog.Text, loc)
+		return c
+	}
+	return &expr.Cast{E: e, T: catalog.Text}
+}
+
+func (b *binder) caseExpr(c *pg_query.CaseExpr, sc *scope) expr.Expr {
+	var arg expr.Expr
+	if c.Arg != nil {
+		arg = b.expr(c.Arg, sc)
+	}
+	var conds, results []expr.Expr
+	for _, w := range c.Args {
+		cw := w.GetCaseWhen()
+		cond := b.expr(cw.Expr, sc)
+		if arg != nil {
+			l, r, _ := b.unify(arg, cond, "=", cw.Location)
+			cond = &expr.Binary{Op: expr.OpEq, L: l, R: r, T: catalog.Bool}
+		} else {
+			cond = b.coerceTo(cond, catalog.Bool, cw.Location, "argument of CASE/WHEN")
+		}
+		conds = append(conds, cond)
+		results = append(results, b.expr(cw.Result, sc))
+	}
+	var def expr.Expr = expr.NullOf(catalog.Unknown)
+	if c.Defresult != nil {
+		def = b.expr(c.Defresult, sc)
+	}
+	t, all := b.unifyAll(append(results, def), "CASE", c.Location)
+	out := &expr.Case{T: t, Else: all[len(all)-1]}
+	for i := range conds {
+		out.Whens = append(out.Whens, expr.When{Cond: conds[i], Then: all[i]})
+	}
+	return out
+}
+
+func (b *binder) builtin(name string, args []expr.Expr, loc int32) expr.Expr {
+	f, err := expr.NewFunc(name, args, func(es []expr.Expr) (catalog.Type, []expr.Expr, error) {
+		t, out := b.unifyAll(es, strings.ToUpper(name), loc)
+		return t, out, nil
+	})
+	if err != nil {
+		b.failErr(err, loc)
+	}
+	for i, a := range f.Args {
+		if a.Type() == catalog.Unknown {
+			f.Args[i], _ = b.tryCoerce(a, catalog.Text, loc)
+		}
+	}
+	return f
+}
+
+func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
+	name := strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().Sval)
+	if len(fc.Funcname) == 2 && fc.Funcname[0].GetString_().Sval != "pg_catalog" {
+		b.fail(sqlerr.UndefinedFunction, fc.Location, "function %s.%s does not exist", fc.Funcname[0].GetString_().Sval, name)
+	}
+	if fc.Over != nil {
+		b.unsupported(fc.Location, "window function "+name+"() OVER (…)")
+	}
+	if unsupportedAggregates[name] {
+		b.unsupported(fc.Location, "aggregate "+name+"()")
+	}
+	if !aggregateNames[name] {
+		if fc.AggStar || fc.AggDistinct || fc.AggFilter != nil || len(fc.AggOrder) > 0 {
+			b.fail(sqlerr.WrongObjectType, fc.Location, "%s is not an aggregate function", name)
+		}
+		return b.builtin(name, b.exprs(fc.Args, sc), fc.Location)
+	}
+	if fc.AggFilter != nil {
+		b.unsupported(fc.Location, "aggregate FILTER (WHERE …)")
+	}
+	if len(fc.AggOrder) > 0 || fc.AggWithinGroup {
+		b.unsupported(fc.Location, "ordered aggregate arguments")
+	}
+	ac := b.agg
+	if ac == nil {
+		b.fail(sqlerr.GroupingError, fc.Location, "aggregate functions are not allowed here")
+	}
+	if ac.in {
+		b.fail(sqlerr.GroupingError, fc.Location, "aggregate function calls cannot be nested")
+	}
+	call := aggCall{fn: name, distinct: fc.AggDistinct}
+	label := name + "(*)"
+	if fc.AggStar {
+		if name != "count" {
+			b.fail(sqlerr.SyntaxError, fc.Location, "%s(*) is not allowed", name)
+		}
+		call.typ = catalog.Int8
+	} else {
+		if len(fc.Args) != 1 {
+			b.fail(sqlerr.UndefinedFunction, fc.Location, "function %s with %d arguments does not exist", name, len(fc.Args))
+		}
+		ac.in = true
+		arg := b.expr(fc.Args[0], sc)
+		ac.in = false
+		if arg.Type() == catalog.Unknown {
+			arg, _ = b.tryCoerce(arg, catalog.Text, fc.Location)
+		}
+		call.arg = arg
+		at := arg.Type()
+		switch name {
+		case "count":
+			call.typ = catalog.Int8
+		case "sum":
+			switch {
+			case at.IsInteger():
+				call.typ = catalog.Int8
+			case at == catalog.Float4 || at == catalog.Float8:
+				call.typ = catalog.Float8
+			default:
+				b.fail(sqlerr.UndefinedFunction, fc.Location, "function sum(%s) does not exist", at)
+			}
+		case "avg":
+			if !at.IsNumeric() {
+				b.fail(sqlerr.UndefinedFunction, fc.Location, "function avg(%s) does not exist", at)
+			}
+			call.typ = catalog.Float8
+		case "min", "max":
+			call.typ = at
+		}
+		d := ""
+		if call.distinct {
+			d = "DISTINCT "
+		}
+		label = name + "(" + d + arg.String() + ")"
+	}
+	ac.aggs = append(ac.aggs, call)
+	return &aggRef{k: len(ac.aggs) - 1, t: call.typ, s: label}
+}

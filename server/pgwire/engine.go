@@ -1,0 +1,63 @@
+package pgwire
+
+import "context"
+
+// Engine executes SQL for wire sessions. The server package adapts *db.DB to it; tests
+// may supply their own. It is declared here, where it is used (STYLE §3.9).
+type Engine interface {
+	// NewSession opens a session for an authenticated startup. params are the
+	// StartupMessage parameters (user, database, application_name, client settings…).
+	NewSession(ctx context.Context, params map[string]string) (Session, error)
+}
+
+// Session is one client's state in the engine: its settings (SET/SHOW) and transaction
+// status. A Session is used by one connection goroutine at a time.
+type Session interface {
+	// Split cuts a simple-Query string into single statements (PostgreSQL's scanner rules:
+	// quotes, dollar quotes and comments respected). Empty statements are dropped.
+	Split(sql string) ([]string, error)
+	// Prepare parses, binds and plans one statement. paramOIDs are the types the client
+	// sent in Parse (0 = unspecified, to be inferred). Errors carry a SQLSTATE (*sqlerr.Error).
+	Prepare(ctx context.Context, sql string, paramOIDs []uint32) (Statement, error)
+	// ParameterStatus returns the values sent as ParameterStatus after startup
+	// (server_version, standard_conforming_strings, …), in a stable order.
+	ParameterStatus() [][2]string
+	// TxStatus reports the transaction status for ReadyForQuery: 'I', 'T' or 'E'.
+	TxStatus() byte
+	// Close releases the session.
+	Close() error
+}
+
+// Column describes one result column (RowDescription).
+type Column struct {
+	Name     string
+	OID      uint32 // PostgreSQL type OID
+	TypeSize int16  // pg_type.typlen: -1 for variable length
+	TypeMod  int32  // -1 when none
+}
+
+// Statement is a prepared statement.
+type Statement interface {
+	// ParamOIDs are the parameter types, client-sent or inferred (ParameterDescription).
+	ParamOIDs() []uint32
+	// Columns describes the result rows; nil when the statement returns none (NoData).
+	Columns() []Column
+	// Execute runs the statement with params decoded to Go values by OID (nil for NULL;
+	// int16/int32/int64, float32/float64, string, bool, time.Time, []byte, pgtype values).
+	Execute(ctx context.Context, params []any) (Rows, error)
+}
+
+// Rows is a statement's result. Next fills dst (len(Columns())) with the next row's
+// values: nil (NULL), int16/int32/int64, float32/float64, string, bool, time.Time,
+// []byte, or any other value the server encodes through pgtype by the column's OID
+// (falling back to fmt.Sprint text). Next returns false at the end or on error.
+type Rows interface {
+	Columns() []Column
+	Next(dst []any) bool
+	// Err is the error that stopped Next, if any.
+	Err() error
+	// Tag is the CommandComplete tag, valid after Next returned false: "SELECT 3",
+	// "INSERT 0 2", "CREATE MATERIALIZED VIEW", "SET".
+	Tag() string
+	Close() error
+}

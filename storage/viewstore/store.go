@@ -1,0 +1,335 @@
+// Package viewstore is Weir's DuckDB store: source histories, table rows, the contents
+// of every materialized view and the persisted catalog live in one DuckDB database.
+// Each tick's changes are applied in one DuckDB transaction, so a reader (any ad-hoc
+// SELECT runs on DuckDB) never sees two views at different ticks.
+package viewstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// Store is the DuckDB database. Apply and the DDL methods are called by one writer at a
+// time; DB() may be used concurrently for reads.
+type Store struct {
+	db     *sql.DB
+	logger *slog.Logger
+}
+
+// Open opens (creating if needed) the DuckDB database at path; "" is in-memory.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	connector, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "open DuckDB at %q", path)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{db: db, logger: logger}
+	for _, q := range []string{
+		`SET TimeZone = 'UTC'`,
+		`CREATE TABLE IF NOT EXISTS weir_catalog (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, sql VARCHAR NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS weir_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			db.Close()
+			return nil, sqlerr.Wrap(err, sqlerr.Internal, "initialise DuckDB")
+		}
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB is the handle for ad-hoc reads.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Quote quotes an identifier for DuckDB.
+func Quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// CatalogEntry is one persisted object.
+type CatalogEntry struct {
+	ID   uint64
+	Name string
+	Kind string
+	SQL  string
+}
+
+// LoadCatalog returns the persisted objects in creation order, and the last applied tick.
+func (s *Store) LoadCatalog(ctx context.Context) ([]CatalogEntry, uint64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, kind, sql FROM weir_catalog ORDER BY id`)
+	if err != nil {
+		return nil, 0, sqlerr.Wrap(err, sqlerr.Internal, "load catalog")
+	}
+	defer rows.Close()
+	var out []CatalogEntry
+	for rows.Next() {
+		var e CatalogEntry
+		if err := rows.Scan(&e.ID, &e.Name, &e.Kind, &e.SQL); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var tick uint64
+	var v string
+	err = s.db.QueryRowContext(ctx, `SELECT value FROM weir_meta WHERE key = 'tick'`).Scan(&v)
+	if err == nil {
+		fmt.Sscan(v, &tick)
+	} else if err != sql.ErrNoRows {
+		return nil, 0, err
+	}
+	return out, tick, nil
+}
+
+// Scan returns the full contents of the DuckDB table holding rel, each row with weight 1.
+func (s *Store) Scan(ctx context.Context, rel *catalog.Relation) (*delta.Batch, error) {
+	names := make([]string, len(rel.Columns))
+	kinds := make([]delta.Kind, len(rel.Columns))
+	for i, c := range rel.Columns {
+		names[i] = Quote(c.Name)
+		kinds[i] = c.Type.Kind()
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+Quote(rel.Name))
+	if err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "scan %s", rel.Name)
+	}
+	defer rows.Close()
+	b := delta.New(kinds)
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	row := make([]delta.Value, len(names))
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		for i, c := range rel.Columns {
+			row[i], err = FromGo(vals[i], c.Type)
+			if err != nil {
+				return nil, err
+			}
+		}
+		b.AppendRow(row, 1)
+	}
+	return b, rows.Err()
+}
+
+// FromGo converts a value read from DuckDB into a delta.Value of type t.
+func FromGo(v any, t catalog.Type) (delta.Value, error) {
+	if v == nil {
+		return delta.Null(t.Kind()), nil
+	}
+	switch x := v.(type) {
+	case int8:
+		return delta.Int(int64(x)), nil
+	case int16:
+		return delta.Int(int64(x)), nil
+	case int32:
+		return delta.Int(int64(x)), nil
+	case int64:
+		return delta.Int(x), nil
+	case float32:
+		return delta.Float(float64(x)), nil
+	case float64:
+		return delta.Float(x), nil
+	case string:
+		return delta.Str(x), nil
+	case bool:
+		return delta.Bool(x), nil
+	case time.Time:
+		us := x.UnixMicro()
+		if t == catalog.Date {
+			return delta.Int(floorDiv(us, 86_400_000_000)), nil
+		}
+		return delta.Int(us), nil
+	}
+	return delta.Value{}, fmt.Errorf("viewstore: unexpected %T for %s", v, t)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// ToGo converts v of type t into the Go value DuckDB binds for t's column type.
+func ToGo(v delta.Value, t catalog.Type) any {
+	if v.Null {
+		return nil
+	}
+	switch t {
+	case catalog.Int2:
+		return int16(v.I)
+	case catalog.Int4:
+		return int32(v.I)
+	case catalog.Int8:
+		return v.I
+	case catalog.Float4:
+		return float32(v.F)
+	case catalog.Float8:
+		return v.F
+	case catalog.Bool:
+		return v.B
+	case catalog.Timestamp, catalog.Timestamptz:
+		return time.UnixMicro(v.I).UTC()
+	case catalog.Date:
+		return time.UnixMicro(v.I * 86_400_000_000).UTC()
+	}
+	return v.S
+}
+
+// Tx is one tick's transaction.
+type Tx struct {
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+// Begin starts a tick's transaction.
+func (s *Store) Begin(ctx context.Context) (*Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "begin tick")
+	}
+	return &Tx{tx: tx, ctx: ctx}, nil
+}
+
+// Commit makes the tick visible to readers, atomically.
+func (t *Tx) Commit(tick uint64) error {
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT OR REPLACE INTO weir_meta VALUES ('tick', ?)`, fmt.Sprint(tick)); err != nil {
+		t.tx.Rollback()
+		return sqlerr.Wrap(err, sqlerr.Internal, "record tick")
+	}
+	if err := t.tx.Commit(); err != nil {
+		return sqlerr.Wrap(err, sqlerr.Internal, "commit tick %d", tick)
+	}
+	return nil
+}
+
+// Rollback abandons the tick.
+func (t *Tx) Rollback() { t.tx.Rollback() }
+
+// Exec runs a statement in the tick.
+func (t *Tx) Exec(q string, args ...any) error {
+	_, err := t.tx.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		return sqlerr.Wrap(err, sqlerr.Internal, "view store")
+	}
+	return nil
+}
+
+// CreateRelation creates the DuckDB table for rel and persists its DDL.
+func (t *Tx) CreateRelation(rel *catalog.Relation) error {
+	cols := make([]string, len(rel.Columns))
+	for i, c := range rel.Columns {
+		cols[i] = Quote(c.Name) + " " + c.Type.DuckDB()
+	}
+	if err := t.Exec(`CREATE TABLE ` + Quote(rel.Name) + ` (` + strings.Join(cols, ", ") + `)`); err != nil {
+		return err
+	}
+	return t.Exec(`INSERT INTO weir_catalog VALUES (?, ?, ?, ?)`, int64(rel.ID), rel.Name, rel.Kind.String(), rel.SQL)
+}
+
+// DropRelation drops rel's DuckDB table and its catalog entry.
+func (t *Tx) DropRelation(name string) error {
+	if err := t.Exec(`DROP TABLE IF EXISTS ` + Quote(name)); err != nil {
+		return err
+	}
+	return t.Exec(`DELETE FROM weir_catalog WHERE name = ?`, name)
+}
+
+const chunkRows = 256
+
+// Insert appends each row of b (weights must be positive: w copies) to rel's table.
+func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
+	cols := make([]string, len(rel.Columns))
+	ph := make([]string, len(rel.Columns))
+	for i, c := range rel.Columns {
+		cols[i] = Quote(c.Name)
+		ph[i] = "?::" + c.Type.DuckDB()
+	}
+	rowPH := "(" + strings.Join(ph, ", ") + ")"
+	prefix := `INSERT INTO ` + Quote(rel.Name) + ` (` + strings.Join(cols, ", ") + `) VALUES `
+	var args []any
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		q := prefix + strings.TrimSuffix(strings.Repeat(rowPH+",", n), ",")
+		err := t.Exec(q, args...)
+		args, n = args[:0], 0
+		return err
+	}
+	for i := 0; i < b.Len(); i++ {
+		for w := int64(0); w < b.Weights[i]; w++ {
+			for c, col := range rel.Columns {
+				args = append(args, ToGo(b.Cols[c].Get(i), col.Type))
+			}
+			n++
+			if n == chunkRows {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// DeleteMatching deletes every row of rel's table equal (IS NOT DISTINCT FROM, on the
+// columns in keyCols) to some row of b.
+func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error {
+	names := make([]string, len(keyCols))
+	ph := make([]string, len(keyCols))
+	conds := make([]string, len(keyCols))
+	for j, c := range keyCols {
+		col := rel.Columns[c]
+		names[j] = fmt.Sprintf("k%d", j)
+		ph[j] = "?::" + col.Type.DuckDB()
+		conds[j] = "t." + Quote(col.Name) + " IS NOT DISTINCT FROM s." + names[j]
+	}
+	rowPH := "(" + strings.Join(ph, ", ") + ")"
+	var args []any
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		q := `DELETE FROM ` + Quote(rel.Name) + ` AS t USING (VALUES ` + strings.TrimSuffix(strings.Repeat(rowPH+",", n), ",") +
+			`) AS s(` + strings.Join(names, ", ") + `) WHERE ` + strings.Join(conds, " AND ")
+		err := t.Exec(q, args...)
+		args, n = args[:0], 0
+		return err
+	}
+	for i := 0; i < b.Len(); i++ {
+		for j, c := range keyCols {
+			args = append(args, ToGo(b.Cols[j].Get(i), rel.Columns[c].Type))
+		}
+		n++
+		if n == chunkRows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// Truncate deletes every row of rel's table.
+func (t *Tx) Truncate(rel *catalog.Relation) error { return t.Exec(`DELETE FROM ` + Quote(rel.Name)) }
