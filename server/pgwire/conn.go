@@ -2,10 +2,12 @@ package pgwire
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -304,4 +306,78 @@ func (w *writer) flush() {
 	} else {
 		w.buf = w.buf[:0]
 	}
+}
+
+// rowDescription describes cols, each in its result format from formats (see formatAt).
+func rowDescription(cols []Column, formats []int16) *pgproto3.RowDescription {
+	fields := make([]pgproto3.FieldDescription, len(cols))
+	for i, col := range cols {
+		size := col.TypeSize
+		if size == 0 {
+			size = typeSize(col.OID)
+		}
+		fields[i] = pgproto3.FieldDescription{
+			Name:         []byte(col.Name),
+			DataTypeOID:  col.OID,
+			DataTypeSize: size,
+			TypeModifier: col.TypeMod,
+			Format:       formatAt(formats, i),
+		}
+	}
+	return &pgproto3.RowDescription{Fields: fields}
+}
+
+// sendRows sends up to limit rows (0: all) of rows as DataRows, encoding column i in
+// format formatAt(formats, i). It returns the number sent and suspended=true when it
+// stopped at the limit with rows possibly left. It stops early when ctx is cancelled, the
+// engine fails, a value cannot be encoded, or the client is gone.
+func (c *conn) sendRows(ctx context.Context, rows Rows, cols []Column, formats []int16, limit int) (n int, suspended bool, err error) {
+	dst := make([]any, len(cols))
+	for limit <= 0 || n < limit {
+		if err := ctx.Err(); err != nil {
+			return n, false, err
+		}
+		clear(dst)
+		if !rows.Next(dst) {
+			return n, false, rows.Err()
+		}
+		if err := c.out.dataRow(c.codec, cols, formats, dst); err != nil {
+			return n, false, err
+		}
+		n++
+	}
+	return n, true, nil
+}
+
+// dataRow appends a DataRow of vals straight into the output buffer, with no per-row
+// allocation. On an encoding error nothing of the row is kept.
+func (w *writer) dataRow(cd *codec, cols []Column, formats []int16, vals []any) error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(vals) > math.MaxUint16 {
+		return sqlerr.New(codeProgramLimitExceeded, "too many result columns: %d", len(vals))
+	}
+	start := len(w.buf)
+	buf := append(w.buf, 'D', 0, 0, 0, 0)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(vals)))
+	for i, v := range vals {
+		at := len(buf)
+		buf = append(buf, 0, 0, 0, 0)
+		out, null, err := cd.appendValue(buf, cols[i].OID, formatAt(formats, i), v)
+		if err != nil {
+			w.buf = buf[:start]
+			return err
+		}
+		if null {
+			binary.BigEndian.PutUint32(buf[at:], math.MaxUint32) // -1
+			continue
+		}
+		binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
+		buf = out
+	}
+	binary.BigEndian.PutUint32(buf[start+1:], uint32(len(buf)-start-1))
+	w.buf = buf
+	w.maybeFlush()
+	return nil
 }

@@ -30,6 +30,7 @@ const (
 	codeInvalidBinaryRepresentation sqlerr.Code = "22P03"
 	codeDuplicatePreparedStatement  sqlerr.Code = "42P05"
 	codeDuplicateCursor             sqlerr.Code = "42P03"
+	codeProgramLimitExceeded        sqlerr.Code = "54000"
 )
 
 // pgEpoch is PostgreSQL's timestamp and date epoch; binary timestamps count microseconds

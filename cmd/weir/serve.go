@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/weirdb/weir/db"
+	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/server"
+)
+
+type serveFlags struct {
+	data, pg, http, queries string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	d := server.DefaultConfig()
+	fs.StringVar(&f.data, "data", "./weir-data", "data directory")
+	fs.StringVar(&f.pg, "pg", d.PGAddr, "PostgreSQL wire-protocol listen address")
+	fs.StringVar(&f.http, "http", d.HTTPAddr, "HTTP listen address")
+}
+
+func serve(args []string, logger *slog.Logger) error {
+	var f serveFlags
+	set := flag.NewFlagSet("serve", flag.ExitOnError)
+	f.register(set)
+	set.StringVar(&f.queries, "queries", "", "apply these .sql files at start-up")
+	set.Parse(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, srv, err := start(ctx, f, logger)
+	if err != nil {
+		return err
+	}
+	if f.queries != "" {
+		if err := applyLocal(ctx, d, os.DirFS(f.queries), logger); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return shutdown(d, srv, logger)
+}
+
+func start(ctx context.Context, f serveFlags, logger *slog.Logger) (*db.DB, *server.Server, error) {
+	d, err := db.Open(ctx, db.Config{Dir: f.data}, logger.With("component", "db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := server.Start(server.Config{PGAddr: f.pg, HTTPAddr: f.http}, d, logger)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	logger.Info("weir serving", "pg", srv.PGAddr(), "http", srv.HTTPAddr(), "data", f.data)
+	return d, srv, nil
+}
+
+func shutdown(d *db.DB, srv *server.Server, logger *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	logger.Info("weir stopped")
+	return err
+}
+
+// applyLocal runs every .sql file of fsys, in name order, on d. Objects that already
+// exist are left alone (the pack uses IF NOT EXISTS).
+func applyLocal(ctx context.Context, d *db.DB, fsys fs.FS, logger *slog.Logger) error {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	s := d.NewSession(map[string]string{"application_name": "weir apply"})
+	defer s.Close()
+	for _, name := range names {
+		text, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		stmts, err := s.Split(string(text))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		for _, sql := range stmts {
+			p, err := s.Prepare(ctx, sql, nil)
+			if err == nil {
+				var rows *db.Rows
+				if rows, err = p.Execute(ctx, nil); err == nil {
+					for rows.Next(make([]any, len(rows.Columns()))) {
+					}
+					err = rows.Err()
+					rows.Close()
+				}
+			}
+			if err != nil {
+				e := sqlerr.As(err)
+				return fmt.Errorf("%s: %s: %s (SQLSTATE %s)", name, firstLine(sql), e.Msg, e.Code)
+			}
+		}
+		logger.Info("applied", "file", filepath.Base(name), "statements", len(stmts))
+	}
+	return nil
+}
+
+func firstLine(sql string) string {
+	for _, l := range strings.Split(sql, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "--") {
+			return l
+		}
+	}
+	return sql
+}
