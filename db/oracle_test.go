@@ -34,18 +34,18 @@ var oracleSources = []string{`CREATE SOURCE e (g integer NOT NULL, v bigint)`}
 var oracleSourcesDuck = []string{`CREATE TABLE e (g integer NOT NULL, v bigint)`}
 
 var oracleViews = map[string]string{
-	"agg_all":     `SELECT g, count(*) AS n, sum(v) AS sv, min(v) AS mn, max(v) AS mx, count(DISTINCT v) AS dv, count(v) AS cv FROM t1 GROUP BY g`,
-	"agg_having":  `SELECT g, avg(v) AS av FROM t1 WHERE v > 10 GROUP BY g HAVING count(*) > 1`,
-	"join_tt":     `SELECT t1.g, count(*) AS n, sum(t2.w) AS sw FROM t1 JOIN t2 ON t1.g = t2.g GROUP BY t1.g`,
-	"by_text":     `SELECT s, max(v) AS mx, min(s) AS ms FROM t1 GROUP BY s`,
-	"global":      `SELECT count(*) AS n, sum(v) AS sv, max(v) AS mx FROM t1`,
-	"distinct_g":  `SELECT DISTINCT g FROM t1`,
-	"project":     `SELECT k, v * 2 + 1 AS x, coalesce(s, 'none') AS s2 FROM t1 WHERE s LIKE 'a%' OR v IS NULL`,
-	"src_table":   `SELECT e.g, count(*) AS n, sum(e.v) AS sv FROM e JOIN t2 ON e.g = t2.k GROUP BY e.g`,
-	"src_self":    `SELECT a.g, count(*) AS n FROM e a JOIN e b ON a.g = b.g AND a.v < b.v GROUP BY a.g`,
-	"bag":         `SELECT g, v FROM e WHERE g < 3`,
-	"case_expr":   `SELECT CASE WHEN v > 50 THEN 'big' WHEN v > 20 THEN 'mid' ELSE 'small' END AS size, count(*) AS n FROM t1 GROUP BY 1`,
-	"comma_join":  `SELECT t1.k, t2.w FROM t1, t2 WHERE t1.k = t2.k AND t2.w > 0.5`,
+	"agg_all":    `SELECT g, count(*) AS n, sum(v) AS sv, min(v) AS mn, max(v) AS mx, count(DISTINCT v) AS dv, count(v) AS cv FROM t1 GROUP BY g`,
+	"agg_having": `SELECT g, avg(v) AS av FROM t1 WHERE v > 10 GROUP BY g HAVING count(*) > 1`,
+	"join_tt":    `SELECT t1.g, count(*) AS n, sum(t2.w) AS sw FROM t1 JOIN t2 ON t1.g = t2.g GROUP BY t1.g`,
+	"by_text":    `SELECT s, max(v) AS mx, min(s) AS ms FROM t1 GROUP BY s`,
+	"global":     `SELECT count(*) AS n, sum(v) AS sv, max(v) AS mx FROM t1`,
+	"distinct_g": `SELECT DISTINCT g FROM t1`,
+	"project":    `SELECT k, v * 2 + 1 AS x, coalesce(s, 'none') AS s2 FROM t1 WHERE s LIKE 'a%' OR v IS NULL`,
+	"src_table":  `SELECT e.g, count(*) AS n, sum(e.v) AS sv FROM e JOIN t2 ON e.g = t2.k GROUP BY e.g`,
+	"src_self":   `SELECT a.g, count(*) AS n FROM e a JOIN e b ON a.g = b.g AND a.v < b.v GROUP BY a.g`,
+	"bag":        `SELECT g, v FROM e WHERE g < 3`,
+	"case_expr":  `SELECT CASE WHEN v > 50 THEN 'big' WHEN v > 20 THEN 'mid' ELSE 'small' END AS size, count(*) AS n FROM t1 GROUP BY 1`,
+	"comma_join": `SELECT t1.k, t2.w FROM t1, t2 WHERE t1.k = t2.k AND t2.w > 0.5`,
 }
 
 func TestDifferentialOracle(t *testing.T) {
@@ -171,7 +171,10 @@ func dedupKeys(rows []string) string {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func weirExec(t *testing.T, s *db.Session, q string) {
 	t.Helper()

@@ -11,33 +11,32 @@ import (
 	"github.com/weirdb/weir/internal/sqlerr"
 )
 
-// Split cuts a multi-statement string into statements with PostgreSQL's scanner (quotes,
-// dollar quotes and comments respected). Empty statements are dropped.
+// Split cuts a multi-statement string into statements at top-level semicolons, as
+// PostgreSQL's scanner sees them (quotes, dollar quotes and comments respected).
+// Statements holding only comments or nothing are dropped.
 func Split(sql string) ([]string, error) {
-	parts, err := pg_query.SplitWithScanner(sql, true)
+	res, err := pg_query.Scan(sql)
 	if err != nil {
 		return nil, parseError(sql, err)
 	}
-	out := parts[:0]
-	for _, p := range parts {
-		if strings.TrimSpace(strings.Trim(p, ";")) != "" && !onlyComments(p) {
-			out = append(out, p)
+	var out []string
+	start, content := 0, false
+	for _, t := range res.Tokens {
+		switch t.Token {
+		case pg_query.Token_ASCII_59:
+			if content {
+				out = append(out, strings.TrimSpace(sql[start:t.Start]))
+			}
+			start, content = int(t.End), false
+		case pg_query.Token_SQL_COMMENT, pg_query.Token_C_COMMENT:
+		default:
+			content = true
 		}
+	}
+	if content {
+		out = append(out, strings.TrimSpace(sql[start:]))
 	}
 	return out, nil
-}
-
-func onlyComments(s string) bool {
-	res, err := pg_query.Scan(s)
-	if err != nil {
-		return false
-	}
-	for _, t := range res.Tokens {
-		if t.Token != pg_query.Token_SQL_COMMENT && t.Token != pg_query.Token_C_COMMENT && t.Token != pg_query.Token_ASCII_59 {
-			return false
-		}
-	}
-	return true
 }
 
 // parseError converts a pg_query error into 42601 with PostgreSQL's 1-based character
