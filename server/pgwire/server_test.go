@@ -213,7 +213,7 @@ func TestStartup(t *testing.T) {
 
 	t.Run("newer minor version is negotiated down", func(t *testing.T) {
 		c := dialRaw(t, ts.addr)
-		c.send(rawStartup(3<<16|5, "user", "weir", "_pq_.magic", "on"))
+		c.send(rawStartupMsg(3<<16|5, "user", "weir", "_pq_.magic", "on"))
 		msgs := c.until('Z')
 		require.Equal(t, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 2, UnrecognizedOptions: []string{"_pq_.magic"}}, msgs[0])
 		require.IsType(t, &pgproto3.AuthenticationOk{}, msgs[1])
@@ -221,7 +221,7 @@ func TestStartup(t *testing.T) {
 
 	t.Run("protocol 2.0 is refused", func(t *testing.T) {
 		c := dialRaw(t, ts.addr)
-		c.send(rawStartup(2<<16, "user", "weir"))
+		c.send(rawStartupMsg(2<<16, "user", "weir"))
 		e := c.receive().(*pgproto3.ErrorResponse)
 		require.Equal(t, "0A000", e.Code)
 		require.Equal(t, "FATAL", e.Severity)
