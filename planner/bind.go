@@ -22,6 +22,7 @@ type binder struct {
 	ptypes []catalog.Type // Unknown until inferred
 	pvals  *expr.Params
 	fixed  []bool  // client-declared types
+	inView bool    // binding a continuous query: wall-clock functions are not allowed
 	agg    *aggCtx // non-nil while binding a grouped SELECT's target list and HAVING
 }
 

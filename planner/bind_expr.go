@@ -441,7 +441,13 @@ func (b *binder) expr(n *pg_query.Node, sc *scope) expr.Expr {
 	case *pg_query.Node_SubLink:
 		b.unsupported(v.SubLink.Location, "subquery expression ("+strings.TrimSuffix(v.SubLink.SubLinkType.String(), "_SUBLINK")+")")
 	case *pg_query.Node_SqlvalueFunction:
-		b.unsupported(v.SqlvalueFunction.Location, "current time functions in continuous queries")
+		if v.SqlvalueFunction.Op != pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP && v.SqlvalueFunction.Op != pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP {
+			b.unsupported(v.SqlvalueFunction.Location, "this SQL value function")
+		}
+		if b.inView {
+			b.unsupported(v.SqlvalueFunction.Location, "CURRENT_TIMESTAMP in a materialized view (temporal filters arrive with event time)")
+		}
+		return b.builtin("now", nil, v.SqlvalueFunction.Location)
 	}
 	b.unsupported(location(n), "expression "+strings.TrimPrefix(strings.TrimPrefix(typeName(n), "*pg_query.Node_"), "Node_"))
 	return nil
@@ -660,6 +666,9 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 	}
 	if unsupportedAggregates[name] {
 		b.unsupported(fc.Location, "aggregate "+name+"()")
+	}
+	if name == "now" && b.inView {
+		b.unsupported(fc.Location, "now() in a materialized view (temporal filters arrive with event time)")
 	}
 	if !aggregateNames[name] {
 		if fc.AggStar || fc.AggDistinct || fc.AggFilter != nil || len(fc.AggOrder) > 0 {

@@ -24,6 +24,7 @@ func (b *binder) createView(s *pg_query.CreateTableAsStmt) Statement {
 	if into.SkipData {
 		b.unsupported(0, "WITH NO DATA")
 	}
+	b.inView = true
 	root := b.selectPlan(sel)
 	schema := root.Schema()
 	if len(into.ColNames) > len(schema) {

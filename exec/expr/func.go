@@ -4,6 +4,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/weirdb/weir/catalog"
@@ -156,6 +157,12 @@ func NewFunc(name string, args []Expr, commonType func([]Expr) (catalog.Type, []
 				return best, nil
 			}
 		}
+	case "now", "current_timestamp", "transaction_timestamp", "statement_timestamp", "clock_timestamp":
+		if nargs != 0 {
+			return undefined()
+		}
+		f.T, f.strict = catalog.Timestamptz, false
+		f.fn = func([]delta.Value) (delta.Value, error) { return delta.Int(time.Now().UnixMicro()), nil }
 	case "concat":
 		f.T, f.strict = catalog.Text, false
 		types := make([]catalog.Type, nargs)

@@ -385,8 +385,19 @@ func TestShutdown(t *testing.T) {
 	srv.mu.Unlock()
 
 	idle.expectEOF()
-	busy.expectEOF()
 	half.expectEOF()
+	// The cancelled statement may or may not get its 57P01 out before the socket closes.
+	for {
+		msg, err := busy.fe.Receive()
+		if err != nil {
+			break
+		}
+		if e, ok := msg.(*pgproto3.ErrorResponse); ok {
+			require.Equal(t, "57P01", e.Code)
+		} else {
+			require.IsType(t, &pgproto3.ReadyForQuery{}, msg)
+		}
+	}
 	_, err = net.Dial("tcp", ln.Addr().String())
 	require.Error(t, err)
 
