@@ -57,6 +57,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error renders the panic value.
 func (e *PanicError) Error() string { return fmt.Sprint(e.Value) }
 
 // NewDataflow returns an empty dataflow.
@@ -266,9 +267,9 @@ func (d *Dataflow) Explain() string {
 		sb.WriteString(n.op.String() + "\n")
 		for i, in := range n.inputs {
 			if i == len(n.inputs)-1 {
-				walk(in, rest+" └─ ", rest+"     ")
+				walk(in, rest+" └─ ", rest+"    ")
 			} else {
-				walk(in, rest+" ├─ ", rest+" │   ")
+				walk(in, rest+" ├─ ", rest+" │  ")
 			}
 		}
 	}

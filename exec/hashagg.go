@@ -558,7 +558,7 @@ func fitsType(v int64, t catalog.Type) bool {
 func (h *HashAggregate) String() string {
 	var parts []string
 	if len(h.groupCols) > 0 {
-		parts = append(parts, "group="+colList(h.groupCols, 0))
+		parts = append(parts, "group="+colList(h.groupCols))
 	}
 	if len(h.aggs) > 0 {
 		as := make([]string, len(h.aggs))

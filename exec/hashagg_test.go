@@ -195,12 +195,12 @@ func TestHashAggregate(t *testing.T) {
 		},
 		{
 			name: "sum over text is a configuration error", in: intStr, group: []int{0},
-			aggs: []AggSpec{agg(AggSum, 1)},
+			aggs:  []AggSpec{agg(AggSum, 1)},
 			ticks: []tick{{push: []input{L("1 a +1")}, code: sqlerr.Internal}},
 		},
 		{
 			name: "group column out of range is a configuration error", in: ints2, group: []int{2},
-			aggs: []AggSpec{countStar()},
+			aggs:  []AggSpec{countStar()},
 			ticks: []tick{{code: sqlerr.Internal}},
 		},
 	}

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -51,9 +52,7 @@ func isTrue(v delta.Value) bool { return v.Kind == delta.KindBool && !v.Null && 
 // every Push and Advance. Constructors have no error result (the planner calls them
 // after binding), so a planner bug surfaces as XX000 on the first tick instead of a panic.
 func configError(op, format string, args ...any) *sqlerr.Error {
-	e := sqlerr.New(sqlerr.Internal, format, args...)
-	e.Msg = "internal error: " + op + ": " + e.Msg
-	return e
+	return sqlerr.New(sqlerr.Internal, "internal error: %s: %s", op, fmt.Sprintf(format, args...))
 }
 
 // portError is returned when an operator is pushed on a port it does not have.
@@ -62,10 +61,10 @@ func portError(op string, in int) error {
 }
 
 // colList renders column indexes as "#0, #2".
-func colList(cols []int, offset int) string {
+func colList(cols []int) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = colName(c + offset)
+		parts[i] = colName(c)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -49,6 +49,16 @@ type codec struct {
 
 func newCodec() *codec { return &codec{types: pgtype.NewMap()} }
 
+// encode is pgtype.Map.Encode that turns a panic inside a pgtype codec into an error.
+func (c *codec) encode(oid uint32, format int16, v any, buf []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = buf, sqlerr.New(sqlerr.DatatypeMismatch, "cannot encode a value of Go type %T as %s: %v", v, typeName(oid), r)
+		}
+	}()
+	return c.types.Encode(oid, format, v, buf)
+}
+
 // appendValue appends v encoded for a column of type oid in format to buf. It reports
 // null=true (buf unchanged) when v is SQL NULL: nil, a nil pointer, or an invalid pgtype
 // value. A value whose Go type does not match oid is converted (an int64 in a numeric
@@ -115,6 +125,9 @@ func resolve(v any, depth int) (any, error) {
 	if rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
 			return nil, nil
+		}
+		if _, ok := v.(fmt.Stringer); ok {
+			return v, nil // *big.Int and the like print through their pointer methods
 		}
 		return resolve(rv.Elem().Interface(), depth+1)
 	}
@@ -216,7 +229,7 @@ func (c *codec) appendTextConverted(buf []byte, oid uint32, v any) ([]byte, erro
 		return append(buf, x...), nil
 	}
 	if _, ok := c.types.TypeForOID(oid); ok {
-		if out, err := c.types.Encode(oid, textFormat, v, buf); err == nil && out != nil {
+		if out, err := c.encode(oid, textFormat, v, buf); err == nil && out != nil {
 			return out, nil
 		}
 	}
@@ -282,7 +295,7 @@ func (c *codec) appendBinaryConverted(buf []byte, oid uint32, v any) ([]byte, er
 		if err != nil {
 			return buf, err
 		}
-		return c.types.Encode(oid, binaryFormat, n, buf)
+		return c.encode(oid, binaryFormat, n, buf)
 	case pgtype.TimestamptzOID, pgtype.TimestampOID:
 		t, inf, err := asTime(v, oid)
 		if err != nil {
@@ -337,7 +350,7 @@ func (c *codec) appendBinaryConverted(buf []byte, oid uint32, v any) ([]byte, er
 	if _, ok := c.types.TypeForOID(oid); !ok {
 		return buf, sqlerr.New(sqlerr.FeatureNotSupported, "binary output is not supported for type OID %d", oid)
 	}
-	out, err := c.types.Encode(oid, binaryFormat, v, buf)
+	out, err := c.encode(oid, binaryFormat, v, buf)
 	if err != nil || out == nil {
 		return buf, sqlerr.New(sqlerr.DatatypeMismatch, "cannot encode a value of Go type %T as binary %s", v, typeName(oid))
 	}
@@ -576,7 +589,7 @@ func (c *codec) appendNumericText(buf []byte, v any) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	return c.types.Encode(pgtype.NumericOID, textFormat, n, buf)
+	return c.encode(pgtype.NumericOID, textFormat, n, buf)
 }
 
 func appendNumericFloat(buf []byte, f float64, bits int) []byte {
@@ -613,6 +626,8 @@ func asNumeric(v any) (pgtype.Numeric, error) {
 		return parseNumeric(string(x))
 	case *big.Int:
 		return pgtype.Numeric{Int: new(big.Int).Set(x), Valid: true}, nil
+	case *big.Float:
+		return parseNumeric(x.Text('f', -1))
 	default:
 		return pgtype.Numeric{}, errNoConversion
 	}
@@ -646,8 +661,13 @@ func parseNumeric(s string) (pgtype.Numeric, error) {
 		digits = mant[:i] + mant[i+1:]
 		exp -= int64(len(mant) - i - 1)
 	}
+	// PostgreSQL's limits: 131072 digits before the decimal point, 16383 after. They also
+	// keep a tiny input ("1e999999999") from expanding into a huge text.
+	if int64(len(digits))+exp > 131072 || exp < -16383 {
+		return pgtype.Numeric{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "value overflows numeric format")
+	}
 	n, ok := new(big.Int).SetString(digits, 10)
-	if !ok || exp < math.MinInt32 || exp > math.MaxInt32 {
+	if !ok {
 		return pgtype.Numeric{}, invalidInput(pgtype.NumericOID, s)
 	}
 	return pgtype.Numeric{Int: n, Exp: int32(exp), Valid: true}, nil
@@ -1062,10 +1082,15 @@ func outOfRange(oid uint32) error {
 // timestamps and dates as pgtype values, and other OIDs pgtype knows as its decoded value.
 // An unspecified or unknown type is a string in text format and []byte in binary. src
 // belongs to the receive buffer; the result never aliases it.
-func (c *codec) decodeParam(oid uint32, format int16, src []byte) (any, error) {
+func (c *codec) decodeParam(oid uint32, format int16, src []byte) (v any, err error) {
 	if src == nil {
 		return nil, nil
 	}
+	defer func() {
+		if r := recover(); r != nil { // a pgtype codec choking on hostile bytes
+			v, err = nil, sqlerr.New(codeInvalidBinaryRepresentation, "invalid %s parameter: %v", typeName(oid), r)
+		}
+	}()
 	if format == binaryFormat {
 		return c.decodeBinary(oid, src)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -17,8 +18,8 @@ type statement struct {
 	name string
 	// stmt is nil for an empty query string, whose execution is EmptyQueryResponse.
 	stmt Statement
-	// paramOIDs are the types Bind decodes parameters by: the engine's, or the client's
-	// Parse OID where the engine reports 0.
+	// paramOIDs are the types Bind decodes parameters by and ParameterDescription reports:
+	// the engine's, else the client's Parse OID, else text.
 	paramOIDs []uint32
 	cols      []Column // nil: the statement returns no rows (NoData)
 }
@@ -93,8 +94,13 @@ func (c *conn) prepare(st *statement, query, part string, clientOIDs []uint32) e
 	st.paramOIDs = slices.Clone(stmt.ParamOIDs())
 	for i, oid := range st.paramOIDs {
 		if oid == 0 && i < len(clientOIDs) {
-			st.paramOIDs[i] = clientOIDs[i]
+			oid = clientOIDs[i]
 		}
+		if oid == 0 {
+			// Still unknown: PostgreSQL resolves an untyped parameter to text.
+			oid = pgtype.TextOID
+		}
+		st.paramOIDs[i] = oid
 	}
 	st.cols = stmt.Columns()
 	return nil

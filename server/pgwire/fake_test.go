@@ -152,11 +152,13 @@ func (s *fakeSession) Prepare(ctx context.Context, sql string, paramOIDs []uint3
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	q := strings.TrimSpace(sql)
+	q := strings.Join(strings.Fields(sql), " ")
 	lower := strings.ToLower(q)
 	st := &fakeStmt{sess: s, sql: lower}
 	switch {
-	case lower == "begin" || lower == "commit" || lower == "rollback":
+	case strings.HasPrefix(lower, "begin"):
+		st.sql, st.tag = "begin", "BEGIN"
+	case lower == "commit" || lower == "rollback":
 		st.tag = strings.ToUpper(lower)
 	case strings.HasPrefix(lower, "insert"):
 		st.tag = "INSERT 0 1"
@@ -182,8 +184,8 @@ func (s *fakeSession) Prepare(ctx context.Context, sql string, paramOIDs []uint3
 		st.failAfter = sqlerr.New(sqlerr.DivisionByZero, "division by zero")
 	case lower == "select block", lower == "select panic":
 		st.cols = []Column{{Name: "x", OID: pgtype.Int4OID}}
-	case strings.HasPrefix(lower, "select $"):
-		if err := st.echo(lower, paramOIDs); err != nil {
+	case strings.HasPrefix(lower, "select $"), strings.HasPrefix(lower, "select '"), strings.HasPrefix(lower, "select null"):
+		if err := st.echo(q[len("select "):], paramOIDs); err != nil {
 			return nil, err
 		}
 	case strings.HasPrefix(lower, "select "):
@@ -206,18 +208,33 @@ type fakeStmt struct {
 	cols      []Column
 	rows      [][]any
 	echoing   bool
+	literals  []any // per echoed column: nil for $n, fakeNull{}, or the literal's text
 	tag       string
 	failAfter error
 }
 
-// echo sets st up for SELECT $1::type, $2, ….
-func (st *fakeStmt) echo(sql string, clientOIDs []uint32) error {
+// echo sets st up for SELECT $1::type, $2, … or, as pgx's simple protocol interpolates
+// them, SELECT 'literal'::type, null, ….
+func (st *fakeStmt) echo(list string, clientOIDs []uint32) error {
 	st.echoing = true
-	for i, item := range strings.Split(strings.TrimPrefix(sql, "select "), ",") {
+	for i, item := range strings.Split(list, ",") {
 		item = strings.TrimSpace(item)
-		num, typ, _ := strings.Cut(item, "::")
-		if num != "$"+strconv.Itoa(i+1) {
+		val, typ, _ := strings.Cut(item, "::")
+		val, typ = strings.TrimSpace(val), strings.ToLower(strings.TrimSpace(typ))
+		switch {
+		case val == "$"+strconv.Itoa(i+1):
+			st.literals = append(st.literals, nil)
+		case strings.EqualFold(val, "null"):
+			st.literals = append(st.literals, fakeNull{})
+		case len(val) >= 2 && val[0] == '\'' && val[len(val)-1] == '\'':
+			st.literals = append(st.literals, strings.ReplaceAll(val[1:len(val)-1], "''", "'"))
+		default:
 			return sqlerr.New(sqlerr.SyntaxError, "unexpected %q", item)
+		}
+		if st.literals[i] != nil {
+			clientOIDs = nil
+		} else {
+			st.params = append(st.params, 0)
 		}
 		oid := uint32(pgtype.TextOID)
 		if i < len(clientOIDs) && clientOIDs[i] != 0 {
@@ -233,7 +250,9 @@ func (st *fakeStmt) echo(sql string, clientOIDs []uint32) error {
 		if name == "" {
 			name = "?column?"
 		}
-		st.params = append(st.params, oid)
+		if st.literals[i] == nil {
+			st.params[len(st.params)-1] = oid
+		}
 		st.cols = append(st.cols, Column{Name: name, OID: oid, TypeMod: -1})
 	}
 	return nil
@@ -260,7 +279,24 @@ func (st *fakeStmt) Execute(ctx context.Context, params []any) (Rows, error) {
 	}
 	rows := st.rows
 	if st.echoing {
-		rows = [][]any{append([]any(nil), params...)}
+		row := make([]any, 0, len(st.cols))
+		for i, lit := range st.literals {
+			switch lit := lit.(type) {
+			case nil:
+				row = append(row, params[0])
+				params = params[1:]
+			case fakeNull:
+				row = append(row, nil)
+			case string:
+				// Decode the literal as an engine would cast it.
+				v, err := newCodec().decodeParam(st.cols[i].OID, textFormat, []byte(lit))
+				if err != nil {
+					return nil, err
+				}
+				row = append(row, v)
+			}
+		}
+		rows = [][]any{row}
 	}
 	tag := st.tag
 	if st.cols != nil {
@@ -268,6 +304,8 @@ func (st *fakeStmt) Execute(ctx context.Context, params []any) (Rows, error) {
 	}
 	return &fakeRows{ctx: ctx, cols: st.cols, rows: rows, tag: tag, failAfter: st.failAfter}, nil
 }
+
+type fakeNull struct{}
 
 type fakeRows struct {
 	ctx       context.Context

@@ -1,7 +1,9 @@
 package pgwire
 
 import (
+	"context"
 	"net"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -52,20 +54,17 @@ func TestSimpleQuery(t *testing.T) {
 	})
 
 	t.Run("error skips the rest and shifts the position", func(t *testing.T) {
-		q := "SELECT 1; SELECT nope; SELECT 2"
-		c.send(&pgproto3.Query{String: "SELECT 'é'; SELECT nope; SELECT 2"})
+		c.send(&pgproto3.Query{String: "SELECT 'é';  SELECT nope; SELECT 2"})
 		msgs := c.until('Z')
-		require.Equal(t, "EZ", types(msgs))
-		require.Equal(t, "42601", msgs[0].(*pgproto3.ErrorResponse).Code)
-
-		c.send(&pgproto3.Query{String: q})
-		msgs = c.until('Z')
 		require.Equal(t, "TDCEZ", types(msgs))
+		require.Equal(t, []string{"é"}, dataRow(msgs[1]))
 		e := msgs[3].(*pgproto3.ErrorResponse)
 		require.Equal(t, "42703", e.Code)
+		require.Equal(t, `column "nope" does not exist`, e.Message)
 		require.Equal(t, "ERROR", e.Severity)
 		require.Equal(t, "ERROR", e.SeverityUnlocalized)
-		require.Equal(t, int32(len("SELECT 1; SELECT ")+1), e.Position) // "nope" in the whole string
+		// "nope" counted in characters from the start of the whole string.
+		require.Equal(t, int32(len([]rune("SELECT 'é';  SELECT "))+1), e.Position)
 	})
 
 	t.Run("error while streaming rows", func(t *testing.T) {
@@ -403,4 +402,52 @@ func TestShutdown(t *testing.T) {
 
 	require.ErrorIs(t, srv.Serve(ln), ErrServerClosed)
 	require.NoError(t, srv.Shutdown(t.Context()))
+}
+
+// countingListener counts the writes the server makes on its connections.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{Conn: nc, writes: l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+func TestOutputIsBatched(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	writes := &atomic.Int64{}
+	srv := NewServer(Config{}, newFakeEngine(), testLogger(t))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(countingListener{Listener: ln, writes: writes}) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		require.NoError(t, srv.Shutdown(ctx))
+		require.NoError(t, <-served)
+	})
+
+	c := connectRaw(t, ln.Addr().String())
+	before := writes.Load()
+	c.send(&pgproto3.Query{String: "SELECT series 20000"}) // ~300 KiB of DataRows
+	msgs := c.until('Z')
+	require.Len(t, msgs, 20003)
+	n := writes.Load() - before
+	require.Less(t, n, int64(20), "20000 rows took %d writes", n)
+	require.Greater(t, n, int64(1), "rows should stream out in 32 KiB batches, not wait for the end")
 }

@@ -40,7 +40,7 @@ type testServer struct {
 	served chan error // Serve's result
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -253,8 +253,8 @@ type rawStartup struct {
 
 func rawStartupMsg(version uint32, kv ...string) *rawStartup { return &rawStartup{version, kv} }
 
-func (*rawStartup) Frontend()              {}
-func (*rawStartup) Decode([]byte) error    { return nil }
+func (*rawStartup) Frontend()           {}
+func (*rawStartup) Decode([]byte) error { return nil }
 func (r *rawStartup) Encode(dst []byte) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)

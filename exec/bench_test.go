@@ -1,0 +1,60 @@
+package exec
+
+import (
+	"testing"
+
+	"github.com/weirdb/weir/internal/delta"
+)
+
+// benchBatch is n rows of (i % groups, i % 97) with weight +1.
+func benchBatch(n, groups int) *delta.Batch {
+	b := delta.New(ints2)
+	for i := range n {
+		b.AppendRow([]delta.Value{delta.Int(int64(i % groups)), delta.Int(int64(i % 97))}, 1)
+	}
+	return b
+}
+
+func BenchmarkHashAggregate(b *testing.B) {
+	in := benchBatch(4096, 256)
+	h := NewHashAggregate(ints2, []int{0}, sixAggs(1))
+	out := delta.New(h.OutKinds())
+	ctx := b.Context()
+	b.ReportAllocs()
+	for n := range b.N {
+		out.Reset()
+		if err := h.Push(ctx, 0, in, out); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Advance(ctx, Tick{Seq: uint64(n)}, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*in.Len())/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkHashJoin pushes insertions and then retractions of 4096 rows on the right
+// against 4096 rows on the left, one match each: arrangement insert, delete and probe.
+func BenchmarkHashJoin(b *testing.B) {
+	in := benchBatch(4096, 4096)
+	j := NewHashJoin(ints2, ints2, []int{0}, []int{0}, nil)
+	out := delta.New(j.OutKinds())
+	ctx := b.Context()
+	if err := j.Push(ctx, 0, in, out); err != nil {
+		b.Fatal(err)
+	}
+	neg := delta.New(ints2)
+	neg.AppendBatch(in, -1)
+	b.ReportAllocs()
+	for n := range b.N {
+		out.Reset()
+		batch := in
+		if n%2 == 1 {
+			batch = neg
+		}
+		if err := j.Push(ctx, 1, batch, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*in.Len())/b.Elapsed().Seconds(), "rows/s")
+}
