@@ -125,8 +125,11 @@ func TestClients(t *testing.T) {
 		resp, err := http.Post(base+"/v1/sources/gifts/events", "application/x-ndjson", bytes.NewBufferString(body))
 		require.NoError(t, err)
 		var e struct {
-			Code     string
-			Rows     []struct{ Row int; Column string }
+			Code string
+			Rows []struct {
+				Row    int
+				Column string
+			}
 			Ingested int
 		}
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))

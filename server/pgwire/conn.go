@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -43,7 +44,12 @@ type conn struct {
 	pid    uint32 // BackendKeyData; set by Server.register before the key is published
 	secret []byte
 
-	sess    Session
+	sess Session
+	// reported holds the ParameterStatus values the client has; paramsDirty is set when a
+	// statement that may change them (anything but SELECT) completed.
+	reported    map[string]string
+	paramsDirty bool
+
 	stmts   map[string]*statement
 	portals map[string]*portal
 	// skipTillSync is set by an error in extended-protocol mode: every message up to the
@@ -60,17 +66,18 @@ func newConn(s *Server, nc net.Conn) *conn {
 	be := pgproto3.NewBackend(rd, nc)
 	be.SetMaxBodyLen(maxMessageBody)
 	return &conn{
-		srv:     s,
-		nc:      nc,
-		rd:      rd,
-		be:      be,
-		out:     writer{w: nc, buf: make([]byte, 0, 8<<10)},
-		codec:   newCodec(),
-		logger:  s.logger.With("remote", nc.RemoteAddr().String()),
-		ctx:     ctx,
-		cancel:  cancel,
-		stmts:   make(map[string]*statement),
-		portals: make(map[string]*portal),
+		srv:      s,
+		nc:       nc,
+		rd:       rd,
+		be:       be,
+		out:      writer{w: nc, buf: make([]byte, 0, 8<<10)},
+		codec:    newCodec(),
+		logger:   s.logger.With("remote", nc.RemoteAddr().String()),
+		ctx:      ctx,
+		cancel:   cancel,
+		reported: make(map[string]string),
+		stmts:    make(map[string]*statement),
+		portals:  make(map[string]*portal),
 	}
 }
 
@@ -203,9 +210,19 @@ func (c *conn) cancelRunning() {
 	}
 }
 
-// readyForQuery ends a query cycle: ReadyForQuery with the session's transaction status,
-// then a flush.
+// readyForQuery ends a query cycle: ParameterStatus for any session parameter that
+// changed (SET application_name …, as PostgreSQL reports its GUC_REPORT settings), then
+// ReadyForQuery with the session's transaction status, then a flush.
 func (c *conn) readyForQuery() {
+	if c.paramsDirty {
+		c.paramsDirty = false
+		for _, kv := range c.sess.ParameterStatus() {
+			if v, ok := c.reported[kv[0]]; !ok || v != kv[1] {
+				c.reported[kv[0]] = kv[1]
+				c.out.send(&pgproto3.ParameterStatus{Name: kv[0], Value: kv[1]})
+			}
+		}
+	}
 	c.out.send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 	c.out.flush()
 }
@@ -380,4 +397,13 @@ func (w *writer) dataRow(cd *codec, cols []Column, formats []int16, vals []any) 
 	w.buf = buf
 	w.maybeFlush()
 	return nil
+}
+
+// completed sends CommandComplete for tag and notes that a statement other than a SELECT
+// may have changed session parameters.
+func (c *conn) completed(tag string) {
+	if !strings.HasPrefix(tag, "SELECT") {
+		c.paramsDirty = true
+	}
+	c.out.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 }

@@ -262,7 +262,7 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 	}
 	p.tag, p.done = tag, true
 	c.closeRows(p)
-	c.out.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+	c.completed(tag)
 	return nil
 }
 

@@ -3,7 +3,9 @@ package pgwire
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,11 +51,12 @@ func (e *fakeEngine) NewSession(_ context.Context, params map[string]string) (Se
 }
 
 type fakeSession struct {
-	eng    *fakeEngine
-	user   string
-	mu     sync.Mutex
-	tx     byte
-	closed bool
+	eng      *fakeEngine
+	user     string
+	mu       sync.Mutex
+	tx       byte
+	closed   bool
+	settings map[string]string // SET values, reported after the standard parameters
 }
 
 func (s *fakeSession) Split(sql string) ([]string, error) {
@@ -81,7 +84,7 @@ func (s *fakeSession) Split(sql string) ([]string, error) {
 }
 
 func (s *fakeSession) ParameterStatus() [][2]string {
-	return [][2]string{
+	params := [][2]string{
 		{"server_version", "15.0 (Weir)"},
 		{"server_encoding", "UTF8"},
 		{"client_encoding", "UTF8"},
@@ -93,6 +96,12 @@ func (s *fakeSession) ParameterStatus() [][2]string {
 		{"is_superuser", "off"},
 		{"session_authorization", s.user},
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(s.settings)) {
+		params = append(params, [2]string{name, s.settings[name]})
+	}
+	return params
 }
 
 func (s *fakeSession) TxStatus() byte {
@@ -164,6 +173,8 @@ func (s *fakeSession) Prepare(ctx context.Context, sql string, paramOIDs []uint3
 		st.tag = "INSERT 0 1"
 	case strings.HasPrefix(lower, "set "):
 		st.tag = "SET"
+		name, value, _ := strings.Cut(q[len("set "):], "=")
+		st.set = [2]string{strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), "'")}
 	case lower == "select types":
 		st.cols = typesCols
 		st.rows = [][]any{typesRow}
@@ -211,6 +222,7 @@ type fakeStmt struct {
 	literals  []any // per echoed column: nil for $n, fakeNull{}, or the literal's text
 	tag       string
 	failAfter error
+	set       [2]string // SET name = value
 }
 
 // echo sets st up for SELECT $1::type, $2, … or, as pgx's simple protocol interpolates
@@ -276,6 +288,14 @@ func (st *fakeStmt) Execute(ctx context.Context, params []any) (Rows, error) {
 		st.sess.setTx('T')
 	case "commit", "rollback":
 		st.sess.setTx('I')
+	}
+	if st.set[0] != "" {
+		st.sess.mu.Lock()
+		if st.sess.settings == nil {
+			st.sess.settings = map[string]string{}
+		}
+		st.sess.settings[st.set[0]] = st.set[1]
+		st.sess.mu.Unlock()
 	}
 	rows := st.rows
 	if st.echoing {

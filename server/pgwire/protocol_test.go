@@ -83,6 +83,15 @@ func TestSimpleQuery(t *testing.T) {
 		require.Equal(t, byte('I'), c.until('Z')[1].(*pgproto3.ReadyForQuery).TxStatus)
 	})
 
+	t.Run("changed parameters are reported", func(t *testing.T) {
+		c.send(&pgproto3.Query{String: "SET application_name = 'psql'"})
+		msgs := c.until('Z')
+		require.Equal(t, "CSZ", types(msgs))
+		require.Equal(t, &pgproto3.ParameterStatus{Name: "application_name", Value: "psql"}, msgs[1])
+		c.send(&pgproto3.Query{String: "SET application_name = 'psql'"}) // unchanged: not reported again
+		require.Equal(t, "CZ", types(c.until('Z')))
+	})
+
 	t.Run("unsupported messages", func(t *testing.T) {
 		c.send(&pgproto3.CopyData{Data: []byte("x")}, &pgproto3.FunctionCall{Function: 1})
 		msgs := c.until('Z')

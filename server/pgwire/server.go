@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
@@ -17,6 +18,22 @@ import (
 type Config struct {
 	// Addr is the TCP address ListenAndServe listens on, e.g. "127.0.0.1:5499".
 	Addr string
+}
+
+// DefaultConfig returns the default configuration: PostgreSQL clients on 127.0.0.1:5499.
+func DefaultConfig() Config {
+	return Config{Addr: "127.0.0.1:5499"}
+}
+
+// ErrInvalidAddr is returned by Config.Validate for an Addr that is not host:port.
+var ErrInvalidAddr = errors.New("pgwire: invalid listen address")
+
+// Validate checks the configuration. Errors wrap ErrInvalidAddr.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalidAddr, c.Addr, err)
+	}
+	return nil
 }
 
 // ErrServerClosed is returned by Serve and ListenAndServe when they are called after
@@ -65,8 +82,11 @@ func NewServer(cfg Config, eng Engine, logger *slog.Logger) *Server {
 	}
 }
 
-// ListenAndServe listens on cfg.Addr and calls Serve.
+// ListenAndServe validates the configuration, listens on cfg.Addr and calls Serve.
 func (s *Server) ListenAndServe() error {
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return err

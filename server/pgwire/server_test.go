@@ -245,6 +245,21 @@ func TestStartup(t *testing.T) {
 	})
 }
 
+func TestConfig(t *testing.T) {
+	require.NoError(t, DefaultConfig().Validate())
+	require.ErrorIs(t, Config{Addr: "no-port"}.Validate(), ErrInvalidAddr)
+	srv := NewServer(Config{}, newFakeEngine(), testLogger(t))
+	require.ErrorIs(t, srv.ListenAndServe(), ErrInvalidAddr)
+
+	// ListenAndServe on a free port, stopped by Shutdown.
+	srv = NewServer(Config{Addr: "127.0.0.1:0"}, newFakeEngine(), testLogger(t))
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	require.NoError(t, srv.Shutdown(t.Context()))
+	err := <-served
+	require.True(t, err == nil || errors.Is(err, ErrServerClosed), "got %v", err)
+}
+
 // rawStartup is a StartupMessage with any protocol version, which pgproto3 will not encode.
 type rawStartup struct {
 	version uint32

@@ -81,7 +81,7 @@ func (c *conn) runStatement(sql string) error {
 	if _, _, err := c.sendRows(ctx, rows, cols, nil, 0); err != nil {
 		return err
 	}
-	c.out.send(&pgproto3.CommandComplete{CommandTag: []byte(rows.Tag())})
+	c.completed(rows.Tag())
 	return nil
 }
 

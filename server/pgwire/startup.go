@@ -175,6 +175,7 @@ func (c *conn) accept(m *startupRequest) bool {
 
 	c.out.send(&pgproto3.AuthenticationOk{})
 	for _, kv := range sess.ParameterStatus() {
+		c.reported[kv[0]] = kv[1]
 		c.out.send(&pgproto3.ParameterStatus{Name: kv[0], Value: kv[1]})
 	}
 	c.out.send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: c.secret})
