@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/big"
+	"net"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -329,4 +333,30 @@ func BenchmarkSelectRows(b *testing.B) {
 		require.NoError(b, rows.Err())
 		require.Equal(b, 100000, n)
 	}
+}
+
+// TestPsql runs libpq's psql, when installed: SSLRequest declined, simple queries, text
+// output exactly as PostgreSQL prints it.
+func TestPsql(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql not installed")
+	}
+	ts := startServer(t)
+	host, port, err := net.SplitHostPort(ts.addr)
+	require.NoError(t, err)
+	dsn := fmt.Sprintf("host=%s port=%s user=weir dbname=weir sslmode=prefer", host, port)
+	out, err := exec.CommandContext(t.Context(), psql, "-X", "-A", "-t", "-d", dsn,
+		"-c", "SELECT types", "-c", "SELECT 1; SELECT series 2").CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, `-2|40000|1099511627776|1.5|0.1|12.50|héllo|v|t|2026-01-01 12:00:00.5+00|2026-01-01 12:00:00|2026-01-01|1 year 2 mons 3 days 04:05:06|\xdead|{"a": 1}|{"b":2}||7|42
+1
+1
+2
+`, string(out))
+
+	out, err = exec.CommandContext(t.Context(), psql, "-X", "-d", dsn, "-c", "SELECT nope").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), `ERROR:  column "nope" does not exist`)
+	require.Contains(t, string(out), "LINE 1: SELECT nope\n"+strings.Repeat(" ", len("LINE 1: SELECT "))+"^")
 }

@@ -210,10 +210,18 @@ func (c *conn) cancelRunning() {
 	}
 }
 
-// readyForQuery ends a query cycle: ParameterStatus for any session parameter that
-// changed (SET application_name …, as PostgreSQL reports its GUC_REPORT settings), then
-// ReadyForQuery with the session's transaction status, then a flush.
+// readyForQuery ends a query cycle. Outside a transaction block (status 'I') every
+// portal is closed, as at the end of a PostgreSQL transaction; inside one they stay open
+// for later Executes (JDBC setFetchSize). Then come ParameterStatus for any session
+// parameter that changed (SET application_name …, as PostgreSQL reports its GUC_REPORT
+// settings), ReadyForQuery with the transaction status, and a flush.
 func (c *conn) readyForQuery() {
+	status := c.sess.TxStatus()
+	if status == 'I' {
+		for name := range c.portals {
+			c.dropPortal(name)
+		}
+	}
 	if c.paramsDirty {
 		c.paramsDirty = false
 		for _, kv := range c.sess.ParameterStatus() {
@@ -223,7 +231,7 @@ func (c *conn) readyForQuery() {
 			}
 		}
 	}
-	c.out.send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
+	c.out.send(&pgproto3.ReadyForQuery{TxStatus: status})
 	c.out.flush()
 }
 

@@ -48,7 +48,7 @@
 // # Extended Query
 //
 // Parse prepares a statement with the client's parameter OIDs (0 = infer); Bind decodes
-// each parameter by the statement's OID and its format code (encode.go) and fixes the
+// each parameter by the statement's OID and its format code (decode.go) and fixes the
 // result formats; Execute opens the portal's Rows on the first call and sends at most
 // MaxRows rows:
 //
@@ -57,12 +57,22 @@
 //	pipe:   P B E  P B E  S       →  1 2 D C  1 2 D C  Z
 //	error:  P B E  P B E  S       →  1 E  (the rest skipped)  Z
 //
-// The unnamed statement and portal are replaced by the next Parse and Bind (and dropped
-// by a simple Query). A suspended portal keeps its Rows iterator and statement context;
-// the next Execute resumes it, and the SELECT tag then counts that Execute's rows only,
-// as PostgreSQL's does. At Sync, if the session is idle (TxStatus 'I'), every portal is
-// closed, as at the end of PostgreSQL's implicit transaction; inside a transaction block
-// they survive, which JDBC's setFetchSize needs. Closing a statement closes its portals.
+// A parameter type that neither the engine nor the client fixed is reported, and
+// decoded, as text, as PostgreSQL resolves unknown parameters. The unnamed statement and
+// portal are replaced by the next Parse and Bind (and dropped by a simple Query); closing
+// a statement closes its portals. A suspended portal keeps its Rows iterator and
+// statement context; the next Execute resumes it, and the SELECT tag then counts that
+// Execute's rows only, as PostgreSQL's does. At every ReadyForQuery (after Sync or a
+// simple Query), if the session is idle (TxStatus 'I'), every portal is closed, as at the
+// end of a PostgreSQL transaction; inside a transaction block they survive, which JDBC's
+// setFetchSize needs.
+//
+// # Session parameters
+//
+// After startup the client holds every Session.ParameterStatus value. When a statement
+// other than a SELECT completes (SET, RESET, …), the list is compared again just before
+// ReadyForQuery and each changed value is re-sent, as PostgreSQL reports its GUC_REPORT
+// settings; drivers rely on this for client_encoding, TimeZone and the like.
 //
 // # Output batching
 //

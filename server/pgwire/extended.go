@@ -294,16 +294,10 @@ func (c *conn) closeStatement(name string) {
 	}
 }
 
-// sync handles Sync: leave skip-till-Sync mode and send ReadyForQuery. Outside a
-// transaction block (status 'I') every portal is closed, as at the end of PostgreSQL's
-// implicit transaction; inside one they stay open for later Executes (JDBC setFetchSize).
+// sync handles Sync: leave skip-till-Sync mode and send ReadyForQuery, which closes the
+// portals if the session is outside a transaction block.
 func (c *conn) sync() {
 	c.skipTillSync = false
-	if c.sess.TxStatus() == 'I' {
-		for name := range c.portals {
-			c.dropPortal(name)
-		}
-	}
 	c.readyForQuery()
 }
 

@@ -264,8 +264,10 @@ func TestPortalSuspension(t *testing.T) {
 		msgs = c.until('Z')
 		require.Equal(t, "DCZ", types(msgs))
 		require.Equal(t, "SELECT 1", tag(msgs[1]))
-		c.send(&pgproto3.Query{String: "COMMIT"})
+		c.send(&pgproto3.Query{String: "COMMIT"}) // ends the transaction: the portal goes
 		c.until('Z')
+		c.send(&pgproto3.Execute{Portal: "C_1"}, &pgproto3.Sync{})
+		require.Equal(t, "34000", c.until('Z')[0].(*pgproto3.ErrorResponse).Code)
 	})
 
 	t.Run("closed by Sync when idle", func(t *testing.T) {

@@ -62,7 +62,8 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
-// NewServer returns a Server that serves eng. A nil logger discards logs.
+// NewServer returns a Server that serves eng. It logs through logger as given (the caller
+// narrows it, e.g. With("component", "pgwire")); a nil logger discards logs.
 func NewServer(cfg Config, eng Engine, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -73,7 +74,7 @@ func NewServer(cfg Config, eng Engine, logger *slog.Logger) *Server {
 	return &Server{
 		cfg:       cfg,
 		eng:       eng,
-		logger:    logger.With("component", "pgwire"),
+		logger:    logger,
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),

@@ -7,6 +7,7 @@ package viewstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,6 +24,7 @@ import (
 // time; DB() may be used concurrently for reads.
 type Store struct {
 	db     *sql.DB
+	w      *sql.Conn // the one writer connection: ticks run on it, holding their staging tables
 	logger *slog.Logger
 }
 
@@ -33,7 +35,12 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "open DuckDB at %q", path)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, logger: logger}
+	w, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "open DuckDB writer connection")
+	}
+	s := &Store{db: db, w: w, logger: logger}
 	for _, q := range []string{
 		`SET TimeZone = 'UTC'`,
 		`CREATE TABLE IF NOT EXISTS weir_catalog (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, sql VARCHAR NOT NULL)`,
@@ -48,7 +55,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.w.Close()
+	return s.db.Close()
+}
 
 // DB is the handle for ad-hoc reads.
 func (s *Store) DB() *sql.DB { return s.db }
@@ -194,43 +204,72 @@ func ToGo(v delta.Value, t catalog.Type) any {
 	return v.S
 }
 
-// Tx is one tick's transaction.
+// Tx is one tick's transaction on the writer connection. Only one Tx is open at a time.
 type Tx struct {
-	tx  *sql.Tx
+	s   *Store
 	ctx context.Context
 }
 
 // Begin starts a tick's transaction.
 func (s *Store) Begin(ctx context.Context) (*Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "begin tick")
 	}
-	return &Tx{tx: tx, ctx: ctx}, nil
+	return &Tx{s: s, ctx: ctx}, nil
 }
 
 // Commit makes the tick visible to readers, atomically.
 func (t *Tx) Commit(tick uint64) error {
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT OR REPLACE INTO weir_meta VALUES ('tick', ?)`, fmt.Sprint(tick)); err != nil {
-		t.tx.Rollback()
-		return sqlerr.Wrap(err, sqlerr.Internal, "record tick")
+	if err := t.Exec(`INSERT OR REPLACE INTO weir_meta VALUES ('tick', ?)`, fmt.Sprint(tick)); err != nil {
+		t.Rollback()
+		return err
 	}
-	if err := t.tx.Commit(); err != nil {
+	if _, err := t.s.w.ExecContext(t.ctx, "COMMIT"); err != nil {
+		t.Rollback()
 		return sqlerr.Wrap(err, sqlerr.Internal, "commit tick %d", tick)
 	}
 	return nil
 }
 
 // Rollback abandons the tick.
-func (t *Tx) Rollback() { t.tx.Rollback() }
+func (t *Tx) Rollback() {
+	if _, err := t.s.w.ExecContext(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil && t.s.logger != nil {
+		t.s.logger.Warn("rollback", "err", err)
+	}
+}
 
 // Exec runs a statement in the tick.
 func (t *Tx) Exec(q string, args ...any) error {
-	_, err := t.tx.ExecContext(t.ctx, q, args...)
-	if err != nil {
+	if _, err := t.s.w.ExecContext(t.ctx, q, args...); err != nil {
 		return sqlerr.Wrap(err, sqlerr.Internal, "view store")
 	}
 	return nil
+}
+
+// appendRows appends rows to table through DuckDB's Appender, inside the open
+// transaction. row(i, dst) fills dst with row i's Go values; n is the row count.
+func (t *Tx) appendRows(table string, ncols, n int, row func(i int, dst []driver.Value)) error {
+	if n == 0 {
+		return nil
+	}
+	return t.s.w.Raw(func(dc any) error {
+		a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		if err != nil {
+			return sqlerr.Wrap(err, sqlerr.Internal, "appender for %s", table)
+		}
+		vals := make([]driver.Value, ncols)
+		for i := 0; i < n; i++ {
+			row(i, vals)
+			if err := a.AppendRow(vals...); err != nil {
+				a.Close()
+				return sqlerr.Wrap(err, sqlerr.Internal, "append to %s", table)
+			}
+		}
+		if err := a.Close(); err != nil {
+			return sqlerr.Wrap(err, sqlerr.Internal, "append to %s", table)
+		}
+		return nil
+	})
 }
 
 // CreateRelation creates the DuckDB table for rel and persists its DDL.
@@ -253,82 +292,52 @@ func (t *Tx) DropRelation(name string) error {
 	return t.Exec(`DELETE FROM weir_catalog WHERE name = ?`, name)
 }
 
-const chunkRows = 256
-
 // Insert appends each row of b (weights must be positive: w copies) to rel's table.
 func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
-	cols := make([]string, len(rel.Columns))
-	ph := make([]string, len(rel.Columns))
-	for i, c := range rel.Columns {
-		cols[i] = Quote(c.Name)
-		ph[i] = "?::" + c.Type.DuckDB()
-	}
-	rowPH := "(" + strings.Join(ph, ", ") + ")"
-	prefix := `INSERT INTO ` + Quote(rel.Name) + ` (` + strings.Join(cols, ", ") + `) VALUES `
-	var args []any
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		q := prefix + strings.TrimSuffix(strings.Repeat(rowPH+",", n), ",")
-		err := t.Exec(q, args...)
-		args, n = args[:0], 0
-		return err
-	}
+	var idx []int // row i of b, repeated by weight
 	for i := 0; i < b.Len(); i++ {
 		for w := int64(0); w < b.Weights[i]; w++ {
-			for c, col := range rel.Columns {
-				args = append(args, ToGo(b.Cols[c].Get(i), col.Type))
-			}
-			n++
-			if n == chunkRows {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
+			idx = append(idx, i)
 		}
 	}
-	return flush()
+	return t.appendRows(rel.Name, len(rel.Columns), len(idx), func(j int, dst []driver.Value) {
+		for c, col := range rel.Columns {
+			dst[c] = ToGo(b.Cols[c].Get(idx[j]), col.Type)
+		}
+	})
 }
 
 // DeleteMatching deletes every row of rel's table equal (IS NOT DISTINCT FROM, on the
-// columns in keyCols) to some row of b.
+// columns in keyCols) to some row of b, whose columns are those key columns in order.
+// The keys go through a staging table on the writer connection, so the delete is one
+// hash join however many rows change.
 func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error {
-	names := make([]string, len(keyCols))
-	ph := make([]string, len(keyCols))
+	if b.Len() == 0 {
+		return nil
+	}
+	stage := fmt.Sprintf("weir_stage_%d_%d", rel.ID, len(keyCols))
+	defs := make([]string, len(keyCols))
 	conds := make([]string, len(keyCols))
 	for j, c := range keyCols {
 		col := rel.Columns[c]
-		names[j] = fmt.Sprintf("k%d", j)
-		ph[j] = "?::" + col.Type.DuckDB()
-		conds[j] = "t." + Quote(col.Name) + " IS NOT DISTINCT FROM s." + names[j]
+		defs[j] = fmt.Sprintf("k%d %s", j, col.Type.DuckDB())
+		conds[j] = fmt.Sprintf("t.%s IS NOT DISTINCT FROM s.k%d", Quote(col.Name), j)
 	}
-	rowPH := "(" + strings.Join(ph, ", ") + ")"
-	var args []any
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		q := `DELETE FROM ` + Quote(rel.Name) + ` AS t USING (VALUES ` + strings.TrimSuffix(strings.Repeat(rowPH+",", n), ",") +
-			`) AS s(` + strings.Join(names, ", ") + `) WHERE ` + strings.Join(conds, " AND ")
-		err := t.Exec(q, args...)
-		args, n = args[:0], 0
+	if err := t.Exec(`CREATE TEMP TABLE IF NOT EXISTS ` + stage + ` (` + strings.Join(defs, ", ") + `)`); err != nil {
 		return err
 	}
-	for i := 0; i < b.Len(); i++ {
+	err := t.appendRows(stage, len(keyCols), b.Len(), func(i int, dst []driver.Value) {
 		for j, c := range keyCols {
-			args = append(args, ToGo(b.Cols[j].Get(i), rel.Columns[c].Type))
+			dst[j] = ToGo(b.Cols[j].Get(i), rel.Columns[c].Type)
 		}
-		n++
-		if n == chunkRows {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
+	})
+	if err != nil {
+		return err
 	}
-	return flush()
+	if err := t.Exec(`DELETE FROM ` + Quote(rel.Name) + ` AS t USING ` + stage + ` AS s WHERE ` + strings.Join(conds, " AND ")); err != nil {
+		return err
+	}
+	return t.Exec(`DELETE FROM ` + stage)
 }
 
 // Truncate deletes every row of rel's table.
