@@ -10,18 +10,27 @@ import (
 	"github.com/weirdb/weir/planner"
 )
 
+// checkNewName checks that name is free for a new relation; skip is true when it is
+// taken and IF NOT EXISTS asked to leave the existing one alone.
+func (d *DB) checkNewName(name string, ifNotExists bool) (skip bool, err error) {
+	if _, err := d.cat.Get(name); err == nil {
+		if ifNotExists {
+			return true, nil
+		}
+		return false, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", name)
+	}
+	if strings.HasPrefix(name, "weir_") {
+		return false, sqlerr.New(sqlerr.InsufficientPrivilege, "the prefix weir_ is reserved for system tables: %q", name)
+	}
+	return false, nil
+}
+
 // createRelation creates a source or table. It returns false when IF NOT EXISTS skipped it.
 func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.cat.Get(st.Rel.Name); err == nil {
-		if st.IfNotExists {
-			return false, nil
-		}
-		return false, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", st.Rel.Name)
-	}
-	if strings.HasPrefix(st.Rel.Name, "weir_") {
-		return false, sqlerr.New(sqlerr.InsufficientPrivilege, "the prefix weir_ is reserved for system tables: %q", st.Rel.Name)
+	if skip, err := d.checkNewName(st.Rel.Name, st.IfNotExists); skip || err != nil {
+		return false, err
 	}
 	if err := d.cat.Add(st.Rel); err != nil {
 		return false, err
@@ -48,14 +57,8 @@ func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bo
 func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.cat.Get(st.Rel.Name); err == nil {
-		if st.IfNotExists {
-			return false, nil
-		}
-		return false, sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", st.Rel.Name)
-	}
-	if strings.HasPrefix(st.Rel.Name, "weir_") {
-		return false, sqlerr.New(sqlerr.InsufficientPrivilege, "the prefix weir_ is reserved for system tables: %q", st.Rel.Name)
+	if skip, err := d.checkNewName(st.Rel.Name, st.IfNotExists); skip || err != nil {
+		return false, err
 	}
 	for _, dep := range st.Rel.DependsOn {
 		if _, err := d.cat.Get(dep); err != nil {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -78,16 +79,17 @@ func runTraffic(ctx context.Context, d *db.DB, rate int, logger *slog.Logger) er
 	rng := rand.New(rand.NewPCG(1, 2))
 	const rooms = 200
 	zipf := rand.NewZipf(rng, 1.2, 1, rooms-1)
-	s := d.NewSession(nil)
+	var values []string
 	for r := int64(0); r < rooms; r++ {
-		sql := fmt.Sprintf("INSERT INTO rooms VALUES (%d, %d, '%s') ON CONFLICT (room_id) DO NOTHING", r, 10000+r, categories[r%int64(len(categories))])
-		p, err := s.Prepare(ctx, sql, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := p.Execute(ctx, nil); err != nil {
-			return err
-		}
+		values = append(values, fmt.Sprintf("(%d, %d, '%s')", r, 10000+r, categories[r%int64(len(categories))]))
+	}
+	s := d.NewSession(nil)
+	p, err := s.Prepare(ctx, "INSERT INTO rooms VALUES "+strings.Join(values, ", ")+" ON CONFLICT (room_id) DO NOTHING", nil)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Execute(ctx, nil); err != nil {
+		return err
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -112,11 +114,16 @@ func runTraffic(ctx context.Context, d *db.DB, rate int, logger *slog.Logger) er
 				comments = append(comments, []delta.Value{delta.Int(room), delta.Int(user), delta.Str(phrases[rng.IntN(len(phrases))]), ts})
 			}
 		}
-		if err := d.Ingest(ctx, "comments", comments); err != nil {
-			return err
-		}
-		if err := d.Ingest(ctx, "gifts", gifts); err != nil {
-			return err
+		for _, in := range []struct {
+			source string
+			rows   [][]delta.Value
+		}{{"comments", comments}, {"gifts", gifts}} {
+			if err := d.Ingest(ctx, in.source, in.rows); err != nil {
+				if ctx.Err() != nil {
+					return nil // stopped mid-tick: the tick was rolled back whole
+				}
+				return err
+			}
 		}
 		total += n
 		if time.Since(last) >= 10*time.Second {

@@ -224,7 +224,9 @@ func (t *Tx) Commit(tick uint64) error {
 		t.Rollback()
 		return err
 	}
-	if _, err := t.s.w.ExecContext(t.ctx, "COMMIT"); err != nil {
+	// A commit is not interruptible: once asked for, the tick either lands or fails on
+	// its own, never half-way because a client went away.
+	if _, err := t.s.w.ExecContext(context.WithoutCancel(t.ctx), "COMMIT"); err != nil {
 		t.Rollback()
 		return sqlerr.Wrap(err, sqlerr.Internal, "commit tick %d", tick)
 	}
