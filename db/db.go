@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec"
@@ -38,6 +39,10 @@ type DB struct {
 	store   *viewstore.Store
 	cat     *catalog.Catalog
 	planner *planner.Planner
+
+	pendMu  sync.Mutex   // guards pending
+	pending []*ingestReq // Ingest calls waiting for the next group commit
+	groups  atomic.Int64 // group commits run by Ingest
 
 	mu     sync.Mutex // serializes ticks and DDL; guards everything below
 	tick   uint64

@@ -34,11 +34,13 @@ func evalRow(exprs []expr.Expr, input []delta.Value) ([]delta.Value, error) {
 	return row, nil
 }
 
-// Ingest appends rows (already typed to the source's columns) to a source as one tick.
-// A NOT NULL violation fails the whole call with the row number.
+// Ingest appends rows (already typed to the source's columns) to a source and returns
+// once they are committed. A NOT NULL violation fails the call with the row number.
+//
+// Concurrent calls are group-committed: whoever gets the tick lock takes every pending
+// request, of any source, into one tick. If that tick fails, each request is retried in
+// a tick of its own, so one request's failure never fails another's.
 func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	rel, err := d.cat.Get(source)
 	if err != nil {
 		return err
@@ -48,6 +50,9 @@ func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) er
 	}
 	b := delta.New(relKinds(rel))
 	for i, row := range rows {
+		if len(row) != len(rel.Columns) {
+			return sqlerr.New(sqlerr.DatatypeMismatch, "row %d has %d values; source %q has %d columns", i+1, len(row), source, len(rel.Columns))
+		}
 		if err := checkRow(rel, row, i+1); err != nil {
 			return err
 		}
@@ -56,8 +61,68 @@ func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) er
 	if b.Len() == 0 {
 		return nil
 	}
-	return d.runTick(ctx, tickInput{appends: map[string]*delta.Batch{source: b}})
+	req := &ingestReq{source: source, b: b, done: make(chan struct{})}
+	d.pendMu.Lock()
+	d.pending = append(d.pending, req)
+	d.pendMu.Unlock()
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	select {
+	case <-req.done: // a group commit led by another caller took this request
+		return req.err
+	default:
+	}
+	d.pendMu.Lock()
+	group := d.pending
+	d.pending = nil
+	d.pendMu.Unlock()
+	// The group's tick must not be abandoned because the leader's client went away.
+	tctx := context.WithoutCancel(ctx)
+	err = d.runTick(tctx, mergeAppends(group))
+	if err != nil && len(group) > 1 {
+		for _, r := range group {
+			r.err = d.runTick(tctx, mergeAppends([]*ingestReq{r}))
+		}
+	} else {
+		for _, r := range group {
+			r.err = err
+		}
+	}
+	d.groups.Add(1)
+	for _, r := range group {
+		close(r.done)
+	}
+	return req.err
 }
+
+// ingestReq is one Ingest call waiting for a group commit.
+type ingestReq struct {
+	source string
+	b      *delta.Batch
+	err    error
+	done   chan struct{} // closed once err is final
+}
+
+func mergeAppends(reqs []*ingestReq) tickInput {
+	if len(reqs) == 1 {
+		return tickInput{appends: map[string]*delta.Batch{reqs[0].source: reqs[0].b}}
+	}
+	// Merge into fresh batches: a request's own batch is kept intact for a retry alone.
+	appends := map[string]*delta.Batch{}
+	for _, r := range reqs {
+		cur, ok := appends[r.source]
+		if !ok {
+			cur = delta.New(r.b.Kinds())
+			appends[r.source] = cur
+		}
+		cur.AppendBatch(r.b, 1)
+	}
+	return tickInput{appends: appends}
+}
+
+// IngestTicks is the number of group commits Ingest has run (for tests and metrics).
+func (d *DB) IngestTicks() int64 { return d.groups.Load() }
 
 // insert executes an INSERT; it returns the number of rows inserted or updated.
 func (d *DB) insert(ctx context.Context, st *planner.Insert) (int64, error) {
