@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weirdb/weir/db"
+	"github.com/weirdb/weir/internal/pgtest"
 	"github.com/weirdb/weir/internal/slt"
 	"github.com/weirdb/weir/server"
 )
@@ -35,7 +36,11 @@ func startServer(t *testing.T) *server.Server {
 	return srv
 }
 
-// TestSLT runs every testdata/slt script against a fresh in-process server over the wire.
+// TestSLT runs every testdata/slt script on two targets, each script on a fresh one: the
+// in-process Weir server over the wire (TestSLT/weir/<file>), and PostgreSQL 15 with sources
+// as tables and materialized views refreshed before each query (TestSLT/postgres/<file>),
+// the independent engine that checks the expectations (STYLE §2.7). Records where the two
+// legitimately differ carry "onlyif weir" or "skipif postgres" with a comment saying why.
 func TestSLT(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slt scripts run in the full suite (make test)")
@@ -44,15 +49,30 @@ func TestSLT(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no slt scripts found: %v", err)
 	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			srv := startServer(t)
-			target, err := slt.NewPGXTarget(t.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable", "weir")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer target.Close(context.Background())
-			slt.RunFile(t, target, f)
-		})
-	}
+	t.Run("weir", func(t *testing.T) {
+		for _, f := range files {
+			t.Run(filepath.Base(f), func(t *testing.T) {
+				srv := startServer(t)
+				target, err := slt.NewPGXTarget(t.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable", "weir")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer target.Close(context.Background())
+				slt.RunFile(t, target, f)
+			})
+		}
+	})
+	t.Run(slt.PostgresName, func(t *testing.T) {
+		for _, f := range files {
+			t.Run(filepath.Base(f), func(t *testing.T) {
+				pg := pgtest.Start(t)
+				target, err := slt.NewPGTarget(t.Context(), pg.DSN())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer target.Close(context.Background())
+				slt.RunFile(t, target, f)
+			})
+		}
+	})
 }

@@ -2,9 +2,11 @@
 // checks Weir's slt expectations and the oracle's answers (DESIGN §8, STYLE §2.7).
 //
 // Each Start runs initdb into a fresh temporary directory and starts postgres as a child
-// process listening on 127.0.0.1 and a free port, with fsync off and trust auth. The server
-// is stopped and its directory removed by t.Cleanup. The child gets SIGKILL from the kernel
-// if the test binary dies first (go test -timeout), so no server outlives its test.
+// process listening on 127.0.0.1 and a free port, with fsync off and trust auth. The
+// cluster uses the C locale, UTF8 and UTC, as Weir does (text compares bytewise,
+// timestamptz prints in UTC). The server is stopped and its directory removed by
+// t.Cleanup. The child gets SIGKILL from the kernel if the test binary dies first (go test
+// -timeout), so no server outlives its test.
 //
 // Binaries are found in $WEIR_PG_BINDIR, then /usr/lib/postgresql/15/bin and the other
 // usual places, then /usr/lib/postgresql/*/bin (newest first), then $PATH. When the test
@@ -120,7 +122,7 @@ func (c *Cluster) initdb() error {
 		"--username="+superuser,
 		"--auth=trust",
 		"--encoding=UTF8",
-		"--no-locale",
+		"--locale=C",
 		"--no-sync",
 	)
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -45,6 +45,22 @@ func TestStart(t *testing.T) {
 		if fsync != "off" {
 			t.Errorf("fsync = %q, want off", fsync)
 		}
+		// What Weir does, so scripts print the same on both: bytewise text order, UTC.
+		for setting, want := range map[string]string{
+			"lc_collate":      "C",
+			"lc_ctype":        "C",
+			"server_encoding": "UTF8",
+			"TimeZone":        "UTC",
+			"DateStyle":       "ISO, MDY",
+		} {
+			var got string
+			if err := db.QueryRowContext(t.Context(), "SELECT current_setting($1)", setting).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s = %q, want %q", setting, got, want)
+			}
+		}
 	})
 
 	// The subtest's cleanup has stopped the server: nothing listens on its port any more.

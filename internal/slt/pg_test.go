@@ -22,3 +22,23 @@ func TestRunFilePostgres(t *testing.T) {
 
 	slt.RunFile(t, target, "testdata/pg_sanity.slt")
 }
+
+// TestPGTarget runs testdata/pg_target.slt, written in Weir's dialect, against PostgreSQL
+// 15 through PGTarget: sources become tables and materialized views are refreshed before
+// each query.
+func TestPGTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short skips slt scripts (STYLE §2.7)")
+	}
+	pg := pgtest.Start(t)
+	target, err := slt.NewPGTarget(t.Context(), pg.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = target.Close(t.Context()) })
+	if target.Name() != "postgres" {
+		t.Errorf("Name() = %q, want postgres", target.Name())
+	}
+
+	slt.RunFile(t, target, "testdata/pg_target.slt")
+}
