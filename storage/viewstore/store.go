@@ -30,7 +30,17 @@ type Store struct {
 
 // Open opens (creating if needed) the DuckDB database at path; "" is in-memory.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
-	connector, err := duckdb.NewConnector(path, nil)
+	// Every connection gets PostgreSQL's reading of `/` on integers (truncating division)
+	// and the session time zone Weir runs in.
+	initCtx := context.WithoutCancel(ctx) // connections are opened long after Open returns
+	connector, err := duckdb.NewConnector(path, func(ex driver.ExecerContext) error {
+		for _, q := range []string{`SET integer_division = true`, `SET TimeZone = 'UTC'`} {
+			if _, err := ex.ExecContext(initCtx, q, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "open DuckDB at %q", path)
 	}
@@ -42,7 +52,6 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	}
 	s := &Store{db: db, w: w, logger: logger}
 	for _, q := range []string{
-		`SET TimeZone = 'UTC'`,
 		`CREATE TABLE IF NOT EXISTS weir_catalog (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, sql VARCHAR NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS weir_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
 	} {
