@@ -24,6 +24,10 @@ type binder struct {
 	fixed  []bool  // client-declared types
 	inView bool    // binding a continuous query: wall-clock functions are not allowed
 	agg    *aggCtx // non-nil while binding a grouped SELECT's target list and HAVING
+	// locs holds the source location of each bound expression, so an error found later
+	// (a bad literal, an ungrouped column, a CASE arm of the wrong type) points where
+	// PostgreSQL does.
+	locs map[expr.Expr]int32
 }
 
 func newBinder(cat *catalog.Catalog, sql string, oids []uint32) *binder {
@@ -55,7 +59,25 @@ func (b *binder) finishParams() {
 
 func (b *binder) params() params { return params{types: b.ptypes, vals: b.pvals} }
 
-// fail aborts binding with code and a message located at loc (a pg_query byte offset).
+// located records that e was written at loc and returns e.
+func (b *binder) located(e expr.Expr, loc int32) expr.Expr {
+	if b.locs == nil {
+		b.locs = map[expr.Expr]int32{}
+	}
+	b.locs[e] = loc
+	return e
+}
+
+// locOf returns where e was written, or fallback when e is not a recorded leaf.
+func (b *binder) locOf(e expr.Expr, fallback int32) int32 {
+	if l, ok := b.locs[e]; ok {
+		return l
+	}
+	return fallback
+}
+
+// fail aborts binding with code and a message located at loc (a pg_query byte offset,
+// -1 when unknown).
 func (b *binder) fail(code sqlerr.Code, loc int32, format string, args ...any) {
 	e := sqlerr.New(code, format, args...)
 	e.Position = pos(b.sql, loc)
@@ -80,7 +102,7 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 		return b.createRelation(s.CreateStmt, kind)
 	case *pg_query.Node_CreateTableAsStmt:
 		if s.CreateTableAsStmt.Objtype != pg_query.ObjectType_OBJECT_MATVIEW {
-			b.unsupported(0, "CREATE TABLE AS")
+			b.unsupported(-1, "CREATE TABLE AS")
 		}
 		return b.createView(s.CreateTableAsStmt)
 	case *pg_query.Node_DropStmt:
@@ -110,7 +132,7 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 			// SET TRANSACTION …, SET SESSION CHARACTERISTICS: accepted, no effect in autocommit.
 			return &SetVar{params: b.params(), Name: strings.ToLower(v.Name)}
 		}
-		b.unsupported(0, "this form of SET")
+		b.unsupported(-1, "this form of SET")
 	case *pg_query.Node_VariableShowStmt:
 		return &ShowVar{params: b.params(), Name: strings.ToLower(s.VariableShowStmt.Name)}
 	case *pg_query.Node_TransactionStmt:
@@ -129,9 +151,9 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 			root := b.selectPlan(sel.SelectStmt)
 			return &Explain{params: b.params(), Text: explainText(root)}
 		}
-		b.unsupported(0, "EXPLAIN of this statement")
+		b.unsupported(-1, "EXPLAIN of this statement")
 	}
-	b.unsupported(0, "statement "+strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query.Node_"))
+	b.unsupported(-1, "statement "+strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query.Node_"))
 	return nil
 }
 
@@ -153,6 +175,17 @@ func (b *binder) constText(n *pg_query.Node) string {
 		}
 	case *pg_query.Node_TypeCast:
 		return b.constText(v.TypeCast.Arg)
+	case *pg_query.Node_String_: // WITH (…) option values are bare nodes, not A_Const
+		return v.String_.Sval
+	case *pg_query.Node_Integer:
+		return fmt.Sprint(v.Integer.Ival)
+	case *pg_query.Node_Float:
+		return v.Float.Fval
+	case *pg_query.Node_Boolean:
+		if v.Boolean.Boolval {
+			return "on"
+		}
+		return "off"
 	}
 	return ""
 }
@@ -183,7 +216,7 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 				case pg_query.ConstrType_CONSTR_NULL:
 				case pg_query.ConstrType_CONSTR_PRIMARY:
 					if len(rel.PrimaryKey) > 0 {
-						b.fail(sqlerr.InvalidColumnReference, c.Location, "multiple primary keys for table %q are not allowed", name)
+						b.fail(sqlerr.InvalidTableDefinition, c.Location, "multiple primary keys for table %q are not allowed", name)
 					}
 					rel.PrimaryKey = []int{len(rel.Columns)}
 					col.NotNull = true
@@ -198,7 +231,7 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 				b.unsupported(c.Location, "table constraint "+strings.TrimPrefix(c.Contype.String(), "CONSTR_"))
 			}
 			if len(rel.PrimaryKey) > 0 {
-				b.fail(sqlerr.InvalidColumnReference, c.Location, "multiple primary keys for table %q are not allowed", name)
+				b.fail(sqlerr.InvalidTableDefinition, c.Location, "multiple primary keys for table %q are not allowed", name)
 			}
 			for _, k := range c.Keys {
 				kn := k.GetString_().Sval
@@ -210,7 +243,7 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 				rel.Columns[i].NotNull = true
 			}
 		default:
-			b.unsupported(0, "this table element")
+			b.unsupported(-1, "this table element")
 		}
 	}
 	if len(rel.Columns) == 0 {
@@ -263,7 +296,7 @@ func (b *binder) drop(s *pg_query.DropStmt, kind catalog.Kind) Statement {
 	case pg_query.ObjectType_OBJECT_MATVIEW:
 		kind = catalog.View
 	default:
-		b.unsupported(0, "DROP "+strings.TrimPrefix(s.RemoveType.String(), "OBJECT_"))
+		b.unsupported(-1, "DROP "+strings.TrimPrefix(s.RemoveType.String(), "OBJECT_"))
 	}
 	d := &Drop{params: b.params(), Kind: kind, IfExists: s.MissingOk, Cascade: s.Behavior == pg_query.DropBehavior_DROP_CASCADE}
 	for _, o := range s.Objects {
@@ -291,10 +324,10 @@ func (b *binder) insert(s *pg_query.InsertStmt) Statement {
 		b.fail(sqlerr.WrongObjectType, s.Relation.Location, "cannot insert into materialized view %q", rel.Name)
 	}
 	if len(s.ReturningList) > 0 {
-		b.unsupported(0, "RETURNING")
+		b.unsupported(-1, "RETURNING")
 	}
 	if s.WithClause != nil {
-		b.unsupported(0, "WITH in INSERT")
+		b.unsupported(-1, "WITH in INSERT")
 	}
 	targets := make([]int, 0, len(rel.Columns))
 	if len(s.Cols) == 0 {
@@ -317,20 +350,23 @@ func (b *binder) insert(s *pg_query.InsertStmt) Statement {
 	}
 	sel := s.SelectStmt.GetSelectStmt()
 	if sel == nil || len(sel.ValuesLists) == 0 {
-		b.unsupported(0, "INSERT … SELECT (use VALUES)")
+		b.unsupported(-1, "INSERT … SELECT (use VALUES)")
 	}
 	ins := &Insert{Rel: rel}
+	width := len(sel.ValuesLists[0].GetList().GetItems())
 	for _, vl := range sel.ValuesLists {
 		items := vl.GetList().GetItems()
-		if len(items) != len(targets) {
-			loc := int32(0)
-			if len(items) > 0 {
-				loc = location(items[0])
-			}
-			if len(items) > len(targets) {
-				b.fail(sqlerr.SyntaxError, loc, "INSERT has more expressions than target columns")
-			}
-			b.fail(sqlerr.SyntaxError, loc, "INSERT has more target columns than expressions")
+		if len(items) != width {
+			b.fail(sqlerr.SyntaxError, location(items[0]), "VALUES lists must all be the same length")
+		}
+		// As PostgreSQL: too many values is an error at the first extra one; too few is an
+		// error only against an explicit column list, else the trailing columns take their
+		// defaults (NULL: Weir has no DEFAULT).
+		if len(items) > len(targets) {
+			b.fail(sqlerr.SyntaxError, location(items[len(targets)]), "INSERT has more expressions than target columns")
+		}
+		if len(items) < len(targets) && len(s.Cols) > 0 {
+			b.fail(sqlerr.SyntaxError, s.Cols[len(items)].GetResTarget().Location, "INSERT has more target columns than expressions")
 		}
 		row := make([]expr.Expr, len(rel.Columns))
 		for i, c := range rel.Columns {
@@ -427,7 +463,7 @@ func (b *binder) mutableTable(rv *pg_query.RangeVar, verb string) *catalog.Relat
 func (b *binder) update(s *pg_query.UpdateStmt) Statement {
 	rel := b.mutableTable(s.Relation, "update")
 	if len(s.FromClause) > 0 || len(s.ReturningList) > 0 || s.WithClause != nil {
-		b.unsupported(0, "UPDATE … FROM / RETURNING / WITH")
+		b.unsupported(-1, "UPDATE … FROM / RETURNING / WITH")
 	}
 	alias := rel.Name
 	if s.Relation.Alias != nil {
@@ -445,7 +481,7 @@ func (b *binder) update(s *pg_query.UpdateStmt) Statement {
 func (b *binder) delete(s *pg_query.DeleteStmt) Statement {
 	rel := b.mutableTable(s.Relation, "delete from")
 	if len(s.UsingClause) > 0 || len(s.ReturningList) > 0 || s.WithClause != nil {
-		b.unsupported(0, "DELETE … USING / RETURNING / WITH")
+		b.unsupported(-1, "DELETE … USING / RETURNING / WITH")
 	}
 	alias := rel.Name
 	if s.Relation.Alias != nil {

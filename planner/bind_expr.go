@@ -21,7 +21,26 @@ type scopeCol struct {
 	hidden      bool
 }
 
-type scope struct{ cols []scopeCol }
+type scope struct {
+	cols []scopeCol
+	// star is the order `*` expands to, as column indexes; nil means cols in order
+	// without the hidden ones. JOIN … USING sets it.
+	star []int
+}
+
+// starCols returns the columns `*` expands to, in order.
+func (s *scope) starCols() []int {
+	if s.star != nil {
+		return s.star
+	}
+	var out []int
+	for i, c := range s.cols {
+		if !c.hidden {
+			out = append(out, i)
+		}
+	}
+	return out
+}
 
 func newRelScope(rel *catalog.Relation, alias string) *scope {
 	s := &scope{}
@@ -36,7 +55,14 @@ func (s *scope) addRelation(rel *catalog.Relation, alias string) {
 }
 
 func (s *scope) concat(o *scope) *scope {
-	return &scope{cols: append(append([]scopeCol{}, s.cols...), o.cols...)}
+	out := &scope{cols: append(append([]scopeCol{}, s.cols...), o.cols...)}
+	if s.star != nil || o.star != nil {
+		out.star = append([]int{}, s.starCols()...)
+		for _, i := range o.starCols() {
+			out.star = append(out.star, len(s.cols)+i)
+		}
+	}
+	return out
 }
 
 // aggCtx collects the aggregates of a grouped SELECT while its target list is bound.
@@ -74,32 +100,58 @@ var unsupportedAggregates = map[string]bool{
 	"stddev_pop": true, "stddev_samp": true, "var_pop": true, "var_samp": true, "bit_and": true, "bit_or": true,
 }
 
+// location is where expression n starts, as PostgreSQL's exprLocation reports it: for an
+// operator or cast that is the leftmost of its own token and its (left) operand, so an
+// error about the whole expression points at its beginning.
 func location(n *pg_query.Node) int32 {
+	if n == nil {
+		return -1
+	}
 	switch v := n.Node.(type) {
 	case *pg_query.Node_ColumnRef:
 		return v.ColumnRef.Location
 	case *pg_query.Node_AConst:
 		return v.AConst.Location
 	case *pg_query.Node_AExpr:
-		return v.AExpr.Location
+		return leftmost(v.AExpr.Location, location(v.AExpr.Lexpr))
 	case *pg_query.Node_FuncCall:
 		return v.FuncCall.Location
 	case *pg_query.Node_TypeCast:
-		return v.TypeCast.Location
+		return leftmost(v.TypeCast.Location, location(v.TypeCast.Arg))
 	case *pg_query.Node_BoolExpr:
-		return v.BoolExpr.Location
+		loc := v.BoolExpr.Location
+		for _, a := range v.BoolExpr.Args {
+			loc = leftmost(loc, location(a))
+		}
+		return loc
 	case *pg_query.Node_ParamRef:
 		return v.ParamRef.Location
 	case *pg_query.Node_NullTest:
-		return v.NullTest.Location
+		return leftmost(v.NullTest.Location, location(v.NullTest.Arg))
+	case *pg_query.Node_BooleanTest:
+		return leftmost(v.BooleanTest.Location, location(v.BooleanTest.Arg))
 	case *pg_query.Node_CaseExpr:
 		return v.CaseExpr.Location
 	case *pg_query.Node_SubLink:
-		return v.SubLink.Location
+		return leftmost(v.SubLink.Location, location(v.SubLink.Testexpr))
 	case *pg_query.Node_ResTarget:
 		return v.ResTarget.Location
+	case *pg_query.Node_CoalesceExpr:
+		return v.CoalesceExpr.Location
+	case *pg_query.Node_MinMaxExpr:
+		return v.MinMaxExpr.Location
+	case *pg_query.Node_SqlvalueFunction:
+		return v.SqlvalueFunction.Location
 	}
 	return -1
+}
+
+// leftmost returns the smaller of two locations, ignoring unknown (negative) ones.
+func leftmost(a, b int32) int32 {
+	if a < 0 || (b >= 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 // predicate binds a boolean condition (WHERE, ON, HAVING).
@@ -132,7 +184,7 @@ func (b *binder) tryCoerce(e expr.Expr, t catalog.Type, loc int32) (expr.Expr, b
 			}
 			v, err := expr.Parse(x.V.S, t)
 			if err != nil {
-				b.failErr(err, loc)
+				b.failErr(err, b.locOf(e, loc)) // at the literal, as PostgreSQL reports it
 			}
 			return expr.NewConst(v, t), true
 		case *expr.Param:
@@ -233,7 +285,8 @@ func (b *binder) unifyAll(es []expr.Expr, what string, loc int32) (catalog.Type,
 	for _, e := range es {
 		nt := commonType(t, e.Type())
 		if nt == catalog.Unknown && t != catalog.Unknown && e.Type() != catalog.Unknown {
-			b.fail(sqlerr.DatatypeMismatch, loc, "%s types %s and %s cannot be matched", what, t, e.Type())
+			// As PostgreSQL's select_common_type: at the first expression that does not fit.
+			b.fail(sqlerr.DatatypeMismatch, b.locOf(e, loc), "%s types %s and %s cannot be matched", what, t, e.Type())
 		}
 		if nt != catalog.Unknown {
 			t = nt
@@ -246,7 +299,7 @@ func (b *binder) unifyAll(es []expr.Expr, what string, loc int32) (catalog.Type,
 	for i, e := range es {
 		c, ok := b.tryCoerce(e, t, loc)
 		if !ok {
-			b.fail(sqlerr.DatatypeMismatch, loc, "%s types %s and %s cannot be matched", what, t, e.Type())
+			b.fail(sqlerr.DatatypeMismatch, b.locOf(e, loc), "%s types %s and %s cannot be matched", what, t, e.Type())
 		}
 		out[i] = c
 	}
@@ -357,11 +410,21 @@ func opName(names []*pg_query.Node) string {
 
 // expr binds a scalar expression in scope sc (nil: no columns visible).
 func (b *binder) expr(n *pg_query.Node, sc *scope) expr.Expr {
+	e := b.bindExpr(n, sc)
+	if _, ok := b.locs[e]; !ok {
+		if loc := location(n); loc >= 0 {
+			b.located(e, loc)
+		}
+	}
+	return e
+}
+
+func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 	switch v := n.Node.(type) {
 	case *pg_query.Node_ColumnRef:
-		return b.column(v.ColumnRef, sc)
+		return b.located(b.column(v.ColumnRef, sc), v.ColumnRef.Location)
 	case *pg_query.Node_AConst:
-		return b.constant(v.AConst)
+		return b.located(b.constant(v.AConst), v.AConst.Location)
 	case *pg_query.Node_ParamRef:
 		return b.param(v.ParamRef)
 	case *pg_query.Node_TypeCast:
@@ -373,7 +436,7 @@ func (b *binder) expr(n *pg_query.Node, sc *scope) expr.Expr {
 			}
 		}
 		if !expr.CanCast(inner.Type(), t) {
-			b.fail(sqlerr.DatatypeMismatch, v.TypeCast.Location, "cannot cast type %s to %s", inner.Type(), t)
+			b.fail(sqlerr.CannotCoerce, v.TypeCast.Location, "cannot cast type %s to %s", inner.Type(), t)
 		}
 		if inner.Type() == t {
 			return inner

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -8,6 +10,7 @@ import (
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec"
 	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/planner/plan"
 )
@@ -19,10 +22,10 @@ func (b *binder) createView(s *pg_query.CreateTableAsStmt) Statement {
 	}
 	sel := s.Query.GetSelectStmt()
 	if sel == nil {
-		b.unsupported(0, "this materialized view query")
+		b.unsupported(-1, "this materialized view query")
 	}
 	if into.SkipData {
-		b.unsupported(0, "WITH NO DATA")
+		b.unsupported(-1, "WITH NO DATA")
 	}
 	b.inView = true
 	root := b.selectPlan(sel)
@@ -53,7 +56,7 @@ func (b *binder) createView(s *pg_query.CreateTableAsStmt) Statement {
 		rel.Query = viewQueryText(b.sql, sel)
 	}
 	if b.ptypes != nil && len(b.ptypes) > 0 {
-		b.unsupported(0, "parameters in CREATE MATERIALIZED VIEW")
+		b.unsupported(-1, "parameters in CREATE MATERIALIZED VIEW")
 	}
 	return &CreateView{params: b.params(), Rel: rel, Plan: root, IfNotExists: s.IfNotExists}
 }
@@ -101,21 +104,21 @@ type fromItem struct {
 func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 	switch {
 	case s.Op != pg_query.SetOperation_SETOP_NONE:
-		b.unsupported(0, strings.TrimPrefix(s.Op.String(), "SETOP_")+" in a materialized view")
+		b.unsupported(-1, strings.TrimPrefix(s.Op.String(), "SETOP_")+" in a materialized view")
 	case s.WithClause != nil:
 		b.unsupported(s.WithClause.Location, "WITH (common table expressions)")
 	case len(s.ValuesLists) > 0:
-		b.unsupported(0, "VALUES in a materialized view")
+		b.unsupported(-1, "VALUES in a materialized view")
 	case s.LimitCount != nil || s.LimitOffset != nil:
 		b.unsupported(location(firstNonNil(s.LimitCount, s.LimitOffset)), "LIMIT/OFFSET in a materialized view")
 	case len(s.WindowClause) > 0:
-		b.unsupported(0, "WINDOW clause")
+		b.unsupported(-1, "WINDOW clause")
 	case len(s.LockingClause) > 0:
-		b.unsupported(0, "FOR UPDATE/SHARE")
+		b.unsupported(-1, "FOR UPDATE/SHARE")
 	case s.GroupDistinct:
-		b.unsupported(0, "GROUP BY DISTINCT")
+		b.unsupported(-1, "GROUP BY DISTINCT")
 	case len(s.FromClause) == 0:
-		b.unsupported(0, "a materialized view without FROM")
+		b.unsupported(-1, "a materialized view without FROM")
 	}
 	distinct := false
 	if len(s.DistinctClause) > 0 {
@@ -206,13 +209,13 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 	case *pg_query.Node_JoinExpr:
 		j := v.JoinExpr
 		if j.Jointype != pg_query.JoinType_JOIN_INNER {
-			b.unsupported(0, strings.TrimPrefix(j.Jointype.String(), "JOIN_")+" JOIN")
+			b.unsupported(-1, strings.TrimPrefix(j.Jointype.String(), "JOIN_")+" JOIN")
 		}
 		if j.IsNatural {
-			b.unsupported(0, "NATURAL JOIN")
+			b.unsupported(-1, "NATURAL JOIN")
 		}
 		if j.Alias != nil {
-			b.unsupported(0, "an alias on a JOIN")
+			b.unsupported(-1, "an alias on a JOIN")
 		}
 		l, r := b.fromItem(j.Larg), b.fromItem(j.Rarg)
 		sc := l.sc.concat(r.sc)
@@ -221,33 +224,53 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 		if j.Quals != nil {
 			conds = splitAnd(b.predicate(j.Quals, sc))
 		}
+		var using []int // the left side's USING columns, which `*` lists first
 		for _, u := range j.UsingClause {
 			name := u.GetString_().Sval
-			li, ri := -1, -1
-			for i, c := range l.sc.cols {
-				if c.name == name && !c.hidden {
-					li = i
+			find := func(cols []scopeCol, side string) int {
+				at := -1
+				for i, c := range cols {
+					if c.name == name && !c.hidden {
+						if at >= 0 {
+							b.fail(sqlerr.AmbiguousColumn, -1, "common column name %q appears more than once in %s table", name, side)
+						}
+						at = i
+					}
 				}
+				return at
 			}
-			for i, c := range r.sc.cols {
-				if c.name == name && !c.hidden {
-					ri = i
-				}
-			}
+			li, ri := find(l.sc.cols, "left"), find(r.sc.cols, "right")
 			if li < 0 || ri < 0 {
-				b.fail(sqlerr.UndefinedColumn, 0, "column %q specified in USING clause does not exist in both tables", name)
+				b.fail(sqlerr.UndefinedColumn, -1, "column %q specified in USING clause does not exist in both tables", name)
 			}
+			using = append(using, li)
 			lc := &expr.Col{Idx: li, T: sc.cols[li].typ, Name: name}
 			rc := &expr.Col{Idx: nl + ri, T: sc.cols[nl+ri].typ, Name: name}
-			le, re, _ := b.unify(lc, rc, "=", 0)
+			le, re, _ := b.unify(lc, rc, "=", -1)
 			conds = append(conds, &expr.Binary{Op: expr.OpEq, L: le, R: re, T: catalog.Bool})
 			sc.cols[nl+ri].hidden = true
 		}
+		if len(using) > 0 {
+			// PostgreSQL's `*` order: the merged USING columns, the rest of the left
+			// side, then the right side without its merged columns.
+			star := append([]int{}, using...)
+			for _, i := range l.sc.starCols() {
+				if !slices.Contains(using, i) {
+					star = append(star, i)
+				}
+			}
+			for _, i := range r.sc.starCols() {
+				if !sc.cols[nl+i].hidden {
+					star = append(star, nl+i)
+				}
+			}
+			sc.star = star
+		}
 		return fromItem{node: b.join(l.node, r.node, nl, conds), sc: sc}
 	case *pg_query.Node_RangeSubselect:
-		b.unsupported(0, "subquery in FROM")
+		b.unsupported(-1, "subquery in FROM")
 	case *pg_query.Node_RangeFunction:
-		b.unsupported(0, "table function in FROM (TUMBLE/HOP/SESSION windows arrive with event time)")
+		b.unsupported(-1, "table function in FROM (TUMBLE/HOP/SESSION windows arrive with event time)")
 	}
 	b.unsupported(location(n), "this FROM item")
 	return fromItem{}
@@ -334,8 +357,16 @@ func (b *binder) targets(list []*pg_query.Node, sc *scope) ([]expr.Expr, []plan.
 		rt := t.GetResTarget()
 		if star, table := isStar(rt.Val); star {
 			found := false
-			for i, c := range sc.cols {
-				if c.hidden && table == "" || (table != "" && c.table != table) {
+			order := sc.starCols()
+			if table != "" {
+				order = make([]int, len(sc.cols)) // t.* lists all of t's columns in table order
+				for i := range order {
+					order[i] = i
+				}
+			}
+			for _, i := range order {
+				c := sc.cols[i]
+				if table != "" && c.table != table {
 					continue
 				}
 				found = true
@@ -574,7 +605,7 @@ func (b *binder) groupExpr(g *pg_query.Node, targets []*pg_query.Node, sc *scope
 func (b *binder) overAggregate(e expr.Expr, groups []expr.Expr, cols []plan.Column) expr.Expr {
 	keys := make(map[string]int, len(groups))
 	for i, g := range groups {
-		keys[g.String()] = i
+		keys[groupKey(g)] = i
 	}
 	return rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
 		if a, ok := x.(*aggRef); ok {
@@ -587,12 +618,31 @@ func (b *binder) overAggregate(e expr.Expr, groups []expr.Expr, cols []plan.Colu
 		if _, isParam := x.(*expr.Param); isParam {
 			return x, true
 		}
-		if i, ok := keys[x.String()]; ok {
+		if i, ok := keys[groupKey(x)]; ok {
 			return &expr.Col{Idx: i, T: cols[i].Type, Name: cols[i].Name}, true
 		}
 		if c, ok := x.(*expr.Col); ok {
-			b.fail(sqlerr.GroupingError, 0, "column %q must appear in the GROUP BY clause or be used in an aggregate function", c.Name)
+			b.fail(sqlerr.GroupingError, b.locOf(c, -1), "column %q must appear in the GROUP BY clause or be used in an aggregate function", c.Name)
 		}
 		return nil, false
 	})
+}
+
+// groupKey renders e for matching select-list subtrees against GROUP BY expressions.
+// String() is for people and is ambiguous: it names a column by how it was written (t.a
+// and a are one column) and prints a text constant bare ('a' would match column a).
+// Here columns are named by input position and text constants are quoted.
+func groupKey(e expr.Expr) string {
+	return rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+		switch c := x.(type) {
+		case *expr.Col:
+			return &expr.Col{Idx: c.Idx, T: c.T}, true
+		case *expr.Const:
+			if c.T.IsString() && !c.V.Null {
+				return expr.NewConst(delta.Str(strconv.Quote(c.V.S)), c.T), true
+			}
+			return c, true
+		}
+		return nil, false
+	}).String()
 }

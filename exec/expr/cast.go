@@ -84,6 +84,12 @@ func Convert(v delta.Value, from, to catalog.Type) (delta.Value, error) {
 		f := v.F
 		if to == catalog.Float4 {
 			f = float64(float32(f))
+			if math.IsInf(f, 0) && !math.IsInf(v.F, 0) {
+				return v, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: overflow")
+			}
+			if f == 0 && v.F != 0 {
+				return v, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: underflow")
+			}
 		}
 		return delta.Float(f), nil
 	case from == catalog.Bool && to == catalog.Int4:
@@ -100,7 +106,7 @@ func Convert(v delta.Value, from, to catalog.Type) (delta.Value, error) {
 	case from.IsTime() && to.IsTime():
 		return v, nil // session time zone is UTC: timestamp and timestamptz share instants
 	}
-	return v, sqlerr.New(sqlerr.DatatypeMismatch, "cannot cast type %s to %s", from, to)
+	return v, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to)
 }
 
 const usPerDay = 86_400_000_000
@@ -151,23 +157,43 @@ func Parse(s string, t catalog.Type) (delta.Value, error) {
 		case "-infinity", "-inf":
 			return delta.Float(math.Inf(-1)), nil
 		}
-		f, err := strconv.ParseFloat(x, 64)
+		if strings.ContainsRune(x, '_') {
+			return bad() // Go reads digit separators; PostgreSQL's strtod does not
+		}
+		bits := 64
+		if t == catalog.Float4 {
+			bits = 32 // rounds once, straight to single precision, and range-checks it
+		}
+		f, err := strconv.ParseFloat(x, bits)
 		if err != nil {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 				return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "%q is out of range for type %s", s, t)
 			}
 			return bad()
 		}
+		// Go rounds an underflow to zero silently; PostgreSQL rejects a non-zero input that
+		// reads as zero.
+		mant := x
+		if i := strings.IndexAny(mant, "eE"); i >= 0 {
+			mant = mant[:i]
+		}
+		if f == 0 && strings.ContainsAny(mant, "123456789") {
+			return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "%q is out of range for type %s", s, t)
+		}
 		if t == catalog.Float4 {
 			f = float64(float32(f))
 		}
 		return delta.Float(f), nil
 	case catalog.Timestamp, catalog.Timestamptz:
-		ts, err := ParseTimestamp(s)
+		ts, err := parseTimestamp(s)
 		if err != nil {
 			return delta.Value{}, sqlerr.New(sqlerr.InvalidDatetimeFormat, "invalid input syntax for type %s: %q", t, s)
 		}
-		return delta.Int(ts.UnixMicro()), nil
+		if t == catalog.Timestamp {
+			// timestamp without time zone ignores an explicit zone, as PostgreSQL does.
+			ts = time.Date(ts.Year(), ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), time.UTC)
+		}
+		return delta.Int(ts.Round(time.Microsecond).UnixMicro()), nil
 	case catalog.Date:
 		d, err := time.Parse("2006-01-02", strings.TrimSpace(s))
 		if err != nil {
@@ -195,6 +221,12 @@ var tsLayouts = []string{
 // with a space or T, optional fractional seconds, and an optional zone (Z, +08, +08:00).
 // A timestamp without a zone is UTC (Weir sessions run with TimeZone=UTC).
 func ParseTimestamp(s string) (time.Time, error) {
+	t, err := parseTimestamp(s)
+	return t.UTC(), err
+}
+
+// parseTimestamp is ParseTimestamp keeping the zone that s names.
+func parseTimestamp(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimSuffix(s, " UTC")
 	var err error
@@ -202,7 +234,7 @@ func ParseTimestamp(s string) (time.Time, error) {
 		var t time.Time
 		t, err = time.Parse(l, s)
 		if err == nil {
-			return t.UTC(), nil
+			return t, nil
 		}
 	}
 	return time.Time{}, err

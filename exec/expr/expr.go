@@ -243,18 +243,24 @@ func floatArith(op Op, a, b float64, t catalog.Type) (delta.Value, error) {
 	case OpMul:
 		r = a * b
 	case OpDiv:
-		if b == 0 {
+		if b == 0 && !math.IsNaN(a) {
 			return delta.Value{}, sqlerr.New(sqlerr.DivisionByZero, "division by zero")
 		}
 		r = a / b
 	case OpMod:
 		return delta.Value{}, sqlerr.New(sqlerr.UndefinedFunction, "operator does not exist: %s %% %s", t, t)
 	}
+	// Round to single precision before the range checks: a real result can overflow or
+	// underflow where the same double would not.
+	if t == catalog.Float4 {
+		r = float64(float32(r))
+	}
 	if math.IsInf(r, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
 		return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: overflow")
 	}
-	if t == catalog.Float4 {
-		r = float64(float32(r))
+	// As PostgreSQL's float8_mul and float8_div: a zero result from non-zero operands.
+	if r == 0 && a != 0 && ((op == OpMul && b != 0) || (op == OpDiv && !math.IsInf(b, 0))) {
+		return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: underflow")
 	}
 	return delta.Float(r), nil
 }

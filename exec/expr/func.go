@@ -219,7 +219,7 @@ func NewLike(e Expr, pattern string, not, fold bool) (*Like, error) {
 		}
 	}
 	if esc {
-		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "LIKE pattern must not end with escape character")
+		return nil, sqlerr.New(sqlerr.InvalidEscapeSequence, "LIKE pattern must not end with escape character")
 	}
 	sb.WriteString("$")
 	re, err := regexp.Compile(sb.String())

@@ -1,7 +1,6 @@
 package viewstore_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -507,7 +506,7 @@ func TestQuote(t *testing.T) {
 }
 
 func TestOpenFailure(t *testing.T) {
-	_, err := viewstore.Open(context.Background(), filepath.Join(t.TempDir(), "missing", "dir", "x.duckdb"), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	_, err := viewstore.Open(t.Context(), filepath.Join(t.TempDir(), "missing", "dir", "x.duckdb"), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	require.Error(t, err)
 	require.Equal(t, sqlerr.Internal, sqlerr.CodeOf(err))
 }
