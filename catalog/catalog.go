@@ -43,6 +43,7 @@ type Column struct {
 	Name    string
 	Type    Type
 	NotNull bool
+	MaxLen  int // varchar(n): the most characters a value may hold; 0 when unlimited
 }
 
 // Relation is a named source, table or view.

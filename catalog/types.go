@@ -106,8 +106,10 @@ func LookupType(name string) (Type, error) {
 		return Float8, nil
 	case "text", "string":
 		return Text, nil
-	case "varchar", "character varying", "bpchar", "char", "character":
+	case "varchar", "character varying":
 		return Varchar, nil
+	case "bpchar", "char", "character":
+		return Unknown, sqlerr.New(sqlerr.FeatureNotSupported, "type %s (blank-padded character(n)) is not supported yet: use text or varchar", name)
 	case "timestamp", "timestamp without time zone":
 		return Timestamp, nil
 	case "timestamptz", "timestamp with time zone":

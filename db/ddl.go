@@ -22,6 +22,12 @@ func (d *DB) checkNewName(name string, ifNotExists bool) (skip bool, err error) 
 	if strings.HasPrefix(name, "weir_") {
 		return false, sqlerr.New(sqlerr.InsufficientPrivilege, "the prefix weir_ is reserved for system tables: %q", name)
 	}
+	// The view store (DuckDB) resolves names without regard to case.
+	for _, r := range d.cat.List(0) {
+		if strings.EqualFold(r.Name, name) {
+			return false, sqlerr.New(sqlerr.FeatureNotSupported, "relation %q differs from existing %q only in case, which Weir does not support yet", name, r.Name)
+		}
+	}
 	return false, nil
 }
 

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec/expr"
@@ -17,6 +18,10 @@ func checkRow(rel *catalog.Relation, row []delta.Value, rowNum int) error {
 		if c.NotNull && row[i].Null {
 			return sqlerr.New(sqlerr.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", c.Name, rel.Name).
 				WithDetail("row %d: column %s is NULL", rowNum, c.Name)
+		}
+		if c.MaxLen > 0 && !row[i].Null && utf8.RuneCountInString(row[i].S) > c.MaxLen {
+			return sqlerr.New(sqlerr.StringDataRightTruncation, "value too long for type character varying(%d)", c.MaxLen).
+				WithDetail("row %d: column %s", rowNum, c.Name)
 		}
 	}
 	return nil

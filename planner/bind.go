@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -17,13 +18,14 @@ import (
 type bindError struct{ err error }
 
 type binder struct {
-	cat    *catalog.Catalog
-	sql    string
-	ptypes []catalog.Type // Unknown until inferred
-	pvals  *expr.Params
-	fixed  []bool  // client-declared types
-	inView bool    // binding a continuous query: wall-clock functions are not allowed
-	agg    *aggCtx // non-nil while binding a grouped SELECT's target list and HAVING
+	cat     *catalog.Catalog
+	sql     string
+	ptypes  []catalog.Type // Unknown until inferred
+	pvals   *expr.Params
+	fixed   []bool               // client-declared types
+	inView  bool                 // binding a continuous query: wall-clock functions are not allowed
+	numLits map[*expr.Const]bool // decimal literals (numeric in PostgreSQL), see numericLiteral
+	agg     *aggCtx              // non-nil while binding a grouped SELECT's target list and HAVING
 	// locs holds the source location of each bound expression, so an error found later
 	// (a bad literal, an ungrouped column, a CASE arm of the wrong type) points where
 	// PostgreSQL does.
@@ -114,6 +116,7 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 	case *pg_query.Node_DeleteStmt:
 		return b.delete(s.DeleteStmt)
 	case *pg_query.Node_SelectStmt:
+		b.checkReadRelations(n)
 		return &Read{params: b.params(), SQL: b.sql}
 	case *pg_query.Node_VariableSetStmt:
 		v := s.VariableSetStmt
@@ -155,6 +158,44 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 	}
 	b.unsupported(-1, "statement "+strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query.Node_"))
 	return nil
+}
+
+// checkReadRelations resolves the relations an ad-hoc read names against Weir's catalog
+// before DuckDB sees the query. DuckDB resolves names without regard to case, so without
+// this `SELECT * FROM mixed` would read a relation named "Mixed"; PostgreSQL answers
+// 42P01. Names of common table expressions, system catalogs (pg_*, information_schema)
+// and Weir's own tables (weir_*) are left to DuckDB.
+func (b *binder) checkReadRelations(n *pg_query.Node) {
+	ctes := map[string]bool{}
+	var rvs []*pg_query.RangeVar
+	var visit func(n *pg_query.Node)
+	visit = func(n *pg_query.Node) {
+		if n == nil {
+			return
+		}
+		switch v := n.Node.(type) {
+		case *pg_query.Node_RangeVar:
+			rvs = append(rvs, v.RangeVar)
+		case *pg_query.Node_CommonTableExpr:
+			ctes[v.CommonTableExpr.Ctename] = true
+		}
+		for _, c := range children(n) {
+			visit(c)
+		}
+	}
+	visit(n)
+	for _, rv := range rvs {
+		name := rv.Relname
+		switch {
+		case rv.Schemaname != "" && rv.Schemaname != "public",
+			ctes[name] && rv.Schemaname == "",
+			strings.HasPrefix(name, "pg_"), strings.HasPrefix(name, "weir_"):
+			continue
+		}
+		if _, err := b.cat.Get(name); err != nil {
+			b.failErr(err, rv.Location)
+		}
+	}
 }
 
 func (b *binder) constText(n *pg_query.Node) string {
@@ -203,8 +244,8 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 			if rel.ColumnIndex(cd.Colname) >= 0 {
 				b.fail(sqlerr.DuplicateColumn, cd.Location, "column %q specified more than once", cd.Colname)
 			}
-			t := b.typeName(cd.TypeName)
-			col := catalog.Column{Name: cd.Colname, Type: t, NotNull: cd.IsNotNull}
+			t, maxLen := b.typeWithLen(cd.TypeName)
+			col := catalog.Column{Name: cd.Colname, Type: t, NotNull: cd.IsNotNull, MaxLen: maxLen}
 			if cd.RawDefault != nil {
 				b.unsupported(cd.Location, "DEFAULT")
 			}
@@ -276,6 +317,13 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 }
 
 func (b *binder) typeName(tn *pg_query.TypeName) catalog.Type {
+	t, _ := b.typeWithLen(tn)
+	return t
+}
+
+// typeWithLen resolves a type name and its length modifier: n for varchar(n), else 0.
+// Other modifiers (timestamp(3), numeric(10,2)) are not supported yet.
+func (b *binder) typeWithLen(tn *pg_query.TypeName) (catalog.Type, int) {
 	if len(tn.ArrayBounds) > 0 {
 		b.unsupported(tn.Location, "array types")
 	}
@@ -284,7 +332,22 @@ func (b *binder) typeName(tn *pg_query.TypeName) catalog.Type {
 	if err != nil {
 		b.failErr(err, tn.Location)
 	}
-	return t
+	if len(tn.Typmods) == 0 {
+		return t, 0
+	}
+	if t != catalog.Varchar || len(tn.Typmods) != 1 {
+		b.unsupported(tn.Location, "a type modifier on "+t.String())
+	}
+	n := int64(-1)
+	if c := tn.Typmods[0].GetAConst(); c != nil {
+		if iv, ok := c.Val.(*pg_query.A_Const_Ival); ok {
+			n = int64(iv.Ival.Ival)
+		}
+	}
+	if n < 1 || n > 10485760 {
+		b.fail(sqlerr.InvalidParameterValue, tn.Location, "length for type varchar must be between 1 and 10485760")
+	}
+	return t, int(n)
 }
 
 func (b *binder) drop(s *pg_query.DropStmt, kind catalog.Kind) Statement {
@@ -503,6 +566,15 @@ func (b *binder) coerceAssign(e expr.Expr, t catalog.Type, loc int32, col string
 	}
 	if c, ok := b.tryCoerce(e, t, loc); ok {
 		return c
+	}
+	if k, ok := e.(*expr.Const); ok && b.numLits[k] && t.IsInteger() {
+		// numeric → integer rounds half away from zero (float8 → integer rounds to even).
+		r := math.Round(k.V.F)
+		v, err := expr.Convert(delta.Float(r), catalog.Float8, t)
+		if err != nil {
+			b.failErr(err, loc)
+		}
+		return expr.NewConst(v, t)
 	}
 	from := e.Type()
 	if (from.IsNumeric() && t.IsNumeric()) || (from.IsTime() && t.IsTime()) || t.IsString() {

@@ -3,6 +3,7 @@ package planner
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
@@ -19,6 +20,8 @@ type scopeCol struct {
 	table, name string
 	typ         catalog.Type
 	hidden      bool
+	rel         *catalog.Relation // the base relation the column reads, if any
+	relCol      int               // its index in rel
 }
 
 type scope struct {
@@ -49,8 +52,8 @@ func newRelScope(rel *catalog.Relation, alias string) *scope {
 }
 
 func (s *scope) addRelation(rel *catalog.Relation, alias string) {
-	for _, c := range rel.Columns {
-		s.cols = append(s.cols, scopeCol{table: alias, name: c.Name, typ: c.Type})
+	for i, c := range rel.Columns {
+		s.cols = append(s.cols, scopeCol{table: alias, name: c.Name, typ: c.Type, rel: rel, relCol: i})
 	}
 }
 
@@ -169,6 +172,21 @@ func (b *binder) coerceTo(e expr.Expr, t catalog.Type, loc int32, what string) e
 	return nil
 }
 
+// numericLiteral is a decimal literal such as 2.5. PostgreSQL types it numeric; Weir,
+// without numeric yet, holds it as double precision but keeps numeric's behaviour where
+// it shows: no negative zero, and rounding half away from zero into integers.
+func (b *binder) numericLiteral(f float64) *expr.Const {
+	if f == 0 {
+		f = 0
+	}
+	c := expr.NewConst(delta.Float(f), catalog.Float8)
+	if b.numLits == nil {
+		b.numLits = map[*expr.Const]bool{}
+	}
+	b.numLits[c] = true
+	return c
+}
+
 // tryCoerce applies PostgreSQL's implicit coercions: an untyped literal or parameter takes
 // the type it is used as; integers widen; integers convert to floats; dates to timestamps.
 func (b *binder) tryCoerce(e expr.Expr, t catalog.Type, loc int32) (expr.Expr, bool) {
@@ -270,14 +288,24 @@ func (b *binder) unify(l, r expr.Expr, op string, loc int32) (expr.Expr, expr.Ex
 		t = catalog.Text
 	}
 	if t == catalog.Unknown {
-		b.fail(sqlerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+		b.noOperator(l.Type(), op, r.Type(), loc)
 	}
 	l2, ok1 := b.tryCoerce(l, t, loc)
 	r2, ok2 := b.tryCoerce(r, t, loc)
 	if !ok1 || !ok2 {
-		b.fail(sqlerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+		b.noOperator(l.Type(), op, r.Type(), loc)
 	}
 	return l2, r2, t
+}
+
+// noOperator fails for an operator with no implementation for these operand types:
+// 0A000 for date/time arithmetic, which PostgreSQL has and Weir will have with
+// intervals, and 42883 otherwise.
+func (b *binder) noOperator(l catalog.Type, op string, r catalog.Type, loc int32) {
+	if (op == "+" || op == "-") && (l.IsTime() || r.IsTime()) {
+		b.fail(sqlerr.FeatureNotSupported, loc, "date/time arithmetic (%s %s %s) is not supported yet", l, op, r)
+	}
+	b.fail(sqlerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l, op, r)
 }
 
 func (b *binder) unifyAll(es []expr.Expr, what string, loc int32) (catalog.Type, []expr.Expr) {
@@ -384,7 +412,7 @@ func (b *binder) constant(c *pg_query.A_Const) expr.Expr {
 		if err != nil {
 			b.fail(sqlerr.NumericValueOutOfRange, c.Location, "value %s is out of range", v.Fval.Fval)
 		}
-		return expr.NewConst(delta.Float(f), catalog.Float8)
+		return b.numericLiteral(f)
 	case *pg_query.A_Const_Sval:
 		return expr.NewConst(delta.Str(v.Sval.Sval), catalog.Unknown)
 	case *pg_query.A_Const_Boolval:
@@ -429,7 +457,17 @@ func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 		return b.param(v.ParamRef)
 	case *pg_query.Node_TypeCast:
 		inner := b.expr(v.TypeCast.Arg, sc)
-		t := b.typeName(v.TypeCast.TypeName)
+		if k, ok := inner.(*expr.Const); ok && b.numLits[k] {
+			inner = expr.NewConst(k.V, k.T) // an explicit cast makes it a real double precision
+		}
+		t, maxLen := b.typeWithLen(v.TypeCast.TypeName)
+		if maxLen > 0 {
+			// An explicit cast to varchar(n) truncates, as in PostgreSQL.
+			if inner.Type() == catalog.Unknown {
+				inner, _ = b.tryCoerce(inner, catalog.Text, v.TypeCast.Location)
+			}
+			return b.fold(&expr.Cast{E: inner, T: t, MaxLen: maxLen}, v.TypeCast.Location)
+		}
 		if inner.Type() == catalog.Unknown {
 			if c, ok := b.tryCoerce(inner, t, v.TypeCast.Location); ok {
 				return c
@@ -566,6 +604,9 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 				if !r.Type().IsNumeric() {
 					b.fail(sqlerr.UndefinedFunction, a.Location, "operator does not exist: - %s", r.Type())
 				}
+				if k, ok := r.(*expr.Const); ok && b.numLits[k] {
+					return b.numericLiteral(-k.V.F) // -0.0 is 0, as numeric has no negative zero
+				}
 				return b.fold2(&expr.Neg{E: r}, a.Location)
 			case "+":
 				return r
@@ -590,7 +631,7 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 			return &expr.Binary{Op: bop, L: l, R: r, T: catalog.Bool}
 		}
 		if !t.IsNumeric() {
-			b.fail(sqlerr.UndefinedFunction, a.Location, "operator does not exist: %s %s %s", l.Type(), op, r.Type())
+			b.noOperator(l.Type(), op, r.Type(), a.Location)
 		}
 		return b.fold2(&expr.Binary{Op: bop, L: l, R: r, T: t}, a.Location)
 	case pg_query.A_Expr_Kind_AEXPR_DISTINCT, pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT:
@@ -610,7 +651,20 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 		return &expr.In{E: all[0], List: all[1:], Not: op == "<>"}
 	case pg_query.A_Expr_Kind_AEXPR_LIKE, pg_query.A_Expr_Kind_AEXPR_ILIKE:
 		l := b.coerceTo(b.expr(a.Lexpr, sc), catalog.Text, a.Location, "argument of LIKE")
-		pe := b.expr(a.Rexpr, sc)
+		patNode, escape := a.Rexpr, '\\'
+		if fc := a.Rexpr.GetFuncCall(); fc != nil && len(fc.Args) == 2 &&
+			fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval() == "like_escape" {
+			// x LIKE p ESCAPE e arrives as x LIKE like_escape(p, e).
+			ec, ok := b.expr(fc.Args[1], sc).(*expr.Const)
+			if !ok || !ec.Type().IsString() || ec.V.Null || utf8.RuneCountInString(ec.V.S) > 1 {
+				b.fail(sqlerr.InvalidEscapeSequence, location(fc.Args[1]), "invalid escape string")
+			}
+			patNode, escape = fc.Args[0], 0
+			if ec.V.S != "" {
+				escape, _ = utf8.DecodeRuneInString(ec.V.S)
+			}
+		}
+		pe := b.expr(patNode, sc)
 		pc, ok := pe.(*expr.Const)
 		if !ok || !pe.Type().IsString() {
 			b.unsupported(a.Location, "LIKE with a non-constant pattern")
@@ -618,7 +672,7 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 		if pc.V.Null {
 			return expr.NullOf(catalog.Bool)
 		}
-		lk, err := expr.NewLike(l, pc.V.S, op == "!~~" || op == "!~~*", a.Kind == pg_query.A_Expr_Kind_AEXPR_ILIKE)
+		lk, err := expr.NewLikeEscape(l, pc.V.S, escape, op == "!~~" || op == "!~~*", a.Kind == pg_query.A_Expr_Kind_AEXPR_ILIKE)
 		if err != nil {
 			b.failErr(err, a.Location)
 		}

@@ -481,6 +481,7 @@ func (b *binder) groupedSelect(s *pg_query.SelectStmt, in plan.Node, sc *scope) 
 	for _, g := range s.GroupClause {
 		groups = append(groups, b.groupExpr(g, s.TargetList, sc))
 	}
+	groups = functionallyDependent(groups, sc)
 	b.agg = &aggCtx{}
 	defer func() { b.agg = nil }()
 	var targets []expr.Expr
@@ -535,6 +536,52 @@ func (b *binder) groupedSelect(s *pg_query.SelectStmt, in plan.Node, sc *scope) 
 		post[i] = b.overAggregate(t, groups, aggCols)
 	}
 	return &plan.Project{Input: node, Exprs: post, Cols: cols}
+}
+
+// functionallyDependent adds, for every table whose whole primary key is grouped on, the
+// table's other columns as group keys: they are functionally dependent on the key, so
+// the groups do not change, and PostgreSQL lets the select list use them ungrouped.
+func functionallyDependent(groups []expr.Expr, sc *scope) []expr.Expr {
+	grouped := map[int]bool{}
+	for _, g := range groups {
+		if c, ok := g.(*expr.Col); ok {
+			grouped[c.Idx] = true
+		}
+	}
+	type instance struct {
+		table string
+		rel   *catalog.Relation
+	}
+	seen := map[instance]bool{}
+	for _, c := range sc.cols {
+		in := instance{c.table, c.rel}
+		if c.rel == nil || len(c.rel.PrimaryKey) == 0 || seen[in] {
+			continue
+		}
+		seen[in] = true
+		var idx []int // scope indexes of this instance's columns, by relation column
+		idx = make([]int, len(c.rel.Columns))
+		for i, o := range sc.cols {
+			if o.table == in.table && o.rel == in.rel {
+				idx[o.relCol] = i
+			}
+		}
+		all := true
+		for _, k := range c.rel.PrimaryKey {
+			all = all && grouped[idx[k]]
+		}
+		if !all {
+			continue
+		}
+		for _, i := range idx {
+			if !grouped[i] {
+				grouped[i] = true
+				o := sc.cols[i]
+				groups = append(groups, &expr.Col{Idx: i, T: o.typ, Name: o.table + "." + o.name})
+			}
+		}
+	}
+	return groups
 }
 
 func groupName(e expr.Expr, i int) string {

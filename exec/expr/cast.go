@@ -2,9 +2,12 @@ package expr
 
 import (
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // IANA zone names in timestamp input, on any machine
+	"unicode/utf8"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/internal/delta"
@@ -14,18 +17,29 @@ import (
 // Cast converts E to T with PostgreSQL's rules: range checks (22003), text parsing
 // (22P02, 22007), rounding float to integer half to even.
 type Cast struct {
-	E Expr
-	T catalog.Type
+	E      Expr
+	T      catalog.Type
+	MaxLen int // varchar(n): keep at most n characters (an explicit cast truncates)
 }
 
 func (c *Cast) Type() catalog.Type { return c.T }
-func (c *Cast) String() string     { return c.E.String() + "::" + c.T.String() }
+func (c *Cast) String() string {
+	if c.MaxLen > 0 {
+		return c.E.String() + "::" + c.T.String() + "(" + strconv.Itoa(c.MaxLen) + ")"
+	}
+	return c.E.String() + "::" + c.T.String()
+}
+
 func (c *Cast) Eval(row []delta.Value) (delta.Value, error) {
 	v, err := c.E.Eval(row)
 	if err != nil {
 		return v, err
 	}
-	return Convert(v, c.E.Type(), c.T)
+	v, err = Convert(v, c.E.Type(), c.T)
+	if err == nil && c.MaxLen > 0 && !v.Null && utf8.RuneCountInString(v.S) > c.MaxLen {
+		v.S = string([]rune(v.S)[:c.MaxLen])
+	}
+	return v, err
 }
 
 // CanCast reports whether a cast from `from` to `to` exists.
@@ -184,24 +198,49 @@ func Parse(s string, t catalog.Type) (delta.Value, error) {
 			f = float64(float32(f))
 		}
 		return delta.Float(f), nil
-	case catalog.Timestamp, catalog.Timestamptz:
+	case catalog.Timestamp, catalog.Timestamptz, catalog.Date:
+		if err := checkDateFields(s); err != nil {
+			return delta.Value{}, err
+		}
 		ts, err := parseTimestamp(s)
 		if err != nil {
 			return delta.Value{}, sqlerr.New(sqlerr.InvalidDatetimeFormat, "invalid input syntax for type %s: %q", t, s)
 		}
-		if t == catalog.Timestamp {
-			// timestamp without time zone ignores an explicit zone, as PostgreSQL does.
+		if t != catalog.Timestamptz {
+			// timestamp without time zone and date ignore an explicit zone, as PostgreSQL does.
 			ts = time.Date(ts.Year(), ts.Month(), ts.Day(), ts.Hour(), ts.Minute(), ts.Second(), ts.Nanosecond(), time.UTC)
 		}
-		return delta.Int(ts.Round(time.Microsecond).UnixMicro()), nil
-	case catalog.Date:
-		d, err := time.Parse("2006-01-02", strings.TrimSpace(s))
-		if err != nil {
-			return delta.Value{}, sqlerr.New(sqlerr.InvalidDatetimeFormat, "invalid input syntax for type date: %q", s)
+		if t == catalog.Date {
+			return delta.Int(floorDiv(ts.Unix(), 86400)), nil
 		}
-		return delta.Int(floorDiv(d.UnixMicro(), usPerDay)), nil
+		return delta.Int(ts.Round(time.Microsecond).UnixMicro()), nil
 	}
 	return bad()
+}
+
+var dateFields = regexp.MustCompile(`^\s*(\d{4,})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?`)
+
+// checkDateFields rejects well-formed dates and times whose fields are out of range
+// (month 13, February 30, hour 25) with 22008, as PostgreSQL does; malformed text is left
+// to the parser's 22007.
+func checkDateFields(s string) error {
+	m := dateFields.FindStringSubmatch(s)
+	if m == nil {
+		return nil
+	}
+	num := func(i int) int {
+		n, _ := strconv.Atoi(m[i])
+		return n
+	}
+	y, mo, d := num(1), num(2), num(3)
+	bad := mo < 1 || mo > 12 || d < 1 || d > time.Date(y, time.Month(mo)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m[4] != "" {
+		bad = bad || num(4) > 24 || num(5) > 59 || (m[6] != "" && num(6) > 60)
+	}
+	if bad {
+		return sqlerr.New(sqlerr.DatetimeFieldOverflow, "date/time field value out of range: %q", s)
+	}
+	return nil
 }
 
 var tsLayouts = []string{
@@ -213,6 +252,8 @@ var tsLayouts = []string{
 	"2006-01-02T15:04:05.999999999Z07",
 	"2006-01-02T15:04:05.999999999",
 	"2006-01-02 15:04Z07:00",
+	"2006-01-02 15:04Z07",
+	"2006-01-02 15:04Z0700",
 	"2006-01-02 15:04",
 	"2006-01-02",
 }
@@ -225,14 +266,28 @@ func ParseTimestamp(s string) (time.Time, error) {
 	return t.UTC(), err
 }
 
-// parseTimestamp is ParseTimestamp keeping the zone that s names.
+// parseTimestamp is ParseTimestamp keeping the zone that s names: an offset, or a
+// trailing IANA zone name ("2026-01-01 00:00:00 America/New_York").
 func parseTimestamp(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimSuffix(s, " UTC")
+	t, err := parseLayouts(s, time.UTC)
+	if err == nil {
+		return t, nil
+	}
+	if i := strings.LastIndexByte(s, ' '); i > 0 && strings.ContainsAny(s[i+1:], "/") {
+		if loc, lerr := time.LoadLocation(s[i+1:]); lerr == nil {
+			return parseLayouts(strings.TrimSpace(s[:i]), loc)
+		}
+	}
+	return time.Time{}, err
+}
+
+func parseLayouts(s string, loc *time.Location) (time.Time, error) {
 	var err error
 	for _, l := range tsLayouts {
 		var t time.Time
-		t, err = time.Parse(l, s)
+		t, err = time.ParseInLocation(l, s, loc)
 		if err == nil {
 			return t, nil
 		}

@@ -516,15 +516,14 @@ func TestFunctions(t *testing.T) {
 		{"round infinity", call(t, "round", f8(math.Inf(-1))), "-Infinity", ""},
 		{"round NaN", call(t, "round", f8(math.NaN())), "NaN", ""},
 		{"round NULL", call(t, "round", nf), "NULL", ""},
-		// Ties round away from zero, as PostgreSQL's round(numeric) does: Weir has no numeric,
-		// so 2.5 and avg() are double precision here where PostgreSQL has numeric.
-		// (PostgreSQL's round(double precision) is rint, ties to even; see roundHalfAway.)
-		{"round tie up", call(t, "round", f8(2.5)), "3", ""},
-		{"round tie negative", call(t, "round", f8(-2.5)), "-3", ""},
-		{"round tie at one half", call(t, "round", f8(0.5)), "1", ""},
+		// round(double precision) is rint in PostgreSQL: ties go to the even neighbour.
+		{"round tie down to even", call(t, "round", f8(2.5)), "2", ""},
+		{"round tie up to even", call(t, "round", f8(3.5)), "4", ""},
+		{"round tie negative", call(t, "round", f8(-2.5)), "-2", ""},
+		{"round tie at one half", call(t, "round", f8(0.5)), "0", ""},
 		{"floor of an integer is the integer", call(t, "floor", i8(-7)), "-7", ""},
 		{"round of an integer", call(t, "round", i4(5)), "5", ""},
-		{"concat skips NULL", call(t, "concat", txt("a"), nt, i4(1), f8(0.5), bl(true)), "a10.5true", ""},
+		{"concat skips NULL", call(t, "concat", txt("a"), nt, i4(1), f8(0.5), bl(true)), "a10.5t", ""},
 		{"concat of nothing but NULL", call(t, "concat", nt), "", ""},
 	})
 
@@ -685,7 +684,11 @@ func TestParseFormat(t *testing.T) {
 		{"timestamptz Z", catalog.Timestamptz, "2024-01-15T10:30:00.25Z", "2024-01-15 10:30:00.25+00", ""},
 		{"timestamptz UTC suffix", catalog.Timestamptz, "2024-01-15 10:30:00 UTC", "2024-01-15 10:30:00+00", ""},
 		{"timestamptz before epoch", catalog.Timestamptz, "1960-06-01 00:00:00.000001+00", "1960-06-01 00:00:00.000001+00", ""},
-		{"timestamptz bad", catalog.Timestamptz, "2024-13-01 00:00:00", "", sqlerr.InvalidDatetimeFormat},
+		{"timestamptz month 13", catalog.Timestamptz, "2024-13-01 00:00:00", "", sqlerr.DatetimeFieldOverflow},
+		{"timestamptz hour 25", catalog.Timestamptz, "2024-01-01 25:00:00", "", sqlerr.DatetimeFieldOverflow},
+		{"timestamptz bad", catalog.Timestamptz, "2024-01-01 xx", "", sqlerr.InvalidDatetimeFormat},
+		{"timestamptz named zone", catalog.Timestamptz, "2026-01-01 00:00:00 America/New_York", "2026-01-01 05:00:00+00", ""},
+		{"timestamp ignores a named zone", catalog.Timestamp, "2026-06-01 12:00 Asia/Shanghai", "2026-06-01 12:00:00", ""},
 
 		{"date", catalog.Date, "2024-02-29", "2024-02-29", ""},
 		{"date epoch", catalog.Date, "1970-01-01", "1970-01-01", ""},
@@ -694,6 +697,10 @@ func TestParseFormat(t *testing.T) {
 		{"date 1066", catalog.Date, "1066-10-14", "1066-10-14", ""},
 		{"date padded", catalog.Date, " 2024-01-02 ", "2024-01-02", ""},
 		{"date bad", catalog.Date, "not a date", "", sqlerr.InvalidDatetimeFormat},
+		{"date February 30", catalog.Date, "2026-02-30", "", sqlerr.DatetimeFieldOverflow},
+		{"date not a leap year", catalog.Date, "2023-02-29", "", sqlerr.DatetimeFieldOverflow},
+		{"date with a time", catalog.Date, "2026-06-01 12:00", "2026-06-01", ""},
+		{"date with a zone", catalog.Date, "2026-06-01 23:00:00+05", "2026-06-01", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -109,7 +109,7 @@ func NewFunc(name string, args []Expr, commonType func([]Expr) (catalog.Type, []
 		if argT(0).IsInteger() {
 			f.T = argT(0) // integers are already integral (PostgreSQL would return numeric)
 		}
-		op := map[string]func(float64) float64{"floor": math.Floor, "ceil": math.Ceil, "ceiling": math.Ceil, "round": roundHalfAway, "trunc": math.Trunc}[name]
+		op := map[string]func(float64) float64{"floor": math.Floor, "ceil": math.Ceil, "ceiling": math.Ceil, "round": math.RoundToEven, "trunc": math.Trunc}[name]
 		f.fn = func(a []delta.Value) (delta.Value, error) {
 			if a[0].Kind == delta.KindFloat {
 				return delta.Float(op(a[0].F)), nil
@@ -164,6 +164,9 @@ func NewFunc(name string, args []Expr, commonType func([]Expr) (catalog.Type, []
 		f.T, f.strict = catalog.Timestamptz, false
 		f.fn = func([]delta.Value) (delta.Value, error) { return delta.Int(time.Now().UnixMicro()), nil }
 	case "concat":
+		if nargs == 0 {
+			return undefined()
+		}
 		f.T, f.strict = catalog.Text, false
 		types := make([]catalog.Type, nargs)
 		for i := range args {
@@ -172,19 +175,27 @@ func NewFunc(name string, args []Expr, commonType func([]Expr) (catalog.Type, []
 		f.fn = func(a []delta.Value) (delta.Value, error) {
 			var sb strings.Builder
 			for i, v := range a {
-				if !v.Null {
+				switch {
+				case v.Null:
+				case types[i] == catalog.Bool: // concat uses boolout ("t"), not the text cast ("true")
+					sb.WriteString(map[bool]string{true: "t", false: "f"}[v.B])
+				default:
 					sb.WriteString(Format(v, types[i]))
 				}
 			}
 			return delta.Str(sb.String()), nil
 		}
 	default:
-		return undefined()
+		ok, err := extraFunc(f, name, args)
+		if !ok {
+			return undefined()
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }
-
-func roundHalfAway(f float64) float64 { return math.Round(f) }
 
 // Like is `E [NOT] LIKE|ILIKE Pattern` with a constant pattern, compiled once.
 type Like struct {
@@ -197,6 +208,12 @@ type Like struct {
 
 // NewLike compiles pattern (% and _ wildcards, backslash escapes).
 func NewLike(e Expr, pattern string, not, fold bool) (*Like, error) {
+	return NewLikeEscape(e, pattern, '\\', not, fold)
+}
+
+// NewLikeEscape is NewLike with escape character escape (LIKE … ESCAPE 'c'); escape 0
+// means none (an empty ESCAPE string).
+func NewLikeEscape(e Expr, pattern string, escape rune, not, fold bool) (*Like, error) {
 	var sb strings.Builder
 	sb.WriteString("(?s)^")
 	if fold {
@@ -208,7 +225,7 @@ func NewLike(e Expr, pattern string, not, fold bool) (*Like, error) {
 		case esc:
 			sb.WriteString(regexp.QuoteMeta(string(r)))
 			esc = false
-		case r == '\\':
+		case escape != 0 && r == escape:
 			esc = true
 		case r == '%':
 			sb.WriteString(".*")
