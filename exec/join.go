@@ -50,23 +50,24 @@ func NewHashJoin(left, right []delta.Kind, leftKeys, rightKeys []int, residual e
 		outKinds: append(slices.Clone(left), right...),
 		arr:      [2]arrangement{newArrangement(), newArrangement()},
 	}
-	j.err = checkJoin(left, right, leftKeys, rightKeys)
+	j.err = checkJoin("HashJoin", left, right, leftKeys, rightKeys)
 	return j
 }
 
-func checkJoin(left, right []delta.Kind, leftKeys, rightKeys []int) *sqlerr.Error {
+// checkJoin validates the key columns of join operator op.
+func checkJoin(op string, left, right []delta.Kind, leftKeys, rightKeys []int) *sqlerr.Error {
 	if len(leftKeys) != len(rightKeys) {
-		return configError("HashJoin", "%d left keys but %d right keys", len(leftKeys), len(rightKeys))
+		return configError(op, "%d left keys but %d right keys", len(leftKeys), len(rightKeys))
 	}
-	if err := checkCols("HashJoin", "left key", leftKeys, len(left)); err != nil {
+	if err := checkCols(op, "left key", leftKeys, len(left)); err != nil {
 		return err
 	}
-	if err := checkCols("HashJoin", "right key", rightKeys, len(right)); err != nil {
+	if err := checkCols(op, "right key", rightKeys, len(right)); err != nil {
 		return err
 	}
 	for i := range leftKeys {
 		if lk, rk := left[leftKeys[i]], right[rightKeys[i]]; lk != rk {
-			return configError("HashJoin", "key %d compares %s with %s", i, lk, rk)
+			return configError(op, "key %d compares %s with %s", i, lk, rk)
 		}
 	}
 	return nil
@@ -114,7 +115,7 @@ func (j *HashJoin) Push(_ context.Context, in int, b *delta.Batch, out *delta.Ba
 			}
 		}
 		j.rowBuf = b.AppendKey(j.rowBuf[:0], i)
-		own.add(j.keyBuf, j.rowBuf, j.row, w)
+		own.add(j.keyBuf, false, j.rowBuf, j.row, w, 0)
 	}
 	return nil
 }
@@ -130,25 +131,7 @@ func (j *HashJoin) Advance(context.Context, Tick, *delta.Batch) error {
 // String renders "HashJoin(#0 = #3; residual=(#1 < #4))", numbering the right input's
 // columns after the left's as in the output row.
 func (j *HashJoin) String() string {
-	var sb strings.Builder
-	sb.WriteString("HashJoin(")
-	if len(j.keys[0]) == 0 || len(j.keys[0]) != len(j.keys[1]) {
-		sb.WriteString("cross")
-	}
-	for i := range j.keys[0] {
-		if i >= len(j.keys[1]) {
-			break
-		}
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(colName(j.keys[0][i]) + " = " + colName(j.keys[1][i]+len(j.left)))
-	}
-	if j.residual != nil {
-		sb.WriteString("; residual=" + j.residual.String())
-	}
-	sb.WriteString(")")
-	return sb.String()
+	return joinString("HashJoin", j.keys, len(j.left), j.residual, "")
 }
 
 // OutKinds is the left kinds followed by the right kinds.
@@ -156,104 +139,28 @@ func (j *HashJoin) OutKinds() []delta.Kind { return j.outKinds }
 
 func (j *HashJoin) inKinds() [][]delta.Kind { return [][]delta.Kind{j.left, j.right} }
 
-// appendRowKey appends the key encoding of columns cols of row i of b to dst and reports
-// whether any of them is NULL.
-func appendRowKey(dst []byte, b *delta.Batch, i int, cols []int) ([]byte, bool) {
-	null := false
-	for _, c := range cols {
-		v := b.Cols[c].Get(i)
-		null = null || v.Null
-		dst = delta.AppendValueKey(dst, v)
+// joinString renders a join node for EXPLAIN: name(keys; residual=…; extra).
+func joinString(name string, keys [2][]int, nLeft int, residual expr.Expr, extra string) string {
+	var sb strings.Builder
+	sb.WriteString(name + "(")
+	if len(keys[0]) == 0 || len(keys[0]) != len(keys[1]) {
+		sb.WriteString("cross")
 	}
-	return dst, null
-}
-
-// An arrangement indexes one join input: join key -> the distinct live rows with that key.
-// Invariant: every stored row has a count != 0 and every stored bucket has a row.
-type arrangement struct {
-	keys map[string]*bucket
-}
-
-func newArrangement() arrangement { return arrangement{keys: make(map[string]*bucket)} }
-
-// bucketIndexMin is the bucket size from which rows are found through a map rather than a
-// linear scan.
-const bucketIndexMin = 16
-
-// A bucket holds the rows of one join key. Rows are unordered (removal swaps in the last).
-type bucket struct {
-	rows  []arrRow
-	index map[string]int // row encoding -> position in rows; nil while len(rows) < bucketIndexMin
-}
-
-type arrRow struct {
-	enc  string        // delta.AppendKey encoding of vals
-	vals []delta.Value // the whole input row
-	n    int64         // multiplicity, never 0
-}
-
-// rows returns the number of distinct rows stored.
-func (a *arrangement) rows() int {
-	n := 0
-	for _, bk := range a.keys {
-		n += len(bk.rows)
-	}
-	return n
-}
-
-// add adds w copies of row (whose encoding is enc) under key, dropping it when its count
-// reaches 0 and the key when it has no rows left.
-func (a *arrangement) add(key, enc []byte, row []delta.Value, w int64) {
-	bk := a.keys[string(key)]
-	if bk == nil {
-		bk = &bucket{}
-		a.keys[string(key)] = bk
-	}
-	pos := -1
-	if bk.index != nil {
-		if p, ok := bk.index[string(enc)]; ok {
-			pos = p
+	for i := range keys[0] {
+		if i >= len(keys[1]) {
+			break
 		}
-	} else {
-		for p := range bk.rows {
-			if bk.rows[p].enc == string(enc) {
-				pos = p
-				break
-			}
+		if i > 0 {
+			sb.WriteString(", ")
 		}
+		sb.WriteString(colName(keys[0][i]) + " = " + colName(keys[1][i]+nLeft))
 	}
-	if pos < 0 {
-		r := arrRow{enc: string(enc), vals: slices.Clone(row), n: w}
-		bk.rows = append(bk.rows, r)
-		switch {
-		case bk.index != nil:
-			bk.index[r.enc] = len(bk.rows) - 1
-		case len(bk.rows) >= bucketIndexMin:
-			bk.index = make(map[string]int, len(bk.rows))
-			for p := range bk.rows {
-				bk.index[bk.rows[p].enc] = p
-			}
-		}
-		return
+	if residual != nil {
+		sb.WriteString("; residual=" + residual.String())
 	}
-	bk.rows[pos].n += w
-	if bk.rows[pos].n != 0 {
-		return
+	if extra != "" {
+		sb.WriteString("; " + extra)
 	}
-	last := len(bk.rows) - 1
-	if bk.index != nil {
-		delete(bk.index, bk.rows[pos].enc)
-		if pos != last {
-			bk.index[bk.rows[last].enc] = pos
-		}
-	}
-	bk.rows[pos] = bk.rows[last]
-	bk.rows[last] = arrRow{}
-	bk.rows = bk.rows[:last]
-	switch {
-	case len(bk.rows) == 0:
-		delete(a.keys, string(key))
-	case bk.index != nil && len(bk.rows) < bucketIndexMin/2:
-		bk.index = nil
-	}
+	sb.WriteString(")")
+	return sb.String()
 }

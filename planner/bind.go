@@ -26,6 +26,14 @@ type binder struct {
 	inView  bool                 // binding a continuous query: wall-clock functions are not allowed
 	numLits map[*expr.Const]bool // decimal literals (numeric in PostgreSQL), see numericLiteral
 	agg     *aggCtx              // non-nil while binding a grouped SELECT's target list and HAVING
+
+	ctes      []map[string]*pg_query.CommonTableExpr // WITH scopes, innermost last
+	cteDepth  int                                    // nesting of CTE bodies being bound
+	outers    []outerScope                           // scopes of the enclosing queries
+	outerRefs int                                    // correlated references made while binding an EXISTS
+	corr      *corrCapture                           // the EXISTS subquery whose correlations are collected
+	scalars   map[*pg_query.SubLink]int              // scalar subqueries of the SELECT being bound → column
+	rankCol   *expr.Col                              // the ranking window function's column, in windowSelect
 	// locs holds the source location of each bound expression, so an error found later
 	// (a bad literal, an ungrouped column, a CASE arm of the wrong type) points where
 	// PostgreSQL does.

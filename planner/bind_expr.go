@@ -345,7 +345,7 @@ func (b *binder) column(cr *pg_query.ColumnRef, sc *scope) expr.Expr {
 		}
 	}
 	if sc == nil {
-		b.fail(sqlerr.UndefinedColumn, cr.Location, "column %q does not exist", strings.Join(parts, "."))
+		sc = &scope{}
 	}
 	var table, name string
 	switch len(parts) {
@@ -375,6 +375,9 @@ func (b *binder) column(cr *pg_query.ColumnRef, sc *scope) expr.Expr {
 		}
 	}
 	if found < 0 {
+		if o, ok := b.resolveOuter(table, name, cr.Location); ok {
+			return o
+		}
 		if table != "" && !tableSeen {
 			b.fail(sqlerr.UndefinedTable, cr.Location, "missing FROM-clause entry for table %q", table)
 		}
@@ -540,6 +543,12 @@ func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 		}
 		return b.builtin(name, b.exprs(mm.Args, sc), mm.Location)
 	case *pg_query.Node_SubLink:
+		if i, ok := b.scalars[v.SubLink]; ok && sc != nil && i < len(sc.cols) {
+			return &expr.Col{Idx: i, T: sc.cols[i].typ, Name: "(subquery)"}
+		}
+		if isSemiJoinConjunct(n) {
+			b.unsupported(v.SubLink.Location, "EXISTS / IN (subquery) other than as a conjunct of WHERE")
+		}
 		b.unsupported(v.SubLink.Location, "subquery expression ("+strings.TrimSuffix(v.SubLink.SubLinkType.String(), "_SUBLINK")+")")
 	case *pg_query.Node_SqlvalueFunction:
 		if v.SqlvalueFunction.Op != pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP && v.SqlvalueFunction.Op != pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP {
@@ -779,7 +788,10 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 		b.fail(sqlerr.UndefinedFunction, fc.Location, "function %s.%s does not exist", fc.Funcname[0].GetString_().Sval, name)
 	}
 	if fc.Over != nil {
-		b.unsupported(fc.Location, "window function "+name+"() OVER (…)")
+		if _, ok := rankingFunctions[name]; ok && b.rankCol != nil {
+			return b.rankCol
+		}
+		b.unsupported(fc.Location, "window function "+name+"() OVER (…) here (ranking functions are supported in the select list)")
 	}
 	if unsupportedAggregates[name] {
 		b.unsupported(fc.Location, "aggregate "+name+"()")

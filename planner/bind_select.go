@@ -100,17 +100,18 @@ type fromItem struct {
 	sc   *scope
 }
 
-// selectPlan binds a SELECT into a logical plan (continuous-query subset).
+// selectPlan binds a SELECT into a logical plan (the continuous-query subset).
 func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
+	if s.WithClause != nil {
+		b.pushCTEs(s.WithClause)
+		defer b.popCTEs()
+	}
+	if s.Op != pg_query.SetOperation_SETOP_NONE {
+		return b.orderLimit(s, b.setOpPlan(s), nil)
+	}
 	switch {
-	case s.Op != pg_query.SetOperation_SETOP_NONE:
-		b.unsupported(-1, strings.TrimPrefix(s.Op.String(), "SETOP_")+" in a materialized view")
-	case s.WithClause != nil:
-		b.unsupported(s.WithClause.Location, "WITH (common table expressions)")
 	case len(s.ValuesLists) > 0:
 		b.unsupported(-1, "VALUES in a materialized view")
-	case s.LimitCount != nil || s.LimitOffset != nil:
-		b.unsupported(location(firstNonNil(s.LimitCount, s.LimitOffset)), "LIMIT/OFFSET in a materialized view")
 	case len(s.WindowClause) > 0:
 		b.unsupported(-1, "WINDOW clause")
 	case len(s.LockingClause) > 0:
@@ -128,18 +129,59 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 			b.unsupported(location(s.DistinctClause[0]), "DISTINCT ON")
 		}
 	}
+	saved := b.scalars
+	b.scalars = nil
+	defer func() { b.scalars = saved }()
 
 	// FROM: explicit joins bind their own ON; the comma list is folded left-deep with
-	// the WHERE conjuncts that connect each new item as join keys.
-	items := make([]fromItem, len(s.FromClause))
+	// the WHERE conjuncts that connect each new item as join keys. Uncorrelated scalar
+	// subqueries join as one-row items at the end.
+	var items []fromItem
 	full := &scope{}
-	for i, f := range s.FromClause {
-		items[i] = b.fromItem(f)
-		full = full.concat(items[i].sc)
+	for _, f := range s.FromClause {
+		it := b.fromItem(f)
+		items = append(items, it)
+		full = full.concat(it.sc)
+	}
+	for _, sl := range scalarSubLinks(append(append([]*pg_query.Node{}, s.TargetList...), s.WhereClause, s.HavingClause)) {
+		it := b.scalarSubquery(sl)
+		if b.scalars == nil {
+			b.scalars = map[*pg_query.SubLink]int{}
+		}
+		b.scalars[sl] = len(full.cols)
+		items = append(items, it)
+		full = full.concat(it.sc)
 	}
 	var conjuncts []expr.Expr
-	if s.WhereClause != nil {
-		conjuncts = splitAnd(b.predicate(s.WhereClause, full))
+	var semis []*pg_query.Node // EXISTS / IN (subquery) conjuncts, applied after the joins
+	for _, c := range whereConjuncts(s.WhereClause) {
+		if isSemiJoinConjunct(c) {
+			semis = append(semis, c)
+			continue
+		}
+		conjuncts = append(conjuncts, splitAnd(b.predicate(c, full))...)
+	}
+	if b.corr != nil && b.corr.sel == s {
+		conjuncts = b.captureCorrelation(conjuncts)
+	}
+	if len(items) == 1 {
+		// rn <= N over a subquery that numbers rows: only the first N need keeping.
+		for _, c := range conjuncts {
+			if bin, ok := c.(*expr.Binary); ok {
+				col, cok := bin.L.(*expr.Col)
+				k, kok := bin.R.(*expr.Const)
+				if cok && kok && k.T.IsInteger() && !k.V.Null {
+					switch {
+					case bin.Op == expr.OpLe && k.V.I >= 0:
+						pushRankLimit(items[0].node, col.Idx, k.V.I)
+					case bin.Op == expr.OpLt && k.V.I >= 1:
+						pushRankLimit(items[0].node, col.Idx, k.V.I-1)
+					case bin.Op == expr.OpEq && k.V.I == 1:
+						pushRankLimit(items[0].node, col.Idx, 1)
+					}
+				}
+			}
+		}
 	}
 	node := items[0].node
 	width := len(items[0].sc.cols)
@@ -156,20 +198,43 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 			}
 		}
 		conjuncts = rest
-		node = b.join(node, it.node, width, use)
+		node = b.join(node, it.node, width, use, exec.JoinInner)
 		width = nw
 	}
 	if len(conjuncts) > 0 {
 		node = &plan.Filter{Input: node, Pred: andAll(conjuncts)}
 	}
+	for _, c := range semis {
+		node = b.semiJoin(c, node, full)
+	}
+	if b.corr != nil && b.corr.sel == s && len(b.corr.inner) > 0 {
+		// A correlated EXISTS subquery: what matters is which correlation keys exist.
+		if len(s.GroupClause) > 0 || s.HavingClause != nil || b.containsAggregate(s.TargetList) || distinct ||
+			s.LimitCount != nil || s.LimitOffset != nil || hasWindow(s.TargetList) {
+			b.unsupported(-1, "a correlated EXISTS subquery with GROUP BY, aggregates, DISTINCT, LIMIT or window functions")
+		}
+		cols := make([]plan.Column, len(b.corr.inner))
+		for i, e := range b.corr.inner {
+			cols[i] = plan.Column{Name: e.String(), Type: e.Type()}
+		}
+		return &plan.Project{Input: node, Exprs: b.corr.inner, Cols: cols}
+	}
 
 	hasAgg := len(s.GroupClause) > 0 || s.HavingClause != nil || b.containsAggregate(s.TargetList)
 	var out plan.Node
-	if hasAgg {
+	var targetExprs []expr.Expr // the select list over node, for ORDER BY on input expressions
+	switch {
+	case hasWindow(s.TargetList):
+		if hasAgg {
+			b.unsupported(-1, "window functions together with GROUP BY or aggregates in one SELECT (use a subquery)")
+		}
+		out = b.windowSelect(s, node, full)
+	case hasAgg:
 		out = b.groupedSelect(s, node, full)
-	} else {
+	default:
 		exprs, cols := b.targets(s.TargetList, full)
 		out = &plan.Project{Input: node, Exprs: exprs, Cols: cols}
+		targetExprs = exprs
 	}
 	if distinct {
 		n := len(out.Schema())
@@ -179,9 +244,8 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 		}
 		out = &plan.Aggregate{Input: out, GroupCols: group, Cols: out.Schema()}
 	}
-	// ORDER BY without LIMIT does not change a view's contents (a relation is unordered);
-	// it is accepted and ignored, as in Materialize and PostgreSQL's own MVs.
-	return out
+	_ = targetExprs
+	return b.orderLimit(s, out, nil)
 }
 
 func firstNonNil(ns ...*pg_query.Node) *pg_query.Node {
@@ -197,6 +261,9 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 	switch v := n.Node.(type) {
 	case *pg_query.Node_RangeVar:
 		rv := v.RangeVar
+		if cte := b.lookupCTE(rv); cte != nil {
+			return b.cteItem(cte, rv)
+		}
 		rel := b.relation(rv)
 		alias := rel.Name
 		if rv.Alias != nil {
@@ -208,7 +275,19 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 		return fromItem{node: &plan.Scan{Rel: rel, Alias: alias}, sc: newRelScope(rel, alias)}
 	case *pg_query.Node_JoinExpr:
 		j := v.JoinExpr
-		if j.Jointype != pg_query.JoinType_JOIN_INNER {
+		kind := exec.JoinInner
+		switch j.Jointype {
+		case pg_query.JoinType_JOIN_INNER:
+		case pg_query.JoinType_JOIN_LEFT:
+			kind = exec.JoinLeft
+		case pg_query.JoinType_JOIN_RIGHT:
+			kind = exec.JoinRight
+		case pg_query.JoinType_JOIN_FULL:
+			kind = exec.JoinFull
+			if len(j.UsingClause) > 0 {
+				b.unsupported(-1, "FULL JOIN … USING (write the join with ON)")
+			}
+		default:
 			b.unsupported(-1, strings.TrimPrefix(j.Jointype.String(), "JOIN_")+" JOIN")
 		}
 		if j.IsNatural {
@@ -243,32 +322,38 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 			if li < 0 || ri < 0 {
 				b.fail(sqlerr.UndefinedColumn, -1, "column %q specified in USING clause does not exist in both tables", name)
 			}
-			using = append(using, li)
 			lc := &expr.Col{Idx: li, T: sc.cols[li].typ, Name: name}
 			rc := &expr.Col{Idx: nl + ri, T: sc.cols[nl+ri].typ, Name: name}
 			le, re, _ := b.unify(lc, rc, "=", -1)
 			conds = append(conds, &expr.Binary{Op: expr.OpEq, L: le, R: re, T: catalog.Bool})
-			sc.cols[nl+ri].hidden = true
+			if kind == exec.JoinRight {
+				// RIGHT JOIN … USING: the merged column is the right side's.
+				using = append(using, nl+ri)
+				sc.cols[li].hidden = true
+			} else {
+				using = append(using, li)
+				sc.cols[nl+ri].hidden = true
+			}
 		}
 		if len(using) > 0 {
 			// PostgreSQL's `*` order: the merged USING columns, the rest of the left
 			// side, then the right side without its merged columns.
 			star := append([]int{}, using...)
 			for _, i := range l.sc.starCols() {
-				if !slices.Contains(using, i) {
+				if !slices.Contains(using, i) && !sc.cols[i].hidden {
 					star = append(star, i)
 				}
 			}
 			for _, i := range r.sc.starCols() {
-				if !sc.cols[nl+i].hidden {
+				if !sc.cols[nl+i].hidden && !slices.Contains(using, nl+i) {
 					star = append(star, nl+i)
 				}
 			}
 			sc.star = star
 		}
-		return fromItem{node: b.join(l.node, r.node, nl, conds), sc: sc}
+		return fromItem{node: b.join(l.node, r.node, nl, conds, kind), sc: sc}
 	case *pg_query.Node_RangeSubselect:
-		b.unsupported(-1, "subquery in FROM")
+		return b.subqueryItem(v.RangeSubselect)
 	case *pg_query.Node_RangeFunction:
 		b.unsupported(-1, "table function in FROM (TUMBLE/HOP/SESSION windows arrive with event time)")
 	}
@@ -279,8 +364,8 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 // join builds an inner join of left (columns [0,nl)) and right; equalities between a
 // left column and a right column of the same physical kind become hash keys, the rest a
 // residual predicate over the joined row.
-func (b *binder) join(left, right plan.Node, nl int, conds []expr.Expr) plan.Node {
-	j := &plan.Join{Left: left, Right: right}
+func (b *binder) join(left, right plan.Node, nl int, conds []expr.Expr, kind exec.JoinKind) plan.Node {
+	j := &plan.Join{Left: left, Right: right, Kind: kind}
 	var residual []expr.Expr
 	for _, c := range conds {
 		if bin, ok := c.(*expr.Binary); ok && bin.Op == expr.OpEq {
@@ -482,6 +567,10 @@ func (b *binder) groupedSelect(s *pg_query.SelectStmt, in plan.Node, sc *scope) 
 		groups = append(groups, b.groupExpr(g, s.TargetList, sc))
 	}
 	groups = functionallyDependent(groups, sc)
+	for _, i := range b.scalars {
+		// A scalar subquery's one value is the same for every row: grouping by it is free.
+		groups = append(groups, &expr.Col{Idx: i, T: sc.cols[i].typ, Name: "(subquery)"})
+	}
 	b.agg = &aggCtx{}
 	defer func() { b.agg = nil }()
 	var targets []expr.Expr

@@ -63,8 +63,51 @@ func lower(df *exec.Dataflow, n plan.Node) (exec.NodeID, error) {
 		if err != nil {
 			return 0, err
 		}
-		op := exec.NewHashJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual)
+		var op exec.Operator
+		if x.Kind == exec.JoinInner {
+			op = exec.NewHashJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual)
+		} else {
+			op = exec.NewOuterJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Kind)
+		}
 		return df.Add(op, l, r), nil
+	case *plan.SemiJoin:
+		l, err := lower(df, x.Left)
+		if err != nil {
+			return 0, err
+		}
+		r, err := lower(df, x.Right)
+		if err != nil {
+			return 0, err
+		}
+		op := exec.NewSemiJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Anti, x.NullAware)
+		return df.Add(op, l, r), nil
+	case *plan.SetOp:
+		l, err := lower(df, x.Left)
+		if err != nil {
+			return 0, err
+		}
+		r, err := lower(df, x.Right)
+		if err != nil {
+			return 0, err
+		}
+		return df.Add(exec.NewSetOp(kinds(x.Schema()), x.Op, x.All), l, r), nil
+	case *plan.Union:
+		ins := make([]exec.NodeID, len(x.Inputs))
+		for i, in := range x.Inputs {
+			id, err := lower(df, in)
+			if err != nil {
+				return 0, err
+			}
+			ins[i] = id
+		}
+		return df.Add(exec.NewUnion(kinds(x.Schema()), len(ins)), ins...), nil
+	case *plan.TopN:
+		in, err := lower(df, x.Input)
+		if err != nil {
+			return 0, err
+		}
+		op := exec.NewTopN(kinds(x.Input.Schema()), x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
+		return df.Add(op, in), nil
 	case *plan.Aggregate:
 		in, err := lower(df, x.Input)
 		if err != nil {

@@ -4,6 +4,7 @@
 package plan
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/weirdb/weir/catalog"
@@ -74,12 +75,14 @@ func (p *Project) String() string {
 	return "Project(" + strings.Join(parts, ", ") + ")"
 }
 
-// Join is an inner equi-join: LeftKeys[i] = RightKeys[i] (column indexes into each side)
-// and Residual (over left ++ right columns, may be nil).
+// Join is an equi-join: LeftKeys[i] = RightKeys[i] (column indexes into each side) and
+// Residual (over left ++ right columns, may be nil). Kind is inner, left, right or full;
+// outer joins pad unmatched rows with NULLs.
 type Join struct {
 	Left, Right         Node
 	LeftKeys, RightKeys []int
 	Residual            expr.Expr
+	Kind                exec.JoinKind
 }
 
 func (j *Join) Schema() []Column {
@@ -95,7 +98,124 @@ func (j *Join) String() string {
 	if j.Residual != nil {
 		conds = append(conds, j.Residual.String())
 	}
-	return "InnerJoin(" + strings.Join(conds, " AND ") + ")"
+	name := [...]string{"InnerJoin", "LeftJoin", "RightJoin", "FullJoin"}[j.Kind]
+	return name + "(" + strings.Join(conds, " AND ") + ")"
+}
+
+// SemiJoin keeps the rows of Left that have (or, when Anti, do not have) a matching row
+// in Right: EXISTS, IN, NOT EXISTS, NOT IN (NullAware: a NULL on the right matches every
+// row, the classic NOT IN trap). Its schema is Left's.
+type SemiJoin struct {
+	Left, Right         Node
+	LeftKeys, RightKeys []int
+	Residual            expr.Expr
+	Anti, NullAware     bool
+}
+
+func (j *SemiJoin) Schema() []Column { return j.Left.Schema() }
+func (j *SemiJoin) Children() []Node { return []Node{j.Left, j.Right} }
+func (j *SemiJoin) String() string {
+	ls, rs := j.Left.Schema(), j.Right.Schema()
+	var conds []string
+	for i := range j.LeftKeys {
+		conds = append(conds, ls[j.LeftKeys[i]].Name+" = "+rs[j.RightKeys[i]].Name)
+	}
+	if j.Residual != nil {
+		conds = append(conds, j.Residual.String())
+	}
+	name := "SemiJoin"
+	switch {
+	case j.Anti && j.NullAware:
+		name = "NullAwareAntiJoin"
+	case j.Anti:
+		name = "AntiJoin"
+	}
+	return name + "(" + strings.Join(conds, " AND ") + ")"
+}
+
+// SetOp is UNION, INTERSECT or EXCEPT (with All, the bag forms) of two inputs with the
+// same column types; UNION ALL of any number of inputs is Union.
+type SetOp struct {
+	Left, Right Node
+	Op          exec.SetOpKind
+	All         bool
+}
+
+func (s *SetOp) Schema() []Column { return s.Left.Schema() }
+func (s *SetOp) Children() []Node { return []Node{s.Left, s.Right} }
+func (s *SetOp) String() string {
+	name := [...]string{"Union", "Intersect", "Except"}[s.Op]
+	if s.All {
+		name += "All"
+	}
+	return name
+}
+
+// Union is UNION ALL: every input row, with its multiplicity.
+type Union struct{ Inputs []Node }
+
+func (u *Union) Schema() []Column { return u.Inputs[0].Schema() }
+func (u *Union) Children() []Node { return u.Inputs }
+func (u *Union) String() string   { return "UnionAll" }
+
+// TopN keeps, per partition, the rows ranked within Limit by Order (ORDER BY … LIMIT,
+// row_number() / rank() / dense_rank() OVER (PARTITION BY … ORDER BY …)). With RankCol
+// the rank is appended as a bigint column named RankName.
+type TopN struct {
+	Input     Node
+	Partition []int
+	Order     []exec.SortKey
+	Limit     int64 // < 0: none
+	Offset    int64
+	Rank      exec.RankKind
+	RankCol   bool
+	RankName  string
+}
+
+func (t *TopN) Schema() []Column {
+	cols := t.Input.Schema()
+	if t.RankCol {
+		cols = append(append([]Column{}, cols...), Column{Name: t.RankName, Type: catalog.Int8})
+	}
+	return cols
+}
+func (t *TopN) Children() []Node { return []Node{t.Input} }
+func (t *TopN) String() string {
+	in := t.Input.Schema()
+	var parts []string
+	if len(t.Partition) > 0 {
+		var p []string
+		for _, c := range t.Partition {
+			p = append(p, in[c].Name)
+		}
+		parts = append(parts, "partition=("+strings.Join(p, ", ")+")")
+	}
+	var o []string
+	for _, k := range t.Order {
+		s := in[k.Col].Name
+		if k.Desc {
+			s += " DESC"
+		}
+		if k.NullsFirst != k.Desc {
+			if k.NullsFirst {
+				s += " NULLS FIRST"
+			} else {
+				s += " NULLS LAST"
+			}
+		}
+		o = append(o, s)
+	}
+	parts = append(parts, "order=("+strings.Join(o, ", ")+")")
+	if t.Limit >= 0 {
+		parts = append(parts, fmt.Sprintf("limit=%d", t.Limit))
+	}
+	if t.Offset > 0 {
+		parts = append(parts, fmt.Sprintf("offset=%d", t.Offset))
+	}
+	if t.RankCol {
+		parts = append(parts, [...]string{"row_number", "rank", "dense_rank"}[t.Rank]+" AS "+t.RankName)
+	}
+	return "TopN(" + strings.Join(parts, "; ") + ")"
 }
 
 // Aggregate groups by the first len(GroupCols) columns named in GroupCols and computes

@@ -99,7 +99,7 @@ func TestErrors(t *testing.T) {
 		{"GET", "/v1/views/nope", "", 404, "42P01"},
 		{"GET", "/v1/views/likes", "", 400, "42809"},
 		{"POST", "/v1/sql", `{"sql": "SELEC 1"}`, 400, "42601"},
-		{"POST", "/v1/sql", `{"sql": "CREATE MATERIALIZED VIEW w AS SELECT * FROM likes a LEFT JOIN likes b ON a.room_id = b.room_id"}`, 501, "0A000"},
+		{"POST", "/v1/sql", `{"sql": "CREATE MATERIALIZED VIEW w AS SELECT sum(room_id) OVER () FROM likes"}`, 501, "0A000"},
 		{"POST", "/v1/sql", `not json`, 400, "42601"},
 	}
 	for _, tc := range tests {
