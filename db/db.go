@@ -51,17 +51,13 @@ type DB struct {
 	ready  bool
 }
 
-// view is a materialized view's live state: its dataflow and its current contents
-// (row key → row and multiplicity), which the tick's view changes are derived from.
+// view is a materialized view's live state: its dataflow, its current contents and the
+// row errors that stand in it; the tick's changes to both are derived from these.
 type view struct {
 	rel  *catalog.Relation
 	df   *exec.Dataflow
-	rows map[string]*countedRow
-}
-
-type countedRow struct {
-	row []delta.Value
-	n   int64
+	rows *bag
+	errs *bag
 }
 
 // table is a keyed table's current rows by primary-key encoding.
@@ -155,12 +151,21 @@ func (d *DB) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := tx.Truncate(errorsRel); err != nil {
+		tx.Rollback()
+		return err
+	}
 	for _, rel := range d.cat.List(catalog.View) {
+		v := d.views[rel.Name]
 		if err := tx.Truncate(rel); err != nil {
 			tx.Rollback()
 			return err
 		}
-		if err := tx.Insert(rel, d.views[rel.Name].contents()); err != nil {
+		if err := tx.Insert(rel, v.rows.contents()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Insert(errorsRel, v.errs.contents()); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -210,7 +215,7 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 	if err != nil {
 		return nil, err
 	}
-	v := &view{rel: rel, df: df, rows: map[string]*countedRow{}}
+	v := &view{rel: rel, df: df, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel))}
 	inputs := map[string]*delta.Batch{}
 	for _, name := range df.Sources() {
 		b, err := d.contents(ctx, name)
@@ -223,7 +228,8 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 	if err != nil {
 		return nil, err
 	}
-	v.apply(out)
+	v.rows.apply(out, delta.New(relKinds(rel)))
+	v.errs.apply(withView(rel.Name, df.Errors()), delta.New(relKinds(errorsRel)))
 	return v, nil
 }
 
@@ -236,7 +242,7 @@ func (d *DB) contents(ctx context.Context, name string) (*delta.Batch, error) {
 	switch rel.Kind {
 	case catalog.View:
 		if v, ok := d.views[name]; ok {
-			return v.contents(), nil
+			return v.rows.contents(), nil
 		}
 		return nil, fmt.Errorf("view %q has no state", name)
 	case catalog.Table:
@@ -264,34 +270,4 @@ func pkKey(rel *catalog.Relation, row []delta.Value) string {
 		buf = delta.AppendValueKey(buf, row[k])
 	}
 	return string(buf)
-}
-
-// contents returns the view's rows as insertions.
-func (v *view) contents() *delta.Batch {
-	b := delta.New(relKinds(v.rel))
-	for _, r := range v.rows {
-		b.AppendRow(r.row, r.n)
-	}
-	return b
-}
-
-// apply folds a change batch into the view's contents and returns, for every row whose
-// multiplicity changed, the row with its new multiplicity (0 when gone).
-func (v *view) apply(changes *delta.Batch) *delta.Batch {
-	touched := delta.New(relKinds(v.rel))
-	var key []byte
-	for i := 0; i < changes.Len(); i++ {
-		key = changes.AppendKey(key[:0], i)
-		r, ok := v.rows[string(key)]
-		if !ok {
-			r = &countedRow{row: changes.Row(i, nil)}
-			v.rows[string(key)] = r
-		}
-		r.n += changes.Weights[i]
-		touched.AppendRow(r.row, r.n)
-		if r.n <= 0 {
-			delete(v.rows, string(key))
-		}
-	}
-	return touched
 }

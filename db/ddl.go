@@ -8,6 +8,7 @@ import (
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/planner"
+	"github.com/weirdb/weir/storage/viewstore"
 )
 
 // checkNewName checks that name is free for a new relation; skip is true when it is
@@ -91,7 +92,11 @@ func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, erro
 		tx.Rollback()
 		return fail(err)
 	}
-	if err := tx.Insert(st.Rel, v.contents()); err != nil {
+	if err := tx.Insert(st.Rel, v.rows.contents()); err != nil {
+		tx.Rollback()
+		return fail(err)
+	}
+	if err := tx.Insert(errorsRel, v.errs.contents()); err != nil {
 		tx.Rollback()
 		return fail(err)
 	}
@@ -151,6 +156,10 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 	}
 	for _, v := range victims {
 		if err := tx.DropRelation(v.Name); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Exec(`DELETE FROM `+viewstore.ErrorsTable+` WHERE view = ?`, v.Name); err != nil {
 			tx.Rollback()
 			return err
 		}

@@ -52,6 +52,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		}
 	}
 	viewChanges := map[string]*delta.Batch{}
+	errChanges := delta.New(relKinds(errorsRel))
 	for _, rel := range d.cat.List(catalog.View) {
 		v := d.views[rel.Name]
 		touched := false
@@ -68,14 +69,20 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			return sqlerr.Wrap(err, "", "materialized view %q", rel.Name)
 		}
 		changes[rel.Name] = out
-		viewChanges[rel.Name] = v.apply(out)
+		rows := delta.New(relKinds(rel))
+		v.rows.apply(out, rows)
+		viewChanges[rel.Name] = rows
+		if errs := v.df.Errors(); errs.Len() > 0 {
+			d.logRowErrors(rel.Name, errs)
+			v.errs.apply(withView(rel.Name, errs), errChanges)
+		}
 	}
 
 	tx, err := d.store.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	if err := d.write(tx, in, viewChanges); err != nil {
+	if err := d.write(tx, in, viewChanges, errChanges); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -86,7 +93,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	return nil
 }
 
-func (d *DB) write(tx *viewstore.Tx, in tickInput, viewChanges map[string]*delta.Batch) error {
+func (d *DB) write(tx *viewstore.Tx, in tickInput, viewChanges map[string]*delta.Batch, errChanges *delta.Batch) error {
 	for name, b := range in.appends {
 		rel, err := d.cat.Get(name)
 		if err != nil {
@@ -133,26 +140,21 @@ func (d *DB) write(tx *viewstore.Tx, in tickInput, viewChanges map[string]*delta
 		if err != nil {
 			return err
 		}
-		all := make([]int, len(rel.Columns))
-		for i := range all {
-			all[i] = i
-		}
-		if err := tx.DeleteMatching(rel, all, touched); err != nil {
-			return err
-		}
-		live := delta.New(relKinds(rel))
-		for i := 0; i < touched.Len(); i++ {
-			if touched.Weights[i] > 0 {
-				live.AppendFrom(touched, i, touched.Weights[i])
-			} else if touched.Weights[i] < 0 {
-				return sqlerr.New(sqlerr.Internal, "internal error: view %q would hold a row %d times", name, touched.Weights[i])
-			}
-		}
-		if err := tx.Insert(rel, live); err != nil {
+		if err := writeBag(tx, rel, touched); err != nil {
 			return err
 		}
 	}
-	return nil
+	return writeBag(tx, errorsRel, errChanges)
+}
+
+// logRowErrors logs the row errors a view's tick added (not those it retracted).
+func (d *DB) logRowErrors(view string, errs *delta.Batch) {
+	for i := 0; i < errs.Len(); i++ {
+		if errs.Weights[i] > 0 {
+			d.logger.Warn("row error in materialized view", "view", view, "operator", errs.Cols[0].Str[i],
+				"code", errs.Cols[1].Str[i], "message", errs.Cols[2].Str[i], "input", errs.Cols[3].Str[i], "rows", errs.Weights[i])
+		}
+	}
 }
 
 func pkKinds(rel *catalog.Relation) []delta.Kind {

@@ -26,7 +26,8 @@ type Dataflow struct {
 	nodes  []*node
 	output NodeID
 	hasOut bool
-	err    error // sticky: a wiring error from Add, or the first error of a Step
+	err    error     // sticky: a wiring error from Add, or the first error of a Step
+	errs   rowErrors // the last Step's row errors (data exceptions set aside)
 }
 
 // node is one vertex: a source (op == nil) or an operator.
@@ -80,6 +81,12 @@ func (d *Dataflow) Add(op Operator, inputs ...NodeID) NodeID {
 	id := NodeID(len(d.nodes))
 	n := &node{op: op, kinds: op.OutKinds(), inputs: slices.Clone(inputs), out: delta.New(op.OutKinds())}
 	d.nodes = append(d.nodes, n)
+	if r, ok := op.(errorReporter); ok {
+		if d.errs.b == nil {
+			d.errs.b = delta.New(RowErrorKinds)
+		}
+		r.setErrors(&d.errs)
+	}
 	var want [][]delta.Kind
 	if c, ok := op.(inputChecker); ok {
 		want = c.inKinds()
@@ -174,6 +181,9 @@ func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.B
 			n.inbox = n.inbox[:0]
 		}
 	}()
+	if d.errs.b != nil {
+		d.errs.b.Reset()
+	}
 	for _, n := range d.nodes {
 		if n.op == nil {
 			if err := d.runSource(n, changes[n.rel]); err != nil {
@@ -202,6 +212,19 @@ func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.B
 	}
 	res.Consolidate()
 	return res, nil
+}
+
+// Errors returns the row errors of the last Step, consolidated: each row is (operator,
+// SQLSTATE, message, input row) with the weight of the rows that hit it (negative when
+// an erring row was retracted). Folded over ticks they are the errors that stand now.
+// The caller owns the batch.
+func (d *Dataflow) Errors() *delta.Batch {
+	out := delta.New(RowErrorKinds)
+	if d.errs.b != nil {
+		out.AppendBatch(d.errs.b, 1)
+		out.Consolidate()
+	}
+	return out
 }
 
 // runSource hands a relation's changes to the readers of source n.

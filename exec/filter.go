@@ -17,10 +17,15 @@ type Filter struct {
 	kinds []delta.Kind
 	pred  expr.Expr
 	row   []delta.Value // scratch: the row being evaluated
+	errs  *rowErrors
 }
 
+func (f *Filter) setErrors(e *rowErrors) { f.errs = e }
+
 // NewFilter returns a Filter over input columns of the given kinds that keeps the rows
-// where pred is TRUE. An error from pred.Eval is returned from Push unchanged.
+// where pred is TRUE. A data exception from pred.Eval sets the row aside as a row error
+// when the Filter runs in a Dataflow (see IsRowError); any other error, or any error
+// outside a Dataflow, is returned from Push unchanged.
 func NewFilter(in []delta.Kind, pred expr.Expr) *Filter {
 	return &Filter{kinds: slices.Clone(in), pred: pred}
 }
@@ -37,6 +42,10 @@ func (f *Filter) Push(_ context.Context, in int, b *delta.Batch, out *delta.Batc
 		f.row = b.Row(i, f.row)
 		v, err := f.pred.Eval(f.row)
 		if err != nil {
+			if f.errs != nil && IsRowError(err) {
+				f.errs.add(f.String(), err, f.row, w)
+				continue
+			}
 			return err
 		}
 		if isTrue(v) {

@@ -111,7 +111,11 @@ type HashAggregate struct {
 	encBuf []byte        // scratch: output row encoding
 	row    []delta.Value // scratch: output row
 	tmp    big.Float     // scratch for fsum.add
+
+	errs *rowErrors // where data exceptions go, when run in a Dataflow
 }
+
+func (h *HashAggregate) setErrors(e *rowErrors) { h.errs = e }
 
 // aggPlan is an AggSpec resolved against the input.
 type aggPlan struct {
@@ -133,6 +137,8 @@ type group struct {
 	emitted bool          // last holds the row the group last emitted and has not retracted
 	last    []delta.Value // the emitted row
 	lastEnc string        // its encoding
+
+	failed error // the data exception the group's row last hit (it is then absent), if any
 }
 
 // aggState is the running state of one aggregate in one group. Which fields are used
@@ -429,6 +435,11 @@ func (h *HashAggregate) Advance(_ context.Context, _ Tick, out *delta.Batch) err
 	for i, g := range h.dirty {
 		g.dirty = false
 		h.dirty[i] = nil
+		if g.failed != nil {
+			// The group's previous error is resolved or replaced below.
+			h.errs.add(h.String(), g.failed, g.key, -1)
+			g.failed = nil
+		}
 		if g.n <= 0 && !h.global {
 			if g.emitted {
 				out.AppendRow(g.last, -1)
@@ -440,16 +451,32 @@ func (h *HashAggregate) Advance(_ context.Context, _ Tick, out *delta.Batch) err
 			continue
 		}
 		h.row = append(h.row[:0], g.key...)
+		var failed error
 		for a := range h.aggs {
 			v, err := h.result(g, a)
 			if err != nil {
+				failed = err
+				break
+			}
+			h.row = append(h.row, v)
+		}
+		if failed != nil {
+			if h.errs == nil || !IsRowError(failed) {
 				// Keep this group and the rest dirty: a retried Advance fails the same way.
 				g.dirty = true
 				h.dirty[i] = g
 				h.dirty = h.dirty[i:]
-				return err
+				return failed
 			}
-			h.row = append(h.row, v)
+			// A data exception (a sum out of range): the group's row is absent while it
+			// lasts, and the error stands in the error batch instead.
+			h.errs.add(h.String(), failed, g.key, 1)
+			g.failed = failed
+			if g.emitted {
+				out.AppendRow(g.last, -1)
+				g.emitted = false
+			}
+			continue
 		}
 		h.encBuf = h.encBuf[:0]
 		for _, v := range h.row {

@@ -17,10 +17,14 @@ type Project struct {
 	kinds []delta.Kind
 	row   []delta.Value // scratch: the input row
 	res   []delta.Value // scratch: the output row
+	errs  *rowErrors
 }
 
+func (p *Project) setErrors(e *rowErrors) { p.errs = e }
+
 // NewProject returns a Project whose output column i is exprs[i] evaluated over the input
-// row. An error from Eval is returned from Push unchanged.
+// row. A data exception sets the row aside as a row error when the Project runs in a
+// Dataflow (see IsRowError); any other error is returned from Push unchanged.
 func NewProject(exprs []expr.Expr) *Project {
 	p := &Project{exprs: exprs, kinds: make([]delta.Kind, len(exprs))}
 	for i, e := range exprs {
@@ -40,12 +44,21 @@ func (p *Project) Push(_ context.Context, in int, b *delta.Batch, out *delta.Bat
 		}
 		p.row = b.Row(i, p.row)
 		p.res = p.res[:0]
+		var failed error
 		for _, e := range p.exprs {
 			v, err := e.Eval(p.row)
 			if err != nil {
-				return err
+				failed = err
+				break
 			}
 			p.res = append(p.res, v)
+		}
+		if failed != nil {
+			if p.errs != nil && IsRowError(failed) {
+				p.errs.add(p.String(), failed, p.row, w)
+				continue
+			}
+			return failed
 		}
 		out.AppendRow(p.res, w)
 	}

@@ -54,6 +54,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	for _, q := range []string{
 		`CREATE TABLE IF NOT EXISTS weir_catalog (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, sql VARCHAR NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS weir_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS ` + ErrorsTable + ` (view VARCHAR, operator VARCHAR, code VARCHAR, message VARCHAR, input VARCHAR)`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			db.Close()
@@ -62,6 +63,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	}
 	return s, nil
 }
+
+// ErrorsTable is the system table listing the row errors that stand in the views.
+const ErrorsTable = "weir_view_errors"
 
 // Close closes the database.
 func (s *Store) Close() error {

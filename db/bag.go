@@ -1,0 +1,94 @@
+package db
+
+import (
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/storage/viewstore"
+)
+
+// bag is a multiset of rows held in memory and mirrored in one DuckDB table: a view's
+// contents, or the row errors that stand in the views.
+type bag struct {
+	kinds []delta.Kind
+	rows  map[string]*countedRow
+}
+
+type countedRow struct {
+	row []delta.Value
+	n   int64
+}
+
+func newBag(kinds []delta.Kind) *bag { return &bag{kinds: kinds, rows: map[string]*countedRow{}} }
+
+// contents returns the rows as insertions.
+func (g *bag) contents() *delta.Batch {
+	b := delta.New(g.kinds)
+	for _, r := range g.rows {
+		b.AppendRow(r.row, r.n)
+	}
+	return b
+}
+
+// apply folds a change batch into the bag and appends, for every row whose multiplicity
+// changed, the row with its new multiplicity (0 when gone) to touched.
+func (g *bag) apply(changes, touched *delta.Batch) {
+	var key []byte
+	for i := 0; i < changes.Len(); i++ {
+		key = changes.AppendKey(key[:0], i)
+		r, ok := g.rows[string(key)]
+		if !ok {
+			r = &countedRow{row: changes.Row(i, nil)}
+			g.rows[string(key)] = r
+		}
+		r.n += changes.Weights[i]
+		touched.AppendRow(r.row, r.n)
+		if r.n <= 0 {
+			delete(g.rows, string(key))
+		}
+	}
+}
+
+// writeBag mirrors touched rows (row, new multiplicity) into rel's DuckDB table: every
+// copy of each touched row is deleted, then the new number of copies inserted.
+func writeBag(tx *viewstore.Tx, rel *catalog.Relation, touched *delta.Batch) error {
+	if touched.Len() == 0 {
+		return nil
+	}
+	all := make([]int, len(rel.Columns))
+	for i := range all {
+		all[i] = i
+	}
+	if err := tx.DeleteMatching(rel, all, touched); err != nil {
+		return err
+	}
+	live := delta.New(touched.Kinds())
+	for i := 0; i < touched.Len(); i++ {
+		switch w := touched.Weights[i]; {
+		case w > 0:
+			live.AppendFrom(touched, i, w)
+		case w < 0:
+			return sqlerr.New(sqlerr.Internal, "internal error: %s would hold a row %d times", rel.Name, w)
+		}
+	}
+	return tx.Insert(rel, live)
+}
+
+// errorsRel is the system table of the row errors that stand in the views: a row that hit
+// a data exception (division by zero, overflow, a bad cast) in a view's dataflow is set
+// aside, and listed here until it is retracted.
+var errorsRel = &catalog.Relation{Name: viewstore.ErrorsTable, Kind: catalog.Table, Columns: []catalog.Column{
+	{Name: "view", Type: catalog.Text}, {Name: "operator", Type: catalog.Text}, {Name: "code", Type: catalog.Text},
+	{Name: "message", Type: catalog.Text}, {Name: "input", Type: catalog.Text},
+}}
+
+// withView prefixes every row of a dataflow's error batch with the view's name.
+func withView(name string, errs *delta.Batch) *delta.Batch {
+	out := delta.New(relKinds(errorsRel))
+	var row []delta.Value
+	for i := 0; i < errs.Len(); i++ {
+		row = errs.Row(i, row)
+		out.AppendRow(append([]delta.Value{delta.Str(name)}, row...), errs.Weights[i])
+	}
+	return out
+}
