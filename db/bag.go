@@ -1,7 +1,11 @@
 package db
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/exec"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/storage/viewstore"
@@ -91,4 +95,33 @@ func withView(name string, errs *delta.Batch) *delta.Batch {
 		out.AppendRow(append([]delta.Value{delta.Str(name)}, row...), errs.Weights[i])
 	}
 	return out
+}
+
+// operatorsRel is the system table of every view's operators with their counters (the
+// table form of EXPLAIN MATERIALIZED VIEW), rewritten for a view at each tick it runs.
+var operatorsRel = &catalog.Relation{Name: viewstore.OperatorsTable, Kind: catalog.Table, Columns: []catalog.Column{
+	{Name: "view", Type: catalog.Text}, {Name: "node", Type: catalog.Int8}, {Name: "operator", Type: catalog.Text},
+	{Name: "inputs", Type: catalog.Text}, {Name: "rows_in", Type: catalog.Int8}, {Name: "rows_out", Type: catalog.Int8},
+	{Name: "state_rows", Type: catalog.Int8},
+}}
+
+// writeOperators replaces view's rows in the operators table with its dataflow's counters.
+func writeOperators(tx *viewstore.Tx, view string, df *exec.Dataflow) error {
+	if err := tx.Exec(`DELETE FROM `+viewstore.OperatorsTable+` WHERE view = ?`, view); err != nil {
+		return err
+	}
+	b := delta.New(relKinds(operatorsRel))
+	for _, st := range df.Stats() {
+		in := make([]string, len(st.Inputs))
+		for i, x := range st.Inputs {
+			in[i] = strconv.Itoa(int(x))
+		}
+		state := delta.Null(delta.KindInt)
+		if st.Stateful {
+			state = delta.Int(st.StateRows)
+		}
+		b.AppendRow([]delta.Value{delta.Str(view), delta.Int(int64(st.ID)), delta.Str(st.Name), delta.Str(strings.Join(in, ",")),
+			delta.Int(st.RowsIn), delta.Int(st.RowsOut), state}, 1)
+	}
+	return tx.Insert(operatorsRel, b)
 }

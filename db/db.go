@@ -169,6 +169,10 @@ func (d *DB) recover(ctx context.Context) error {
 			tx.Rollback()
 			return err
 		}
+		if err := writeOperators(tx, rel.Name, v.df); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	return tx.Commit(d.tick)
 }

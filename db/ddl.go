@@ -100,6 +100,10 @@ func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, erro
 		tx.Rollback()
 		return fail(err)
 	}
+	if err := writeOperators(tx, st.Rel.Name, v.df); err != nil {
+		tx.Rollback()
+		return fail(err)
+	}
 	if err := tx.Commit(d.tick); err != nil {
 		return fail(err)
 	}
@@ -159,9 +163,11 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 			tx.Rollback()
 			return err
 		}
-		if err := tx.Exec(`DELETE FROM `+viewstore.ErrorsTable+` WHERE view = ?`, v.Name); err != nil {
-			tx.Rollback()
-			return err
+		for _, sys := range []string{viewstore.ErrorsTable, viewstore.OperatorsTable} {
+			if err := tx.Exec(`DELETE FROM `+sys+` WHERE view = ?`, v.Name); err != nil {
+				tx.Rollback()
+				return err
+			}
 		}
 	}
 	if err := tx.Commit(d.tick); err != nil {

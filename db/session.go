@@ -136,7 +136,7 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 		} else {
 			p.columns = []Column{textColumn(x.Name)}
 		}
-	case *planner.Explain:
+	case *planner.Explain, *planner.ExplainView:
 		p.columns = []Column{textColumn("QUERY PLAN")}
 	}
 	return p, nil
@@ -220,13 +220,38 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 	case *planner.Tx:
 		return s.txControl(st.Tag)
 	case *planner.Explain:
-		var rows [][]any
-		for _, line := range strings.Split(strings.TrimRight(st.Text, "\n"), "\n") {
-			rows = append(rows, []any{line})
+		return explainRows(p.columns, st.Text), nil
+	case *planner.ExplainView:
+		text, err := d.explainView(st.Name)
+		if err != nil {
+			return nil, err
 		}
-		return staticRows(p.columns, rows, "EXPLAIN"), nil
+		return explainRows(p.columns, text), nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %T is not supported", p.st)
+}
+
+func explainRows(cols []Column, text string) *Rows {
+	var rows [][]any
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		rows = append(rows, []any{line})
+	}
+	return staticRows(cols, rows, "EXPLAIN")
+}
+
+// explainView renders a view's dataflow with its operators' counters.
+func (d *DB) explainView(name string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rel, err := d.cat.Get(name)
+	if err != nil {
+		return "", err
+	}
+	v, ok := d.views[name]
+	if !ok || rel.Kind != catalog.View {
+		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a materialized view", name, rel.Kind)
+	}
+	return v.df.ExplainStats(), nil
 }
 
 func (s *Session) noteWrite() {

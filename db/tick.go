@@ -143,6 +143,9 @@ func (d *DB) write(tx *viewstore.Tx, in tickInput, viewChanges map[string]*delta
 		if err := writeBag(tx, rel, touched); err != nil {
 			return err
 		}
+		if err := writeOperators(tx, name, d.views[name].df); err != nil {
+			return err
+		}
 	}
 	return writeBag(tx, errorsRel, errChanges)
 }

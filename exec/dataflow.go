@@ -39,6 +39,8 @@ type node struct {
 	readers []edge     // who receives this node's output, in Add order
 	inbox   []delivery // this tick's input, in arrival order
 	out     *delta.Batch
+
+	rowsIn, rowsOut int64 // rows received and emitted since the dataflow was built
 }
 
 type edge struct {
@@ -196,6 +198,7 @@ func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.B
 		}
 		n.out.Reset()
 		for _, in := range n.inbox {
+			n.rowsIn += int64(in.b.Len())
 			if err := n.op.Push(ctx, in.port, in.b, n.out); err != nil {
 				return nil, err
 			}
@@ -203,6 +206,7 @@ func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.B
 		if err := n.op.Advance(ctx, t, n.out); err != nil {
 			return nil, err
 		}
+		n.rowsOut += int64(n.out.Len())
 		d.deliver(n, n.out)
 	}
 	out := d.nodes[d.outputID()]
@@ -233,6 +237,8 @@ func (d *Dataflow) runSource(n *node, b *delta.Batch) error {
 	if b == nil || b.Len() == 0 {
 		return nil
 	}
+	n.rowsIn += int64(b.Len())
+	n.rowsOut += int64(b.Len())
 	if !slices.Equal(b.Kinds(), n.kinds) {
 		return sqlerr.New(sqlerr.Internal, "internal error: dataflow: changes to %s have kinds %v, want %v", n.rel, b.Kinds(), n.kinds)
 	}
@@ -270,7 +276,22 @@ func (d *Dataflow) deliver(n *node, b *delta.Batch) {
 //	     └─ Scan(gifts)
 //
 // A node read by several others appears under each of them.
-func (d *Dataflow) Explain() string {
+func (d *Dataflow) Explain() string { return d.explain(nil) }
+
+// ExplainStats is Explain with each node's counters appended: the rows it received and
+// emitted since the dataflow was built, and the rows it holds as state.
+func (d *Dataflow) ExplainStats() string {
+	return d.explain(func(id NodeID) string {
+		st := d.nodeStats(id)
+		s := fmt.Sprintf("  [in=%d out=%d", st.RowsIn, st.RowsOut)
+		if st.Stateful {
+			s += fmt.Sprintf(" state=%d rows", st.StateRows)
+		}
+		return s + "]"
+	})
+}
+
+func (d *Dataflow) explain(note func(NodeID) string) string {
 	if len(d.nodes) == 0 {
 		return ""
 	}
@@ -284,10 +305,14 @@ func (d *Dataflow) Explain() string {
 		}
 		n := d.nodes[id]
 		if n.op == nil {
-			sb.WriteString("Scan(" + n.rel + ")\n")
-			return
+			sb.WriteString("Scan(" + n.rel + ")")
+		} else {
+			sb.WriteString(n.op.String())
 		}
-		sb.WriteString(n.op.String() + "\n")
+		if note != nil {
+			sb.WriteString(note(id))
+		}
+		sb.WriteString("\n")
 		for i, in := range n.inputs {
 			if i == len(n.inputs)-1 {
 				walk(in, rest+" └─ ", rest+"    ")
@@ -298,4 +323,38 @@ func (d *Dataflow) Explain() string {
 	}
 	walk(d.outputID(), "", "")
 	return sb.String()
+}
+
+// NodeStats are one node's counters.
+type NodeStats struct {
+	ID        NodeID
+	Name      string   // the operator, or Scan(relation)
+	Inputs    []NodeID // the nodes it reads, by port
+	RowsIn    int64    // rows received since the dataflow was built (for a scan: the relation's changes)
+	RowsOut   int64    // rows emitted
+	Stateful  bool     // it keeps state across ticks
+	StateRows int64    // the rows (or groups) it holds now
+}
+
+// Stats returns every node's counters, in node order. Call it between ticks.
+func (d *Dataflow) Stats() []NodeStats {
+	out := make([]NodeStats, len(d.nodes))
+	for i := range d.nodes {
+		out[i] = d.nodeStats(NodeID(i))
+	}
+	return out
+}
+
+func (d *Dataflow) nodeStats(id NodeID) NodeStats {
+	n := d.nodes[id]
+	st := NodeStats{ID: id, Inputs: slices.Clone(n.inputs), RowsIn: n.rowsIn, RowsOut: n.rowsOut}
+	if n.op == nil {
+		st.Name = "Scan(" + n.rel + ")"
+		return st
+	}
+	st.Name = n.op.String()
+	if s, ok := n.op.(stateSizer); ok {
+		st.Stateful, st.StateRows = true, s.StateRows()
+	}
+	return st
 }

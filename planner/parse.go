@@ -123,6 +123,16 @@ func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, e
 		case "materialized views", "views":
 			return "", 0, &Show{What: catalog.View}, nil
 		}
+	case word(0) == "explain" && word(1) == "materialized" && word(2) == "view":
+		if len(toks) < 4 || (len(toks) > 4 && toks[4].kind != pg_query.Token_ASCII_59) {
+			return "", 0, nil, sqlerr.New(sqlerr.SyntaxError, "EXPLAIN MATERIALIZED VIEW takes one view name")
+		}
+		name := sql[toks[3].start:toks[3].end]
+		if toks[3].kind == pg_query.Token_IDENT && !strings.HasPrefix(name, `"`) {
+			name = strings.ToLower(name)
+		}
+		name = strings.Trim(name, `"`)
+		return "", 0, &ExplainView{Name: name}, nil
 	case word(0) == "subscribe":
 		return "", 0, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE is not supported yet")
 	case word(0) == "create" && word(1) == "sink":

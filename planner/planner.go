@@ -132,6 +132,13 @@ type Explain struct {
 	Text string
 }
 
+// ExplainView is EXPLAIN MATERIALIZED VIEW name: the view's running dataflow with each
+// operator's counters.
+type ExplainView struct {
+	params
+	Name string
+}
+
 // Planner plans statements against a catalog.
 type Planner struct {
 	cat *catalog.Catalog
