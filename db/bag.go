@@ -92,26 +92,30 @@ func withView(name string, errs *delta.Batch) *delta.Batch {
 	var row []delta.Value
 	for i := 0; i < errs.Len(); i++ {
 		row = errs.Row(i, row)
-		out.AppendRow(append([]delta.Value{delta.Str(name)}, row...), errs.Weights[i])
+		// The error table lists the operator, SQLSTATE, message and input; the node ID
+		// the dataflow adds is internal.
+		out.AppendRow(append([]delta.Value{delta.Str(name)}, row[:4]...), errs.Weights[i])
 	}
 	return out
 }
 
-// operatorsRel is the system table of every view's operators with their counters (the
-// table form of EXPLAIN MATERIALIZED VIEW), rewritten for a view at each tick it runs.
+// operatorsRel is the system table of the dataflow's operators with their counters (the
+// table form of EXPLAIN MATERIALIZED VIEW): one row per operator, listing the views that
+// use it, so an operator shared by several views appears once.
 var operatorsRel = &catalog.Relation{Name: viewstore.OperatorsTable, Kind: catalog.Table, Columns: []catalog.Column{
-	{Name: "view", Type: catalog.Text}, {Name: "node", Type: catalog.Int8}, {Name: "operator", Type: catalog.Text},
-	{Name: "inputs", Type: catalog.Text}, {Name: "rows_in", Type: catalog.Int8}, {Name: "rows_out", Type: catalog.Int8},
+	{Name: "node", Type: catalog.Int8}, {Name: "operator", Type: catalog.Text}, {Name: "inputs", Type: catalog.Text},
+	{Name: "views", Type: catalog.Text}, {Name: "rows_in", Type: catalog.Int8}, {Name: "rows_out", Type: catalog.Int8},
 	{Name: "state_rows", Type: catalog.Int8},
 }}
 
-// writeOperators replaces view's rows in the operators table with its dataflow's counters.
-func writeOperators(tx *viewstore.Tx, view string, df *exec.Dataflow) error {
-	if err := tx.Exec(`DELETE FROM `+viewstore.OperatorsTable+` WHERE view = ?`, view); err != nil {
-		return err
-	}
-	b := delta.New(relKinds(operatorsRel))
-	for _, st := range df.Stats() {
+// syncOperators brings the operators table up to date: the rows of operators whose
+// counters or users changed since the last call are rewritten, those of removed
+// operators deleted. It runs inside every tick's transaction.
+func (d *DB) syncOperators(tx *viewstore.Tx) error {
+	g := d.graph
+	fresh := map[exec.NodeID][]delta.Value{}
+	for id, users := range g.users {
+		st := g.df.NodeStats(id)
 		in := make([]string, len(st.Inputs))
 		for i, x := range st.Inputs {
 			in[i] = strconv.Itoa(int(x))
@@ -120,8 +124,46 @@ func writeOperators(tx *viewstore.Tx, view string, df *exec.Dataflow) error {
 		if st.Stateful {
 			state = delta.Int(st.StateRows)
 		}
-		b.AppendRow([]delta.Value{delta.Str(view), delta.Int(int64(st.ID)), delta.Str(st.Name), delta.Str(strings.Join(in, ",")),
-			delta.Int(st.RowsIn), delta.Int(st.RowsOut), state}, 1)
+		fresh[id] = []delta.Value{delta.Int(int64(id)), delta.Str(st.Name), delta.Str(strings.Join(in, ",")),
+			delta.Str(strings.Join(users, ",")), delta.Int(st.RowsIn), delta.Int(st.RowsOut), state}
 	}
-	return tx.Insert(operatorsRel, b)
+	g.pending = fresh
+	if g.written == nil {
+		// A new graph, or a commit that failed: the table's rows are unknown.
+		if err := tx.Truncate(operatorsRel); err != nil {
+			return err
+		}
+		all := delta.New(relKinds(operatorsRel))
+		for _, row := range fresh {
+			all.AppendRow(row, 1)
+		}
+		return tx.Insert(operatorsRel, all)
+	}
+	stale := delta.New([]delta.Kind{delta.KindInt})
+	changed := delta.New(relKinds(operatorsRel))
+	for id, row := range g.written {
+		if now, ok := fresh[id]; !ok || delta.RowKey(now) != delta.RowKey(row) {
+			stale.AppendRow([]delta.Value{delta.Int(int64(id))}, 1)
+		}
+	}
+	for id, row := range fresh {
+		if old, ok := g.written[id]; !ok || delta.RowKey(old) != delta.RowKey(row) {
+			changed.AppendRow(row, 1)
+		}
+	}
+	if err := tx.DeleteMatching(operatorsRel, []int{0}, stale); err != nil {
+		return err
+	}
+	return tx.Insert(operatorsRel, changed)
+}
+
+// commit commits a transaction that ran syncOperators and records what the operators
+// table now holds (nothing known, if the commit failed).
+func (d *DB) commit(tx *viewstore.Tx, tick uint64) error {
+	if err := tx.Commit(tick); err != nil {
+		d.graph.written = nil
+		return err
+	}
+	d.graph.written = d.graph.pending
+	return nil
 }

@@ -46,6 +46,7 @@ type DB struct {
 
 	mu     sync.Mutex // serializes ticks and DDL; guards everything below
 	tick   uint64
+	graph  *graph
 	views  map[string]*view
 	tables map[string]*table
 	ready  bool
@@ -54,10 +55,11 @@ type DB struct {
 // view is a materialized view's live state: its dataflow, its current contents and the
 // row errors that stand in it; the tick's changes to both are derived from these.
 type view struct {
-	rel  *catalog.Relation
-	df   *exec.Dataflow
-	rows *bag
-	errs *bag
+	rel   *catalog.Relation
+	out   exec.NodeID   // the graph node whose output is the view's changes
+	nodes []exec.NodeID // every graph node the view computes through, shared ones included
+	rows  *bag
+	errs  *bag
 }
 
 // table is a keyed table's current rows by primary-key encoding.
@@ -82,7 +84,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	}
 	cat := catalog.New()
 	d := &DB{logger: logger, store: store, cat: cat, planner: planner.New(cat),
-		views: map[string]*view{}, tables: map[string]*table{}}
+		views: map[string]*view{}, tables: map[string]*table{}, graph: newGraph()}
 	if err := d.recover(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -169,12 +171,12 @@ func (d *DB) recover(ctx context.Context) error {
 			tx.Rollback()
 			return err
 		}
-		if err := writeOperators(tx, rel.Name, v.df); err != nil {
-			tx.Rollback()
-			return err
-		}
 	}
-	return tx.Commit(d.tick)
+	if err := d.syncOperators(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return d.commit(tx, d.tick)
 }
 
 // rebuild reloads every table from the store and recomputes every view from the stored
@@ -182,6 +184,7 @@ func (d *DB) recover(ctx context.Context) error {
 func (d *DB) rebuild(ctx context.Context) error {
 	d.tables = map[string]*table{}
 	d.views = map[string]*view{}
+	d.graph = newGraph()
 	for _, rel := range d.cat.List(catalog.Table) {
 		b, err := d.store.Scan(ctx, rel)
 		if err != nil {
@@ -199,42 +202,10 @@ func (d *DB) rebuild(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		d.graph.register(v)
 		d.views[rel.Name] = v
 	}
 	return nil
-}
-
-// backfill plans rel and runs its dataflow once over the full current contents of its
-// inputs (source histories, table rows, upstream views).
-func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error) {
-	st, err := d.planner.Plan(rel.SQL, nil)
-	if err != nil {
-		return nil, err
-	}
-	cv, ok := st.(*planner.CreateView)
-	if !ok {
-		return nil, fmt.Errorf("view %q: stored SQL is not CREATE MATERIALIZED VIEW", rel.Name)
-	}
-	df, err := planner.Lower(cv.Plan)
-	if err != nil {
-		return nil, err
-	}
-	v := &view{rel: rel, df: df, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel))}
-	inputs := map[string]*delta.Batch{}
-	for _, name := range df.Sources() {
-		b, err := d.contents(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		inputs[name] = b
-	}
-	out, err := df.Step(ctx, exec.Tick{Seq: d.tick}, inputs)
-	if err != nil {
-		return nil, err
-	}
-	v.rows.apply(out, delta.New(relKinds(rel)))
-	v.errs.apply(withView(rel.Name, df.Errors()), delta.New(relKinds(errorsRel)))
-	return v, nil
 }
 
 // contents returns the full current contents of a relation as insertions.

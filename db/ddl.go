@@ -77,35 +77,38 @@ func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, erro
 	}
 	fail := func(err error) (bool, error) {
 		d.cat.Remove(st.Rel.Name)
-		delete(d.views, st.Rel.Name)
 		return false, err
 	}
+	// The backfill merges the view's operators into the graph; from here on a failure
+	// takes them out again.
 	v, err := d.backfill(ctx, st.Rel)
 	if err != nil {
 		return fail(sqlerr.Wrap(err, "", "materialized view %q", st.Rel.Name))
 	}
+	d.graph.register(v)
+	undo := func(err error) (bool, error) {
+		if rerr := d.graph.release(v); rerr != nil {
+			return fail(d.rebuildAfter(ctx, err))
+		}
+		return fail(err)
+	}
 	tx, err := d.store.Begin(ctx)
 	if err != nil {
-		return fail(err)
+		return undo(err)
 	}
-	if err := tx.CreateRelation(st.Rel); err != nil {
-		tx.Rollback()
-		return fail(err)
+	for _, step := range []func() error{
+		func() error { return tx.CreateRelation(st.Rel) },
+		func() error { return tx.Insert(st.Rel, v.rows.contents()) },
+		func() error { return tx.Insert(errorsRel, v.errs.contents()) },
+		func() error { return d.syncOperators(tx) },
+	} {
+		if err := step(); err != nil {
+			tx.Rollback()
+			return undo(err)
+		}
 	}
-	if err := tx.Insert(st.Rel, v.rows.contents()); err != nil {
-		tx.Rollback()
-		return fail(err)
-	}
-	if err := tx.Insert(errorsRel, v.errs.contents()); err != nil {
-		tx.Rollback()
-		return fail(err)
-	}
-	if err := writeOperators(tx, st.Rel.Name, v.df); err != nil {
-		tx.Rollback()
-		return fail(err)
-	}
-	if err := tx.Commit(d.tick); err != nil {
-		return fail(err)
+	if err := d.commit(tx, d.tick); err != nil {
+		return undo(err)
 	}
 	d.views[st.Rel.Name] = v
 	return true, nil
@@ -163,15 +166,23 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 			tx.Rollback()
 			return err
 		}
-		for _, sys := range []string{viewstore.ErrorsTable, viewstore.OperatorsTable} {
-			if err := tx.Exec(`DELETE FROM `+sys+` WHERE view = ?`, v.Name); err != nil {
+		if err := tx.Exec(`DELETE FROM `+viewstore.ErrorsTable+` WHERE view = ?`, v.Name); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if vs, ok := d.views[v.Name]; ok {
+			if err := d.graph.release(vs); err != nil {
 				tx.Rollback()
-				return err
+				return d.rebuildAfter(ctx, err)
 			}
 		}
 	}
-	if err := tx.Commit(d.tick); err != nil {
-		return err
+	if err := d.syncOperators(tx); err != nil {
+		tx.Rollback()
+		return d.rebuildAfter(ctx, err)
+	}
+	if err := d.commit(tx, d.tick); err != nil {
+		return d.rebuildAfter(ctx, err)
 	}
 	for _, v := range victims {
 		d.cat.Remove(v.Name)
@@ -179,6 +190,15 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 		delete(d.tables, v.Name)
 	}
 	return nil
+}
+
+// rebuildAfter restores the in-memory state from the store after a failed change to it,
+// and returns the failure.
+func (d *DB) rebuildAfter(ctx context.Context, err error) error {
+	if rerr := d.rebuild(context.WithoutCancel(ctx)); rerr != nil {
+		d.logger.Error("rebuild after a failed change", "err", rerr)
+	}
+	return err
 }
 
 func dropWord(k catalog.Kind) string {

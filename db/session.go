@@ -251,7 +251,7 @@ func (d *DB) explainView(name string) (string, error) {
 	if !ok || rel.Kind != catalog.View {
 		return "", sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a materialized view", name, rel.Kind)
 	}
-	return v.df.ExplainStats(), nil
+	return d.explainGraph(v), nil
 }
 
 func (s *Session) noteWrite() {

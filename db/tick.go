@@ -53,28 +53,22 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	}
 	viewChanges := map[string]*delta.Batch{}
 	errChanges := delta.New(relKinds(errorsRel))
-	for _, rel := range d.cat.List(catalog.View) {
-		v := d.views[rel.Name]
-		touched := false
-		for _, s := range v.df.Sources() {
-			if b := changes[s]; b != nil && b.Len() > 0 {
-				touched = true
+	if len(d.views) > 0 {
+		if _, err := d.graph.df.Step(ctx, exec.Tick{Seq: tick}, changes); err != nil {
+			return err
+		}
+		for _, rel := range d.cat.List(catalog.View) {
+			v := d.views[rel.Name]
+			out := d.graph.df.Output(v.out)
+			if out.Len() == 0 {
+				continue
 			}
+			rows := delta.New(relKinds(rel))
+			v.rows.apply(out, rows)
+			viewChanges[rel.Name] = rows
 		}
-		if !touched {
-			continue
-		}
-		out, err := v.df.Step(ctx, exec.Tick{Seq: tick}, changes)
-		if err != nil {
-			return sqlerr.Wrap(err, "", "materialized view %q", rel.Name)
-		}
-		changes[rel.Name] = out
-		rows := delta.New(relKinds(rel))
-		v.rows.apply(out, rows)
-		viewChanges[rel.Name] = rows
-		if errs := v.df.Errors(); errs.Len() > 0 {
-			d.logRowErrors(rel.Name, errs)
-			v.errs.apply(withView(rel.Name, errs), errChanges)
+		if errs := d.graph.df.Errors(); errs.Len() > 0 {
+			d.attributeErrors(errs, errChanges, viewChanges)
 		}
 	}
 
@@ -86,7 +80,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(tick); err != nil {
+	if err := d.commit(tx, tick); err != nil {
 		return err
 	}
 	d.tick = tick
@@ -143,11 +137,35 @@ func (d *DB) write(tx *viewstore.Tx, in tickInput, viewChanges map[string]*delta
 		if err := writeBag(tx, rel, touched); err != nil {
 			return err
 		}
-		if err := writeOperators(tx, name, d.views[name].df); err != nil {
-			return err
+	}
+	if err := writeBag(tx, errorsRel, errChanges); err != nil {
+		return err
+	}
+	return d.syncOperators(tx)
+}
+
+// attributeErrors hands the graph's row errors of a tick to every view that includes the
+// failing node, logs the new ones, and folds them into the views' error bags.
+func (d *DB) attributeErrors(errs, errChanges *delta.Batch, viewChanges map[string]*delta.Batch) {
+	perView := map[string]*delta.Batch{}
+	for i := 0; i < errs.Len(); i++ {
+		node := exec.NodeID(errs.Cols[4].I64[i])
+		for _, name := range d.graph.users[node] {
+			b, ok := perView[name]
+			if !ok {
+				b = delta.New(exec.RowErrorKinds)
+				perView[name] = b
+			}
+			b.AppendFrom(errs, i, errs.Weights[i])
 		}
 	}
-	return writeBag(tx, errorsRel, errChanges)
+	for name, b := range perView {
+		d.logRowErrors(name, b)
+		d.views[name].errs.apply(withView(name, b), errChanges)
+		if _, ok := viewChanges[name]; !ok {
+			viewChanges[name] = delta.New(relKinds(d.views[name].rel)) // so its operators are rewritten
+		}
+	}
 }
 
 // logRowErrors logs the row errors a view's tick added (not those it retracted).

@@ -41,6 +41,7 @@ type node struct {
 	out     *delta.Batch
 
 	rowsIn, rowsOut int64 // rows received and emitted since the dataflow was built
+	dead            bool  // removed: skipped by Step, read by nobody
 }
 
 type edge struct {
@@ -132,7 +133,7 @@ func (d *Dataflow) outputID() NodeID {
 func (d *Dataflow) Sources() []string {
 	var rels []string
 	for _, n := range d.nodes {
-		if n.op == nil {
+		if n.op == nil && !n.dead {
 			rels = append(rels, n.rel)
 		}
 	}
@@ -186,7 +187,11 @@ func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.B
 	if d.errs.b != nil {
 		d.errs.b.Reset()
 	}
-	for _, n := range d.nodes {
+	for id, n := range d.nodes {
+		if n.dead {
+			continue
+		}
+		d.errs.node = NodeID(id)
 		if n.op == nil {
 			if err := d.runSource(n, changes[n.rel]); err != nil {
 				return nil, err

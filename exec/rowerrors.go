@@ -10,8 +10,9 @@ import (
 )
 
 // RowErrorKinds are the columns of a dataflow's error batch: the operator that failed,
-// the SQLSTATE, the message and the input row (its values as text).
-var RowErrorKinds = []delta.Kind{delta.KindString, delta.KindString, delta.KindString, delta.KindString}
+// the SQLSTATE, the message, the input row (its values as text) and the failing node's
+// NodeID.
+var RowErrorKinds = []delta.Kind{delta.KindString, delta.KindString, delta.KindString, delta.KindString, delta.KindInt}
 
 // IsRowError reports whether err is a data exception (SQLSTATE class 22: overflow,
 // division by zero, a bad cast) caused by one row's values. Such an error does not stop
@@ -24,7 +25,10 @@ func IsRowError(err error) bool {
 
 // rowErrors collects the error rows of one tick. Operators that evaluate expressions
 // per row get one from the dataflow (errorReporter).
-type rowErrors struct{ b *delta.Batch }
+type rowErrors struct {
+	b    *delta.Batch
+	node NodeID // the node running now
+}
 
 // add records err for row with weight w (negative when the row is being retracted).
 func (r *rowErrors) add(op string, err error, row []delta.Value, w int64) {
@@ -41,7 +45,7 @@ func (r *rowErrors) add(op string, err error, row []delta.Value, w int64) {
 		sb.WriteString(valueText(v))
 	}
 	sb.WriteByte(')')
-	r.b.AppendRow([]delta.Value{delta.Str(op), delta.Str(string(e.Code)), delta.Str(e.Msg), delta.Str(sb.String())}, w)
+	r.b.AppendRow([]delta.Value{delta.Str(op), delta.Str(string(e.Code)), delta.Str(e.Msg), delta.Str(sb.String()), delta.Int(int64(r.node))}, w)
 }
 
 func valueText(v delta.Value) string {

@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec"
@@ -13,13 +15,104 @@ import (
 // Lower turns a logical plan into a dataflow whose output is the view's rows. Operators
 // are chosen by a switch here, not registered anywhere (STYLE §3.4).
 func Lower(root plan.Node) (*exec.Dataflow, error) {
-	df := exec.NewDataflow()
-	out, err := lower(df, root)
+	df, _, err := LowerKeyed(root)
+	return df, err
+}
+
+// LowerKeyed is Lower that also returns each node's fingerprint, indexed by NodeID: two
+// nodes with the same fingerprint compute the same rows from the same inputs, so a
+// dataflow shared by several views keeps only one of them. A source's fingerprint is
+// SourceKey(relation).
+func LowerKeyed(root plan.Node) (*exec.Dataflow, []string, error) {
+	l := &lowerer{df: exec.NewDataflow()}
+	out, err := l.lower(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	df.SetOutput(out)
-	return df, nil
+	l.df.SetOutput(out)
+	return l.df, l.keys, nil
+}
+
+// SourceKey is the fingerprint of the scan of relation rel.
+func SourceKey(rel string) string { return "scan:" + strconv.Quote(rel) }
+
+type lowerer struct {
+	df     *exec.Dataflow
+	keys   []string // by NodeID
+	nodeOf map[plan.Node]exec.NodeID
+}
+
+// add records the fingerprint of a node just created.
+func (l *lowerer) add(id exec.NodeID, key string) exec.NodeID {
+	for len(l.keys) <= int(id) {
+		l.keys = append(l.keys, "")
+	}
+	l.keys[id] = key
+	return id
+}
+
+func (l *lowerer) lower(n plan.Node) (exec.NodeID, error) {
+	id, err := lower(l, n)
+	if err != nil {
+		return 0, err
+	}
+	var kids []string
+	for _, c := range n.Children() {
+		kids = append(kids, l.keyOf(c))
+	}
+	if _, isScan := n.(*plan.Scan); !isScan {
+		l.add(id, nodeKey(n)+"<"+strings.Join(kids, ",")+">")
+	}
+	l.memo(n, id)
+	return id, nil
+}
+
+// keyOf and memo remember which node each plan node became, so a parent can name its
+// children's fingerprints.
+func (l *lowerer) keyOf(n plan.Node) string { return l.keys[l.nodeOf[n]] }
+
+func (l *lowerer) memo(n plan.Node, id exec.NodeID) {
+	if l.nodeOf == nil {
+		l.nodeOf = map[plan.Node]exec.NodeID{}
+	}
+	l.nodeOf[n] = id
+}
+
+// nodeKey is the fingerprint of one plan node's own parameters: expressions with
+// columns by position (groupKey), and every setting that changes its output.
+func nodeKey(n plan.Node) string {
+	exprs := func(es []expr.Expr) string {
+		ks := make([]string, len(es))
+		for i, e := range es {
+			ks[i] = groupKey(e)
+		}
+		return strings.Join(ks, ", ")
+	}
+	opt := func(e expr.Expr) string {
+		if e == nil {
+			return ""
+		}
+		return groupKey(e)
+	}
+	switch x := n.(type) {
+	case *plan.Filter:
+		return "filter(" + groupKey(x.Pred) + ")"
+	case *plan.Project:
+		return "project(" + exprs(x.Exprs) + ")"
+	case *plan.Join:
+		return fmt.Sprintf("join(%v;%v;%v;%s)", x.Kind, x.LeftKeys, x.RightKeys, opt(x.Residual))
+	case *plan.SemiJoin:
+		return fmt.Sprintf("semi(%v;%v;%v;%v;%s)", x.Anti, x.NullAware, x.LeftKeys, x.RightKeys, opt(x.Residual))
+	case *plan.Aggregate:
+		return fmt.Sprintf("agg(%v;%v)", x.GroupCols, x.Aggs)
+	case *plan.SetOp:
+		return fmt.Sprintf("setop(%v;%v)", x.Op, x.All)
+	case *plan.Union:
+		return fmt.Sprintf("union(%d)", len(x.Inputs))
+	case *plan.TopN:
+		return fmt.Sprintf("topn(%v;%v;%d;%d;%v;%v)", x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
+	}
+	return fmt.Sprintf("%T", n)
 }
 
 func kinds(cols []plan.Column) []delta.Kind {
@@ -38,28 +131,29 @@ func relKinds(rel *catalog.Relation) []delta.Kind {
 	return ks
 }
 
-func lower(df *exec.Dataflow, n plan.Node) (exec.NodeID, error) {
+func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
+	df := l.df
 	switch x := n.(type) {
 	case *plan.Scan:
-		return df.AddSource(x.Rel.Name, relKinds(x.Rel)), nil
+		return l.add(df.AddSource(x.Rel.Name, relKinds(x.Rel)), SourceKey(x.Rel.Name)), nil
 	case *plan.Filter:
-		in, err := lower(df, x.Input)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return 0, err
 		}
 		return df.Add(exec.NewFilter(kinds(x.Input.Schema()), x.Pred), in), nil
 	case *plan.Project:
-		in, err := lower(df, x.Input)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return 0, err
 		}
 		return df.Add(exec.NewProject(append([]expr.Expr(nil), x.Exprs...)), in), nil
 	case *plan.Join:
-		l, err := lower(df, x.Left)
+		lid, err := l.lower(x.Left)
 		if err != nil {
 			return 0, err
 		}
-		r, err := lower(df, x.Right)
+		rid, err := l.lower(x.Right)
 		if err != nil {
 			return 0, err
 		}
@@ -69,32 +163,32 @@ func lower(df *exec.Dataflow, n plan.Node) (exec.NodeID, error) {
 		} else {
 			op = exec.NewOuterJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Kind)
 		}
-		return df.Add(op, l, r), nil
+		return df.Add(op, lid, rid), nil
 	case *plan.SemiJoin:
-		l, err := lower(df, x.Left)
+		lid, err := l.lower(x.Left)
 		if err != nil {
 			return 0, err
 		}
-		r, err := lower(df, x.Right)
+		rid, err := l.lower(x.Right)
 		if err != nil {
 			return 0, err
 		}
 		op := exec.NewSemiJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Anti, x.NullAware)
-		return df.Add(op, l, r), nil
+		return df.Add(op, lid, rid), nil
 	case *plan.SetOp:
-		l, err := lower(df, x.Left)
+		lid, err := l.lower(x.Left)
 		if err != nil {
 			return 0, err
 		}
-		r, err := lower(df, x.Right)
+		rid, err := l.lower(x.Right)
 		if err != nil {
 			return 0, err
 		}
-		return df.Add(exec.NewSetOp(kinds(x.Schema()), x.Op, x.All), l, r), nil
+		return df.Add(exec.NewSetOp(kinds(x.Schema()), x.Op, x.All), lid, rid), nil
 	case *plan.Union:
 		ins := make([]exec.NodeID, len(x.Inputs))
 		for i, in := range x.Inputs {
-			id, err := lower(df, in)
+			id, err := l.lower(in)
 			if err != nil {
 				return 0, err
 			}
@@ -102,14 +196,14 @@ func lower(df *exec.Dataflow, n plan.Node) (exec.NodeID, error) {
 		}
 		return df.Add(exec.NewUnion(kinds(x.Schema()), len(ins)), ins...), nil
 	case *plan.TopN:
-		in, err := lower(df, x.Input)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return 0, err
 		}
 		op := exec.NewTopN(kinds(x.Input.Schema()), x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
 		return df.Add(op, in), nil
 	case *plan.Aggregate:
-		in, err := lower(df, x.Input)
+		in, err := l.lower(x.Input)
 		if err != nil {
 			return 0, err
 		}

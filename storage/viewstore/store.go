@@ -55,7 +55,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		`CREATE TABLE IF NOT EXISTS weir_catalog (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, sql VARCHAR NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS weir_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS ` + ErrorsTable + ` (view VARCHAR, operator VARCHAR, code VARCHAR, message VARCHAR, input VARCHAR)`,
-		`CREATE TABLE IF NOT EXISTS ` + OperatorsTable + ` (view VARCHAR, node BIGINT, operator VARCHAR, inputs VARCHAR, rows_in BIGINT, rows_out BIGINT, state_rows BIGINT)`,
+		`CREATE TABLE IF NOT EXISTS ` + OperatorsTable + ` (node BIGINT, operator VARCHAR, inputs VARCHAR, views VARCHAR, rows_in BIGINT, rows_out BIGINT, state_rows BIGINT)`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			db.Close()

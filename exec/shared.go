@@ -1,0 +1,76 @@
+package exec
+
+import (
+	"slices"
+
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// This file holds what a dataflow shared by many views needs: several outputs read
+// after a tick, nodes taken over from another dataflow, and nodes removed again.
+
+// Len is the number of nodes ever added, removed ones included: NodeIDs are below it.
+func (d *Dataflow) Len() int { return len(d.nodes) }
+
+// Node describes node id: its operator (nil for a source scan), the relation a source
+// scans, its output kinds and the nodes it reads. Taking an operator from one dataflow
+// into another (Add) moves its state with it; the first dataflow must not run again.
+func (d *Dataflow) Node(id NodeID) (op Operator, rel string, kinds []delta.Kind, inputs []NodeID) {
+	n := d.nodes[id]
+	return n.op, n.rel, n.kinds, slices.Clone(n.inputs)
+}
+
+// Output returns node id's output of the last Step, consolidated; the caller owns it.
+// A source's output is not kept after the Step: read the changes it was given instead.
+func (d *Dataflow) Output(id NodeID) *delta.Batch {
+	n := d.nodes[id]
+	res := delta.New(n.kinds)
+	if n.op != nil && !n.dead {
+		res.AppendBatch(n.out, 1)
+		res.Consolidate()
+	}
+	return res
+}
+
+// Remove deletes node id. No live node may read it: remove readers first.
+func (d *Dataflow) Remove(id NodeID) error {
+	n := d.nodes[id]
+	if n.dead {
+		return nil
+	}
+	for _, e := range n.readers {
+		if !d.nodes[e.to].dead {
+			return sqlerr.New(sqlerr.Internal, "internal error: dataflow: node %d is still read by node %d", id, e.to)
+		}
+	}
+	for _, in := range n.inputs {
+		src := d.nodes[in]
+		src.readers = slices.DeleteFunc(src.readers, func(e edge) bool { return e.to == id })
+	}
+	n.dead, n.op, n.out, n.inbox, n.readers = true, nil, delta.New(n.kinds), nil, nil
+	n.rel = ""
+	return nil
+}
+
+// ExplainNode renders the operator tree under node id, each line followed by note(node)
+// when note is not nil.
+func (d *Dataflow) ExplainNode(id NodeID, note func(NodeID) string) string {
+	saved, had := d.output, d.hasOut
+	d.output, d.hasOut = id, true
+	defer func() { d.output, d.hasOut = saved, had }()
+	return d.explain(note)
+}
+
+// NodeStats returns node id's counters (see Stats).
+func (d *Dataflow) NodeStats(id NodeID) NodeStats { return d.nodeStats(id) }
+
+// OutputID is the node SetOutput named (or the last node added).
+func (d *Dataflow) OutputID() NodeID { return d.outputID() }
+
+// CarryStats copies node from's counters in src to node to of d, for a node moved from
+// one dataflow into another (its backfill counts stay with it).
+func (d *Dataflow) CarryStats(to NodeID, src *Dataflow, from NodeID) {
+	f, t := src.nodes[from], d.nodes[to]
+	t.rowsIn, t.rowsOut = f.rowsIn, f.rowsOut
+}
