@@ -89,6 +89,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 		store.Close()
 		return nil, err
 	}
+	if err := d.installCatalog(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
 	d.ready = true
 	return d, nil
 }

@@ -123,7 +123,7 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 	}
 	switch x := st.(type) {
 	case *planner.Read:
-		rp, err := s.db.describeRead(ctx, sql, paramOIDs)
+		rp, err := s.db.describeRead(ctx, s.db.rewriteCatalog(sql), paramOIDs)
 		if err != nil {
 			return nil, err
 		}
