@@ -30,6 +30,9 @@ import (
 type Config struct {
 	// Dir is the data directory; "" keeps everything in memory (tests).
 	Dir string
+	// History is how many ticks of changes each view keeps for subscribers that resume
+	// (DefaultHistory when 0).
+	History int
 }
 
 // DB is an open database. It is safe for concurrent use: writes are serialized into
@@ -44,12 +47,13 @@ type DB struct {
 	pending []*ingestReq // Ingest calls waiting for the next group commit
 	groups  atomic.Int64 // group commits run by Ingest
 
-	mu     sync.Mutex // serializes ticks and DDL; guards everything below
-	tick   uint64
-	graph  *graph
-	views  map[string]*view
-	tables map[string]*table
-	ready  bool
+	mu      sync.Mutex // serializes ticks and DDL; guards everything below
+	tick    uint64
+	history int // ticks of changes kept per view for resuming subscribers
+	graph   *graph
+	views   map[string]*view
+	tables  map[string]*table
+	ready   bool
 }
 
 // view is a materialized view's live state: its dataflow, its current contents and the
@@ -60,6 +64,10 @@ type view struct {
 	nodes []exec.NodeID // every graph node the view computes through, shared ones included
 	rows  *bag
 	errs  *bag
+
+	subs        []*Subscription
+	history     []Change // the last changes, oldest first, for subscribers that resume
+	historyFrom uint64   // history holds every change after this tick
 }
 
 // table is a keyed table's current rows by primary-key encoding.
@@ -84,7 +92,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	}
 	cat := catalog.New()
 	d := &DB{logger: logger, store: store, cat: cat, planner: planner.New(cat),
-		views: map[string]*view{}, tables: map[string]*table{}, graph: newGraph()}
+		views: map[string]*view{}, tables: map[string]*table{}, graph: newGraph(), history: cfg.History}
+	if d.history <= 0 {
+		d.history = DefaultHistory
+	}
 	if err := d.recover(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -186,6 +197,7 @@ func (d *DB) recover(ctx context.Context) error {
 // rebuild reloads every table from the store and recomputes every view from the stored
 // sources and tables. It is recovery, and the undo of a failed tick.
 func (d *DB) rebuild(ctx context.Context) error {
+	old := d.views
 	d.tables = map[string]*table{}
 	d.views = map[string]*view{}
 	d.graph = newGraph()
@@ -207,6 +219,10 @@ func (d *DB) rebuild(ctx context.Context) error {
 			return err
 		}
 		d.graph.register(v)
+		if o, ok := old[rel.Name]; ok {
+			// The contents are those the subscribers last saw: they carry on.
+			v.subs, v.history, v.historyFrom = o.subs, o.history, o.historyFrom
+		}
 		d.views[rel.Name] = v
 	}
 	return nil

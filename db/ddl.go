@@ -185,6 +185,9 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 		return d.rebuildAfter(ctx, err)
 	}
 	for _, v := range victims {
+		if vs, ok := d.views[v.Name]; ok {
+			d.closeSubscriptions(vs, sqlerr.New(sqlerr.UndefinedTable, "materialized view %q was dropped", v.Name))
+		}
 		d.cat.Remove(v.Name)
 		delete(d.views, v.Name)
 		delete(d.tables, v.Name)

@@ -61,7 +61,7 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 	if err != nil {
 		return nil, err
 	}
-	v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel))}
+	v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel)), historyFrom: d.tick}
 	v.rows.apply(out, delta.New(relKinds(rel)))
 	v.errs.apply(withView(rel.Name, tmp.Errors()), delta.New(relKinds(errorsRel)))
 

@@ -52,6 +52,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		}
 	}
 	viewChanges := map[string]*delta.Batch{}
+	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
 	errChanges := delta.New(relKinds(errorsRel))
 	if len(d.views) > 0 {
 		if _, err := d.graph.df.Step(ctx, exec.Tick{Seq: tick}, changes); err != nil {
@@ -66,6 +67,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			rows := delta.New(relKinds(rel))
 			v.rows.apply(out, rows)
 			viewChanges[rel.Name] = rows
+			published[v] = out
 		}
 		if errs := d.graph.df.Errors(); errs.Len() > 0 {
 			d.attributeErrors(errs, errChanges, viewChanges)
@@ -84,6 +86,9 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		return err
 	}
 	d.tick = tick
+	for v, out := range published {
+		d.publish(v, tick, out)
+	}
 	return nil
 }
 

@@ -33,6 +33,7 @@ type Server struct {
 	httpLn net.Listener
 	logger *slog.Logger
 	wg     sync.WaitGroup
+	stop   context.CancelFunc // ends long-lived HTTP streams at Shutdown
 }
 
 // Start listens on both addresses and serves in the background until Shutdown.
@@ -46,9 +47,12 @@ func Start(cfg Config, d *db.DB, logger *slog.Logger) (*Server, error) {
 		pgLn.Close()
 		return nil, err
 	}
+	streams, stop := context.WithCancel(context.Background())
 	s := &Server{
-		pg:     pgwire.NewServer(pgwire.Config{Addr: cfg.PGAddr}, engine{d}, logger.With("component", "pgwire")),
-		http:   &http.Server{Handler: httpapi.New(d, logger.With("component", "http")), ReadHeaderTimeout: 10 * time.Second},
+		pg: pgwire.NewServer(pgwire.Config{Addr: cfg.PGAddr}, engine{d}, logger.With("component", "pgwire")),
+		http: &http.Server{Handler: httpapi.New(d, logger.With("component", "http")), ReadHeaderTimeout: 10 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return streams }},
+		stop:   stop,
 		pgLn:   pgLn,
 		httpLn: httpLn,
 		logger: logger,
@@ -77,6 +81,7 @@ func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // Shutdown stops both listeners and waits for their goroutines.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop()
 	err1 := s.pg.Shutdown(ctx)
 	err2 := s.http.Shutdown(ctx)
 	s.wg.Wait()

@@ -41,6 +41,7 @@ func New(d *db.DB, logger *slog.Logger) http.Handler {
 	r.Use(a.recoverer)
 	r.Post("/v1/sources/{name}/events", a.ingest)
 	r.Get("/v1/views/{name}", a.view)
+	r.Get("/v1/views/{name}/subscribe", a.subscribe)
 	r.Post("/v1/sql", a.sql)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -1,0 +1,139 @@
+package db
+
+import (
+	"sync"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// Change is one tick's changes to a view: rows with signed weights.
+type Change struct {
+	Tick uint64
+	Rows *delta.Batch
+}
+
+// DefaultHistory is how many ticks of changes a view keeps for subscribers that resume.
+const DefaultHistory = 1024
+
+// Subscription delivers a view's changes, tick by tick, on C. A subscriber that falls
+// Buffer ticks behind is cut off: C is closed and Err reports it, so a slow reader never
+// holds the database back. Close ends the subscription.
+type Subscription struct {
+	C    <-chan Change
+	c    chan Change
+	d    *DB
+	view string
+
+	mu  sync.Mutex
+	err error
+}
+
+// Err is why C was closed, if the database closed it (nil after Close).
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription. It is safe to call more than once.
+func (s *Subscription) Close() {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	s.d.unsubscribe(s, nil)
+}
+
+// Snapshot is a view's contents at a tick.
+type Snapshot struct {
+	Tick    uint64
+	Columns []catalog.Column
+	Rows    *delta.Batch
+}
+
+// Subscribe starts following view. If since is non-zero and the view still holds every
+// change after tick since, the subscription replays those (resumed is true) and there is
+// no snapshot; otherwise it starts with the snapshot of the current tick. buffer bounds
+// how many ticks may wait unread.
+func (d *DB) Subscribe(view string, since uint64, buffer int) (sub *Subscription, snap *Snapshot, resumed bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rel, err := d.cat.Get(view)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	v, ok := d.views[view]
+	if !ok {
+		return nil, nil, false, sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a materialized view", view, rel.Kind)
+	}
+	if buffer < 1 {
+		buffer = 1
+	}
+	resumed = since > 0 && since <= d.tick && v.covers(since)
+	var replay []Change
+	if resumed {
+		for _, ch := range v.history {
+			if ch.Tick > since {
+				replay = append(replay, ch)
+			}
+		}
+	}
+	c := make(chan Change, buffer+len(replay))
+	sub = &Subscription{C: c, c: c, d: d, view: view}
+	for _, ch := range replay {
+		c <- ch
+	}
+	if !resumed {
+		snap = &Snapshot{Tick: d.tick, Columns: rel.Columns, Rows: v.rows.contents()}
+	}
+	v.subs = append(v.subs, sub)
+	return sub, snap, resumed, nil
+}
+
+// covers reports whether the view's history holds every change after tick since.
+func (v *view) covers(since uint64) bool {
+	return since >= v.historyFrom
+}
+
+// publish records a committed tick's changes of v and hands them to its subscribers.
+// The caller holds d.mu.
+func (d *DB) publish(v *view, tick uint64, changes *delta.Batch) {
+	ch := Change{Tick: tick, Rows: changes}
+	v.history = append(v.history, ch)
+	if over := len(v.history) - d.history; over > 0 {
+		v.historyFrom = v.history[over-1].Tick
+		v.history = append(v.history[:0], v.history[over:]...)
+	}
+	for _, s := range v.subs {
+		select {
+		case s.c <- ch:
+		default:
+			d.unsubscribe(s, sqlerr.New(sqlerr.InsufficientResources, "subscriber to %q fell %d ticks behind and was disconnected", v.rel.Name, cap(s.c)))
+		}
+	}
+}
+
+// unsubscribe removes s and closes its channel with err. The caller holds d.mu.
+func (d *DB) unsubscribe(s *Subscription, err error) {
+	v, ok := d.views[s.view]
+	if !ok {
+		return
+	}
+	for i, o := range v.subs {
+		if o == s {
+			v.subs = append(v.subs[:i], v.subs[i+1:]...)
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			close(s.c)
+			return
+		}
+	}
+}
+
+// closeSubscriptions ends every subscription of a view that goes away.
+func (d *DB) closeSubscriptions(v *view, err error) {
+	for len(v.subs) > 0 {
+		d.unsubscribe(v.subs[0], err)
+	}
+}
