@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/weirdb/weir/internal/sqlerr"
@@ -44,6 +45,18 @@ type Column struct {
 	Type    Type
 	NotNull bool
 	MaxLen  int // varchar(n): the most characters a value may hold; 0 when unlimited
+	// Precision and Scale are numeric(p,s)'s modifiers; Precision is 0 when unconstrained.
+	Precision, Scale int32
+}
+
+// DuckDB is the column's type in the view store: numeric(p,s) with p <= 38 is DuckDB's
+// DECIMAL(p,s) (every value has scale s, so DuckDB prints it as PostgreSQL does, and
+// ad-hoc reads compare and compute on it as numbers); every other type is c.Type.DuckDB().
+func (c Column) DuckDB() string {
+	if c.Type == Numeric && c.Precision > 0 && c.Precision <= 38 {
+		return "DECIMAL(" + strconv.Itoa(int(c.Precision)) + "," + strconv.Itoa(int(c.Scale)) + ")"
+	}
+	return c.Type.DuckDB()
 }
 
 // Relation is a named source, table or view.

@@ -49,8 +49,8 @@ func TestLookupType(t *testing.T) {
 		{"timestamp with time zone", catalog.Timestamptz, ""},
 		{"TIMESTAMPTZ", catalog.Timestamptz, ""},
 		{"date", catalog.Date, ""},
-		{"numeric", catalog.Unknown, sqlerr.FeatureNotSupported},
-		{"decimal", catalog.Unknown, sqlerr.FeatureNotSupported},
+		{"numeric", catalog.Numeric, ""},
+		{"decimal", catalog.Numeric, ""},
 		{"interval", catalog.Unknown, sqlerr.FeatureNotSupported},
 		{"json", catalog.Unknown, sqlerr.FeatureNotSupported},
 		{"jsonb", catalog.Unknown, sqlerr.FeatureNotSupported},
@@ -58,7 +58,7 @@ func TestLookupType(t *testing.T) {
 		{"uuid", catalog.Unknown, sqlerr.FeatureNotSupported},
 		{"time", catalog.Unknown, sqlerr.FeatureNotSupported},
 		{"timetz", catalog.Unknown, sqlerr.FeatureNotSupported},
-		{"NUMERIC", catalog.Unknown, sqlerr.FeatureNotSupported},
+		{"NUMERIC", catalog.Numeric, ""},
 		{"no_such_type", catalog.Unknown, sqlerr.UndefinedObject},
 		{"", catalog.Unknown, sqlerr.UndefinedObject},
 		{"unknown", catalog.Unknown, sqlerr.UndefinedObject},
@@ -98,6 +98,7 @@ func TestTypeProperties(t *testing.T) {
 		{catalog.Timestamp, "timestamp without time zone", 1114, 8, "TIMESTAMP", delta.KindInt},
 		{catalog.Timestamptz, "timestamp with time zone", 1184, 8, "TIMESTAMPTZ", delta.KindInt},
 		{catalog.Date, "date", 1082, 4, "DATE", delta.KindInt},
+		{catalog.Numeric, "numeric", 1700, -1, "VARCHAR", delta.KindNumeric},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,7 +119,7 @@ func TestTypeProperties(t *testing.T) {
 		})
 	}
 	t.Run("unknown OIDs", func(t *testing.T) {
-		for _, oid := range []uint32{0, 705, 1700, 3802} {
+		for _, oid := range []uint32{0, 705, 1186, 3802} {
 			_, ok := catalog.TypeByOID(oid)
 			require.False(t, ok, "oid %d", oid)
 		}
@@ -333,5 +334,23 @@ func TestConcurrentUse(t *testing.T) {
 	require.Len(t, all, 400)
 	for i, r := range all {
 		require.Equal(t, uint64(i+1), r.ID, "IDs are unique and dense")
+	}
+}
+
+func TestColumnDuckDB(t *testing.T) {
+	tests := []struct {
+		col  catalog.Column
+		want string
+	}{
+		{catalog.Column{Type: catalog.Numeric}, "VARCHAR"},
+		{catalog.Column{Type: catalog.Numeric, Precision: 10, Scale: 2}, "DECIMAL(10,2)"},
+		{catalog.Column{Type: catalog.Numeric, Precision: 38}, "DECIMAL(38,0)"},
+		{catalog.Column{Type: catalog.Numeric, Precision: 39, Scale: 2}, "VARCHAR"},
+		{catalog.Column{Type: catalog.Int8}, "BIGINT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			require.Equal(t, tc.want, tc.col.DuckDB())
+		})
 	}
 }

@@ -27,6 +27,11 @@ const (
 	Timestamp
 	Timestamptz
 	Date
+	// Numeric is exact decimal (PostgreSQL numeric), held as canonical text
+	// (delta.KindNumeric). The view store keeps it as VARCHAR: an unconstrained numeric
+	// column has no fixed scale, and DuckDB's DECIMAL(38, s) would both cap the digits and
+	// print every value at one scale, where PostgreSQL prints each value at its own.
+	Numeric
 )
 
 var typeInfo = [...]struct {
@@ -48,6 +53,7 @@ var typeInfo = [...]struct {
 	Timestamp:   {"timestamp without time zone", "TIMESTAMP", 1114, 8, delta.KindInt},
 	Timestamptz: {"timestamp with time zone", "TIMESTAMPTZ", 1184, 8, delta.KindInt},
 	Date:        {"date", "DATE", 1082, 4, delta.KindInt},
+	Numeric:     {"numeric", "VARCHAR", 1700, -1, delta.KindNumeric},
 }
 
 // String is the PostgreSQL name of t.
@@ -68,8 +74,11 @@ func (t Type) Kind() delta.Kind { return typeInfo[t].kind }
 // IsInteger reports whether t is int2, int4 or int8.
 func (t Type) IsInteger() bool { return t == Int2 || t == Int4 || t == Int8 }
 
-// IsNumeric reports whether t is an integer or floating-point type.
-func (t Type) IsNumeric() bool { return t.IsInteger() || t == Float4 || t == Float8 }
+// IsNumeric reports whether t is an integer, numeric or floating-point type.
+func (t Type) IsNumeric() bool { return t.IsInteger() || t == Float4 || t == Float8 || t == Numeric }
+
+// IsFloat reports whether t is real or double precision.
+func (t Type) IsFloat() bool { return t == Float4 || t == Float8 }
 
 // IsString reports whether t is text-like.
 func (t Type) IsString() bool { return t == Text || t == Varchar || t == Unknown }
@@ -116,7 +125,9 @@ func LookupType(name string) (Type, error) {
 		return Timestamptz, nil
 	case "date":
 		return Date, nil
-	case "numeric", "decimal", "interval", "jsonb", "json", "bytea", "uuid", "time", "timetz":
+	case "numeric", "decimal":
+		return Numeric, nil
+	case "interval", "jsonb", "json", "bytea", "uuid", "time", "timetz":
 		return Unknown, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported yet", name)
 	}
 	return Unknown, sqlerr.New(sqlerr.UndefinedObject, "type %q does not exist", name)

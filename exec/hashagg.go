@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -121,6 +123,7 @@ func (h *HashAggregate) setErrors(e *rowErrors) { h.errs = e }
 type aggPlan struct {
 	spec    AggSpec
 	float   bool       // the argument is floating point (sum, avg)
+	numeric bool       // the argument is numeric (sum, avg)
 	resKind delta.Kind // kind of the result column
 	set     int        // index of the multiset feeding this aggregate, or -1
 }
@@ -147,6 +150,7 @@ type aggState struct {
 	n     int64  // count/sum/avg: weight of non-NULL inputs; DISTINCT: number of distinct values
 	isum  int128 // sum/avg over integers
 	fsum  fsum   // sum/avg over floats
+	nsum  *nsum  // sum/avg over numerics; nil until the first input
 	best  delta.Value
 	stale bool // min/max: best was retracted and must be recomputed from the multiset
 }
@@ -218,6 +222,7 @@ func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
 	}
 	p.resKind = resultType(&p.spec, kind).Kind()
 	p.float = kind == delta.KindFloat
+	p.numeric = kind == delta.KindNumeric
 	if s.Func == AggMin || s.Func == AggMax || s.Distinct {
 		p.set = slices.Index(h.setCols, s.Arg)
 		if p.set < 0 {
@@ -236,10 +241,14 @@ func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
 			return p, configError("HashAggregate", "%s cannot return %s", s, p.spec.ResultType)
 		}
 	case AggSum, AggAvg:
-		if kind != delta.KindInt && kind != delta.KindFloat {
+		if kind != delta.KindInt && kind != delta.KindFloat && kind != delta.KindNumeric {
 			return p, configError("HashAggregate", "%s over %s", s, p.spec.ArgType)
 		}
-		if p.resKind != delta.KindFloat && (p.resKind != delta.KindInt || p.float || s.Func == AggAvg) {
+		if p.numeric && p.resKind != delta.KindNumeric {
+			return p, configError("HashAggregate", "%s over %s cannot return %s", s, p.spec.ArgType, p.spec.ResultType)
+		}
+		numericOK := p.resKind == delta.KindNumeric && !p.float
+		if !numericOK && p.resKind != delta.KindFloat && (p.resKind != delta.KindInt || p.float || s.Func == AggAvg) {
 			return p, configError("HashAggregate", "%s over %s cannot return %s", s, p.spec.ArgType, p.spec.ResultType)
 		}
 	case AggMin, AggMax:
@@ -259,6 +268,8 @@ func defaultType(k delta.Kind) catalog.Type {
 		return catalog.Text
 	case delta.KindBool:
 		return catalog.Bool
+	case delta.KindNumeric:
+		return catalog.Numeric
 	}
 	return catalog.Int8
 }
@@ -273,10 +284,16 @@ func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
 		s.ResultType = catalog.Int8
 	case AggAvg:
 		s.ResultType = catalog.Float8
+		if argKind == delta.KindNumeric {
+			s.ResultType = catalog.Numeric
+		}
 	case AggSum:
 		s.ResultType = catalog.Int8
-		if argKind == delta.KindFloat {
+		switch argKind {
+		case delta.KindFloat:
 			s.ResultType = catalog.Float8
+		case delta.KindNumeric:
+			s.ResultType = catalog.Numeric
 		}
 	default:
 		s.ResultType = s.ArgType
@@ -362,6 +379,13 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 func (h *HashAggregate) addSum(st *aggState, p *aggPlan, v delta.Value, w int64) error {
 	if p.float {
 		st.fsum.add(v.F, w, &h.tmp)
+		return nil
+	}
+	if p.numeric {
+		if st.nsum == nil {
+			st.nsum = &nsum{}
+		}
+		st.nsum.add(expr.DecimalOf(v), w)
 		return nil
 	}
 	var overflow bool
@@ -504,7 +528,7 @@ func (h *HashAggregate) isEmpty(g *group) bool {
 	}
 	for a := range g.aggs {
 		st := &g.aggs[a]
-		if st.n != 0 || st.isum != (int128{}) || !st.fsum.isZero() {
+		if st.n != 0 || st.isum != (int128{}) || !st.fsum.isZero() || !st.nsum.isZero() {
 			return false
 		}
 	}
@@ -538,6 +562,9 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 	if st.n <= 0 {
 		return delta.Null(p.resKind), nil
 	}
+	if p.resKind == delta.KindNumeric {
+		return numericResult(p, st)
+	}
 	var f float64
 	switch {
 	case p.spec.Func == AggAvg && p.float:
@@ -567,6 +594,25 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 		f = float64(f32)
 	}
 	return delta.Float(f), nil
+}
+
+// numericResult is a numeric sum or avg (over numerics or integers). avg divides the sum
+// by the count with numeric division's scale, as PostgreSQL's numeric_avg does.
+func numericResult(p *aggPlan, st *aggState) (delta.Value, error) {
+	var sum decimal.Decimal
+	if p.numeric {
+		sum = st.nsum.value()
+	} else {
+		sum = decimal.Decimal{Coef: st.isum.big()}
+	}
+	if p.spec.Func == AggAvg {
+		q, err := decimal.Div(sum, decimal.FromInt(st.n))
+		if err != nil {
+			return delta.Value{}, err
+		}
+		sum = q
+	}
+	return expr.NumericValue(sum), nil
 }
 
 // fitsType reports whether v is in the range of integer type t.

@@ -2,6 +2,8 @@ package exec
 
 import (
 	"math"
+
+	"github.com/weirdb/weir/internal/decimal"
 	"math/big"
 	"math/bits"
 )
@@ -165,4 +167,48 @@ func (s *fsum) quo(n int64) float64 {
 // isZero reports whether no term is left: the state a retracted group returns to.
 func (s *fsum) isZero() bool {
 	return s.nan == 0 && s.pinf == 0 && s.ninf == 0 && (s.f == nil || s.f.Sign() == 0)
+}
+
+// nsum is the exact sum of numeric values times weights. The coefficient is kept at the
+// largest scale ever added; the result is printed at the largest display scale among the
+// inputs still present (PostgreSQL's sum keeps the largest input scale), which is exact
+// because the digits below it are zero.
+type nsum struct {
+	coef   big.Int
+	scale  int32
+	scales map[int32]int64 // total weight of the inputs at each display scale
+}
+
+func (s *nsum) add(d decimal.Decimal, w int64) {
+	if d.Scale > s.scale {
+		s.coef.Mul(&s.coef, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d.Scale-s.scale)), nil))
+		s.scale = d.Scale
+	}
+	x := new(big.Int).Mul(d.Coef, big.NewInt(w))
+	if d.Scale < s.scale {
+		x.Mul(x, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(s.scale-d.Scale)), nil))
+	}
+	s.coef.Add(&s.coef, x)
+	if s.scales == nil {
+		s.scales = map[int32]int64{}
+	}
+	s.scales[d.Scale] += w
+	if s.scales[d.Scale] == 0 {
+		delete(s.scales, d.Scale)
+	}
+}
+
+func (s *nsum) value() decimal.Decimal {
+	if s == nil {
+		return decimal.Zero()
+	}
+	ds := int32(0)
+	for sc := range s.scales {
+		ds = max(ds, sc)
+	}
+	return decimal.Decimal{Coef: new(big.Int).Set(&s.coef), Scale: s.scale}.Round(ds)
+}
+
+func (s *nsum) isZero() bool {
+	return s == nil || (s.coef.Sign() == 0 && len(s.scales) == 0)
 }

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -18,14 +17,13 @@ import (
 type bindError struct{ err error }
 
 type binder struct {
-	cat     *catalog.Catalog
-	sql     string
-	ptypes  []catalog.Type // Unknown until inferred
-	pvals   *expr.Params
-	fixed   []bool               // client-declared types
-	inView  bool                 // binding a continuous query: wall-clock functions are not allowed
-	numLits map[*expr.Const]bool // decimal literals (numeric in PostgreSQL), see numericLiteral
-	agg     *aggCtx              // non-nil while binding a grouped SELECT's target list and HAVING
+	cat    *catalog.Catalog
+	sql    string
+	ptypes []catalog.Type // Unknown until inferred
+	pvals  *expr.Params
+	fixed  []bool  // client-declared types
+	inView bool    // binding a continuous query: wall-clock functions are not allowed
+	agg    *aggCtx // non-nil while binding a grouped SELECT's target list and HAVING
 
 	ctes      []map[string]*pg_query.CommonTableExpr // WITH scopes, innermost last
 	cteDepth  int                                    // nesting of CTE bodies being bound
@@ -254,6 +252,9 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 			}
 			t, maxLen := b.typeWithLen(cd.TypeName)
 			col := catalog.Column{Name: cd.Colname, Type: t, NotNull: cd.IsNotNull, MaxLen: maxLen}
+			if t == catalog.Numeric {
+				col.Precision, col.Scale = b.numericTypmod(cd.TypeName)
+			}
 			if cd.RawDefault != nil {
 				b.unsupported(cd.Location, "DEFAULT")
 			}
@@ -340,8 +341,8 @@ func (b *binder) typeWithLen(tn *pg_query.TypeName) (catalog.Type, int) {
 	if err != nil {
 		b.failErr(err, tn.Location)
 	}
-	if len(tn.Typmods) == 0 {
-		return t, 0
+	if len(tn.Typmods) == 0 || t == catalog.Numeric {
+		return t, 0 // numeric's modifiers: see numericTypmod
 	}
 	if t != catalog.Varchar || len(tn.Typmods) != 1 {
 		b.unsupported(tn.Location, "a type modifier on "+t.String())
@@ -356,6 +357,37 @@ func (b *binder) typeWithLen(tn *pg_query.TypeName) (catalog.Type, int) {
 		b.fail(sqlerr.InvalidParameterValue, tn.Location, "length for type varchar must be between 1 and 10485760")
 	}
 	return t, int(n)
+}
+
+// numericTypmod reads numeric(p) or numeric(p,s): it returns precision and scale, or 0, 0
+// for plain numeric. Out-of-range modifiers fail with 22023 as in PostgreSQL.
+func (b *binder) numericTypmod(tn *pg_query.TypeName) (int32, int32) {
+	if len(tn.Typmods) == 0 {
+		return 0, 0
+	}
+	if len(tn.Typmods) > 2 {
+		b.fail(sqlerr.InvalidParameterValue, tn.Location, "invalid NUMERIC type modifier")
+	}
+	mods := make([]int64, len(tn.Typmods))
+	for i, m := range tn.Typmods {
+		c := m.GetAConst()
+		iv, ok := c.GetVal().(*pg_query.A_Const_Ival)
+		if c == nil || !ok {
+			b.fail(sqlerr.SyntaxError, tn.Location, "type modifiers must be simple constants or identifiers")
+		}
+		mods[i] = int64(iv.Ival.Ival)
+	}
+	p, s := mods[0], int64(0)
+	if len(mods) == 2 {
+		s = mods[1]
+	}
+	if p < 1 || p > 1000 {
+		b.fail(sqlerr.InvalidParameterValue, tn.Location, "NUMERIC precision %d must be between 1 and 1000", p)
+	}
+	if s < 0 || s > p {
+		b.fail(sqlerr.InvalidParameterValue, tn.Location, "NUMERIC scale %d must be between 0 and precision %d", s, p)
+	}
+	return int32(p), int32(s)
 }
 
 func (b *binder) drop(s *pg_query.DropStmt, kind catalog.Kind) Statement {
@@ -446,7 +478,7 @@ func (b *binder) insert(s *pg_query.InsertStmt) Statement {
 		for j, it := range items {
 			col := rel.Columns[targets[j]]
 			e := b.expr(it, nil)
-			row[targets[j]] = b.coerceAssign(e, col.Type, location(it), col.Name)
+			row[targets[j]] = b.coerceColumn(e, col, location(it))
 		}
 		ins.Rows = append(ins.Rows, row)
 	}
@@ -518,7 +550,7 @@ func (b *binder) assignments(rel *catalog.Relation, targets []*pg_query.Node, sc
 			}
 		}
 		e := b.expr(rt.Val, sc)
-		out = append(out, Assignment{Col: i, E: b.coerceAssign(e, rel.Columns[i].Type, location(rt.Val), rel.Columns[i].Name)})
+		out = append(out, Assignment{Col: i, E: b.coerceColumn(e, rel.Columns[i], location(rt.Val))})
 	}
 	return out
 }
@@ -566,6 +598,16 @@ func (b *binder) delete(s *pg_query.DeleteStmt) Statement {
 	return d
 }
 
+// coerceColumn is coerceAssign to col's type, then col's numeric(p,s) modifier: the value
+// is rounded to the scale and must fit the precision (22003).
+func (b *binder) coerceColumn(e expr.Expr, col catalog.Column, loc int32) expr.Expr {
+	e = b.coerceAssign(e, col.Type, loc, col.Name)
+	if col.Type == catalog.Numeric && col.Precision > 0 {
+		e = b.fold(&expr.Cast{E: e, T: col.Type, Precision: col.Precision, Scale: col.Scale}, loc)
+	}
+	return e
+}
+
 // coerceAssign converts e to column type t for storing (INSERT, UPDATE SET): any
 // assignment cast PostgreSQL allows, including numeric narrowing with range checks.
 func (b *binder) coerceAssign(e expr.Expr, t catalog.Type, loc int32, col string) expr.Expr {
@@ -574,15 +616,6 @@ func (b *binder) coerceAssign(e expr.Expr, t catalog.Type, loc int32, col string
 	}
 	if c, ok := b.tryCoerce(e, t, loc); ok {
 		return c
-	}
-	if k, ok := e.(*expr.Const); ok && b.numLits[k] && t.IsInteger() {
-		// numeric → integer rounds half away from zero (float8 → integer rounds to even).
-		r := math.Round(k.V.F)
-		v, err := expr.Convert(delta.Float(r), catalog.Float8, t)
-		if err != nil {
-			b.failErr(err, loc)
-		}
-		return expr.NewConst(v, t)
 	}
 	from := e.Type()
 	if (from.IsNumeric() && t.IsNumeric()) || (from.IsTime() && t.IsTime()) || t.IsString() {

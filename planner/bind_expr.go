@@ -9,6 +9,7 @@ import (
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -172,19 +173,15 @@ func (b *binder) coerceTo(e expr.Expr, t catalog.Type, loc int32, what string) e
 	return nil
 }
 
-// numericLiteral is a decimal literal such as 2.5. PostgreSQL types it numeric; Weir,
-// without numeric yet, holds it as double precision but keeps numeric's behaviour where
-// it shows: no negative zero, and rounding half away from zero into integers.
-func (b *binder) numericLiteral(f float64) *expr.Const {
-	if f == 0 {
-		f = 0
+// numericLiteral is a decimal literal such as 2.5 (or an integer too large for bigint),
+// typed numeric as in PostgreSQL, with the scale it is written with (12.50 keeps two
+// digits).
+func (b *binder) numericLiteral(text string, loc int32) *expr.Const {
+	d, err := decimal.Parse(text)
+	if err != nil {
+		b.failErr(err, loc)
 	}
-	c := expr.NewConst(delta.Float(f), catalog.Float8)
-	if b.numLits == nil {
-		b.numLits = map[*expr.Const]bool{}
-	}
-	b.numLits[c] = true
-	return c
+	return expr.NewConst(expr.NumericValue(d), catalog.Numeric)
 }
 
 // tryCoerce applies PostgreSQL's implicit coercions: an untyped literal or parameter takes
@@ -220,11 +217,17 @@ func (b *binder) tryCoerce(e expr.Expr, t catalog.Type, loc int32) (expr.Expr, b
 	}
 	switch {
 	case from.IsInteger() && t.IsInteger() && rank(from) < rank(t),
-		from.IsInteger() && (t == catalog.Float8 || t == catalog.Float4),
+		from.IsInteger() && (t == catalog.Float8 || t == catalog.Float4 || t == catalog.Numeric),
+		from == catalog.Numeric && t.IsFloat(),
 		from == catalog.Float4 && t == catalog.Float8,
 		from == catalog.Date && (t == catalog.Timestamp || t == catalog.Timestamptz),
 		from == catalog.Timestamp && t == catalog.Timestamptz,
 		from.IsString() && t.IsString():
+		if from == catalog.Numeric || t == catalog.Numeric {
+			// Constants convert to and from numeric at bind time, as in PostgreSQL, so
+			// 1e300::float8 * 1e10 and 1.5 / 0 fail at CREATE.
+			return b.fold(&expr.Cast{E: e, T: t}, loc), true
+		}
 		return &expr.Cast{E: e, T: t}, true
 	}
 	return nil, false
@@ -264,6 +267,9 @@ func commonType(a, b catalog.Type) catalog.Type {
 	case a.IsNumeric() && b.IsNumeric():
 		if a.IsInteger() && b.IsInteger() {
 			return maxRank(a, b)
+		}
+		if !a.IsFloat() && !b.IsFloat() {
+			return catalog.Numeric // numeric with numeric or an integer
 		}
 		return catalog.Float8
 	case a.IsString() && b.IsString():
@@ -411,11 +417,7 @@ func (b *binder) constant(c *pg_query.A_Const) expr.Expr {
 		if n, err := strconv.ParseInt(v.Fval.Fval, 10, 64); err == nil {
 			return expr.NewConst(delta.Int(n), catalog.Int8)
 		}
-		f, err := strconv.ParseFloat(v.Fval.Fval, 64)
-		if err != nil {
-			b.fail(sqlerr.NumericValueOutOfRange, c.Location, "value %s is out of range", v.Fval.Fval)
-		}
-		return b.numericLiteral(f)
+		return b.numericLiteral(v.Fval.Fval, c.Location)
 	case *pg_query.A_Const_Sval:
 		return expr.NewConst(delta.Str(v.Sval.Sval), catalog.Unknown)
 	case *pg_query.A_Const_Boolval:
@@ -460,10 +462,18 @@ func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 		return b.param(v.ParamRef)
 	case *pg_query.Node_TypeCast:
 		inner := b.expr(v.TypeCast.Arg, sc)
-		if k, ok := inner.(*expr.Const); ok && b.numLits[k] {
-			inner = expr.NewConst(k.V, k.T) // an explicit cast makes it a real double precision
-		}
 		t, maxLen := b.typeWithLen(v.TypeCast.TypeName)
+		if t == catalog.Numeric {
+			if p, scale := b.numericTypmod(v.TypeCast.TypeName); p > 0 {
+				if inner.Type() == catalog.Unknown {
+					inner, _ = b.tryCoerce(inner, catalog.Numeric, v.TypeCast.Location)
+				}
+				if !expr.CanCast(inner.Type(), t) {
+					b.fail(sqlerr.CannotCoerce, v.TypeCast.Location, "cannot cast type %s to %s", inner.Type(), t)
+				}
+				return b.fold(&expr.Cast{E: inner, T: t, Precision: p, Scale: scale}, v.TypeCast.Location)
+			}
+		}
 		if maxLen > 0 {
 			// An explicit cast to varchar(n) truncates, as in PostgreSQL.
 			if inner.Type() == catalog.Unknown {
@@ -612,9 +622,6 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 				}
 				if !r.Type().IsNumeric() {
 					b.fail(sqlerr.UndefinedFunction, a.Location, "operator does not exist: - %s", r.Type())
-				}
-				if k, ok := r.(*expr.Const); ok && b.numLits[k] {
-					return b.numericLiteral(-k.V.F) // -0.0 is 0, as numeric has no negative zero
 				}
 				return b.fold2(&expr.Neg{E: r}, a.Location)
 			case "+":
@@ -842,6 +849,8 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 			call.typ = catalog.Int8
 		case "sum":
 			switch {
+			case at == catalog.Int8 || at == catalog.Numeric:
+				call.typ = catalog.Numeric // exact, as in PostgreSQL
 			case at.IsInteger():
 				call.typ = catalog.Int8
 			case at == catalog.Float4 || at == catalog.Float8:
@@ -853,7 +862,12 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 			if !at.IsNumeric() {
 				b.fail(sqlerr.UndefinedFunction, fc.Location, "function avg(%s) does not exist", at)
 			}
+			// avg(numeric) is numeric. avg of integers stays double precision for now
+			// (PostgreSQL returns numeric): db/oracle_test.go checks it against DuckDB's double.
 			call.typ = catalog.Float8
+			if at == catalog.Numeric {
+				call.typ = catalog.Numeric
+			}
 		case "min", "max":
 			call.typ = at
 		}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -20,12 +21,18 @@ type Cast struct {
 	E      Expr
 	T      catalog.Type
 	MaxLen int // varchar(n): keep at most n characters (an explicit cast truncates)
+	// Precision and Scale are numeric(p,s)'s modifiers: the result is rounded to Scale
+	// and must fit Precision (22003). Precision 0 means unconstrained.
+	Precision, Scale int32
 }
 
 func (c *Cast) Type() catalog.Type { return c.T }
 func (c *Cast) String() string {
 	if c.MaxLen > 0 {
 		return c.E.String() + "::" + c.T.String() + "(" + strconv.Itoa(c.MaxLen) + ")"
+	}
+	if c.Precision > 0 {
+		return c.E.String() + "::" + c.T.String() + "(" + strconv.Itoa(int(c.Precision)) + "," + strconv.Itoa(int(c.Scale)) + ")"
 	}
 	return c.E.String() + "::" + c.T.String()
 }
@@ -38,6 +45,9 @@ func (c *Cast) Eval(row []delta.Value) (delta.Value, error) {
 	v, err = Convert(v, c.E.Type(), c.T)
 	if err == nil && c.MaxLen > 0 && !v.Null && utf8.RuneCountInString(v.S) > c.MaxLen {
 		v.S = string([]rune(v.S)[:c.MaxLen])
+	}
+	if err == nil && c.Precision > 0 {
+		v, err = ApplyTypmod(v, c.Precision, c.Scale)
 	}
 	return v, err
 }
@@ -72,6 +82,9 @@ func Convert(v delta.Value, from, to catalog.Type) (delta.Value, error) {
 	}
 	if from.IsString() {
 		return Parse(v.S, to)
+	}
+	if from == catalog.Numeric || to == catalog.Numeric {
+		return convertNumeric(v, from, to)
 	}
 	switch {
 	case from.IsInteger() && to.IsInteger():
@@ -198,6 +211,12 @@ func Parse(s string, t catalog.Type) (delta.Value, error) {
 			f = float64(float32(f))
 		}
 		return delta.Float(f), nil
+	case catalog.Numeric:
+		d, err := decimal.Parse(s)
+		if err != nil {
+			return delta.Value{}, err
+		}
+		return NumericValue(d), nil
 	case catalog.Timestamp, catalog.Timestamptz, catalog.Date:
 		if err := checkDateFields(s); err != nil {
 			return delta.Value{}, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -173,6 +174,9 @@ func (b *Binary) Eval(row []delta.Value) (delta.Value, error) {
 	if b.T.IsInteger() {
 		return intArith(b.Op, l.I, r.I, b.T)
 	}
+	if b.T == catalog.Numeric {
+		return numericArith(b.Op, l, r)
+	}
 	return floatArith(b.Op, l.F, r.F, b.T)
 }
 
@@ -290,6 +294,9 @@ func (n *Neg) Eval(row []delta.Value) (delta.Value, error) {
 	}
 	if v.Kind == delta.KindFloat {
 		return delta.Float(-v.F), nil
+	}
+	if v.Kind == delta.KindNumeric {
+		return NumericValue(decimal.Neg(DecimalOf(v))), nil
 	}
 	if v.I == math.MinInt64 || !fitsInt(-v.I, n.E.Type()) {
 		return v, overflow(n.E.Type())

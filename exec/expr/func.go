@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -93,6 +94,12 @@ func NewFunc(name string, args []Expr, commonType func([]Expr) (catalog.Type, []
 			if a[0].Kind == delta.KindFloat {
 				return delta.Float(math.Abs(a[0].F)), nil
 			}
+			if a[0].Kind == delta.KindNumeric {
+				if d := DecimalOf(a[0]); d.Sign() < 0 {
+					return NumericValue(decimal.Neg(d)), nil
+				}
+				return a[0], nil
+			}
 			if a[0].I == math.MinInt64 || !fitsInt(-a[0].I, f.T) {
 				return a[0], overflow(f.T)
 			}
@@ -108,6 +115,13 @@ func NewFunc(name string, args []Expr, commonType func([]Expr) (catalog.Type, []
 		f.T = catalog.Float8
 		if argT(0).IsInteger() {
 			f.T = argT(0) // integers are already integral (PostgreSQL would return numeric)
+		}
+		if argT(0) == catalog.Numeric {
+			f.T = catalog.Numeric
+			f.fn = func(a []delta.Value) (delta.Value, error) {
+				return NumericValue(integral(name, DecimalOf(a[0]))), nil
+			}
+			break
 		}
 		op := map[string]func(float64) float64{"floor": math.Floor, "ceil": math.Ceil, "ceiling": math.Ceil, "round": math.RoundToEven, "trunc": math.Trunc}[name]
 		f.fn = func(a []delta.Value) (delta.Value, error) {

@@ -25,6 +25,14 @@ const (
 	KindFloat
 	KindString
 	KindBool
+	// KindNumeric is an exact decimal (SQL numeric) held in Vector.Str as its canonical
+	// PostgreSQL text: an optional '-', digits, and '.' plus exactly the display-scale
+	// digits ("12.50", "-0.001", "3"), never an exponent or a negative zero. Text keeps
+	// the display scale PostgreSQL prints, costs no new slice in Vector (the other
+	// kinds' hot paths are untouched) and keeps this package free of non-standard
+	// imports; arithmetic lives in internal/decimal. Compare and AppendValueKey order and
+	// group by value, so 1.0 and 1.00 are equal.
+	KindNumeric
 )
 
 func (k Kind) String() string {
@@ -37,6 +45,8 @@ func (k Kind) String() string {
 		return "string"
 	case KindBool:
 		return "bool"
+	case KindNumeric:
+		return "numeric"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -57,6 +67,9 @@ func Float(v float64) Value { return Value{Kind: KindFloat, F: v} }
 func Str(v string) Value    { return Value{Kind: KindString, S: v} }
 func Bool(v bool) Value     { return Value{Kind: KindBool, B: v} }
 func Null(k Kind) Value     { return Value{Kind: k, Null: true} }
+
+// Numeric constructs a numeric Value from its canonical text (see KindNumeric).
+func Numeric(text string) Value { return Value{Kind: KindNumeric, S: text} }
 
 // Compare orders two values of the same kind: NULL sorts first, floats by IEEE order with
 // NaN greatest (as PostgreSQL sorts them). It returns -1, 0 or +1.
@@ -85,6 +98,8 @@ func Compare(a, b Value) int {
 		return cmpOrdered(a.F, b.F)
 	case KindString:
 		return cmpOrdered(a.S, b.S)
+	case KindNumeric:
+		return compareDecimal(a.S, b.S)
 	case KindBool:
 		switch {
 		case a.B == b.B:
@@ -124,7 +139,7 @@ func (v *Vector) Len() int {
 		return len(v.I64)
 	case KindFloat:
 		return len(v.F64)
-	case KindString:
+	case KindString, KindNumeric:
 		return len(v.Str)
 	default:
 		return len(v.Bool)
@@ -143,6 +158,8 @@ func (v *Vector) Get(i int) Value {
 		return Value{Kind: KindFloat, F: v.F64[i]}
 	case KindString:
 		return Value{Kind: KindString, S: v.Str[i]}
+	case KindNumeric:
+		return Value{Kind: KindNumeric, S: v.Str[i]}
 	default:
 		return Value{Kind: KindBool, B: v.Bool[i]}
 	}
@@ -164,7 +181,7 @@ func (v *Vector) Append(x Value) {
 		v.I64 = append(v.I64, x.I)
 	case KindFloat:
 		v.F64 = append(v.F64, x.F)
-	case KindString:
+	case KindString, KindNumeric:
 		v.Str = append(v.Str, x.S)
 	default:
 		v.Bool = append(v.Bool, x.B)
@@ -283,7 +300,8 @@ func (b *Batch) AppendKey(dst []byte, i int) []byte {
 }
 
 // AppendValueKey appends v's key encoding to dst (see AppendKey). Floats are normalised so
-// that -0 equals 0 and all NaNs are equal, as SQL grouping requires.
+// that -0 equals 0 and all NaNs are equal, and numerics so that 1.0 equals 1.00, as SQL
+// grouping requires.
 func AppendValueKey(dst []byte, v Value) []byte {
 	if v.Null {
 		return append(dst, 0)
@@ -307,6 +325,11 @@ func AppendValueKey(dst []byte, v Value) []byte {
 		dst = append(dst, 3)
 		dst = binary.AppendUvarint(dst, uint64(len(v.S)))
 		return append(dst, v.S...)
+	case KindNumeric:
+		n := NormalizeDecimal(v.S)
+		dst = append(dst, 6)
+		dst = binary.AppendUvarint(dst, uint64(len(n)))
+		return append(dst, n...)
 	default:
 		if v.B {
 			return append(dst, 5)
@@ -322,4 +345,73 @@ func RowKey(row []Value) string {
 		buf = AppendValueKey(buf, v)
 	}
 	return string(buf)
+}
+
+// NormalizeDecimal strips the trailing fraction zeros (and a bare point) from canonical
+// decimal text, and the sign of a zero: equal values normalise to the same string.
+func NormalizeDecimal(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			j := len(s)
+			for j > i+1 && s[j-1] == '0' {
+				j--
+			}
+			if j == i+1 {
+				j = i
+			}
+			s = s[:j]
+			break
+		}
+	}
+	if s == "-0" || s == "" {
+		return "0"
+	}
+	return s
+}
+
+// compareDecimal orders two canonical decimal texts by value.
+func compareDecimal(a, b string) int {
+	a, b = NormalizeDecimal(a), NormalizeDecimal(b)
+	an, bn := a[0] == '-', b[0] == '-'
+	switch {
+	case an && !bn:
+		return -1
+	case !an && bn:
+		return 1
+	}
+	c := compareAbs(a[boolInt(an):], b[boolInt(bn):])
+	if an {
+		return -c
+	}
+	return c
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// compareAbs compares unsigned canonical decimals: longer integer parts are larger, and
+// equal-length digits compare as strings.
+func compareAbs(a, b string) int {
+	ai, af, _ := cutPoint(a)
+	bi, bf, _ := cutPoint(b)
+	if len(ai) != len(bi) {
+		return cmpOrdered(int64(len(ai)), int64(len(bi)))
+	}
+	if c := cmpOrdered(ai, bi); c != 0 {
+		return c
+	}
+	return cmpOrdered(af, bf) // no trailing zeros, so string order is numeric order
+}
+
+func cutPoint(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
 }

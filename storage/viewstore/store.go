@@ -10,12 +10,14 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -174,9 +176,15 @@ func FromGo(v any, t catalog.Type) (delta.Value, error) {
 	case float64:
 		return delta.Float(x), nil
 	case string:
+		if t == catalog.Numeric {
+			return delta.Numeric(x), nil // stored as its canonical text (see catalog.Numeric)
+		}
 		return delta.Str(x), nil
 	case bool:
 		return delta.Bool(x), nil
+	case duckdb.Decimal:
+		d := decimal.Decimal{Coef: new(big.Int).Set(x.Value), Scale: int32(x.Scale)}
+		return delta.Numeric(d.String()), nil
 	case time.Time:
 		us := x.UnixMicro()
 		if t == catalog.Date {
@@ -219,6 +227,16 @@ func ToGo(v delta.Value, t catalog.Type) any {
 		return time.UnixMicro(v.I * 86_400_000_000).UTC()
 	}
 	return v.S
+}
+
+// columnToGo is ToGo for a value of column c: a numeric held as DuckDB DECIMAL(p,s) (see
+// catalog.Column.DuckDB) binds as its coefficient at scale s.
+func columnToGo(v delta.Value, c catalog.Column) any {
+	if v.Null || c.DuckDB() == c.Type.DuckDB() {
+		return ToGo(v, c.Type)
+	}
+	d := decimal.MustParse(v.S).Round(c.Scale)
+	return duckdb.Decimal{Width: uint8(c.Precision), Scale: uint8(c.Scale), Value: d.Coef}
 }
 
 // Tx is one tick's transaction on the writer connection. Only one Tx is open at a time.
@@ -295,7 +313,7 @@ func (t *Tx) appendRows(table string, ncols, n int, row func(i int, dst []driver
 func (t *Tx) CreateRelation(rel *catalog.Relation) error {
 	cols := make([]string, len(rel.Columns))
 	for i, c := range rel.Columns {
-		cols[i] = Quote(c.Name) + " " + c.Type.DuckDB()
+		cols[i] = Quote(c.Name) + " " + c.DuckDB()
 	}
 	if err := t.Exec(`CREATE TABLE ` + Quote(rel.Name) + ` (` + strings.Join(cols, ", ") + `)`); err != nil {
 		return err
@@ -321,7 +339,7 @@ func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
 	}
 	return t.appendRows(rel.Name, len(rel.Columns), len(idx), func(j int, dst []driver.Value) {
 		for c, col := range rel.Columns {
-			dst[c] = ToGo(b.Cols[c].Get(idx[j]), col.Type)
+			dst[c] = columnToGo(b.Cols[c].Get(idx[j]), col)
 		}
 	})
 }
@@ -339,7 +357,7 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 	conds := make([]string, len(keyCols))
 	for j, c := range keyCols {
 		col := rel.Columns[c]
-		defs[j] = fmt.Sprintf("k%d %s", j, col.Type.DuckDB())
+		defs[j] = fmt.Sprintf("k%d %s", j, col.DuckDB())
 		conds[j] = fmt.Sprintf("t.%s IS NOT DISTINCT FROM s.k%d", Quote(col.Name), j)
 	}
 	if err := t.Exec(`CREATE TEMP TABLE IF NOT EXISTS ` + stage + ` (` + strings.Join(defs, ", ") + `)`); err != nil {
@@ -347,7 +365,7 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 	}
 	err := t.appendRows(stage, len(keyCols), b.Len(), func(i int, dst []driver.Value) {
 		for j, c := range keyCols {
-			dst[j] = ToGo(b.Cols[j].Get(i), rel.Columns[c].Type)
+			dst[j] = columnToGo(b.Cols[j].Get(i), rel.Columns[c])
 		}
 	})
 	if err != nil {

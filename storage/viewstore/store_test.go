@@ -70,6 +70,8 @@ func render(v delta.Value) string {
 		return strconv.Quote(v.S)
 	case delta.KindBool:
 		return strconv.FormatBool(v.B)
+	case delta.KindNumeric:
+		return "n" + v.S
 	}
 	return "?"
 }
