@@ -160,3 +160,54 @@ func TestClients(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	})
 }
+
+// TestSubscribeOverWire: SUBSCRIBE streams a view's contents, then each tick's changes as
+// (weir_ts, weir_diff, columns…) rows, to a driver as they happen; cancelling ends it.
+func TestSubscribeOverWire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("client tests run in the full suite")
+	}
+	srv := startServer(t)
+	dsn := "postgres://weir@" + srv.PGAddr() + "/weir?sslmode=disable"
+	ctx := t.Context()
+	w, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer w.Close(context.Background())
+	for _, q := range []string{
+		`CREATE SOURCE likes (room bigint NOT NULL)`,
+		`INSERT INTO likes VALUES (1), (1), (2)`,
+		`CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n FROM likes GROUP BY room`,
+	} {
+		_, err := w.Exec(ctx, q)
+		require.NoError(t, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	r, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer r.Close(context.Background())
+	rows, err := r.Query(sctx, "SUBSCRIBE per_room")
+	require.NoError(t, err)
+	type change struct{ diff, room, n int64 }
+	read := func(k int) []change {
+		var out []change
+		for len(out) < k && rows.Next() {
+			var ts int64
+			var c change
+			require.NoError(t, rows.Scan(&ts, &c.diff, &c.room, &c.n))
+			require.Positive(t, ts)
+			out = append(out, c)
+		}
+		require.Len(t, out, k, "rows ended early: %v", rows.Err())
+		return out
+	}
+	require.ElementsMatch(t, []change{{1, 1, 2}, {1, 2, 1}}, read(2))
+	_, err = w.Exec(ctx, `INSERT INTO likes VALUES (2)`)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []change{{-1, 2, 1}, {1, 2, 2}}, read(2), "the change arrives while the statement runs")
+	cancel()
+	for rows.Next() {
+	}
+	require.Error(t, rows.Err())
+	rows.Close()
+}

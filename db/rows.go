@@ -26,7 +26,13 @@ type Rows struct {
 	sqlRows *sql.Rows // for DuckDB reads
 	conv    []func(any) any
 	scratch []any
+
+	stream *stream // for SUBSCRIBE
 }
+
+// Streaming reports whether rows arrive over time (SUBSCRIBE), so the wire layer sends
+// each as soon as it comes.
+func (r *Rows) Streaming() bool { return r.stream != nil }
 
 func tagOnly(tag string) *Rows { return &Rows{tag: tag} }
 
@@ -41,6 +47,11 @@ func (r *Rows) Columns() []Column { return r.cols }
 func (r *Rows) Next(dst []any) bool {
 	if r.err != nil {
 		return false
+	}
+	if r.stream != nil {
+		ok, err := r.stream.next(dst)
+		r.err = err
+		return ok
 	}
 	if r.sqlRows != nil {
 		if !r.sqlRows.Next() {
@@ -89,6 +100,9 @@ func (r *Rows) Tag() string { return r.tag }
 
 // Close releases the rows.
 func (r *Rows) Close() error {
+	if r.stream != nil {
+		r.stream.sub.Close()
+	}
 	if r.sqlRows != nil {
 		err := r.sqlRows.Close()
 		r.sqlRows = nil

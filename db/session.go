@@ -138,6 +138,12 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 		}
 	case *planner.Explain, *planner.ExplainView:
 		p.columns = []Column{textColumn("QUERY PLAN")}
+	case *planner.Subscribe:
+		cols, err := s.db.subscribeColumns(x.Name)
+		if err != nil {
+			return nil, err
+		}
+		p.columns = cols
 	}
 	return p, nil
 }
@@ -221,6 +227,8 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 		return s.txControl(st.Tag)
 	case *planner.Explain:
 		return explainRows(p.columns, st.Text), nil
+	case *planner.Subscribe:
+		return d.subscribeRows(ctx, st.Name, p.columns)
 	case *planner.ExplainView:
 		text, err := d.explainView(st.Name)
 		if err != nil {

@@ -1,11 +1,13 @@
 package db
 
 import (
+	"context"
 	"sync"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/storage/viewstore"
 )
 
 // Change is one tick's changes to a view: rows with signed weights.
@@ -136,4 +138,77 @@ func (d *DB) closeSubscriptions(v *view, err error) {
 	for len(v.subs) > 0 {
 		d.unsubscribe(v.subs[0], err)
 	}
+}
+
+// subscribeColumns are SUBSCRIBE's result columns: weir_ts (the tick), weir_diff (the
+// change in multiplicity), then the view's columns.
+func (d *DB) subscribeColumns(name string) ([]Column, error) {
+	rel, err := d.cat.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if rel.Kind != catalog.View {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a materialized view", name, rel.Kind)
+	}
+	cols := []Column{
+		{Name: "weir_ts", OID: catalog.Int8.OID(), TypeSize: 8, TypeMod: -1},
+		{Name: "weir_diff", OID: catalog.Int8.OID(), TypeSize: 8, TypeMod: -1},
+	}
+	for _, c := range rel.Columns {
+		cols = append(cols, Column{Name: c.Name, OID: c.Type.OID(), TypeSize: c.Type.Size(), TypeMod: -1})
+	}
+	return cols, nil
+}
+
+// subscribeRows is SUBSCRIBE's endless result: the view's contents at the current tick,
+// then every tick's changes, until ctx ends (a cancel request or the client leaving).
+func (d *DB) subscribeRows(ctx context.Context, name string, cols []Column) (*Rows, error) {
+	sub, snap, _, err := d.Subscribe(name, 0, 1024)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := d.cat.Get(name)
+	if err != nil {
+		sub.Close()
+		return nil, err
+	}
+	st := &stream{ctx: ctx, sub: sub, rel: rel}
+	st.queue(snap.Tick, snap.Rows)
+	return &Rows{cols: cols, stream: st, tag: "SUBSCRIBE"}, nil
+}
+
+// stream feeds a SUBSCRIBE result from a subscription.
+type stream struct {
+	ctx     context.Context
+	sub     *Subscription
+	rel     *catalog.Relation
+	pending [][]any
+}
+
+func (s *stream) queue(tick uint64, b *delta.Batch) {
+	for i := 0; i < b.Len(); i++ {
+		row := []any{int64(tick), b.Weights[i]}
+		for c, col := range s.rel.Columns {
+			row = append(row, viewstore.ToGo(b.Cols[c].Get(i), col.Type))
+		}
+		s.pending = append(s.pending, row)
+	}
+}
+
+// next fills dst with the next change, waiting for one; false when the stream ends.
+func (s *stream) next(dst []any) (bool, error) {
+	for len(s.pending) == 0 {
+		select {
+		case <-s.ctx.Done():
+			return false, sqlerr.Wrap(s.ctx.Err(), sqlerr.QueryCanceled, "canceling statement due to user request")
+		case ch, ok := <-s.sub.C:
+			if !ok {
+				return false, s.sub.Err()
+			}
+			s.queue(ch.Tick, ch.Rows)
+		}
+	}
+	copy(dst, s.pending[0])
+	s.pending = s.pending[1:]
+	return true, nil
 }

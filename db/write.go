@@ -12,9 +12,17 @@ import (
 	"github.com/weirdb/weir/planner"
 )
 
-// checkRow enforces NOT NULL on a row about to be stored; rowNum is 1-based.
+// checkRow enforces NOT NULL, varchar(n) and numeric(p,s) on a row about to be stored,
+// rounding numeric values to their column's scale in place; rowNum is 1-based.
 func checkRow(rel *catalog.Relation, row []delta.Value, rowNum int) error {
 	for i, c := range rel.Columns {
+		if c.Type == catalog.Numeric && c.Precision > 0 {
+			v, err := expr.ApplyTypmod(row[i], c.Precision, c.Scale)
+			if err != nil {
+				return sqlerr.As(err).WithDetail("row %d: column %s", rowNum, c.Name)
+			}
+			row[i] = v
+		}
 		if c.NotNull && row[i].Null {
 			return sqlerr.New(sqlerr.NotNullViolation, "null value in column %q of relation %q violates not-null constraint", c.Name, rel.Name).
 				WithDetail("row %d: column %s is NULL", rowNum, c.Name)

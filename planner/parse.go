@@ -134,7 +134,18 @@ func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, e
 		name = strings.Trim(name, `"`)
 		return "", 0, &ExplainView{Name: name}, nil
 	case word(0) == "subscribe":
-		return "", 0, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE is not supported yet")
+		i := 1
+		if word(1) == "to" {
+			i = 2
+		}
+		if len(toks) <= i || (len(toks) > i+1 && toks[i+1].kind != pg_query.Token_ASCII_59) {
+			return "", 0, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE takes one materialized view name (SUBSCRIBE to a query is not supported yet)")
+		}
+		name := sql[toks[i].start:toks[i].end]
+		if !strings.HasPrefix(name, `"`) {
+			name = strings.ToLower(name)
+		}
+		return "", 0, &Subscribe{Name: strings.Trim(name, `"`)}, nil
 	case word(0) == "create" && word(1) == "sink":
 		return "", 0, nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SINK is not supported yet")
 	}

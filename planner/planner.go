@@ -139,6 +139,13 @@ type ExplainView struct {
 	Name string
 }
 
+// Subscribe is SUBSCRIBE [TO] view: an endless result of the view's changes, each row
+// (weir_ts, weir_diff, the view's columns), starting with its current contents.
+type Subscribe struct {
+	params
+	Name string
+}
+
 // Planner plans statements against a catalog.
 type Planner struct {
 	cat *catalog.Catalog

@@ -934,7 +934,7 @@ func TestErrors(t *testing.T) {
 		{"array column", "CREATE SOURCE s (x int[])", sqlerr.FeatureNotSupported, "x [int", "array"},
 		{"WATERMARK in CREATE SOURCE", "CREATE SOURCE s (x int, ts timestamp, WATERMARK FOR ts AS ts - INTERVAL '5 seconds')",
 			sqlerr.FeatureNotSupported, "WATERMARK", "WATERMARK"},
-		{"SUBSCRIBE", "SUBSCRIBE TO totals", sqlerr.FeatureNotSupported, "", "SUBSCRIBE"},
+		{"SUBSCRIBE to a query", "SUBSCRIBE TO (SELECT 1)", sqlerr.FeatureNotSupported, "", "SUBSCRIBE"},
 		{"CREATE SINK", "CREATE SINK k FROM totals", sqlerr.FeatureNotSupported, "", "CREATE SINK"},
 		{"now() in a view", mv + "SELECT id, now() FROM events", sqlerr.FeatureNotSupported, "now()", "now()"},
 		{"now() in a view's WHERE", mv + "SELECT id FROM events WHERE ts > now()", sqlerr.FeatureNotSupported, "now()", "now()"},

@@ -358,6 +358,10 @@ func rowDescription(cols []Column, formats []int16) *pgproto3.RowDescription {
 // engine fails, a value cannot be encoded, or the client is gone.
 func (c *conn) sendRows(ctx context.Context, rows Rows, cols []Column, formats []int16, limit int) (n int, suspended bool, err error) {
 	dst := make([]any, len(cols))
+	streaming := false
+	if s, ok := rows.(Streamer); ok {
+		streaming = s.Streaming()
+	}
 	for limit <= 0 || n < limit {
 		if err := ctx.Err(); err != nil {
 			return n, false, err
@@ -370,6 +374,12 @@ func (c *conn) sendRows(ctx context.Context, rows Rows, cols []Column, formats [
 			return n, false, err
 		}
 		n++
+		if streaming {
+			c.out.flush()
+			if c.out.err != nil {
+				return n, false, c.out.err
+			}
+		}
 	}
 	return n, true, nil
 }

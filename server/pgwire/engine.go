@@ -61,3 +61,10 @@ type Rows interface {
 	Tag() string
 	Close() error
 }
+
+// Streamer is implemented by Rows whose rows may be long in coming, such as SUBSCRIBE:
+// when Streaming is true the server writes each row to the client as soon as Next
+// returns it, instead of batching output.
+type Streamer interface {
+	Streaming() bool
+}
