@@ -47,6 +47,8 @@ type DB struct {
 	pending []*ingestReq // Ingest calls waiting for the next group commit
 	groups  atomic.Int64 // group commits run by Ingest
 
+	pgcat pgCatalog // the PostgreSQL catalog emulation's state (pgcatalog.go)
+
 	mu      sync.Mutex // serializes ticks and DDL; guards everything below
 	tick    uint64
 	history int // ticks of changes kept per view for resuming subscribers
