@@ -133,81 +133,42 @@ func relKinds(rel *catalog.Relation) []delta.Kind {
 
 func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 	df := l.df
-	switch x := n.(type) {
-	case *plan.Scan:
+	if x, ok := n.(*plan.Scan); ok {
 		return l.add(df.AddSource(x.Rel.Name, relKinds(x.Rel)), SourceKey(x.Rel.Name)), nil
+	}
+	// Every other node reads its children, lowered first, in port order.
+	var ins []exec.NodeID
+	for _, c := range n.Children() {
+		id, err := l.lower(c)
+		if err != nil {
+			return 0, err
+		}
+		ins = append(ins, id)
+	}
+	var op exec.Operator
+	switch x := n.(type) {
 	case *plan.Filter:
-		in, err := l.lower(x.Input)
-		if err != nil {
-			return 0, err
-		}
-		return df.Add(exec.NewFilter(kinds(x.Input.Schema()), x.Pred), in), nil
+		op = exec.NewFilter(kinds(x.Input.Schema()), x.Pred)
 	case *plan.Project:
-		in, err := l.lower(x.Input)
-		if err != nil {
-			return 0, err
-		}
-		return df.Add(exec.NewProject(append([]expr.Expr(nil), x.Exprs...)), in), nil
+		op = exec.NewProject(append([]expr.Expr(nil), x.Exprs...))
 	case *plan.Join:
-		lid, err := l.lower(x.Left)
-		if err != nil {
-			return 0, err
-		}
-		rid, err := l.lower(x.Right)
-		if err != nil {
-			return 0, err
-		}
-		var op exec.Operator
 		if x.Kind == exec.JoinInner {
 			op = exec.NewHashJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual)
 		} else {
 			op = exec.NewOuterJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Kind)
 		}
-		return df.Add(op, lid, rid), nil
 	case *plan.SemiJoin:
-		lid, err := l.lower(x.Left)
-		if err != nil {
-			return 0, err
-		}
-		rid, err := l.lower(x.Right)
-		if err != nil {
-			return 0, err
-		}
-		op := exec.NewSemiJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Anti, x.NullAware)
-		return df.Add(op, lid, rid), nil
+		op = exec.NewSemiJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Anti, x.NullAware)
 	case *plan.SetOp:
-		lid, err := l.lower(x.Left)
-		if err != nil {
-			return 0, err
-		}
-		rid, err := l.lower(x.Right)
-		if err != nil {
-			return 0, err
-		}
-		return df.Add(exec.NewSetOp(kinds(x.Schema()), x.Op, x.All), lid, rid), nil
+		op = exec.NewSetOp(kinds(x.Schema()), x.Op, x.All)
 	case *plan.Union:
-		ins := make([]exec.NodeID, len(x.Inputs))
-		for i, in := range x.Inputs {
-			id, err := l.lower(in)
-			if err != nil {
-				return 0, err
-			}
-			ins[i] = id
-		}
-		return df.Add(exec.NewUnion(kinds(x.Schema()), len(ins)), ins...), nil
+		op = exec.NewUnion(kinds(x.Schema()), len(ins))
 	case *plan.TopN:
-		in, err := l.lower(x.Input)
-		if err != nil {
-			return 0, err
-		}
-		op := exec.NewTopN(kinds(x.Input.Schema()), x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
-		return df.Add(op, in), nil
+		op = exec.NewTopN(kinds(x.Input.Schema()), x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
 	case *plan.Aggregate:
-		in, err := l.lower(x.Input)
-		if err != nil {
-			return 0, err
-		}
-		return df.Add(exec.NewHashAggregate(kinds(x.Input.Schema()), x.GroupCols, x.Aggs), in), nil
+		op = exec.NewHashAggregate(kinds(x.Input.Schema()), x.GroupCols, x.Aggs)
+	default:
+		return 0, fmt.Errorf("lower: unexpected plan node %T", n)
 	}
-	return 0, fmt.Errorf("lower: unexpected plan node %T", n)
+	return df.Add(op, ins...), nil
 }
