@@ -35,7 +35,7 @@ var oracleSourcesDuck = []string{`CREATE TABLE e (g integer NOT NULL, v bigint)`
 
 var oracleViews = map[string]string{
 	"agg_all":    `SELECT g, count(*) AS n, sum(v) AS sv, min(v) AS mn, max(v) AS mx, count(DISTINCT v) AS dv, count(v) AS cv FROM t1 GROUP BY g`,
-	"agg_having": `SELECT g, avg(v) AS av FROM t1 WHERE v > 10 GROUP BY g HAVING count(*) > 1`,
+	"agg_having": `SELECT g, avg(v)::float8 AS av FROM t1 WHERE v > 10 GROUP BY g HAVING count(*) > 1`,
 	"join_tt":    `SELECT t1.g, count(*) AS n, sum(t2.w) AS sw FROM t1 JOIN t2 ON t1.g = t2.g GROUP BY t1.g`,
 	"by_text":    `SELECT s, max(v) AS mx, min(s) AS ms FROM t1 GROUP BY s`,
 	"global":     `SELECT count(*) AS n, sum(v) AS sv, max(v) AS mx FROM t1`,

@@ -862,11 +862,11 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 			if !at.IsNumeric() {
 				b.fail(sqlerr.UndefinedFunction, fc.Location, "function avg(%s) does not exist", at)
 			}
-			// avg(numeric) is numeric. avg of integers stays double precision for now
-			// (PostgreSQL returns numeric): db/oracle_test.go checks it against DuckDB's double.
-			call.typ = catalog.Float8
-			if at == catalog.Numeric {
-				call.typ = catalog.Numeric
+			// avg of integers and numerics is numeric, of floats double precision, as in
+			// PostgreSQL.
+			call.typ = catalog.Numeric
+			if at == catalog.Float4 || at == catalog.Float8 {
+				call.typ = catalog.Float8
 			}
 		case "min", "max":
 			call.typ = at

@@ -502,7 +502,7 @@ func TestViewColumns(t *testing.T) {
 		{"sum(id)", "sum", catalog.Numeric}, // sum(bigint) is numeric, as in PostgreSQL
 		{"sum(price)", "sum", catalog.Float8},
 		{"sum(score)", "sum", catalog.Float8},
-		{"avg(amount)", "avg", catalog.Float8},
+		{"avg(amount)", "avg", catalog.Numeric},
 		{"avg(score)", "avg", catalog.Float8},
 		{"count(*)", "count", catalog.Int8},
 		{"count(name)", "count", catalog.Int8},
