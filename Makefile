@@ -6,7 +6,7 @@ GO ?= go
 export CGO_ENABLED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short slt bench lint fmt
+.PHONY: help build run test test-short slt fuzz-engine bench lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -26,6 +26,13 @@ test-short: ## go test -short ./... (skips slt, crash and oracle tests)
 
 slt: ## the sqllogictest scripts: go test -run TestSLT -v .
 	$(GO) test -run TestSLT -v .
+
+# WEIR_FUZZ_SEED=N replays one stream; FUZZ_TIMEOUT must outlast the duration.
+WEIR_FUZZ_DURATION ?= 10m
+FUZZ_TIMEOUT ?= 24h
+
+fuzz-engine: ## long randomized oracle run: WEIR_FUZZ_DURATION=10m by default
+	WEIR_FUZZ_DURATION=$(WEIR_FUZZ_DURATION) $(GO) test -run '^TestFuzzEngine$$' -count=1 -v -timeout $(FUZZ_TIMEOUT) ./db/
 
 bench: ## benchmarks, never part of test (go test -bench until weir bench lands)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
