@@ -540,6 +540,9 @@ func (b *binder) containsAggregate(list []*pg_query.Node) bool {
 		if n == nil || found {
 			return
 		}
+		if n.GetSubLink() != nil {
+			return // a subquery's aggregates are its own
+		}
 		if fc := n.GetFuncCall(); fc != nil {
 			name := strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().Sval)
 			if aggregateNames[name] && fc.Over == nil {
@@ -567,9 +570,12 @@ func (b *binder) groupedSelect(s *pg_query.SelectStmt, in plan.Node, sc *scope) 
 		groups = append(groups, b.groupExpr(g, s.TargetList, sc))
 	}
 	groups = functionallyDependent(groups, sc)
-	for _, i := range b.scalars {
-		// A scalar subquery's one value is the same for every row: grouping by it is free.
-		groups = append(groups, &expr.Col{Idx: i, T: sc.cols[i].typ, Name: "(subquery)"})
+	if len(groups) > 0 {
+		for _, i := range b.scalars {
+			// A scalar subquery's one value is the same for every row: grouping by it is
+			// free. Not for a global aggregate, whose one row must exist with no input.
+			groups = append(groups, &expr.Col{Idx: i, T: sc.cols[i].typ, Name: "(subquery)"})
+		}
 	}
 	b.agg = &aggCtx{}
 	defer func() { b.agg = nil }()

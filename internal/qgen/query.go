@@ -390,10 +390,7 @@ func (g *Gen) selectCore(depth int, agg bool, types []Type) (string, []Type) {
 	if agg {
 		var global bool
 		sel, out, tail, global = g.aggregate(sc, types)
-		// Excluded: a scalar subquery in the WHERE clause of a global aggregate. Weir
-		// groups by the subquery's value, so over no rows it returns no row instead of
-		// the one row (count 0, the rest NULL) PostgreSQL returns.
-		scalarOK = !global
+		_ = global // a scalar subquery in a global aggregate's WHERE is fine (was a Weir bug)
 	} else {
 		g.tag("project")
 		n := len(types)
@@ -896,11 +893,9 @@ func (g *Gen) scalarCmp(sc scope) string {
 	return g.expr(left, sc, 1, true) + " " + g.cmpOp() + " " + g.scalarSub(t)
 }
 
-// scalarInSelectList enables scalar subqueries in select lists. Excluded: Weir rejects
-// SELECT t.x, (SELECT max(u.y) FROM u) FROM t with 42803 "column t.x must appear in the
-// GROUP BY clause": the binder's containsAggregate looks inside the scalar subquery and
-// takes the outer query for an aggregate one. Scalar subqueries in WHERE work.
-const scalarInSelectList = false
+// scalarInSelectList enables scalar subqueries in select lists (once rejected by a Weir
+// bug: the binder took the outer query for an aggregate one).
+const scalarInSelectList = true
 
 // scalarItem is a select-list expression of type t using a scalar subquery.
 func (g *Gen) scalarItem(t Type, sc scope) string {
