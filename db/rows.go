@@ -3,7 +3,6 @@ package db
 import (
 	"database/sql"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/weirdb/weir/catalog"
@@ -150,5 +149,3 @@ func fromClient(a any, t catalog.Type) (delta.Value, error) {
 	}
 	return delta.Value{}, sqlerr.New(sqlerr.InvalidParameterValue, "unsupported parameter value %T for type %s", a, t)
 }
-
-var _ = strconv.Itoa

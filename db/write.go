@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"fmt"
 	"unicode/utf8"
 
 	"github.com/weirdb/weir/catalog"
@@ -311,5 +310,3 @@ func (d *DB) modify(ctx context.Context, rel *catalog.Relation, where expr.Expr,
 	}
 	return n, d.runTick(ctx, tickInput{tables: map[string]*delta.Batch{rel.Name: changes}})
 }
-
-var _ = fmt.Sprint

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -574,7 +575,7 @@ func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 }
 
 func typeName(n *pg_query.Node) string {
-	s := strings.TrimPrefix(strings.Split(strings.TrimPrefix(fmtType(n.Node), "*pg_query."), "{")[0], "Node_")
+	s := strings.TrimPrefix(strings.Split(strings.TrimPrefix(fmt.Sprintf("%T", n.Node), "*pg_query."), "{")[0], "Node_")
 	return s
 }
 

@@ -52,9 +52,7 @@ func (b *binder) createView(s *pg_query.CreateTableAsStmt) Statement {
 		rel.DependsOn = append(rel.DependsOn, d)
 	}
 	sortStrings(rel.DependsOn)
-	if q := s.Query; q != nil {
-		rel.Query = viewQueryText(b.sql, sel)
-	}
+	rel.Query = viewQueryText(b.sql)
 	if b.ptypes != nil && len(b.ptypes) > 0 {
 		b.unsupported(-1, "parameters in CREATE MATERIALIZED VIEW")
 	}
@@ -62,7 +60,7 @@ func (b *binder) createView(s *pg_query.CreateTableAsStmt) Statement {
 }
 
 // viewQueryText extracts the SELECT text of a CREATE MATERIALIZED VIEW … AS SELECT.
-func viewQueryText(sql string, _ *pg_query.SelectStmt) string {
+func viewQueryText(sql string) string {
 	toks, err := scan(sql)
 	if err != nil {
 		return sql
@@ -107,7 +105,7 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 		defer b.popCTEs()
 	}
 	if s.Op != pg_query.SetOperation_SETOP_NONE {
-		return b.orderLimit(s, b.setOpPlan(s), nil)
+		return b.orderLimit(s, b.setOpPlan(s))
 	}
 	switch {
 	case len(s.ValuesLists) > 0:
@@ -222,7 +220,6 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 
 	hasAgg := len(s.GroupClause) > 0 || s.HavingClause != nil || b.containsAggregate(s.TargetList)
 	var out plan.Node
-	var targetExprs []expr.Expr // the select list over node, for ORDER BY on input expressions
 	switch {
 	case hasWindow(s.TargetList):
 		if hasAgg {
@@ -234,7 +231,6 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 	default:
 		exprs, cols := b.targets(s.TargetList, full)
 		out = &plan.Project{Input: node, Exprs: exprs, Cols: cols}
-		targetExprs = exprs
 	}
 	if distinct {
 		n := len(out.Schema())
@@ -244,8 +240,7 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 		}
 		out = &plan.Aggregate{Input: out, GroupCols: group, Cols: out.Schema()}
 	}
-	_ = targetExprs
-	return b.orderLimit(s, out, nil)
+	return b.orderLimit(s, out)
 }
 
 func firstNonNil(ns ...*pg_query.Node) *pg_query.Node {

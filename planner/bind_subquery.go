@@ -434,7 +434,7 @@ func (b *binder) setOpPlan(s *pg_query.SelectStmt) plan.Node {
 
 // orderLimit applies ORDER BY … LIMIT / OFFSET to a query's output. ORDER BY alone does
 // not change a view's contents (a relation is unordered) and is ignored.
-func (b *binder) orderLimit(s *pg_query.SelectStmt, out plan.Node, _ []expr.Expr) plan.Node {
+func (b *binder) orderLimit(s *pg_query.SelectStmt, out plan.Node) plan.Node {
 	if s.LimitCount == nil && s.LimitOffset == nil {
 		return out
 	}
