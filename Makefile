@@ -6,7 +6,7 @@ GO ?= go
 export CGO_ENABLED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short slt fuzz-engine bench lint fmt
+.PHONY: help build run test test-short slt fuzz-engine crash-test bench lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -33,6 +33,14 @@ FUZZ_TIMEOUT ?= 24h
 
 fuzz-engine: ## long randomized oracle run: WEIR_FUZZ_DURATION=10m by default
 	WEIR_FUZZ_DURATION=$(WEIR_FUZZ_DURATION) $(GO) test -run '^TestFuzzEngine$$' -count=1 -v -timeout $(FUZZ_TIMEOUT) ./db/
+
+# WEIR_CRASH_SEED=N replays one run's events; WEIR_CRASH_DURATION=30m keeps killing until then.
+WEIR_CRASH_KILLS ?= 20
+WEIR_CRASH_DURATION ?=
+CRASH_TIMEOUT ?= 24h
+
+crash-test: ## long kill -9 run: WEIR_CRASH_KILLS=20 kills and restarts by default, each checked against the oracle
+	WEIR_CRASH_KILLS=$(WEIR_CRASH_KILLS) WEIR_CRASH_DURATION=$(WEIR_CRASH_DURATION) $(GO) test -run '^TestCrash$$' -count=1 -v -timeout $(CRASH_TIMEOUT) ./internal/crashtest/
 
 bench: ## benchmarks, never part of test (go test -bench until weir bench lands)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

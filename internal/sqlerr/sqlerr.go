@@ -55,7 +55,9 @@ const (
 	QueryCanceled              Code = "57014"
 	AdminShutdown              Code = "57P01"
 	CannotConnectNow           Code = "57P03"
+	IOError                    Code = "58030"
 	Internal                   Code = "XX000"
+	DataCorrupted              Code = "XX001"
 )
 
 // Error is an error with a SQLSTATE code. Position is the 1-based character offset of the

@@ -22,7 +22,7 @@ var allCodes = []Code{
 	UndefinedColumn, UndefinedTable, UndefinedFunction, UndefinedObject, DuplicateTable,
 	DuplicateColumn, DuplicateObject, AmbiguousColumn, DatatypeMismatch, CannotCoerce, GroupingError,
 	WrongObjectType, InvalidColumnReference, InvalidTableDefinition, DependentObjectsStillExist, InsufficientResources,
-	DiskFull, OutOfMemory, QueryCanceled, AdminShutdown, CannotConnectNow, Internal,
+	DiskFull, OutOfMemory, QueryCanceled, AdminShutdown, CannotConnectNow, IOError, Internal, DataCorrupted,
 }
 
 // postgresCodes is the SQLSTATE column of PostgreSQL's src/backend/utils/errcodes.txt
