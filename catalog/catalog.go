@@ -70,6 +70,15 @@ type Relation struct {
 	Query      string            // views: the SELECT text
 	DependsOn  []string          // views: the relations the query reads
 	Options    map[string]string // WITH (…) options
+	Watermark  *Watermark        // sources: the WATERMARK FOR clause, if any
+}
+
+// Watermark is a source's `WATERMARK FOR col AS col - INTERVAL 'delay'`: the source's
+// watermark is the largest event time it has seen in column Col minus Delay, and events
+// behind it are late (DESIGN §4).
+type Watermark struct {
+	Col   int   // the event-time column (timestamp or timestamptz)
+	Delay int64 // µs, >= 0
 }
 
 // ColumnIndex returns the index of the column named name, or -1.

@@ -51,9 +51,9 @@ func TestLookupType(t *testing.T) {
 		{"date", catalog.Date, ""},
 		{"numeric", catalog.Numeric, ""},
 		{"decimal", catalog.Numeric, ""},
-		{"interval", catalog.Unknown, sqlerr.FeatureNotSupported},
+		{"interval", catalog.Interval, ""},
 		{"json", catalog.Unknown, sqlerr.FeatureNotSupported},
-		{"jsonb", catalog.Unknown, sqlerr.FeatureNotSupported},
+		{"jsonb", catalog.Jsonb, ""},
 		{"bytea", catalog.Unknown, sqlerr.FeatureNotSupported},
 		{"uuid", catalog.Unknown, sqlerr.FeatureNotSupported},
 		{"time", catalog.Unknown, sqlerr.FeatureNotSupported},
@@ -99,6 +99,8 @@ func TestTypeProperties(t *testing.T) {
 		{catalog.Timestamptz, "timestamp with time zone", 1184, 8, "TIMESTAMPTZ", delta.KindInt},
 		{catalog.Date, "date", 1082, 4, "DATE", delta.KindInt},
 		{catalog.Numeric, "numeric", 1700, -1, "VARCHAR", delta.KindNumeric},
+		{catalog.Interval, "interval", 1186, 16, "INTERVAL", delta.KindInterval},
+		{catalog.Jsonb, "jsonb", 3802, -1, "VARCHAR", delta.KindJsonb},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +121,7 @@ func TestTypeProperties(t *testing.T) {
 		})
 	}
 	t.Run("unknown OIDs", func(t *testing.T) {
-		for _, oid := range []uint32{0, 705, 1186, 3802} {
+		for _, oid := range []uint32{0, 705, 114, 17} {
 			_, ok := catalog.TypeByOID(oid)
 			require.False(t, ok, "oid %d", oid)
 		}

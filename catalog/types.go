@@ -32,6 +32,11 @@ const (
 	// column has no fixed scale, and DuckDB's DECIMAL(38, s) would both cap the digits and
 	// print every value at one scale, where PostgreSQL prints each value at its own.
 	Numeric
+	// Interval is PostgreSQL's interval: months, days and microseconds kept apart.
+	Interval
+	// Jsonb is PostgreSQL's jsonb, held as its canonical text (keys sorted as jsonb
+	// sorts them, no duplicate keys, PostgreSQL's spacing).
+	Jsonb
 )
 
 var typeInfo = [...]struct {
@@ -54,6 +59,8 @@ var typeInfo = [...]struct {
 	Timestamptz: {"timestamp with time zone", "TIMESTAMPTZ", 1184, 8, delta.KindInt},
 	Date:        {"date", "DATE", 1082, 4, delta.KindInt},
 	Numeric:     {"numeric", "VARCHAR", 1700, -1, delta.KindNumeric},
+	Interval:    {"interval", "INTERVAL", 1186, 16, delta.KindInterval},
+	Jsonb:       {"jsonb", "VARCHAR", 3802, -1, delta.KindJsonb},
 }
 
 // String is the PostgreSQL name of t.
@@ -127,7 +134,11 @@ func LookupType(name string) (Type, error) {
 		return Date, nil
 	case "numeric", "decimal":
 		return Numeric, nil
-	case "interval", "jsonb", "json", "bytea", "uuid", "time", "timetz":
+	case "interval":
+		return Interval, nil
+	case "jsonb":
+		return Jsonb, nil
+	case "json", "bytea", "uuid", "time", "timetz":
 		return Unknown, sqlerr.New(sqlerr.FeatureNotSupported, "type %s is not supported yet", name)
 	}
 	return Unknown, sqlerr.New(sqlerr.UndefinedObject, "type %q does not exist", name)

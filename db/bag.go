@@ -113,20 +113,7 @@ var operatorsRel = &catalog.Relation{Name: viewstore.OperatorsTable, Kind: catal
 // operators deleted. It runs inside every tick's transaction.
 func (d *DB) syncOperators(tx *viewstore.Tx) error {
 	g := d.graph
-	fresh := map[exec.NodeID][]delta.Value{}
-	for id, users := range g.users {
-		st := g.df.NodeStats(id)
-		in := make([]string, len(st.Inputs))
-		for i, x := range st.Inputs {
-			in[i] = strconv.Itoa(int(x))
-		}
-		state := delta.Null(delta.KindInt)
-		if st.Stateful {
-			state = delta.Int(st.StateRows)
-		}
-		fresh[id] = []delta.Value{delta.Int(int64(id)), delta.Str(st.Name), delta.Str(strings.Join(in, ",")),
-			delta.Str(strings.Join(users, ",")), delta.Int(st.RowsIn), delta.Int(st.RowsOut), state}
-	}
+	fresh := g.operatorRows()
 	g.pending = fresh
 	if g.written == nil {
 		// A new graph, or a commit that failed: the table's rows are unknown.
@@ -166,4 +153,23 @@ func (d *DB) commit(tx *viewstore.Tx, tick uint64) error {
 	}
 	d.graph.written = d.graph.pending
 	return nil
+}
+
+// operatorRows is what the operators table should hold now, by node.
+func (g *graph) operatorRows() map[exec.NodeID][]delta.Value {
+	rows := map[exec.NodeID][]delta.Value{}
+	for id, users := range g.users {
+		st := g.df.NodeStats(id)
+		in := make([]string, len(st.Inputs))
+		for i, x := range st.Inputs {
+			in[i] = strconv.Itoa(int(x))
+		}
+		state := delta.Null(delta.KindInt)
+		if st.Stateful {
+			state = delta.Int(st.StateRows)
+		}
+		rows[id] = []delta.Value{delta.Int(int64(id)), delta.Str(st.Name), delta.Str(strings.Join(in, ",")),
+			delta.Str(strings.Join(users, ",")), delta.Int(st.RowsIn), delta.Int(st.RowsOut), state}
+	}
+	return rows
 }

@@ -11,12 +11,15 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec"
@@ -24,6 +27,7 @@ import (
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/planner"
 	"github.com/weirdb/weir/storage/viewstore"
+	"github.com/weirdb/weir/storage/wal"
 )
 
 // Config configures a database.
@@ -33,6 +37,25 @@ type Config struct {
 	// History is how many ticks of changes each view keeps for subscribers that resume
 	// (DefaultHistory when 0).
 	History int
+	// Clock is what now() reads for temporal filters (time.Now when nil). Tests set a
+	// clock they advance by hand.
+	Clock func() time.Time
+	// TickInterval is how often an idle database ticks so that temporal filters expire
+	// rows as time passes (DefaultTickInterval when 0; negative: never, tests tick by
+	// hand with DB.Advance).
+	TickInterval time.Duration
+	// FlushInterval is how long acknowledged writes may wait in the write-ahead log
+	// before they reach the view store (DefaultFlushInterval when 0; negative: every
+	// tick). Reads and DDL flush first, so they always see every acknowledged write.
+	// Without Dir there is no log and every tick is flushed.
+	FlushInterval time.Duration
+	// NoSync skips fsync in the write-ahead log (benchmarks of everything else only:
+	// an acknowledged write can then be lost to a machine crash).
+	NoSync bool // Background makes Open return as soon as the store is open and recover in the
+	// background: until recovery is done, Ready reports false and every statement,
+	// ingest and subscription fails with 57P03 (what PostgreSQL answers while it starts
+	// up). RecoveryErr reports a recovery that failed.
+	Background bool
 }
 
 // DB is an open database. It is safe for concurrent use: writes are serialized into
@@ -49,13 +72,28 @@ type DB struct {
 
 	pgcat pgCatalog // the PostgreSQL catalog emulation's state (pgcatalog.go)
 
-	mu      sync.Mutex // serializes ticks and DDL; guards everything below
-	tick    uint64
-	history int // ticks of changes kept per view for resuming subscribers
-	graph   *graph
-	views   map[string]*view
-	tables  map[string]*table
-	ready   bool
+	log           *wal.Log      // the write-ahead log; nil without a data directory
+	flushInterval time.Duration // see Config.FlushInterval
+	flushes       atomic.Int64  // flushes to the view store, for tests and metrics
+	flushLoop     *clockLoop    // the background flusher (durable.go)
+	ready         atomic.Bool   // recovery has finished
+	recovered     chan struct{} // closed when recovery has finished, well or not
+
+	clockLoop *clockLoop // the idle ticker (clock.go), set by Open; nil when disabled
+
+	mu         sync.Mutex // serializes ticks and DDL; guards everything below
+	tick       uint64
+	now        int64 // the last tick's Now (µs): now() never goes backwards
+	clock      func() time.Time
+	history    int // ticks of changes kept per view for resuming subscribers
+	graph      *graph
+	views      map[string]*view
+	tables     map[string]*table
+	wms        map[string]*watermark // watermarked sources' event-time state (eventtime.go)
+	recErr     error                 // a background recovery's failure, set before recovered closes
+	unflushed  *unflushed            // acknowledged ticks not yet in the view store (durable.go)
+	flushedLSN wal.LSN               // the last log record the view store holds
+	replaying  bool                  // recovery is replaying the log: ticks are not logged again
 }
 
 // view is a materialized view's live state: its dataflow, its current contents and the
@@ -92,37 +130,122 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	var log *wal.Log
+	if cfg.Dir != "" {
+		log, err = wal.Open(filepath.Join(cfg.Dir, "wal"), wal.Options{NoSync: cfg.NoSync, Logger: logger})
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	cat := catalog.New()
 	d := &DB{logger: logger, store: store, cat: cat, planner: planner.New(cat),
-		views: map[string]*view{}, tables: map[string]*table{}, graph: newGraph(), history: cfg.History}
+		views: map[string]*view{}, tables: map[string]*table{}, graph: newGraph(), history: cfg.History, clock: cfg.Clock,
+		log: log, flushInterval: cfg.FlushInterval, unflushed: &unflushed{}, recovered: make(chan struct{})}
+	if d.flushInterval == 0 {
+		d.flushInterval = DefaultFlushInterval
+	}
+	closeAll := func() {
+		store.Close()
+		if log != nil {
+			log.Close()
+		}
+	}
+	if d.clock == nil {
+		d.clock = time.Now
+	}
+	d.now = d.clock().UnixMicro() // recovery computes the views at the current time
 	if d.history <= 0 {
 		d.history = DefaultHistory
 	}
-	if err := d.recover(ctx); err != nil {
-		store.Close()
-		return nil, err
+	start := func(ctx context.Context) error {
+		if beforeRecovery != nil {
+			beforeRecovery()
+		}
+		t0 := time.Now()
+		if err := d.recover(ctx); err != nil {
+			return err
+		}
+		if err := d.installCatalog(ctx); err != nil {
+			return err
+		}
+		d.ready.Store(true)
+		d.startClock(ctx, cfg.TickInterval)
+		d.startFlusher(ctx)
+		d.logger.Info("ready", "tick", d.tick, "recovery", time.Since(t0).Round(time.Millisecond))
+		return nil
 	}
-	if err := d.installCatalog(ctx); err != nil {
-		store.Close()
-		return nil, err
+	if !cfg.Background {
+		defer close(d.recovered)
+		if err := start(ctx); err != nil {
+			closeAll()
+			return nil, err
+		}
+		return d, nil
 	}
-	d.ready = true
+	d.mu.Lock() // held until recovery is done: Close waits for it
+	go func() {
+		defer close(d.recovered)
+		defer d.mu.Unlock()
+		if err := start(context.WithoutCancel(ctx)); err != nil {
+			d.recErr = err
+			d.logger.Error("recovery failed; the database stays unavailable", "err", err)
+		}
+	}()
 	return d, nil
 }
 
-// Close closes the store.
+// WaitReady waits until recovery has finished and returns its error.
+func (d *DB) WaitReady(ctx context.Context) error {
+	select {
+	case <-d.recovered:
+		return d.recErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// beforeRecovery, when set (by tests), runs before recovery starts.
+var beforeRecovery func()
+
+// errStartingUp is what statements get while recovery runs.
+func errStartingUp() error {
+	return sqlerr.New(sqlerr.CannotConnectNow, "the database system is starting up (recovering)")
+}
+
+// checkReady fails with 57P03 until recovery is done.
+func (d *DB) checkReady() error {
+	if !d.ready.Load() {
+		return errStartingUp()
+	}
+	return nil
+}
+
+// RecoveryErr returns why a background recovery failed, once it has (nil otherwise).
+func (d *DB) RecoveryErr() error {
+	select {
+	case <-d.recovered:
+		return d.recErr
+	default:
+		return nil
+	}
+}
+
+// Close flushes what is pending, then closes the log and the store.
 func (d *DB) Close() error {
+	d.stopClock()
+	d.stopFlusher()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.store.Close()
+	err := d.flush(context.Background())
+	if d.log != nil {
+		err = errors.Join(err, d.log.Close())
+	}
+	return errors.Join(err, d.store.Close())
 }
 
 // Ready reports whether recovery has finished.
-func (d *DB) Ready() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.ready
-}
+func (d *DB) Ready() bool { return d.ready.Load() }
 
 // Catalog returns the catalog (read-only use).
 func (d *DB) Catalog() *catalog.Catalog { return d.cat }
@@ -140,6 +263,15 @@ func (d *DB) recover(ctx context.Context) error {
 		return err
 	}
 	d.tick = tick
+	if lsn, err := d.store.Meta(ctx, viewstore.MetaLSN); err != nil {
+		return err
+	} else if lsn != "" {
+		n, err := strconv.ParseUint(lsn, 10, 64)
+		if err != nil {
+			return sqlerr.Wrap(err, sqlerr.DataCorrupted, "weir_meta %s = %q", viewstore.MetaLSN, lsn)
+		}
+		d.flushedLSN = wal.LSN(n)
+	}
 	for _, e := range entries {
 		st, err := d.planner.Plan(e.SQL, nil)
 		if err != nil {
@@ -163,6 +295,9 @@ func (d *DB) recover(ctx context.Context) error {
 		d.logger.Info("recovering", "objects", len(entries), "tick", tick)
 	}
 	if err := d.rebuild(ctx); err != nil {
+		return err
+	}
+	if err := d.flush(ctx); err != nil { // what the log replay added
 		return err
 	}
 	// The stored view contents must equal the recomputed ones; rewrite them to be sure.
@@ -196,10 +331,20 @@ func (d *DB) recover(ctx context.Context) error {
 	return d.commit(tx, d.tick)
 }
 
-// rebuild reloads every table from the store and recomputes every view from the stored
-// sources and tables. It is recovery, and the undo of a failed tick.
+// rebuild reloads every table from the store, recomputes every view from the stored
+// sources and tables, and replays the write-ahead log after the store's position. It is
+// recovery, and the undo of a failed tick.
 func (d *DB) rebuild(ctx context.Context) error {
 	old := d.views
+	d.unflushed = &unflushed{}
+	tick, err := d.store.Tick(ctx)
+	if err != nil {
+		return err
+	}
+	d.tick = tick
+	if err := d.loadWatermarks(ctx); err != nil {
+		return err
+	}
 	d.tables = map[string]*table{}
 	d.views = map[string]*view{}
 	d.graph = newGraph()
@@ -227,14 +372,18 @@ func (d *DB) rebuild(ctx context.Context) error {
 		}
 		d.views[rel.Name] = v
 	}
-	return nil
+	return d.replay(ctx)
 }
 
 // contents returns the full current contents of a relation as insertions.
 func (d *DB) contents(ctx context.Context, name string) (*delta.Batch, error) {
-	rel, err := d.cat.Get(name)
+	relName, arrival := planner.SourceRelation(name)
+	rel, err := d.cat.Get(relName)
 	if err != nil {
 		return nil, err
+	}
+	if arrival {
+		return d.arrivalContents(ctx, rel)
 	}
 	switch rel.Kind {
 	case catalog.View:

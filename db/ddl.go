@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/exec"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/planner"
@@ -36,6 +37,9 @@ func (d *DB) checkNewName(name string, ifNotExists bool) (skip bool, err error) 
 func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.flush(ctx); err != nil { // DDL works on the store: bring it up to date
+		return false, err
+	}
 	if skip, err := d.checkNewName(st.Rel.Name, st.IfNotExists); skip || err != nil {
 		return false, err
 	}
@@ -57,6 +61,9 @@ func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bo
 	if st.Rel.Kind == catalog.Table {
 		d.tables[st.Rel.Name] = &table{rel: st.Rel, rows: map[string][]delta.Value{}}
 	}
+	if wm := st.Rel.Watermark; wm != nil {
+		d.wms[st.Rel.Name] = &watermark{spec: *wm, max: exec.NoWatermark}
+	}
 	return true, nil
 }
 
@@ -64,12 +71,20 @@ func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bo
 func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.flush(ctx); err != nil { // DDL works on the store: bring it up to date
+		return false, err
+	}
 	if skip, err := d.checkNewName(st.Rel.Name, st.IfNotExists); skip || err != nil {
 		return false, err
 	}
 	for _, dep := range st.Rel.DependsOn {
 		if _, err := d.cat.Get(dep); err != nil {
 			return false, err // dropped since the statement was prepared
+		}
+	}
+	if hasTemporalFilter(st.Plan) {
+		if err := d.catchUp(ctx); err != nil {
+			return false, err
 		}
 	}
 	if err := d.cat.Add(st.Rel); err != nil {
@@ -118,6 +133,9 @@ func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, erro
 func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.flush(ctx); err != nil { // DDL works on the store: bring it up to date
+		return err
+	}
 	var victims []*catalog.Relation
 	seen := map[string]bool{}
 	for _, name := range st.Names {
@@ -191,6 +209,7 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 		d.cat.Remove(v.Name)
 		delete(d.views, v.Name)
 		delete(d.tables, v.Name)
+		delete(d.wms, v.Name)
 	}
 	return nil
 }

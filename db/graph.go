@@ -57,7 +57,7 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 		}
 		inputs[name] = b
 	}
-	out, err := tmp.Step(ctx, exec.Tick{Seq: d.tick}, inputs)
+	out, err := tmp.Step(ctx, d.backfillTick(), inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -146,4 +146,10 @@ func (d *DB) explainGraph(v *view) string {
 		}
 		return s
 	})
+}
+
+// readsSource reports whether the graph has a scan of the dataflow source name.
+func (g *graph) readsSource(name string) bool {
+	_, ok := g.keyNode[planner.SourceKey(name)]
+	return ok
 }

@@ -13,6 +13,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/interval"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
 
@@ -137,6 +138,7 @@ func castParams(sql string, oids []uint32) (string, error) {
 }
 
 func (d *DB) runRead(ctx context.Context, rp *readPlan, args []any) (*Rows, error) {
+	d.flushForRead(ctx)
 	if len(args) != len(rp.params) {
 		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(args), len(rp.params))
 	}
@@ -254,41 +256,10 @@ func formatDecimal(d duckdb.Decimal) string {
 	return s
 }
 
+// formatInterval prints a DuckDB interval as PostgreSQL does (IntervalStyle postgres):
+// DuckDB keeps months, days and microseconds apart, as PostgreSQL does.
 func formatInterval(iv duckdb.Interval) string {
-	var parts []string
-	if iv.Months != 0 {
-		y, m := iv.Months/12, iv.Months%12
-		if y != 0 {
-			parts = append(parts, plural(int64(y), "year"))
-		}
-		if m != 0 {
-			parts = append(parts, plural(int64(m), "mon"))
-		}
-	}
-	if iv.Days != 0 {
-		parts = append(parts, plural(int64(iv.Days), "day"))
-	}
-	if iv.Micros != 0 || len(parts) == 0 {
-		us := iv.Micros
-		sign := ""
-		if us < 0 {
-			sign, us = "-", -us
-		}
-		h, m, s, f := us/3_600_000_000, us/60_000_000%60, us/1_000_000%60, us%1_000_000
-		t := fmt.Sprintf("%s%02d:%02d:%02d", sign, h, m, s)
-		if f != 0 {
-			t += strings.TrimRight(fmt.Sprintf(".%06d", f), "0")
-		}
-		parts = append(parts, t)
-	}
-	return strings.Join(parts, " ")
-}
-
-func plural(n int64, unit string) string {
-	if n == 1 || n == -1 {
-		return fmt.Sprintf("%d %s", n, unit)
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return interval.Interval{Months: iv.Months, Days: iv.Days, Micros: iv.Micros}.String()
 }
 
 // duckErr maps a DuckDB error to a SQLSTATE.

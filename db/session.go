@@ -113,6 +113,9 @@ type Prepared struct {
 
 // Prepare plans one statement; paramOIDs are the client's declared parameter types.
 func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (*Prepared, error) {
+	if err := s.db.checkReady(); err != nil {
+		return nil, err
+	}
 	st, err := s.db.planner.Plan(sql, paramOIDs)
 	if err != nil {
 		return nil, err

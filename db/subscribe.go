@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/exec/expr"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/storage/viewstore"
@@ -58,6 +59,9 @@ type Snapshot struct {
 // no snapshot; otherwise it starts with the snapshot of the current tick. buffer bounds
 // how many ticks may wait unread.
 func (d *DB) Subscribe(view string, since uint64, buffer int) (sub *Subscription, snap *Snapshot, resumed bool, err error) {
+	if err := d.checkReady(); err != nil {
+		return nil, nil, false, err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	rel, err := d.cat.Get(view)
@@ -189,7 +193,7 @@ func (s *stream) queue(tick uint64, b *delta.Batch) {
 	for i := 0; i < b.Len(); i++ {
 		row := []any{int64(tick), b.Weights[i]}
 		for c, col := range s.rel.Columns {
-			row = append(row, viewstore.ToGo(b.Cols[c].Get(i), col.Type))
+			row = append(row, clientValue(b.Cols[c].Get(i), col.Type))
 		}
 		s.pending = append(s.pending, row)
 	}
@@ -211,4 +215,13 @@ func (s *stream) next(dst []any) (bool, error) {
 	copy(dst, s.pending[0])
 	s.pending = s.pending[1:]
 	return true, nil
+}
+
+// clientValue is v as the wire layer takes it: the Go value the view store binds, but
+// intervals as their PostgreSQL text (the wire layer parses it for binary format).
+func clientValue(v delta.Value, t catalog.Type) any {
+	if t == catalog.Interval && !v.Null {
+		return expr.Format(v, t)
+	}
+	return viewstore.ToGo(v, t)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/storage/viewstore"
+	"github.com/weirdb/weir/storage/wal"
 )
 
 // tickInput is what one write contributes to a tick: events appended to sources, and
@@ -21,6 +22,7 @@ type tickInput struct {
 // holds d.mu. On failure nothing of the tick is kept.
 func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	tick := d.tick + 1
+	prevNow := d.now
 	changes := map[string]*delta.Batch{}
 	for name, b := range in.appends {
 		changes[name] = b
@@ -33,7 +35,8 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			d.logger.Error("tick panicked", "tick", tick, "panic", r)
 			err = sqlerr.New(sqlerr.Internal, "internal error: %v", r)
 		}
-		if err != nil {
+		if err != nil && !d.replaying { // a replayed tick's failure fails the recovery
+			d.now = prevNow // the rebuild recomputes the views as the last tick left them
 			if rerr := d.rebuild(context.WithoutCancel(ctx)); rerr != nil {
 				d.logger.Error("rebuild after failed tick", "err", rerr)
 			}
@@ -51,11 +54,12 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			}
 		}
 	}
+	late := d.eventTime(tick, in.appends, changes)
 	viewChanges := map[string]*delta.Batch{}
 	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
 	errChanges := delta.New(relKinds(errorsRel))
 	if len(d.views) > 0 {
-		if _, err := d.graph.df.Step(ctx, exec.Tick{Seq: tick}, changes); err != nil {
+		if _, err := d.graph.df.Step(ctx, d.tickAt(tick), changes); err != nil {
 			return err
 		}
 		for _, rel := range d.cat.List(catalog.View) {
@@ -74,18 +78,28 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		}
 	}
 
-	tx, err := d.store.Begin(ctx)
-	if err != nil {
-		return err
+	if d.idleNoop(in, viewChanges, errChanges) {
+		return nil // nothing to commit (clock.go)
 	}
-	if err := d.write(tx, in, viewChanges, errChanges); err != nil {
-		tx.Rollback()
-		return err
+	// The tick is applied in memory; log it (the acknowledgement's durability), then
+	// hand its store writes to the next flush (durable.go).
+	var lsn wal.LSN
+	if d.log != nil && !d.replaying && (len(in.appends) > 0 || len(in.tables) > 0) {
+		if lsn, err = d.log.Commit(ctx, encodeTick(tick, in)); err != nil {
+			return durabilityError(err)
+		}
 	}
-	if err := d.commit(tx, tick); err != nil {
-		return err
-	}
+	d.unflushed.add(tick, lsn, in, viewChanges, errChanges, late)
 	d.tick = tick
+	if d.flushDue() {
+		if err := d.flush(ctx); err != nil {
+			if d.log == nil {
+				return err // nothing else holds the tick: it fails (and is undone by rebuild)
+			}
+			// The tick is safe in the log; the next flush retries.
+			d.logger.Warn("flushing to the view store failed; acknowledged ticks stay in the write-ahead log", "err", err)
+		}
+	}
 	for v, out := range published {
 		d.publish(v, tick, out)
 	}
@@ -189,4 +203,15 @@ func pkKinds(rel *catalog.Relation) []delta.Kind {
 		ks[i] = rel.Columns[c].Type.Kind()
 	}
 	return ks
+}
+
+// tickAt is tick seq's exec.Tick: the clock's time (never before the last tick's) and
+// the sources' watermarks. The caller holds d.mu.
+func (d *DB) tickAt(seq uint64) exec.Tick {
+	now := d.clock().UnixMicro()
+	if now < d.now {
+		now = d.now
+	}
+	d.now = now
+	return exec.Tick{Seq: seq, Now: now, Watermarks: d.tickWatermarks()}
 }

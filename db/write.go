@@ -53,6 +53,9 @@ func evalRow(exprs []expr.Expr, input []delta.Value) ([]delta.Value, error) {
 // request, of any source, into one tick. If that tick fails, each request is retried in
 // a tick of its own, so one request's failure never fails another's.
 func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) error {
+	if err := d.checkReady(); err != nil {
+		return err
+	}
 	rel, err := d.cat.Get(source)
 	if err != nil {
 		return err

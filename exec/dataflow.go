@@ -310,7 +310,7 @@ func (d *Dataflow) explain(note func(NodeID) string) string {
 		}
 		n := d.nodes[id]
 		if n.op == nil {
-			sb.WriteString("Scan(" + n.rel + ")")
+			sb.WriteString(scanName(n.rel))
 		} else {
 			sb.WriteString(n.op.String())
 		}
@@ -354,7 +354,7 @@ func (d *Dataflow) nodeStats(id NodeID) NodeStats {
 	n := d.nodes[id]
 	st := NodeStats{ID: id, Inputs: slices.Clone(n.inputs), RowsIn: n.rowsIn, RowsOut: n.rowsOut}
 	if n.op == nil {
-		st.Name = "Scan(" + n.rel + ")"
+		st.Name = scanName(n.rel)
 		return st
 	}
 	st.Name = n.op.String()
@@ -362,4 +362,14 @@ func (d *Dataflow) nodeStats(id NodeID) NodeStats {
 		st.Stateful, st.StateRows = true, s.StateRows()
 	}
 	return st
+}
+
+// scanName renders a source node: "Scan(comments)". A source name with a NUL-separated
+// suffix is a variant of the relation's changes (planner.ArrivalSource):
+// "Scan(comments; arrival)".
+func scanName(rel string) string {
+	if name, variant, ok := strings.Cut(rel, "\x00"); ok {
+		return "Scan(" + name + "; " + variant + ")"
+	}
+	return "Scan(" + rel + ")"
 }

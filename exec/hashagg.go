@@ -115,6 +115,22 @@ type HashAggregate struct {
 	tmp    big.Float     // scratch for fsum.add
 
 	errs *rowErrors // where data exceptions go, when run in a Dataflow
+
+	expiry    *Expiry     // when set, groups of closed windows are forgotten
+	expiryKey int         // the position of expiry.Col among the group columns
+	expiryIdx expiryIndex // group encodings by closing time
+}
+
+// SetExpiry makes the aggregate forget a group's state once the watermark closes the
+// window its group column e.Col names (which must be a group column). The group's last
+// row stays emitted: closed windows never change, so it is never retracted.
+func (h *HashAggregate) SetExpiry(e Expiry) {
+	at := slices.Index(h.groupCols, e.Col)
+	if at < 0 {
+		h.err = configError("HashAggregate", "expiry column %d is not a group column", e.Col)
+		return
+	}
+	h.expiry, h.expiryKey = &e, at
 }
 
 func (h *HashAggregate) setErrors(e *rowErrors) { h.errs = e }
@@ -124,6 +140,7 @@ type aggPlan struct {
 	spec    AggSpec
 	float   bool       // the argument is floating point (sum, avg)
 	numeric bool       // the argument is numeric (sum, avg)
+	ival    bool       // the argument is an interval (sum, avg)
 	resKind delta.Kind // kind of the result column
 	set     int        // index of the multiset feeding this aggregate, or -1
 }
@@ -151,6 +168,7 @@ type aggState struct {
 	isum  int128 // sum/avg over integers
 	fsum  fsum   // sum/avg over floats
 	nsum  *nsum  // sum/avg over numerics; nil until the first input
+	ivsum *ivsum // sum/avg over intervals; nil until the first input
 	best  delta.Value
 	stale bool // min/max: best was retracted and must be recomputed from the multiset
 }
@@ -223,6 +241,7 @@ func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
 	p.resKind = resultType(&p.spec, kind).Kind()
 	p.float = kind == delta.KindFloat
 	p.numeric = kind == delta.KindNumeric
+	p.ival = kind == delta.KindInterval
 	if s.Func == AggMin || s.Func == AggMax || s.Distinct {
 		p.set = slices.Index(h.setCols, s.Arg)
 		if p.set < 0 {
@@ -241,8 +260,14 @@ func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
 			return p, configError("HashAggregate", "%s cannot return %s", s, p.spec.ResultType)
 		}
 	case AggSum, AggAvg:
-		if kind != delta.KindInt && kind != delta.KindFloat && kind != delta.KindNumeric {
+		if kind != delta.KindInt && kind != delta.KindFloat && kind != delta.KindNumeric && kind != delta.KindInterval {
 			return p, configError("HashAggregate", "%s over %s", s, p.spec.ArgType)
+		}
+		if p.ival {
+			if p.resKind != delta.KindInterval {
+				return p, configError("HashAggregate", "%s over %s cannot return %s", s, p.spec.ArgType, p.spec.ResultType)
+			}
+			break
 		}
 		if p.numeric && p.resKind != delta.KindNumeric {
 			return p, configError("HashAggregate", "%s over %s cannot return %s", s, p.spec.ArgType, p.spec.ResultType)
@@ -270,6 +295,10 @@ func defaultType(k delta.Kind) catalog.Type {
 		return catalog.Bool
 	case delta.KindNumeric:
 		return catalog.Numeric
+	case delta.KindInterval:
+		return catalog.Interval
+	case delta.KindJsonb:
+		return catalog.Jsonb
 	}
 	return catalog.Int8
 }
@@ -284,8 +313,11 @@ func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
 		s.ResultType = catalog.Int8
 	case AggAvg:
 		s.ResultType = catalog.Float8
-		if argKind == delta.KindNumeric {
+		switch argKind {
+		case delta.KindNumeric:
 			s.ResultType = catalog.Numeric
+		case delta.KindInterval:
+			s.ResultType = catalog.Interval
 		}
 	case AggSum:
 		s.ResultType = catalog.Int8
@@ -294,6 +326,8 @@ func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
 			s.ResultType = catalog.Float8
 		case delta.KindNumeric:
 			s.ResultType = catalog.Numeric
+		case delta.KindInterval:
+			s.ResultType = catalog.Interval
 		}
 	default:
 		s.ResultType = s.ArgType
@@ -303,6 +337,9 @@ func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
 
 func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
 	g := &group{enc: enc, key: key, aggs: make([]aggState, len(h.aggs))}
+	if h.expiry != nil {
+		h.expiryIdx.add(h.expiry.closesAt(key[h.expiryKey]), enc)
+	}
 	for i := range h.aggs {
 		if f := h.aggs[i].spec.Func; f == AggMin || f == AggMax {
 			g.aggs[i].best = delta.Null(h.aggs[i].resKind)
@@ -388,6 +425,12 @@ func (h *HashAggregate) addSum(st *aggState, p *aggPlan, v delta.Value, w int64)
 		st.nsum.add(expr.DecimalOf(v), w)
 		return nil
 	}
+	if p.ival {
+		if st.ivsum == nil {
+			st.ivsum = &ivsum{}
+		}
+		return st.ivsum.add(v, w)
+	}
 	var overflow bool
 	st.isum, overflow = st.isum.add(mul128(v.I, w))
 	if overflow {
@@ -452,9 +495,16 @@ func better(f AggFunc, v, best delta.Value) bool {
 }
 
 // Advance emits the changed rows of the groups dirtied since the last Advance.
-func (h *HashAggregate) Advance(_ context.Context, _ Tick, out *delta.Batch) error {
+func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) error {
 	if h.err != nil {
 		return h.err
+	}
+	if h.expiry != nil {
+		defer h.expiryIdx.expire(t.Watermark(h.expiry.Sources...), func(enc string) {
+			if g, ok := h.groups[enc]; ok && !g.dirty {
+				delete(h.groups, enc)
+			}
+		})
 	}
 	for i, g := range h.dirty {
 		g.dirty = false
@@ -528,7 +578,7 @@ func (h *HashAggregate) isEmpty(g *group) bool {
 	}
 	for a := range g.aggs {
 		st := &g.aggs[a]
-		if st.n != 0 || st.isum != (int128{}) || !st.fsum.isZero() || !st.nsum.isZero() {
+		if st.n != 0 || st.isum != (int128{}) || !st.fsum.isZero() || !st.nsum.isZero() || !st.ivsum.isZero() {
 			return false
 		}
 	}
@@ -564,6 +614,9 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 	}
 	if p.resKind == delta.KindNumeric {
 		return numericResult(p, st)
+	}
+	if p.ival {
+		return st.ivsum.result(p.spec.Func == AggAvg, st.n)
 	}
 	var f float64
 	switch {
@@ -639,6 +692,9 @@ func (h *HashAggregate) String() string {
 			as[i] = h.aggs[i].spec.String()
 		}
 		parts = append(parts, strings.Join(as, ", "))
+	}
+	if h.expiry != nil {
+		parts = append(parts, "state freed when "+h.expiry.String())
 	}
 	return "HashAggregate(" + strings.Join(parts, "; ") + ")"
 }

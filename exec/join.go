@@ -30,6 +30,9 @@ type HashJoin struct {
 
 	arr [2]arrangement
 
+	expiry    *Expiry     // when set, join keys of closed windows are forgotten; Col is a key index
+	expiryIdx expiryIndex // join key encodings by closing time
+
 	keyBuf []byte        // scratch: join key encoding
 	rowBuf []byte        // scratch: whole-row encoding
 	row    []delta.Value // scratch: the pushed row
@@ -52,6 +55,17 @@ func NewHashJoin(left, right []delta.Kind, leftKeys, rightKeys []int, residual e
 	}
 	j.err = checkJoin("HashJoin", left, right, leftKeys, rightKeys)
 	return j
+}
+
+// SetExpiry makes the join forget both inputs' rows of a join key once the watermark
+// closes the window its key pair e.Col holds (on both sides: no row of that key can
+// arrive on either side any more). The output rows it produced stay emitted.
+func (j *HashJoin) SetExpiry(e Expiry) {
+	if e.Col < 0 || e.Col >= len(j.keys[0]) {
+		j.err = configError("HashJoin", "expiry key %d out of range", e.Col)
+		return
+	}
+	j.expiry = &e
 }
 
 // checkJoin validates the key columns of join operator op.
@@ -114,16 +128,26 @@ func (j *HashJoin) Push(_ context.Context, in int, b *delta.Batch, out *delta.Ba
 				out.AppendRow(j.cat, w*m.n)
 			}
 		}
+		if j.expiry != nil && own.keys[string(j.keyBuf)] == nil && other.keys[string(j.keyBuf)] == nil {
+			j.expiryIdx.add(j.expiry.closesAt(j.row[keys[j.expiry.Col]]), string(j.keyBuf))
+		}
 		j.rowBuf = b.AppendKey(j.rowBuf[:0], i)
 		own.add(j.keyBuf, false, j.rowBuf, j.row, w, 0)
 	}
 	return nil
 }
 
-// Advance returns the configuration error, if any: a join emits everything from Push.
-func (j *HashJoin) Advance(context.Context, Tick, *delta.Batch) error {
+// Advance returns the configuration error, if any (a join emits everything from Push),
+// and forgets the keys of closed windows.
+func (j *HashJoin) Advance(_ context.Context, t Tick, _ *delta.Batch) error {
 	if j.err != nil {
 		return j.err
+	}
+	if j.expiry != nil {
+		j.expiryIdx.expire(t.Watermark(j.expiry.Sources...), func(key string) {
+			delete(j.arr[0].keys, key)
+			delete(j.arr[1].keys, key)
+		})
 	}
 	return nil
 }
@@ -131,7 +155,13 @@ func (j *HashJoin) Advance(context.Context, Tick, *delta.Batch) error {
 // String renders "HashJoin(#0 = #3; residual=(#1 < #4))", numbering the right input's
 // columns after the left's as in the output row.
 func (j *HashJoin) String() string {
-	return joinString("HashJoin", j.keys, len(j.left), j.residual, "")
+	extra := ""
+	if j.expiry != nil {
+		e := *j.expiry
+		e.Col = j.keys[0][e.Col]
+		extra = "state freed when " + e.String()
+	}
+	return joinString("HashJoin", j.keys, len(j.left), j.residual, extra)
 }
 
 // OutKinds is the left kinds followed by the right kinds.

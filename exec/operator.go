@@ -3,9 +3,9 @@ package exec
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
@@ -13,8 +13,34 @@ import (
 
 // A Tick is one logical timestamp; all views move to it together (DESIGN §4).
 type Tick struct {
-	Seq       uint64    // monotonic, persisted with checkpoints
-	Watermark time.Time // no later input has an earlier event time
+	Seq uint64 // monotonic, persisted with checkpoints
+	// Now is the tick's wall-clock time in µs since the Unix epoch (UTC): what now()
+	// means for temporal filters during this tick. It never decreases from tick to tick.
+	Now int64
+	// Watermarks holds each watermarked source's event-time watermark after this tick's
+	// input, in µs since the epoch: no later event of that source with an earlier event
+	// time will be accepted. A source without an entry has no watermark yet.
+	Watermarks map[string]int64
+}
+
+// NoWatermark is the watermark of a source that has seen no event yet.
+const NoWatermark int64 = math.MinInt64
+
+// Watermark returns the smallest watermark of sources (the one a result derived from all
+// of them has: joins take the minimum), or NoWatermark when one of them has none.
+func (t Tick) Watermark(sources ...string) int64 {
+	if len(sources) == 0 {
+		return NoWatermark
+	}
+	w := int64(math.MaxInt64)
+	for _, s := range sources {
+		v, ok := t.Watermarks[s]
+		if !ok {
+			return NoWatermark
+		}
+		w = min(w, v)
+	}
+	return w
 }
 
 // An Operator is one node of a dataflow. A Dataflow drives its operators from one

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/weirdb/weir/exec/expr"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -62,6 +63,8 @@ func valueText(v delta.Value) string {
 			return "t"
 		}
 		return "f"
+	case delta.KindInterval:
+		return expr.IntervalOf(v).String()
 	}
 	return v.S
 }

@@ -2,10 +2,14 @@ package exec
 
 import (
 	"math"
-
-	"github.com/weirdb/weir/internal/decimal"
 	"math/big"
 	"math/bits"
+
+	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/internal/decimal"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/interval"
+	"github.com/weirdb/weir/internal/sqlerr"
 )
 
 // Sums under retraction must not depend on the order of the changes: inserting x and
@@ -211,4 +215,43 @@ func (s *nsum) value() decimal.Decimal {
 
 func (s *nsum) isZero() bool {
 	return s == nil || (s.coef.Sign() == 0 && len(s.scales) == 0)
+}
+
+// ivsum is the exact sum of intervals times weights, field by field as interval_pl adds
+// them: months, days and microseconds apart. It is range-checked when read.
+type ivsum struct {
+	months, days int128
+	micros       int128
+}
+
+func (s *ivsum) isZero() bool { return s == nil || *s == ivsum{} }
+
+func (s *ivsum) add(v delta.Value, w int64) error {
+	m, d, us := v.IntervalParts()
+	var o1, o2, o3 bool
+	s.months, o1 = s.months.add(mul128(int64(m), w))
+	s.days, o2 = s.days.add(mul128(int64(d), w))
+	s.micros, o3 = s.micros.add(mul128(us, w))
+	if o1 || o2 || o3 {
+		return sqlerr.New(sqlerr.DatetimeFieldOverflow, "interval out of range")
+	}
+	return nil
+}
+
+// result is the sum, or with avg the sum divided by n (interval_avg: interval_div).
+func (s *ivsum) result(avg bool, n int64) (delta.Value, error) {
+	m, ok1 := s.months.int64()
+	d, ok2 := s.days.int64()
+	us, ok3 := s.micros.int64()
+	if !ok1 || !ok2 || !ok3 || m != int64(int32(m)) || d != int64(int32(d)) {
+		return delta.Value{}, sqlerr.New(sqlerr.DatetimeFieldOverflow, "interval out of range")
+	}
+	iv := interval.Interval{Months: int32(m), Days: int32(d), Micros: us}
+	if avg {
+		var err error
+		if iv, err = iv.Div(float64(n)); err != nil {
+			return delta.Value{}, err
+		}
+	}
+	return expr.IntervalValue(iv), nil
 }

@@ -109,6 +109,20 @@ type TopN struct {
 	row    []delta.Value // scratch: the pushed row
 	out    []delta.Value // scratch: an output row
 	next   []topOut      // scratch: a partition's new output
+
+	expiry    *Expiry     // when set, partitions of closed windows are forgotten
+	expiryIdx expiryIndex // partition keys by closing time
+}
+
+// SetExpiry makes the TopN forget a partition once the watermark closes the window its
+// partition column e.Col names (which must be a partition column). Its kept rows stay
+// emitted: closed windows never change.
+func (t *TopN) SetExpiry(e Expiry) {
+	if !slices.Contains(t.partition, e.Col) {
+		t.err = configError("TopN", "expiry column %d is not a partition column", e.Col)
+		return
+	}
+	t.expiry = &e
 }
 
 // topPartition is the state of one partition.
@@ -221,6 +235,9 @@ func (t *TopN) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) e
 		if p == nil {
 			p = &topPartition{key: string(t.keyBuf)}
 			t.parts[p.key] = p
+			if t.expiry != nil {
+				t.expiryIdx.add(t.expiry.closesAt(b.Cols[t.expiry.Col].Get(i)), p.key)
+			}
 		}
 		if !p.dirty {
 			p.dirty = true
@@ -303,9 +320,16 @@ func (t *TopN) kept(p *topPartition) {
 
 // Advance emits, for every partition dirtied since the last Advance, the difference
 // between its kept rows and the rows it last emitted.
-func (t *TopN) Advance(_ context.Context, _ Tick, out *delta.Batch) error {
+func (t *TopN) Advance(_ context.Context, tk Tick, out *delta.Batch) error {
 	if t.err != nil {
 		return t.err
+	}
+	if t.expiry != nil {
+		defer t.expiryIdx.expire(tk.Watermark(t.expiry.Sources...), func(key string) {
+			if p, ok := t.parts[key]; ok && !p.dirty {
+				delete(t.parts, key)
+			}
+		})
 	}
 	for i, p := range t.dirty {
 		t.dirty[i] = nil

@@ -19,10 +19,12 @@ type bindError struct{ err error }
 type binder struct {
 	cat    *catalog.Catalog
 	sql    string
+	ext    *extensions    // streaming clauses cut from the statement (parse.go)
 	ptypes []catalog.Type // Unknown until inferred
 	pvals  *expr.Params
 	fixed  []bool  // client-declared types
 	inView bool    // binding a continuous query: wall-clock functions are not allowed
+	nowOK  bool    // binding a temporal filter's comparison, where now() is (temporal.go)
 	agg    *aggCtx // non-nil while binding a grouped SELECT's target list and HAVING
 
 	ctes      []map[string]*pg_query.CommonTableExpr // WITH scopes, innermost last
@@ -313,6 +315,9 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 			rel.Options["connector"] = "http"
 		} else if conn != "http" {
 			b.fail(sqlerr.FeatureNotSupported, s.Relation.Location, "connector %q is not supported yet (only 'http')", conn)
+		}
+		if b.ext != nil && b.ext.watermark != nil {
+			b.bindWatermark(rel, b.ext.watermark)
 		}
 	case catalog.Table:
 		if len(rel.PrimaryKey) == 0 {

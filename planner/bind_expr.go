@@ -305,14 +305,17 @@ func (b *binder) unify(l, r expr.Expr, op string, loc int32) (expr.Expr, expr.Ex
 	return l2, r2, t
 }
 
-// noOperator fails for an operator with no implementation for these operand types:
-// 0A000 for date/time arithmetic, which PostgreSQL has and Weir will have with
-// intervals, and 42883 otherwise.
+// noOperator fails with 42883 for an operator with no implementation for these operand
+// types.
 func (b *binder) noOperator(l catalog.Type, op string, r catalog.Type, loc int32) {
-	if (op == "+" || op == "-") && (l.IsTime() || r.IsTime()) {
-		b.fail(sqlerr.FeatureNotSupported, loc, "date/time arithmetic (%s %s %s) is not supported yet", l, op, r)
-	}
-	b.fail(sqlerr.UndefinedFunction, loc, "operator does not exist: %s %s %s", l, op, r)
+	b.failErr(sqlerr.New(sqlerr.UndefinedFunction, "operator does not exist: %s %s %s", l, op, r).
+		WithHint("No operator matches the given name and argument types. You might need to add explicit type casts."), loc)
+}
+
+// isIntervalName reports whether a type name is interval (INTERVAL '1' MINUTE carries
+// its modifiers on it).
+func isIntervalName(tn *pg_query.TypeName) bool {
+	return len(tn.Names) > 0 && strings.EqualFold(tn.Names[len(tn.Names)-1].GetString_().GetSval(), "interval")
 }
 
 func (b *binder) unifyAll(es []expr.Expr, what string, loc int32) (catalog.Type, []expr.Expr) {
@@ -463,6 +466,9 @@ func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 		return b.param(v.ParamRef)
 	case *pg_query.Node_TypeCast:
 		inner := b.expr(v.TypeCast.Arg, sc)
+		if tn := v.TypeCast.TypeName; len(tn.Typmods) > 0 && isIntervalName(tn) {
+			return b.intervalCast(inner, tn, v.TypeCast.Location)
+		}
 		t, maxLen := b.typeWithLen(v.TypeCast.TypeName)
 		if t == catalog.Numeric {
 			if p, scale := b.numericTypmod(v.TypeCast.TypeName); p > 0 {
@@ -552,7 +558,9 @@ func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 		if mm.Op == pg_query.MinMaxOp_IS_LEAST {
 			name = "least"
 		}
-		return b.builtin(name, b.exprs(mm.Args, sc), mm.Location)
+		f := b.builtin(name, b.exprs(mm.Args, sc), mm.Location)
+		b.checkOrderable(f.Type(), mm.Location, strings.ToUpper(name))
+		return f
 	case *pg_query.Node_SubLink:
 		if i, ok := b.scalars[v.SubLink]; ok && sc != nil && i < len(sc.cols) {
 			return &expr.Col{Idx: i, T: sc.cols[i].typ, Name: "(subquery)"}
@@ -565,8 +573,8 @@ func (b *binder) bindExpr(n *pg_query.Node, sc *scope) expr.Expr {
 		if v.SqlvalueFunction.Op != pg_query.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP && v.SqlvalueFunction.Op != pg_query.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP {
 			b.unsupported(v.SqlvalueFunction.Location, "this SQL value function")
 		}
-		if b.inView {
-			b.unsupported(v.SqlvalueFunction.Location, "CURRENT_TIMESTAMP in a materialized view (temporal filters arrive with event time)")
+		if b.inView && !b.nowOK {
+			b.rejectNow(v.SqlvalueFunction.Location, "CURRENT_TIMESTAMP", "outside a WHERE condition")
 		}
 		return b.builtin("now", nil, v.SqlvalueFunction.Location)
 	}
@@ -621,7 +629,7 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 				if r.Type() == catalog.Unknown {
 					r = b.coerceTo(r, catalog.Float8, a.Location, "operand")
 				}
-				if !r.Type().IsNumeric() {
+				if !r.Type().IsNumeric() && r.Type() != catalog.Interval {
 					b.fail(sqlerr.UndefinedFunction, a.Location, "operator does not exist: - %s", r.Type())
 				}
 				return b.fold2(&expr.Neg{E: r}, a.Location)
@@ -636,6 +644,14 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 			r = b.toText(r, a.Location)
 			return &expr.Binary{Op: expr.OpConcat, L: l, R: r, T: catalog.Text}
 		}
+		switch op {
+		case "->", "->>", "#>", "#>>":
+			return b.jsonOp(op, l, r, a.Location)
+		case "+", "-", "*", "/":
+			if isDateTime(l.Type()) || isDateTime(r.Type()) {
+				return b.timeArith(op, l, r, a.Location)
+			}
+		}
 		bop, ok := binaryOps[op]
 		if !ok {
 			b.unsupported(a.Location, "operator "+op)
@@ -644,6 +660,9 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 		if bop.IsComparison() {
 			if t == catalog.Unknown {
 				t = catalog.Text
+			}
+			if bop != expr.OpEq && bop != expr.OpNe {
+				b.checkOrderable(t, a.Location, "operator "+op)
 			}
 			return &expr.Binary{Op: bop, L: l, R: r, T: catalog.Bool}
 		}
@@ -698,8 +717,9 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 		bounds := a.Rexpr.GetList().GetItems()
 		x := b.expr(a.Lexpr, sc)
 		lo, hi := b.expr(bounds[0], sc), b.expr(bounds[1], sc)
-		x1, lo, _ := b.unify(x, lo, ">=", a.Location)
+		x1, lo, t := b.unify(x, lo, ">=", a.Location)
 		x2, hi, _ := b.unify(x, hi, "<=", a.Location)
+		b.checkOrderable(t, a.Location, "BETWEEN")
 		e := &expr.Binary{Op: expr.OpAnd, T: catalog.Bool,
 			L: &expr.Binary{Op: expr.OpGe, L: x1, R: lo, T: catalog.Bool},
 			R: &expr.Binary{Op: expr.OpLe, L: x2, R: hi, T: catalog.Bool}}
@@ -717,6 +737,10 @@ func (b *binder) fold2(e expr.Expr, loc int32) expr.Expr {
 	allConst := true
 	switch x := e.(type) {
 	case *expr.Binary:
+		_, l := x.L.(*expr.Const)
+		_, r := x.R.(*expr.Const)
+		allConst = l && r
+	case *expr.DateArith:
 		_, l := x.L.(*expr.Const)
 		_, r := x.R.(*expr.Const)
 		allConst = l && r
@@ -775,6 +799,7 @@ func (b *binder) caseExpr(c *pg_query.CaseExpr, sc *scope) expr.Expr {
 }
 
 func (b *binder) builtin(name string, args []expr.Expr, loc int32) expr.Expr {
+	args = b.coerceFuncArgs(name, args, loc)
 	f, err := expr.NewFunc(name, args, func(es []expr.Expr) (catalog.Type, []expr.Expr, error) {
 		t, out := b.unifyAll(es, strings.ToUpper(name), loc)
 		return t, out, nil
@@ -804,8 +829,11 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 	if unsupportedAggregates[name] {
 		b.unsupported(fc.Location, "aggregate "+name+"()")
 	}
-	if name == "now" && b.inView {
-		b.unsupported(fc.Location, "now() in a materialized view (temporal filters arrive with event time)")
+	if b.inView && name == "clock_timestamp" {
+		b.unsupported(fc.Location, "clock_timestamp() in a materialized view (it changes within a tick; use now())")
+	}
+	if b.inView && nowNames[name] && !b.nowOK {
+		b.rejectNow(fc.Location, name+"()", "outside a WHERE condition")
 	}
 	if !aggregateNames[name] {
 		if fc.AggStar || fc.AggDistinct || fc.AggFilter != nil || len(fc.AggOrder) > 0 {
@@ -850,6 +878,8 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 			call.typ = catalog.Int8
 		case "sum":
 			switch {
+			case at == catalog.Interval:
+				call.typ = catalog.Interval
 			case at == catalog.Int8 || at == catalog.Numeric:
 				call.typ = catalog.Numeric // exact, as in PostgreSQL
 			case at.IsInteger():
@@ -860,16 +890,22 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 				b.fail(sqlerr.UndefinedFunction, fc.Location, "function sum(%s) does not exist", at)
 			}
 		case "avg":
-			if !at.IsNumeric() {
+			if !at.IsNumeric() && at != catalog.Interval {
 				b.fail(sqlerr.UndefinedFunction, fc.Location, "function avg(%s) does not exist", at)
 			}
-			// avg of integers and numerics is numeric, of floats double precision, as in
-			// PostgreSQL.
+			// avg of integers and numerics is numeric, of floats double precision, of
+			// intervals interval, as in PostgreSQL.
 			call.typ = catalog.Numeric
-			if at == catalog.Float4 || at == catalog.Float8 {
+			switch at {
+			case catalog.Float4, catalog.Float8:
 				call.typ = catalog.Float8
+			case catalog.Interval:
+				call.typ = catalog.Interval
 			}
 		case "min", "max":
+			if at == catalog.Jsonb {
+				b.fail(sqlerr.UndefinedFunction, fc.Location, "function %s(jsonb) does not exist", name)
+			}
 			call.typ = at
 		}
 		d := ""

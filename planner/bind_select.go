@@ -29,6 +29,11 @@ func (b *binder) createView(s *pg_query.CreateTableAsStmt) Statement {
 	}
 	b.inView = true
 	root := b.selectPlan(sel)
+	b.setSessionKeys(root)
+	setExpiries(root)
+	if b.ext != nil && b.ext.emitOnWindowClose {
+		root = b.emitOnWindowClose(root)
+	}
 	schema := root.Schema()
 	if len(into.ColNames) > len(schema) {
 		b.fail(sqlerr.SyntaxError, into.Rel.Location, "too many column names were specified")
@@ -151,13 +156,14 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 		full = full.concat(it.sc)
 	}
 	var conjuncts []expr.Expr
-	var semis []*pg_query.Node // EXISTS / IN (subquery) conjuncts, applied after the joins
+	var temporal []exec.TemporalBound // now() bounds (temporal.go)
+	var semis []*pg_query.Node        // EXISTS / IN (subquery) conjuncts, applied after the joins
 	for _, c := range whereConjuncts(s.WhereClause) {
 		if isSemiJoinConjunct(c) {
 			semis = append(semis, c)
 			continue
 		}
-		conjuncts = append(conjuncts, splitAnd(b.predicate(c, full))...)
+		conjuncts = append(conjuncts, b.whereConjunct(c, full, &temporal)...)
 	}
 	if b.corr != nil && b.corr.sel == s {
 		conjuncts = b.captureCorrelation(conjuncts)
@@ -202,6 +208,7 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 	if len(conjuncts) > 0 {
 		node = &plan.Filter{Input: node, Pred: andAll(conjuncts)}
 	}
+	node = withTemporalFilter(node, temporal)
 	for _, c := range semis {
 		node = b.semiJoin(c, node, full)
 	}
@@ -350,7 +357,7 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 	case *pg_query.Node_RangeSubselect:
 		return b.subqueryItem(v.RangeSubselect)
 	case *pg_query.Node_RangeFunction:
-		b.unsupported(-1, "table function in FROM (TUMBLE/HOP/SESSION windows arrive with event time)")
+		return b.windowItem(v.RangeFunction)
 	}
 	b.unsupported(location(n), "this FROM item")
 	return fromItem{}

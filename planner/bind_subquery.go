@@ -456,6 +456,7 @@ func (b *binder) orderLimit(s *pg_query.SelectStmt, out plan.Node) plan.Node {
 			b.unsupported(sb.Location, "ORDER BY … USING")
 		}
 		col := b.outputColumn(sb.Node, cols)
+		b.checkOrderable(cols[col].Type, location(sb.Node), "ORDER BY")
 		desc := sb.SortbyDir == pg_query.SortByDir_SORTBY_DESC
 		nullsFirst := desc
 		switch sb.SortbyNulls {
@@ -606,6 +607,7 @@ func (b *binder) windowSelect(s *pg_query.SelectStmt, in plan.Node, full *scope)
 			b.unsupported(sb.Location, "ORDER BY … USING")
 		}
 		e := b.finalType(b.expr(sb.Node, full), sb.Location)
+		b.checkOrderable(e.Type(), location(sb.Node), "ORDER BY")
 		desc := sb.SortbyDir == pg_query.SortByDir_SORTBY_DESC
 		nullsFirst := desc
 		switch sb.SortbyNulls {

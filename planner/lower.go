@@ -36,6 +36,17 @@ func LowerKeyed(root plan.Node) (*exec.Dataflow, []string, error) {
 // SourceKey is the fingerprint of the scan of relation rel.
 func SourceKey(rel string) string { return "scan:" + strconv.Quote(rel) }
 
+// ArrivalSource names the dataflow source that carries a watermarked source's changes
+// with each row's arrival watermark (µs, exec.NoWatermark when it was on time) appended:
+// what TUMBLE and HOP read. The NUL byte keeps it apart from every relation name.
+func ArrivalSource(rel string) string { return rel + "\x00arrival" }
+
+// SourceRelation is the relation a dataflow source name reads (see ArrivalSource).
+func SourceRelation(name string) (rel string, arrival bool) {
+	rel, _, arrival = strings.Cut(name, "\x00")
+	return rel, arrival
+}
+
 type lowerer struct {
 	df     *exec.Dataflow
 	keys   []string // by NodeID
@@ -97,6 +108,12 @@ func nodeKey(n plan.Node) string {
 	switch x := n.(type) {
 	case *plan.Filter:
 		return "filter(" + groupKey(x.Pred) + ")"
+	case *plan.TemporalFilter:
+		ks := make([]string, len(x.Bounds))
+		for i, b := range x.Bounds {
+			ks[i] = fmt.Sprintf("%s;%v;%v", groupKey(b.Expr), b.Upper, b.Inclusive)
+		}
+		return "temporal(" + strings.Join(ks, ", ") + ")"
 	case *plan.Project:
 		return "project(" + exprs(x.Exprs) + ")"
 	case *plan.Join:
@@ -109,6 +126,12 @@ func nodeKey(n plan.Node) string {
 		return fmt.Sprintf("setop(%v;%v)", x.Op, x.All)
 	case *plan.Union:
 		return fmt.Sprintf("union(%d)", len(x.Inputs))
+	case *plan.WindowScan:
+		return fmt.Sprintf("window(%+v)<%s>", x.Window, SourceKey(x.Rel.Name))
+	case *plan.SessionScan:
+		return fmt.Sprintf("session(%d;%d;%v)<%s>", x.TimeCol, x.Gap, x.Partition, SourceKey(x.Rel.Name))
+	case *plan.WindowClose:
+		return fmt.Sprintf("eowc(%+v)", x.Expiry)
 	case *plan.TopN:
 		return fmt.Sprintf("topn(%v;%v;%d;%d;%v;%v)", x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
 	}
@@ -133,8 +156,26 @@ func relKinds(rel *catalog.Relation) []delta.Kind {
 
 func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 	df := l.df
-	if x, ok := n.(*plan.Scan); ok {
+	switch x := n.(type) {
+	case *plan.Scan:
 		return l.add(df.AddSource(x.Rel.Name, relKinds(x.Rel)), SourceKey(x.Rel.Name)), nil
+	case *plan.WindowScan:
+		// Over a watermarked source the scan reads the source's changes with each row's
+		// arrival watermark appended, so that late rows can be kept out of closed windows.
+		name, ks := x.Rel.Name, relKinds(x.Rel)
+		if x.Watermarked() {
+			name, ks = ArrivalSource(name), append(ks, delta.KindInt)
+		}
+		src := l.add(df.AddSource(name, ks), SourceKey(name))
+		return df.Add(exec.NewWindowAssign(ks, x.Window, x.Watermarked()), src), nil
+	case *plan.SessionScan:
+		name, ks := x.Rel.Name, relKinds(x.Rel)
+		var sources []string
+		if x.Watermarked() {
+			name, ks, sources = ArrivalSource(name), append(ks, delta.KindInt), []string{x.Rel.Name}
+		}
+		src := l.add(df.AddSource(name, ks), SourceKey(name))
+		return df.Add(exec.NewSessionAssign(ks, x.TimeCol, x.Gap, x.Partition, sources), src), nil
 	}
 	// Every other node reads its children, lowered first, in port order.
 	var ins []exec.NodeID
@@ -149,11 +190,17 @@ func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 	switch x := n.(type) {
 	case *plan.Filter:
 		op = exec.NewFilter(kinds(x.Input.Schema()), x.Pred)
+	case *plan.TemporalFilter:
+		op = exec.NewTemporalFilter(kinds(x.Input.Schema()), x.Bounds)
 	case *plan.Project:
 		op = exec.NewProject(append([]expr.Expr(nil), x.Exprs...))
 	case *plan.Join:
 		if x.Kind == exec.JoinInner {
-			op = exec.NewHashJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual)
+			j := exec.NewHashJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual)
+			if x.Expiry != nil {
+				j.SetExpiry(*x.Expiry)
+			}
+			op = j
 		} else {
 			op = exec.NewOuterJoin(kinds(x.Left.Schema()), kinds(x.Right.Schema()), x.LeftKeys, x.RightKeys, x.Residual, x.Kind)
 		}
@@ -164,9 +211,19 @@ func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 	case *plan.Union:
 		op = exec.NewUnion(kinds(x.Schema()), len(ins))
 	case *plan.TopN:
-		op = exec.NewTopN(kinds(x.Input.Schema()), x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
+		t := exec.NewTopN(kinds(x.Input.Schema()), x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
+		if x.Expiry != nil {
+			t.SetExpiry(*x.Expiry)
+		}
+		op = t
 	case *plan.Aggregate:
-		op = exec.NewHashAggregate(kinds(x.Input.Schema()), x.GroupCols, x.Aggs)
+		h := exec.NewHashAggregate(kinds(x.Input.Schema()), x.GroupCols, x.Aggs)
+		if x.Expiry != nil {
+			h.SetExpiry(*x.Expiry)
+		}
+		op = h
+	case *plan.WindowClose:
+		op = exec.NewWindowClose(kinds(x.Input.Schema()), x.Expiry)
 	default:
 		return 0, fmt.Errorf("lower: unexpected plan node %T", n)
 	}

@@ -84,10 +84,10 @@ func scan(sql string) ([]token, error) {
 // It returns the statement rewritten into PostgreSQL syntax where one exists (CREATE
 // SOURCE → CREATE TABLE, DROP SOURCE → DROP TABLE) with the object kind it meant, or a
 // finished Statement (SHOW SOURCES).
-func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, err error) {
+func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, ext *extensions, err error) {
 	toks, err := scan(sql)
 	if err != nil {
-		return "", 0, nil, err
+		return "", 0, nil, nil, err
 	}
 	word := func(i int) string {
 		if i < len(toks) {
@@ -105,51 +105,55 @@ func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, e
 	}
 	switch {
 	case word(0) == "create" && word(1) == "source":
-		for i, t := range toks {
-			if t.text == "watermark" && word(i+1) == "for" {
-				return "", 0, nil, sqlerr.New(sqlerr.FeatureNotSupported, "WATERMARK FOR is not supported yet").At(pos(sql, int32(t.start)))
-			}
+		out, wm, err := cutWatermark(sql, toks)
+		if err != nil {
+			return "", 0, nil, nil, err
 		}
-		return replace(1, "TABLE"), catalog.Source, nil, nil
+		sql = out
+		return replace(1, "TABLE"), catalog.Source, nil, &extensions{watermark: wm}, nil
+	case word(0) == "create" && word(1) == "materialized" && word(2) == "view":
+		if out, ok := cutEmitOnWindowClose(sql, toks); ok {
+			return out, 0, nil, &extensions{emitOnWindowClose: true}, nil
+		}
 	case word(0) == "drop" && word(1) == "source":
-		return replace(1, "TABLE"), catalog.Source, nil, nil
+		return replace(1, "TABLE"), catalog.Source, nil, nil, nil
 	case word(0) == "show":
 		rest := strings.Join(words(toks[1:]), " ")
 		switch rest {
 		case "sources":
-			return "", 0, &Show{What: catalog.Source}, nil
+			return "", 0, &Show{What: catalog.Source}, nil, nil
 		case "tables":
-			return "", 0, &Show{What: catalog.Table}, nil
+			return "", 0, &Show{What: catalog.Table}, nil, nil
 		case "materialized views", "views":
-			return "", 0, &Show{What: catalog.View}, nil
+			return "", 0, &Show{What: catalog.View}, nil, nil
 		}
 	case word(0) == "explain" && word(1) == "materialized" && word(2) == "view":
 		if len(toks) < 4 || (len(toks) > 4 && toks[4].kind != pg_query.Token_ASCII_59) {
-			return "", 0, nil, sqlerr.New(sqlerr.SyntaxError, "EXPLAIN MATERIALIZED VIEW takes one view name")
+			return "", 0, nil, nil, sqlerr.New(sqlerr.SyntaxError, "EXPLAIN MATERIALIZED VIEW takes one view name")
 		}
 		name := sql[toks[3].start:toks[3].end]
 		if toks[3].kind == pg_query.Token_IDENT && !strings.HasPrefix(name, `"`) {
 			name = strings.ToLower(name)
 		}
 		name = strings.Trim(name, `"`)
-		return "", 0, &ExplainView{Name: name}, nil
+		return "", 0, &ExplainView{Name: name}, nil, nil
 	case word(0) == "subscribe":
 		i := 1
 		if word(1) == "to" {
 			i = 2
 		}
 		if len(toks) <= i || (len(toks) > i+1 && toks[i+1].kind != pg_query.Token_ASCII_59) {
-			return "", 0, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE takes one materialized view name (SUBSCRIBE to a query is not supported yet)")
+			return "", 0, nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE takes one materialized view name (SUBSCRIBE to a query is not supported yet)")
 		}
 		name := sql[toks[i].start:toks[i].end]
 		if !strings.HasPrefix(name, `"`) {
 			name = strings.ToLower(name)
 		}
-		return "", 0, &Subscribe{Name: strings.Trim(name, `"`)}, nil
+		return "", 0, &Subscribe{Name: strings.Trim(name, `"`)}, nil, nil
 	case word(0) == "create" && word(1) == "sink":
-		return "", 0, nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SINK is not supported yet")
+		return "", 0, nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SINK is not supported yet")
 	}
-	return sql, 0, nil, nil
+	return sql, 0, nil, nil, nil
 }
 
 func words(toks []token) []string {
@@ -161,4 +165,97 @@ func words(toks []token) []string {
 		out = append(out, t.text)
 	}
 	return out
+}
+
+// extensions are the streaming clauses cut out of a statement before PostgreSQL's parser
+// sees it.
+type extensions struct {
+	watermark         *watermarkClause // CREATE SOURCE … WATERMARK FOR col AS expr
+	emitOnWindowClose bool             // CREATE MATERIALIZED VIEW … EMIT ON WINDOW CLOSE
+}
+
+// watermarkClause is `WATERMARK FOR col AS expr` as written.
+type watermarkClause struct {
+	col     string
+	colPos  int    // 1-based character position of col
+	expr    string // the text after AS
+	exprOff int    // byte offset of expr in the statement
+}
+
+// blank replaces sql[from:to] with spaces, so positions after it stay where they were.
+func blank(sql string, from, to int) string {
+	return sql[:from] + strings.Repeat(" ", to-from) + sql[to:]
+}
+
+// cutWatermark removes a `WATERMARK FOR col AS expr` element from CREATE SOURCE's column
+// list (with the comma that separates it) and returns it.
+func cutWatermark(sql string, toks []token) (string, *watermarkClause, error) {
+	var wm *watermarkClause
+	depth := 0
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch t.kind {
+		case pg_query.Token_ASCII_40:
+			depth++
+			continue
+		case pg_query.Token_ASCII_41:
+			depth--
+			continue
+		}
+		if depth != 1 || t.text != "watermark" || i+1 >= len(toks) || toks[i+1].text != "for" {
+			continue
+		}
+		if wm != nil {
+			return "", nil, sqlerr.New(sqlerr.SyntaxError, "a source can have only one WATERMARK").At(pos(sql, int32(t.start)))
+		}
+		if i+3 >= len(toks) || toks[i+3].text != "as" {
+			return "", nil, sqlerr.New(sqlerr.SyntaxError, "expected WATERMARK FOR column AS expression").At(pos(sql, int32(t.start)))
+		}
+		col := sql[toks[i+2].start:toks[i+2].end]
+		if strings.HasPrefix(col, `"`) {
+			col = strings.ReplaceAll(strings.Trim(col, `"`), `""`, `"`)
+		} else {
+			col = strings.ToLower(col)
+		}
+		// The expression runs to the next comma or closing parenthesis at this depth.
+		j, d := i+4, 0
+		for ; j < len(toks); j++ {
+			k := toks[j].kind
+			if d == 0 && (k == pg_query.Token_ASCII_44 || k == pg_query.Token_ASCII_41) {
+				break
+			}
+			if k == pg_query.Token_ASCII_40 {
+				d++
+			} else if k == pg_query.Token_ASCII_41 {
+				d--
+			}
+		}
+		if j >= len(toks) || j == i+4 {
+			return "", nil, sqlerr.New(sqlerr.SyntaxError, "expected an expression after WATERMARK FOR %s AS", col).At(pos(sql, int32(toks[i+3].start)))
+		}
+		wm = &watermarkClause{col: col, colPos: pos(sql, int32(toks[i+2].start)), expr: sql[toks[i+4].start:toks[j-1].end], exprOff: toks[i+4].start}
+		from, to := t.start, toks[j-1].end
+		switch {
+		case toks[i-1].kind == pg_query.Token_ASCII_44: // `, WATERMARK …`
+			from = toks[i-1].start
+		case toks[j].kind == pg_query.Token_ASCII_44: // `WATERMARK …, next column`
+			to = toks[j].end
+		}
+		sql = blank(sql, from, to)
+		i = j - 1
+	}
+	return sql, wm, nil
+}
+
+// cutEmitOnWindowClose removes a trailing `EMIT ON WINDOW CLOSE` (before an optional
+// semicolon) from CREATE MATERIALIZED VIEW.
+func cutEmitOnWindowClose(sql string, toks []token) (string, bool) {
+	n := len(toks)
+	if n > 0 && toks[n-1].kind == pg_query.Token_ASCII_59 {
+		n--
+	}
+	if n < 4 || toks[n-4].text != "emit" || toks[n-3].text != "on" || toks[n-2].text != "window" || toks[n-1].text != "close" {
+		return sql, false
+	}
+	return blank(sql, toks[n-4].start, toks[n-1].end), true
 }

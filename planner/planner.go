@@ -157,7 +157,7 @@ func New(cat *catalog.Catalog) *Planner { return &Planner{cat: cat} }
 // Plan parses, binds and plans one statement. paramOIDs are the client-declared parameter
 // types (0 = infer). Unsupported SQL fails with 0A000 naming the construct.
 func (p *Planner) Plan(sql string, paramOIDs []uint32) (st Statement, err error) {
-	rewritten, kind, custom, err := streaming(sql)
+	rewritten, kind, custom, ext, err := streaming(sql)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +172,7 @@ func (p *Planner) Plan(sql string, paramOIDs []uint32) (st Statement, err error)
 		return nil, sqlerr.New(sqlerr.SyntaxError, "expected one statement, got %d", len(tree.Stmts))
 	}
 	b := newBinder(p.cat, sql, paramOIDs)
+	b.ext = ext
 	defer func() {
 		if r := recover(); r != nil {
 			be, ok := r.(bindError)

@@ -52,13 +52,19 @@ func serve(args []string, logger *slog.Logger) error {
 }
 
 func start(ctx context.Context, f serveFlags, logger *slog.Logger) (*db.DB, *server.Server, error) {
-	d, err := db.Open(ctx, db.Config{Dir: f.data}, logger.With("component", "db"))
+	// Recovery runs in the background so that /readyz can say so while it lasts.
+	d, err := db.Open(ctx, db.Config{Dir: f.data, Background: true}, logger.With("component", "db"))
 	if err != nil {
 		return nil, nil, err
 	}
 	srv, err := server.Start(server.Config{PGAddr: f.pg, HTTPAddr: f.http}, d, logger)
 	if err != nil {
 		d.Close()
+		return nil, nil, err
+	}
+	logger.Info("weir listening; recovering", "pg", srv.PGAddr(), "http", srv.HTTPAddr(), "data", f.data)
+	if err := d.WaitReady(ctx); err != nil {
+		shutdown(d, srv, logger)
 		return nil, nil, err
 	}
 	logger.Info("weir serving", "pg", srv.PGAddr(), "http", srv.HTTPAddr(), "data", f.data)

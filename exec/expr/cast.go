@@ -12,6 +12,7 @@ import (
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/interval"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
 
@@ -24,6 +25,10 @@ type Cast struct {
 	// Precision and Scale are numeric(p,s)'s modifiers: the result is rounded to Scale
 	// and must fit Precision (22003). Precision 0 means unconstrained.
 	Precision, Scale int32
+	// IntervalRange and IntervalPrecision are an interval's modifiers (INTERVAL '1'
+	// MINUTE, interval(3)): a mask of interval.Range* fields and a fractional-second
+	// precision. IntervalRange 0 means none.
+	IntervalRange, IntervalPrecision int32
 }
 
 func (c *Cast) Type() catalog.Type { return c.T }
@@ -42,6 +47,9 @@ func (c *Cast) Eval(row []delta.Value) (delta.Value, error) {
 	if err != nil {
 		return v, err
 	}
+	if c.IntervalRange != 0 && !v.Null {
+		return c.intervalTypmod(v)
+	}
 	v, err = Convert(v, c.E.Type(), c.T)
 	if err == nil && c.MaxLen > 0 && !v.Null && utf8.RuneCountInString(v.S) > c.MaxLen {
 		v.S = string([]rune(v.S)[:c.MaxLen])
@@ -50,6 +58,24 @@ func (c *Cast) Eval(row []delta.Value) (delta.Value, error) {
 		v, err = ApplyTypmod(v, c.Precision, c.Scale)
 	}
 	return v, err
+}
+
+// intervalTypmod converts v to an interval with the cast's modifiers.
+func (c *Cast) intervalTypmod(v delta.Value) (delta.Value, error) {
+	var iv interval.Interval
+	if c.E.Type().IsString() {
+		var err error
+		if iv, err = interval.ParseTypmod(v.S, c.IntervalRange, c.IntervalPrecision); err != nil {
+			return delta.Value{}, err
+		}
+		return IntervalValue(iv), nil
+	}
+	v, err := Convert(v, c.E.Type(), c.T)
+	if err != nil {
+		return v, err
+	}
+	iv, err = interval.AdjustTypmod(IntervalOf(v), c.IntervalRange, c.IntervalPrecision)
+	return IntervalValue(iv), err
 }
 
 // CanCast reports whether a cast from `from` to `to` exists.
@@ -63,6 +89,8 @@ func CanCast(from, to catalog.Type) bool {
 	case from.IsTime() && to.IsTime():
 		return true
 	case from == catalog.Bool && to == catalog.Int4, from == catalog.Int4 && to == catalog.Bool:
+		return true
+	case from == catalog.Jsonb && (to.IsNumeric() || to == catalog.Bool):
 		return true
 	}
 	return false
@@ -82,6 +110,9 @@ func Convert(v delta.Value, from, to catalog.Type) (delta.Value, error) {
 	}
 	if from.IsString() {
 		return Parse(v.S, to)
+	}
+	if from == catalog.Jsonb {
+		return convertJsonb(v, to)
 	}
 	if from == catalog.Numeric || to == catalog.Numeric {
 		return convertNumeric(v, from, to)
@@ -217,7 +248,18 @@ func Parse(s string, t catalog.Type) (delta.Value, error) {
 			return delta.Value{}, err
 		}
 		return NumericValue(d), nil
+	case catalog.Interval:
+		iv, err := interval.Parse(s)
+		if err != nil {
+			return delta.Value{}, err
+		}
+		return IntervalValue(iv), nil
+	case catalog.Jsonb:
+		return parseJsonb(s)
 	case catalog.Timestamp, catalog.Timestamptz, catalog.Date:
+		if v, ok := fastTimestamp(s, t); ok {
+			return delta.Int(v), nil
+		}
 		if err := checkDateFields(s); err != nil {
 			return delta.Value{}, err
 		}
@@ -337,6 +379,8 @@ func Format(v delta.Value, t catalog.Type) string {
 		return FormatTimestamp(v.I, true)
 	case catalog.Date:
 		return time.UnixMicro(v.I * usPerDay).UTC().Format("2006-01-02")
+	case catalog.Interval:
+		return IntervalOf(v).String()
 	}
 	return v.S
 }

@@ -298,6 +298,9 @@ func (n *Neg) Eval(row []delta.Value) (delta.Value, error) {
 	if v.Kind == delta.KindNumeric {
 		return NumericValue(decimal.Neg(DecimalOf(v))), nil
 	}
+	if v.Kind == delta.KindInterval {
+		return negInterval(v)
+	}
 	if v.I == math.MinInt64 || !fitsInt(-v.I, n.E.Type()) {
 		return v, overflow(n.E.Type())
 	}

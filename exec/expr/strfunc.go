@@ -18,12 +18,12 @@ import (
 // knownUnsupported are PostgreSQL functions Weir does not evaluate yet. They fail with
 // 0A000 naming the function rather than 42883, which would claim they do not exist.
 var knownUnsupported = map[string]string{
-	"to_char": "", "to_timestamp": "", "to_date": "", "to_number": "", "age": "", "date_bin": "",
-	"make_interval": "", "make_date": "", "make_timestamp": "", "justify_days": "", "justify_hours": "",
+	"to_timestamp": "", "to_date": "", "to_number": "", "age": "",
+	"make_interval": "", "make_date": "", "make_timestamp": "",
 	"format": "", "quote_ident": "", "quote_literal": "", "string_to_array": "", "array_to_string": "",
 	"regexp_match": "", "regexp_matches": "", "regexp_split_to_array": "", "regexp_split_to_table": "",
 	"json_build_object": "", "jsonb_build_object": "", "to_json": "", "to_jsonb": "", "json_extract_path": "",
-	"jsonb_extract_path": "", "jsonb_extract_path_text": "", "json_extract_path_text": "", "initcap": "",
+	"json_extract_path_text": "", "initcap": "",
 	"translate": "", "overlay": "", "encode": "", "decode": "", "sha256": "", "mod": "", "power": "", "sqrt": "",
 	"exp": "", "ln": "", "log": "", "sign": "", "div": "", "width_bucket": "", "timezone": "",
 	"random":          "it is volatile: a view's answer must not change without input",
@@ -262,20 +262,38 @@ func extraFunc(f *Func, name string, args []Expr) (ok bool, err error) {
 			return delta.Int(v), err
 		}
 	case "date_part", "extract":
-		if !(n == 2 && str(0) && tm(1)) {
+		// date_part is double precision; extract is numeric (PostgreSQL 14 and later).
+		if !(n == 2 && str(0) && (tm(1) || t(1) == catalog.Interval)) {
 			return fail()
 		}
+		numeric := name == "extract"
 		f.T = catalog.Float8
-		isDate := t(1) == catalog.Date
-		f.fn = func(a []delta.Value) (delta.Value, error) {
-			us := a[1].I
-			if isDate {
-				us *= usPerDay
+		if numeric {
+			f.T = catalog.Numeric
+		}
+		switch t(1) {
+		case catalog.Interval:
+			f.fn = func(a []delta.Value) (delta.Value, error) {
+				return extractInterval(a[0].S, IntervalOf(a[1]), numeric)
 			}
-			v, err := timePart(strings.ToLower(a[0].S), us)
-			return delta.Float(v), err
+		case catalog.Date:
+			f.fn = func(a []delta.Value) (delta.Value, error) { return extractDate(a[0].S, a[1].I, numeric) }
+		default:
+			f.fn = func(a []delta.Value) (delta.Value, error) {
+				if numeric {
+					return extractTimestamp(a[0].S, a[1].I)
+				}
+				v, err := timePart(strings.ToLower(a[0].S), a[1].I)
+				return delta.Float(v), err
+			}
 		}
 	default:
+		if ok, err := timeFunc(f, name, args); ok {
+			return true, err
+		}
+		if ok, err := jsonFunc(f, name, args); ok {
+			return true, err
+		}
 		if why, ok := knownUnsupported[name]; ok {
 			msg := "function " + name + "() is not supported yet"
 			if why != "" {

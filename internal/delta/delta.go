@@ -33,6 +33,19 @@ const (
 	// imports; arithmetic lives in internal/decimal. Compare and AppendValueKey order and
 	// group by value, so 1.0 and 1.00 are equal.
 	KindNumeric
+	// KindInterval is a PostgreSQL interval held in Vector.Str as 16 bytes: months and
+	// days (int32) and microseconds (int64), little-endian (see Interval and
+	// IntervalParts). Compare and AppendValueKey order and group intervals as
+	// PostgreSQL does, by their span with 30-day months and 24-hour days, so '1 day'
+	// and '24 hours' are equal; the bytes keep the fields apart for arithmetic and
+	// printing.
+	KindInterval
+	// KindJsonb is a jsonb value held in Vector.Str as its canonical text (PostgreSQL's
+	// jsonb output: keys sorted, no duplicates, ": " and ", " separators). Equality
+	// follows jsonb's: numbers compare by value, so {"a": 1.0} equals {"a": 1}.
+	// Compare's order among unequal values is only consistent, not jsonb's; the planner
+	// rejects ordering jsonb.
+	KindJsonb
 )
 
 func (k Kind) String() string {
@@ -47,6 +60,10 @@ func (k Kind) String() string {
 		return "bool"
 	case KindNumeric:
 		return "numeric"
+	case KindInterval:
+		return "interval"
+	case KindJsonb:
+		return "jsonb"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -70,6 +87,40 @@ func Null(k Kind) Value     { return Value{Kind: k, Null: true} }
 
 // Numeric constructs a numeric Value from its canonical text (see KindNumeric).
 func Numeric(text string) Value { return Value{Kind: KindNumeric, S: text} }
+
+// Interval constructs an interval Value (see KindInterval).
+func Interval(months, days int32, micros int64) Value {
+	var b [16]byte
+	binary.LittleEndian.PutUint32(b[0:], uint32(months))
+	binary.LittleEndian.PutUint32(b[4:], uint32(days))
+	binary.LittleEndian.PutUint64(b[8:], uint64(micros))
+	return Value{Kind: KindInterval, S: string(b[:])}
+}
+
+// IntervalParts returns the months, days and microseconds of a non-NULL interval Value.
+func (v Value) IntervalParts() (months, days int32, micros int64) {
+	if len(v.S) != 16 {
+		return 0, 0, 0
+	}
+	return int32(binary.LittleEndian.Uint32([]byte(v.S[0:4]))), int32(binary.LittleEndian.Uint32([]byte(v.S[4:8]))),
+		int64(binary.LittleEndian.Uint64([]byte(v.S[8:16])))
+}
+
+// intervalKey is the span PostgreSQL orders intervals by, as whole days (30 per month)
+// and the microseconds of the last day.
+func intervalKey(v Value) (int64, int64) {
+	m, d, us := v.IntervalParts()
+	const day = 86_400_000_000
+	days := int64(d) + int64(m)*30
+	q := us / day
+	if us%day != 0 && us < 0 {
+		q--
+	}
+	return days + q, us - q*day
+}
+
+// Jsonb constructs a jsonb Value from its canonical text (see KindJsonb).
+func Jsonb(text string) Value { return Value{Kind: KindJsonb, S: text} }
 
 // Compare orders two values of the same kind: NULL sorts first, floats by IEEE order with
 // NaN greatest (as PostgreSQL sorts them). It returns -1, 0 or +1.
@@ -100,6 +151,15 @@ func Compare(a, b Value) int {
 		return cmpOrdered(a.S, b.S)
 	case KindNumeric:
 		return compareDecimal(a.S, b.S)
+	case KindInterval:
+		ad, au := intervalKey(a)
+		bd, bu := intervalKey(b)
+		if c := cmpOrdered(ad, bd); c != 0 {
+			return c
+		}
+		return cmpOrdered(au, bu)
+	case KindJsonb:
+		return cmpOrdered(NormalizeJSON(a.S), NormalizeJSON(b.S))
 	case KindBool:
 		switch {
 		case a.B == b.B:
@@ -139,7 +199,7 @@ func (v *Vector) Len() int {
 		return len(v.I64)
 	case KindFloat:
 		return len(v.F64)
-	case KindString, KindNumeric:
+	case KindString, KindNumeric, KindInterval, KindJsonb:
 		return len(v.Str)
 	default:
 		return len(v.Bool)
@@ -158,8 +218,8 @@ func (v *Vector) Get(i int) Value {
 		return Value{Kind: KindFloat, F: v.F64[i]}
 	case KindString:
 		return Value{Kind: KindString, S: v.Str[i]}
-	case KindNumeric:
-		return Value{Kind: KindNumeric, S: v.Str[i]}
+	case KindNumeric, KindInterval, KindJsonb:
+		return Value{Kind: v.Kind, S: v.Str[i]}
 	default:
 		return Value{Kind: KindBool, B: v.Bool[i]}
 	}
@@ -181,7 +241,7 @@ func (v *Vector) Append(x Value) {
 		v.I64 = append(v.I64, x.I)
 	case KindFloat:
 		v.F64 = append(v.F64, x.F)
-	case KindString, KindNumeric:
+	case KindString, KindNumeric, KindInterval, KindJsonb:
 		v.Str = append(v.Str, x.S)
 	default:
 		v.Bool = append(v.Bool, x.B)
@@ -300,8 +360,8 @@ func (b *Batch) AppendKey(dst []byte, i int) []byte {
 }
 
 // AppendValueKey appends v's key encoding to dst (see AppendKey). Floats are normalised so
-// that -0 equals 0 and all NaNs are equal, and numerics so that 1.0 equals 1.00, as SQL
-// grouping requires.
+// that -0 equals 0 and all NaNs are equal, numerics so that 1.0 equals 1.00, intervals so
+// that '1 day' equals '24 hours', and jsonb numbers as numerics, as SQL grouping requires.
 func AppendValueKey(dst []byte, v Value) []byte {
 	if v.Null {
 		return append(dst, 0)
@@ -328,6 +388,16 @@ func AppendValueKey(dst []byte, v Value) []byte {
 	case KindNumeric:
 		n := NormalizeDecimal(v.S)
 		dst = append(dst, 6)
+		dst = binary.AppendUvarint(dst, uint64(len(n)))
+		return append(dst, n...)
+	case KindInterval:
+		days, us := intervalKey(v)
+		dst = append(dst, 7)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(days))
+		return binary.LittleEndian.AppendUint64(dst, uint64(us))
+	case KindJsonb:
+		n := NormalizeJSON(v.S)
+		dst = append(dst, 8)
 		dst = binary.AppendUvarint(dst, uint64(len(n)))
 		return append(dst, n...)
 	default:
@@ -414,4 +484,49 @@ func cutPoint(s string) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+// NormalizeJSON rewrites every number of canonical jsonb text with NormalizeDecimal, so
+// that texts of equal jsonb values are equal. Canonical jsonb prints numbers as plain
+// decimals (no exponent), outside strings.
+func NormalizeJSON(s string) string {
+	var out []byte // nil until something changes
+	inStr, esc := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i + 1
+			for j < len(s) && (s[j] == '.' || (s[j] >= '0' && s[j] <= '9')) {
+				j++
+			}
+			n := NormalizeDecimal(s[i:j])
+			if out == nil && n != s[i:j] {
+				out = append([]byte{}, s[:i]...)
+			}
+			if out != nil {
+				out = append(out, n...)
+			}
+			i = j - 1
+			continue
+		}
+		if out != nil {
+			out = append(out, c)
+		}
+	}
+	if out == nil {
+		return s
+	}
+	return string(out)
 }

@@ -166,6 +166,7 @@ func refreshOrder(nodes []viewNode) []string {
 // PostgreSQL's:
 //
 //	CREATE SOURCE [IF NOT EXISTS] s (…) [WITH (…)]  →  CREATE TABLE [IF NOT EXISTS] s (…)
+//	                                                   (without a WATERMARK FOR element)
 //	DROP SOURCE …                                   →  DROP TABLE …
 //
 // Only a statement's first two words are matched, on tokens, so comments, string literals
@@ -200,6 +201,40 @@ func RewriteForPostgres(sql string) string {
 				continue
 			}
 			cols := matching(words, open, sql)
+			// Drop a WATERMARK FOR … element (and its comma) from the column list.
+			for i, depth := open+1, 0; cols > 0 && i < cols; i++ {
+				switch words[i].text(sql) {
+				case "(":
+					depth++
+				case ")":
+					depth--
+				}
+				if depth != 0 || !words[i].is("WATERMARK") || !words[i+1].is("FOR") {
+					continue
+				}
+				from := words[i].start
+				if words[i-1].text(sql) == "," {
+					from = words[i-1].start
+				}
+				j := i
+				for d := 0; j < cols; j++ {
+					switch words[j].text(sql) {
+					case "(":
+						d++
+					case ")":
+						d--
+					}
+					if d == 0 && words[j].text(sql) == "," {
+						break
+					}
+				}
+				b.WriteString(sql[last:from])
+				last = words[j-1].end
+				if from == words[i].start && j < cols { // the first element: drop the comma after it
+					last = words[j].end
+				}
+				i = j - 1
+			}
 			if cols < 0 || cols+2 >= len(words) || !words[cols+1].is("WITH") || words[cols+2].text(sql) != "(" {
 				continue
 			}

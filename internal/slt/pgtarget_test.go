@@ -30,6 +30,16 @@ func TestRewriteForPostgres(t *testing.T) {
 			want: "  -- a source\n  /* block /* nested */ */ CREATE\n TABLE s (\n  a int -- key\n)",
 		},
 		{
+			name: "watermark element, last",
+			in:   "CREATE SOURCE c (room bigint, ts timestamptz NOT NULL, WATERMARK FOR ts AS ts - INTERVAL '5 seconds') WITH (connector = 'http')",
+			want: "CREATE TABLE c (room bigint, ts timestamptz NOT NULL)",
+		},
+		{
+			name: "watermark element, first, with a function call",
+			in:   "CREATE SOURCE c (WATERMARK FOR ts AS ts - make_interval(secs => 5), ts timestamptz)",
+			want: "CREATE TABLE c ( ts timestamptz)",
+		},
+		{
 			name: "quoted name",
 			in:   `CREATE SOURCE "My Source" ("a b" int) WITH (connector = 'http')`,
 			want: `CREATE TABLE "My Source" ("a b" int)`,

@@ -14,59 +14,66 @@ type Code string
 
 // The codes Weir emits. Each is a PostgreSQL SQLSTATE; sqlerr_test.go checks the shape.
 const (
-	SuccessfulCompletion       Code = "00000"
-	ConnectionException        Code = "08000"
-	ProtocolViolation          Code = "08P01"
-	FeatureNotSupported        Code = "0A000"
-	InvalidParameterValue      Code = "22023"
-	NumericValueOutOfRange     Code = "22003"
-	InvalidDatetimeFormat      Code = "22007"
-	DatetimeFieldOverflow      Code = "22008"
-	DivisionByZero             Code = "22012"
-	InvalidTextRepresentation  Code = "22P02"
-	StringDataRightTruncation  Code = "22001"
-	DataException              Code = "22000"
-	InvalidEscapeSequence      Code = "22025"
-	NotNullViolation           Code = "23502"
-	UniqueViolation            Code = "23505"
-	InvalidTransactionState    Code = "25000"
-	InvalidSQLStatementName    Code = "26000"
-	InvalidCursorName          Code = "34000"
-	SyntaxError                Code = "42601"
-	InsufficientPrivilege      Code = "42501"
-	UndefinedColumn            Code = "42703"
-	UndefinedTable             Code = "42P01"
-	UndefinedFunction          Code = "42883"
-	UndefinedObject            Code = "42704"
-	DuplicateTable             Code = "42P07"
-	DuplicateColumn            Code = "42701"
-	DuplicateObject            Code = "42710"
-	AmbiguousColumn            Code = "42702"
-	DatatypeMismatch           Code = "42804"
-	CannotCoerce               Code = "42846"
-	GroupingError              Code = "42803"
-	WrongObjectType            Code = "42809"
-	InvalidColumnReference     Code = "42P10"
-	InvalidTableDefinition     Code = "42P16"
-	DependentObjectsStillExist Code = "2BP01"
-	InsufficientResources      Code = "53000"
-	DiskFull                   Code = "53100"
-	OutOfMemory                Code = "53200"
-	QueryCanceled              Code = "57014"
-	AdminShutdown              Code = "57P01"
-	CannotConnectNow           Code = "57P03"
-	IOError                    Code = "58030"
-	Internal                   Code = "XX000"
-	DataCorrupted              Code = "XX001"
+	SuccessfulCompletion        Code = "00000"
+	ConnectionException         Code = "08000"
+	ConnectionFailure           Code = "08006"
+	ProtocolViolation           Code = "08P01"
+	FeatureNotSupported         Code = "0A000"
+	InvalidParameterValue       Code = "22023"
+	NumericValueOutOfRange      Code = "22003"
+	InvalidDatetimeFormat       Code = "22007"
+	DatetimeFieldOverflow       Code = "22008"
+	DivisionByZero              Code = "22012"
+	InvalidTextRepresentation   Code = "22P02"
+	InvalidBinaryRepresentation Code = "22P03"
+	BadCopyFileFormat           Code = "22P04"
+	CharacterNotInRepertoire    Code = "22021"
+	StringDataRightTruncation   Code = "22001"
+	DataException               Code = "22000"
+	InvalidEscapeSequence       Code = "22025"
+	NotNullViolation            Code = "23502"
+	UniqueViolation             Code = "23505"
+	InvalidTransactionState     Code = "25000"
+	InvalidSQLStatementName     Code = "26000"
+	InvalidCursorName           Code = "34000"
+	SyntaxError                 Code = "42601"
+	InsufficientPrivilege       Code = "42501"
+	UndefinedColumn             Code = "42703"
+	UndefinedTable              Code = "42P01"
+	UndefinedFunction           Code = "42883"
+	UndefinedObject             Code = "42704"
+	DuplicateTable              Code = "42P07"
+	DuplicateColumn             Code = "42701"
+	DuplicateObject             Code = "42710"
+	AmbiguousColumn             Code = "42702"
+	DatatypeMismatch            Code = "42804"
+	CannotCoerce                Code = "42846"
+	GroupingError               Code = "42803"
+	WrongObjectType             Code = "42809"
+	InvalidColumnReference      Code = "42P10"
+	InvalidTableDefinition      Code = "42P16"
+	DependentObjectsStillExist  Code = "2BP01"
+	InsufficientResources       Code = "53000"
+	DiskFull                    Code = "53100"
+	OutOfMemory                 Code = "53200"
+	QueryCanceled               Code = "57014"
+	AdminShutdown               Code = "57P01"
+	CannotConnectNow            Code = "57P03"
+	IOError                     Code = "58030"
+	Internal                    Code = "XX000"
+	DataCorrupted               Code = "XX001"
 )
 
 // Error is an error with a SQLSTATE code. Position is the 1-based character offset of the
-// problem in the statement text, 0 when unknown (ErrorResponse field P).
+// problem in the statement text, 0 when unknown (ErrorResponse field P). Where is the
+// context PostgreSQL reports as CONTEXT (ErrorResponse field W), such as the line of a
+// COPY: `COPY events, line 3, column ts: "garbage"`.
 type Error struct {
 	Code     Code
 	Msg      string
 	Detail   string
 	Hint     string
+	Where    string
 	Position int
 	Err      error
 }
@@ -114,6 +121,13 @@ func (e *Error) At(pos int) *Error {
 func (e *Error) WithDetail(format string, args ...any) *Error {
 	c := *e
 	c.Detail = fmt.Sprintf(format, args...)
+	return &c
+}
+
+// WithWhere returns a copy of e with Where set.
+func (e *Error) WithWhere(format string, args ...any) *Error {
+	c := *e
+	c.Where = fmt.Sprintf(format, args...)
 	return &c
 }
 

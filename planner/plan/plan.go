@@ -83,6 +83,10 @@ type Join struct {
 	LeftKeys, RightKeys []int
 	Residual            expr.Expr
 	Kind                exec.JoinKind
+	// Expiry, when set, says that the key pair LeftKeys[Expiry.Col] = RightKeys[Expiry.Col]
+	// holds a window closed under a watermark on both sides: an inner join forgets
+	// those keys' rows then (planner/window.go).
+	Expiry *exec.Expiry
 }
 
 func (j *Join) Schema() []Column {
@@ -170,6 +174,9 @@ type TopN struct {
 	Rank      exec.RankKind
 	RankCol   bool
 	RankName  string
+	// Expiry, when set, names a partition column whose windows close under a
+	// watermark: the TopN forgets those partitions then (planner/window.go).
+	Expiry *exec.Expiry
 }
 
 func (t *TopN) Schema() []Column {
@@ -225,6 +232,9 @@ type Aggregate struct {
 	GroupCols []int
 	Aggs      []exec.AggSpec
 	Cols      []Column
+	// Expiry, when set, names a group column whose windows close under a watermark:
+	// the aggregate forgets those groups' state then (planner/window.go).
+	Expiry *exec.Expiry
 }
 
 func (a *Aggregate) Schema() []Column { return a.Cols }

@@ -43,10 +43,15 @@ func New(d *db.DB, logger *slog.Logger) http.Handler {
 	r.Get("/v1/views/{name}", a.view)
 	r.Get("/v1/views/{name}/subscribe", a.subscribe)
 	r.Post("/v1/sql", a.sql)
+	r.Handle("/metrics", metrics(d))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !d.Ready() {
-			http.Error(w, "recovering\n", http.StatusServiceUnavailable)
+			msg := "recovering\n"
+			if err := d.RecoveryErr(); err != nil {
+				msg = "recovery failed: " + err.Error() + "\n"
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
@@ -202,8 +207,23 @@ func decodeRow(rel *catalog.Relation, raw json.RawMessage) ([]delta.Value, *rowE
 			return nil, &rowErr{column: k, err: sqlerr.New(sqlerr.UndefinedColumn, "source %q has no column %q", rel.Name, k)}
 		}
 	}
+	var raws map[string]json.RawMessage // the members' JSON text, for jsonb columns
 	row := make([]delta.Value, len(rel.Columns))
 	for i, c := range rel.Columns {
+		if c.Type == catalog.Jsonb {
+			if raws == nil {
+				json.Unmarshal(raw, &raws) // raw decoded as an object above, so this succeeds
+			}
+			v, err := jsonbValue(raws[c.Name])
+			if err != nil {
+				return nil, &rowErr{column: c.Name, err: sqlerr.As(err)}
+			}
+			if v.Null && c.NotNull {
+				return nil, &rowErr{column: c.Name, err: sqlerr.New(sqlerr.NotNullViolation, "null value in column %q violates not-null constraint", c.Name)}
+			}
+			row[i] = v
+			continue
+		}
 		v, err := jsonValue(obj[c.Name], c.Type)
 		if err != nil {
 			return nil, &rowErr{column: c.Name, err: sqlerr.As(err)}
@@ -245,6 +265,15 @@ func jsonValue(v any, t catalog.Type) (delta.Value, error) {
 	return delta.Value{}, sqlerr.New(sqlerr.InvalidTextRepresentation, "JSON value %v does not fit type %s", v, t)
 }
 
+// jsonbValue stores any JSON value (object, array, number, string, boolean) in a jsonb
+// column as its canonical text; JSON null and a missing member are SQL NULL.
+func jsonbValue(raw json.RawMessage) (delta.Value, error) {
+	if raw == nil || string(raw) == "null" {
+		return delta.Null(delta.KindJsonb), nil
+	}
+	return expr.Parse(string(raw), catalog.Jsonb)
+}
+
 func jsonKind(t catalog.Type) string {
 	if t == catalog.Bool {
 		return "boolean"
@@ -264,7 +293,7 @@ func (a *API) view(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a materialized view", name, rel.Kind))
 		return
 	}
-	a.query(w, r, `SELECT * FROM "`+strings.ReplaceAll(name, `"`, `""`)+`"`)
+	a.query(w, r, `SELECT * FROM "`+strings.ReplaceAll(name, `"`, `""`)+`"`, rel)
 }
 
 // sql runs one statement: {"sql": "..."}.
@@ -276,10 +305,12 @@ func (a *API) sql(w http.ResponseWriter, r *http.Request) {
 		writeError(w, sqlerr.New(sqlerr.SyntaxError, `body must be {"sql": "<one statement>"}`))
 		return
 	}
-	a.query(w, r, req.SQL)
+	a.query(w, r, req.SQL, nil)
 }
 
-func (a *API) query(w http.ResponseWriter, r *http.Request, sql string) {
+// query runs sql and writes its rows as JSON objects. When rel is the relation the rows
+// are (SELECT * of a view), its jsonb columns go out as raw JSON rather than strings.
+func (a *API) query(w http.ResponseWriter, r *http.Request, sql string, rel *catalog.Relation) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
 	defer cancel()
 	s := a.db.NewSession(map[string]string{"application_name": "http"})
@@ -302,6 +333,9 @@ func (a *API) query(w http.ResponseWriter, r *http.Request, sql string) {
 		obj := make(map[string]any, len(cols))
 		for i, c := range cols {
 			obj[c.Name] = jsonOut(dst[i])
+			if s, ok := dst[i].(string); ok && rel != nil && i < len(rel.Columns) && rel.Columns[i].Type == catalog.Jsonb {
+				obj[c.Name] = json.RawMessage(s)
+			}
 		}
 		out = append(out, obj)
 	}

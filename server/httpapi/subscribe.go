@@ -160,8 +160,10 @@ func jsonValueOut(v delta.Value, t catalog.Type) any {
 	switch {
 	case t == catalog.Timestamp || t == catalog.Timestamptz:
 		return time.UnixMicro(v.I).UTC().Format(time.RFC3339Nano)
-	case t == catalog.Date:
+	case t == catalog.Date, t == catalog.Interval:
 		return expr.Format(v, t)
+	case t == catalog.Jsonb:
+		return json.RawMessage(v.S)
 	}
 	switch v.Kind {
 	case delta.KindInt:

@@ -9,13 +9,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/weirdb/weir/internal/interval"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
 
 // decodeParam decodes one Bind parameter of type oid sent in format. NULL (src == nil)
 // is nil. The Go types are those Statement.Execute documents: int16, int32, int64,
 // float32, float64, string, bool, time.Time (UTC), []byte; numeric arrives as its exact
-// decimal string, json and jsonb as their text, interval as pgtype.Interval, infinite
+// decimal string, json and jsonb as their text, interval as its PostgreSQL text, infinite
 // timestamps and dates as pgtype values, and other OIDs pgtype knows as its decoded value.
 // An unspecified or unknown type is a string in text format and []byte in binary. src
 // belongs to the receive buffer; the result never aliases it.
@@ -65,7 +66,11 @@ func (c *codec) decodeParam(oid uint32, format int16, src []byte) (v any, err er
 		}
 		return timeParam(oid, t, inf), nil
 	case pgtype.IntervalOID:
-		return parseInterval(s)
+		iv, err := interval.Parse(s)
+		if err != nil {
+			return nil, err
+		}
+		return iv.String(), nil
 	case pgtype.ByteaOID:
 		return decodeByteaText(s)
 	}
@@ -165,12 +170,11 @@ func (c *codec) decodeBinary(oid uint32, src []byte) (any, error) {
 		if err := need(16); err != nil {
 			return nil, err
 		}
-		return pgtype.Interval{
-			Microseconds: int64(binary.BigEndian.Uint64(src)),
-			Days:         int32(binary.BigEndian.Uint32(src[8:])),
-			Months:       int32(binary.BigEndian.Uint32(src[12:])),
-			Valid:        true,
-		}, nil
+		return interval.Interval{
+			Micros: int64(binary.BigEndian.Uint64(src)),
+			Days:   int32(binary.BigEndian.Uint32(src[8:])),
+			Months: int32(binary.BigEndian.Uint32(src[12:])),
+		}.String(), nil
 	}
 	if t, ok := c.types.TypeForOID(oid); ok {
 		v, err := t.Codec.DecodeValue(c.types, oid, binaryFormat, src)

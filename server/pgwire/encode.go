@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/weirdb/weir/internal/interval"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
 
@@ -856,12 +857,13 @@ func asInterval(v any) (pgtype.Interval, error) {
 	}
 }
 
+// parseInterval reads interval input text as PostgreSQL does (internal/interval).
 func parseInterval(s string) (pgtype.Interval, error) {
-	var iv pgtype.Interval
-	if err := iv.Scan(strings.TrimSpace(s)); err != nil || !iv.Valid {
-		return iv, invalidInput(pgtype.IntervalOID, s)
+	iv, err := interval.Parse(s)
+	if err != nil {
+		return pgtype.Interval{}, err
 	}
-	return iv, nil
+	return pgtype.Interval{Months: iv.Months, Days: iv.Days, Microseconds: iv.Micros, Valid: true}, nil
 }
 
 // appendInterval appends iv in IntervalStyle postgres: "1 year 2 mons -3 days +04:05:06.5".

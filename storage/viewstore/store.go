@@ -8,8 +8,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/big"
 	"strings"
 	"time"
@@ -58,6 +60,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		`CREATE TABLE IF NOT EXISTS weir_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS ` + ErrorsTable + ` (view VARCHAR, operator VARCHAR, code VARCHAR, message VARCHAR, input VARCHAR)`,
 		`CREATE TABLE IF NOT EXISTS ` + OperatorsTable + ` (node BIGINT, operator VARCHAR, inputs VARCHAR, views VARCHAR, rows_in BIGINT, rows_out BIGINT, state_rows BIGINT)`,
+		`CREATE TABLE IF NOT EXISTS ` + LateEventsTable + ` (source VARCHAR, tick BIGINT, event_time TIMESTAMPTZ, watermark TIMESTAMPTZ, event VARCHAR)`,
+		`CREATE TABLE IF NOT EXISTS ` + WatermarksTable + ` (source VARCHAR PRIMARY KEY, watermark TIMESTAMPTZ, max_event_time TIMESTAMPTZ, late_events BIGINT)`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			db.Close()
@@ -72,6 +76,62 @@ const ErrorsTable = "weir_view_errors"
 
 // OperatorsTable is the system table of the views' operators and their counters.
 const OperatorsTable = "weir_operators"
+
+// LateEventsTable is the system table of the events that arrived behind their source's
+// watermark.
+const LateEventsTable = "weir_late_events"
+
+// WatermarksTable is the system table of the watermarked sources' watermarks.
+const WatermarksTable = "weir_watermarks"
+
+// EventTimeStats returns the largest value of rel's timestamp column col (nil when the
+// source is empty) and the number of its late events.
+func (s *Store) EventTimeStats(ctx context.Context, rel *catalog.Relation, col int) (*int64, int64, error) {
+	var maxTS sql.NullTime
+	if err := s.db.QueryRowContext(ctx, `SELECT max(`+Quote(rel.Columns[col].Name)+`) FROM `+Quote(rel.Name)).Scan(&maxTS); err != nil {
+		return nil, 0, sqlerr.Wrap(err, sqlerr.Internal, "event time of %s", rel.Name)
+	}
+	var late int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+LateEventsTable+` WHERE source = ?`, rel.Name).Scan(&late); err != nil {
+		return nil, 0, sqlerr.Wrap(err, sqlerr.Internal, "late events of %s", rel.Name)
+	}
+	if !maxTS.Valid {
+		return nil, late, nil
+	}
+	us := maxTS.Time.UnixMicro()
+	return &us, late, nil
+}
+
+// LateEvents returns source's late events: for each event text, the watermarks it
+// arrived under, oldest first.
+func (s *Store) LateEvents(ctx context.Context, source string) (map[string][]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT event, watermark FROM `+LateEventsTable+` WHERE source = ? ORDER BY tick`, source)
+	if err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "late events of %s", source)
+	}
+	defer rows.Close()
+	out := map[string][]int64{}
+	for rows.Next() {
+		var ev string
+		var wm time.Time
+		if err := rows.Scan(&ev, &wm); err != nil {
+			return nil, err
+		}
+		out[ev] = append(out[ev], wm.UnixMicro())
+	}
+	return out, rows.Err()
+}
+
+// SetWatermark records a source's watermark, largest event time and late-event count.
+func (t *Tx) SetWatermark(source string, wm, maxTS, late int64) error {
+	ts := func(us int64) any {
+		if us == math.MinInt64 {
+			return nil
+		}
+		return time.UnixMicro(us).UTC()
+	}
+	return t.Exec(`INSERT OR REPLACE INTO `+WatermarksTable+` VALUES (?, ?, ?, ?)`, source, ts(wm), ts(maxTS), late)
+}
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -176,10 +236,15 @@ func FromGo(v any, t catalog.Type) (delta.Value, error) {
 	case float64:
 		return delta.Float(x), nil
 	case string:
-		if t == catalog.Numeric {
+		switch t {
+		case catalog.Numeric:
 			return delta.Numeric(x), nil // stored as its canonical text (see catalog.Numeric)
+		case catalog.Jsonb:
+			return delta.Jsonb(x), nil // stored as its canonical text (see catalog.Jsonb)
 		}
 		return delta.Str(x), nil
+	case duckdb.Interval:
+		return delta.Interval(x.Months, x.Days, x.Micros), nil
 	case bool:
 		return delta.Bool(x), nil
 	case duckdb.Decimal:
@@ -225,6 +290,9 @@ func ToGo(v delta.Value, t catalog.Type) any {
 		return time.UnixMicro(v.I).UTC()
 	case catalog.Date:
 		return time.UnixMicro(v.I * 86_400_000_000).UTC()
+	case catalog.Interval:
+		m, d, us := v.IntervalParts()
+		return duckdb.Interval{Months: m, Days: d, Micros: us}
 	}
 	return v.S
 }
@@ -266,6 +334,40 @@ func (t *Tx) Commit(tick uint64) error {
 		return sqlerr.Wrap(err, sqlerr.Internal, "commit tick %d", tick)
 	}
 	return nil
+}
+
+// Tick returns the last committed tick (0 for a new store).
+func (s *Store) Tick(ctx context.Context) (uint64, error) {
+	v, err := s.Meta(ctx, "tick")
+	if err != nil || v == "" {
+		return 0, err
+	}
+	var tick uint64
+	if _, err := fmt.Sscan(v, &tick); err != nil {
+		return 0, sqlerr.Wrap(err, sqlerr.DataCorrupted, "weir_meta tick = %q", v)
+	}
+	return tick, nil
+}
+
+// MetaLSN is the weir_meta key of the last write-ahead log record the store holds.
+const MetaLSN = "wal_lsn"
+
+// SetMeta sets a weir_meta key in the transaction.
+func (t *Tx) SetMeta(key, value string) error {
+	return t.Exec(`INSERT OR REPLACE INTO weir_meta VALUES (?, ?)`, key, value)
+}
+
+// Meta returns a weir_meta value ("" when unset).
+func (s *Store) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM weir_meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", sqlerr.Wrap(err, sqlerr.Internal, "read weir_meta %s", key)
+	}
+	return v, nil
 }
 
 // Rollback abandons the tick.
@@ -325,6 +427,11 @@ func (t *Tx) CreateRelation(rel *catalog.Relation) error {
 func (t *Tx) DropRelation(name string) error {
 	if err := t.Exec(`DROP TABLE IF EXISTS ` + Quote(name)); err != nil {
 		return err
+	}
+	for _, q := range []string{`DELETE FROM ` + LateEventsTable + ` WHERE source = ?`, `DELETE FROM ` + WatermarksTable + ` WHERE source = ?`} {
+		if err := t.Exec(q, name); err != nil {
+			return err
+		}
 	}
 	return t.Exec(`DELETE FROM weir_catalog WHERE name = ?`, name)
 }

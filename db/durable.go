@@ -1,0 +1,375 @@
+package db
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/storage/viewstore"
+	"github.com/weirdb/weir/storage/wal"
+)
+
+// Durability (DESIGN §4): a write is acknowledged once its tick's input is in the
+// write-ahead log (storage/wal, fsynced, group-committed: concurrent ingests share a
+// tick and so a record and an fsync). The tick is applied in memory first (a tick that
+// fails is never logged) and then logged; its changes to the view store wait in
+// d.unflushed until a flush writes every pending tick in one DuckDB transaction with
+// the log position it covers: the checkpoint. Flushes happen before every read (so a
+// reader sees every acknowledged write, and all views at one tick), before DDL, at
+// Close, and at the latest FlushInterval after a write; the log segments a flush covers
+// are deleted.
+//
+// Recovery loads the last checkpoint from DuckDB (catalog, tables, source histories,
+// watermarks), recomputes the views from it, replays the log records after the
+// checkpoint as ticks, and flushes. A failed tick recovers the same way, so acknowledged
+// ticks that were not yet flushed are never lost.
+
+// DefaultFlushInterval is how long acknowledged ticks may wait in memory (and in the
+// log) before they are written to the view store.
+const DefaultFlushInterval = 200 * time.Millisecond
+
+// tickRecord is one logged tick: its sequence number and input.
+type tickRecord struct {
+	seq uint64
+	in  tickInput
+}
+
+const tickRecordVersion = 1
+
+// encodeTick renders a tick's input as a log record: a version byte, the tick, then
+// the source appends and the table changes, each a count and (name, batch) pairs in
+// name order.
+func encodeTick(seq uint64, in tickInput) []byte {
+	buf := []byte{tickRecordVersion}
+	buf = binary.AppendUvarint(buf, seq)
+	for _, m := range []map[string]*delta.Batch{in.appends, in.tables} {
+		names := make([]string, 0, len(m))
+		for name := range m {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		buf = binary.AppendUvarint(buf, uint64(len(names)))
+		for _, name := range names {
+			buf = binary.AppendUvarint(buf, uint64(len(name)))
+			buf = append(buf, name...)
+			buf = m[name].AppendBinary(buf)
+		}
+	}
+	return buf
+}
+
+var errBadRecord = errors.New("malformed tick record")
+
+// decodeTick parses a record written by encodeTick.
+func decodeTick(p []byte) (tickRecord, error) {
+	var rec tickRecord
+	if len(p) == 0 || p[0] != tickRecordVersion {
+		return rec, fmt.Errorf("%w: unknown version", errBadRecord)
+	}
+	p = p[1:]
+	seq, k := binary.Uvarint(p)
+	if k <= 0 {
+		return rec, errBadRecord
+	}
+	rec.seq, p = seq, p[k:]
+	maps := [2]map[string]*delta.Batch{}
+	for i := range maps {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n > uint64(len(p)) {
+			return rec, errBadRecord
+		}
+		p = p[k:]
+		maps[i] = make(map[string]*delta.Batch, n)
+		for range n {
+			l, k := binary.Uvarint(p)
+			if k <= 0 || l > uint64(len(p)-k) {
+				return rec, errBadRecord
+			}
+			name := string(p[k : k+int(l)])
+			b, rest, err := delta.DecodeBatch(p[k+int(l):])
+			if err != nil {
+				return rec, fmt.Errorf("%w: %v", errBadRecord, err)
+			}
+			maps[i][name], p = b, rest
+		}
+	}
+	if len(p) != 0 {
+		return rec, fmt.Errorf("%w: %d trailing bytes", errBadRecord, len(p))
+	}
+	rec.in = tickInput{appends: maps[0], tables: maps[1]}
+	return rec, nil
+}
+
+// unflushed is what acknowledged ticks changed that the view store does not hold yet.
+// Rows of views and of the error table are kept as keys: a flush writes their
+// multiplicities as they are then.
+type unflushed struct {
+	ticks   int
+	tick    uint64 // the last tick folded in
+	lsn     wal.LSN
+	since   time.Time // when the oldest pending tick was applied
+	rows    int       // rows pending, to bound memory
+	appends map[string]*delta.Batch
+	tables  map[string]*delta.Batch
+	views   map[string]map[string][]delta.Value // view -> row key -> row
+	errs    map[string][]delta.Value            // error row key -> row (its first column is the view)
+	late    *delta.Batch
+	moved   map[string]bool // sources whose watermark moved
+}
+
+func (u *unflushed) empty() bool { return u == nil || u.ticks == 0 }
+
+// add folds one tick into u.
+func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[string]*delta.Batch, errChanges, late *delta.Batch) {
+	if u.ticks == 0 {
+		u.since = time.Now()
+	}
+	u.ticks++
+	u.tick, u.lsn = tick, max(u.lsn, lsn)
+	merge := func(dst *map[string]*delta.Batch, src map[string]*delta.Batch) {
+		for name, b := range src {
+			if *dst == nil {
+				*dst = map[string]*delta.Batch{}
+			}
+			cur, ok := (*dst)[name]
+			if !ok {
+				cur = delta.New(b.Kinds())
+				(*dst)[name] = cur
+			}
+			cur.AppendBatch(b, 1)
+			u.rows += b.Len()
+		}
+	}
+	merge(&u.appends, in.appends)
+	merge(&u.tables, in.tables)
+	keys := func(b *delta.Batch, into map[string][]delta.Value) {
+		var key []byte
+		for i := 0; i < b.Len(); i++ {
+			key = b.AppendKey(key[:0], i)
+			if _, ok := into[string(key)]; !ok {
+				into[string(key)] = b.Row(i, nil)
+				u.rows++
+			}
+		}
+	}
+	for name, b := range viewChanges {
+		if u.views == nil {
+			u.views = map[string]map[string][]delta.Value{}
+		}
+		if u.views[name] == nil {
+			u.views[name] = map[string][]delta.Value{}
+		}
+		keys(b, u.views[name])
+	}
+	if errChanges.Len() > 0 {
+		if u.errs == nil {
+			u.errs = map[string][]delta.Value{}
+		}
+		keys(errChanges, u.errs)
+	}
+	if late.Len() > 0 {
+		if u.late == nil {
+			u.late = delta.New(late.Kinds())
+		}
+		u.late.AppendBatch(late, 1)
+	}
+	for name := range in.appends {
+		if u.moved == nil {
+			u.moved = map[string]bool{}
+		}
+		u.moved[name] = true
+	}
+}
+
+// flush writes every pending tick to the view store in one transaction, with the log
+// position it covers, and then drops the log segments before it. The caller holds d.mu.
+// On failure the pending ticks stay pending (they are safe in the log) and the error is
+// returned.
+func (d *DB) flush(ctx context.Context) error {
+	u := d.unflushed
+	if u.empty() {
+		return nil
+	}
+	tx, err := d.store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	err = d.writePending(tx, u)
+	if err == nil && d.log != nil {
+		err = tx.SetMeta(viewstore.MetaLSN, fmt.Sprint(uint64(u.lsn)))
+	}
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := d.commit(tx, u.tick); err != nil {
+		return err
+	}
+	d.unflushed = &unflushed{}
+	d.flushes.Add(1)
+	if d.log != nil && u.lsn > 0 {
+		d.flushedLSN = u.lsn
+		if err := d.log.TruncateBefore(u.lsn + 1); err != nil {
+			d.logger.Warn("dropping flushed log segments", "err", err)
+		}
+	}
+	return nil
+}
+
+// writePending writes u's changes in tx.
+func (d *DB) writePending(tx *viewstore.Tx, u *unflushed) error {
+	viewChanges := map[string]*delta.Batch{}
+	for name, rows := range u.views {
+		v, ok := d.views[name]
+		if !ok {
+			continue // dropped since (its table is gone with it)
+		}
+		viewChanges[name] = v.rows.touched(rows)
+	}
+	errChanges := delta.New(relKinds(errorsRel))
+	for key, row := range u.errs {
+		n := int64(0)
+		if v, ok := d.views[row[0].S]; ok {
+			if r, ok := v.errs.rows[key]; ok {
+				n = r.n
+			}
+		}
+		errChanges.AppendRow(row, n)
+	}
+	if err := d.write(tx, tickInput{appends: u.appends, tables: u.tables}, viewChanges, errChanges); err != nil {
+		return err
+	}
+	late := u.late
+	if late == nil {
+		late = delta.New(relKinds(lateRel))
+	}
+	moved := map[string]*delta.Batch{}
+	for name := range u.moved {
+		moved[name] = nil
+	}
+	return d.writeEventTime(tx, late, moved)
+}
+
+// touched returns, for each given row key, the row with its multiplicity now (0 when
+// gone): what writeBag mirrors.
+func (g *bag) touched(rows map[string][]delta.Value) *delta.Batch {
+	b := delta.New(g.kinds)
+	for key, row := range rows {
+		n := int64(0)
+		if r, ok := g.rows[key]; ok {
+			n = r.n
+		}
+		b.AppendRow(row, n)
+	}
+	return b
+}
+
+// durabilityError marks a failure to log a tick: the write is refused.
+func durabilityError(err error) error {
+	if sqlerr.CodeOf(err) != "" {
+		return err
+	}
+	return sqlerr.Wrap(err, sqlerr.IOError, "could not write to the write-ahead log")
+}
+
+// maxPendingRows bounds the rows acknowledged ticks may hold in memory before a flush.
+const maxPendingRows = 1 << 20
+
+// flushDue reports whether the pending ticks should be flushed now. The caller holds d.mu.
+func (d *DB) flushDue() bool {
+	switch {
+	case d.replaying:
+		return false // the replay flushes once at the end
+	case d.log == nil || d.flushInterval < 0:
+		return true
+	}
+	return d.unflushed.rows >= maxPendingRows || time.Since(d.unflushed.since) >= d.flushInterval
+}
+
+// flushForRead flushes pending ticks before a read, so that it sees every acknowledged
+// write. A failed flush is logged and the read goes on with the last flushed state
+// (consistent, but without the writes still in the log).
+func (d *DB) flushForRead(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.flush(ctx); err != nil {
+		d.logger.Warn("flush before read failed; reading the last flushed tick", "err", err)
+	}
+}
+
+// startFlusher starts the goroutine that flushes acknowledged ticks every
+// FlushInterval when nothing else has (reads, DDL and later writes flush too).
+func (d *DB) startFlusher(ctx context.Context) {
+	if d.log == nil || d.flushInterval < 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.flushLoop = &clockLoop{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(d.flushLoop.done)
+		t := time.NewTicker(d.flushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			d.mu.Lock()
+			if d.flushDue() {
+				if err := d.flush(ctx); err != nil {
+					d.logger.Warn("background flush failed; acknowledged ticks stay in the write-ahead log", "err", err)
+				}
+			}
+			d.mu.Unlock()
+		}
+	}()
+}
+
+func (d *DB) stopFlusher() {
+	if d.flushLoop != nil {
+		d.flushLoop.cancel()
+		<-d.flushLoop.done
+	}
+}
+
+// replay runs the log records after the store's position as ticks, without logging
+// them again. The caller holds d.mu.
+func (d *DB) replay(ctx context.Context) error {
+	if d.log == nil || d.log.LastLSN() <= d.flushedLSN {
+		return nil
+	}
+	from := d.flushedLSN + 1
+	total := d.log.LastLSN() - d.flushedLSN
+	d.logger.Info("replaying the write-ahead log", "from", uint64(from), "records", uint64(total))
+	d.replaying = true
+	defer func() { d.replaying = false }()
+	start, last := time.Now(), time.Now()
+	var n uint64
+	err := d.log.Replay(from, func(lsn wal.LSN, p []byte) error {
+		rec, err := decodeTick(p)
+		if err != nil {
+			return sqlerr.Wrap(err, sqlerr.DataCorrupted, "write-ahead log record %d", uint64(lsn))
+		}
+		d.tick = rec.seq - 1
+		if err := d.runTick(ctx, rec.in); err != nil {
+			return sqlerr.Wrap(err, "", "replaying write-ahead log record %d (tick %d)", uint64(lsn), rec.seq)
+		}
+		d.unflushed.lsn = lsn
+		if n++; time.Since(last) > 5*time.Second {
+			last = time.Now()
+			d.logger.Info("replaying the write-ahead log", "done", n, "of", uint64(total))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.logger.Info("replayed the write-ahead log", "records", n, "tick", d.tick, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
