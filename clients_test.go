@@ -124,9 +124,9 @@ func TestClients(t *testing.T) {
 `
 		resp, err := http.Post(base+"/v1/sources/gifts/events", "application/x-ndjson", bytes.NewBufferString(body))
 		require.NoError(t, err)
-		var e struct {
-			Code string
-			Rows []struct {
+		var e struct { // application/problem+json
+			SQLState string `json:"sqlstate"`
+			Rows     []struct {
 				Row    int
 				Column string
 			}
@@ -135,7 +135,8 @@ func TestClients(t *testing.T) {
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))
 		resp.Body.Close()
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-		require.Equal(t, "22P02", e.Code)
+		require.Equal(t, "22P02", e.SQLState)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 		require.Len(t, e.Rows, 1)
 		require.Equal(t, 2, e.Rows[0].Row)
 		require.Equal(t, "room_id", e.Rows[0].Column)

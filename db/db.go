@@ -75,6 +75,8 @@ type DB struct {
 	log           *wal.Log      // the write-ahead log; nil without a data directory
 	flushInterval time.Duration // see Config.FlushInterval
 	flushes       atomic.Int64  // flushes to the view store, for tests and metrics
+	flushNanos    atomic.Int64  // their total duration
+	flushMax      atomic.Int64  // the longest, in ns
 	flushLoop     *clockLoop    // the background flusher (durable.go)
 	ready         atomic.Bool   // recovery has finished
 	recovered     chan struct{} // closed when recovery has finished, well or not
@@ -122,7 +124,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	path := ""
 	if cfg.Dir != "" {
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-			return nil, sqlerr.Wrap(err, sqlerr.Internal, "create data directory")
+			return nil, sqlerr.Wrap(err, sqlerr.IOError, "create data directory %q", cfg.Dir)
 		}
 		path = filepath.Join(cfg.Dir, "weir.duckdb")
 	}

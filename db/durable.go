@@ -195,6 +195,14 @@ func (d *DB) flush(ctx context.Context) error {
 	if u.empty() {
 		return nil
 	}
+	start := time.Now()
+	defer func() {
+		took := time.Since(start)
+		d.flushNanos.Add(int64(took))
+		if int64(took) > d.flushMax.Load() {
+			d.flushMax.Store(int64(took))
+		}
+	}()
 	tx, err := d.store.Begin(ctx)
 	if err != nil {
 		return err
@@ -372,4 +380,10 @@ func (d *DB) replay(ctx context.Context) error {
 	}
 	d.logger.Info("replayed the write-ahead log", "records", n, "tick", d.tick, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// FlushStats returns the flushes to the view store so far, their total time and the
+// longest one.
+func (d *DB) FlushStats() (n int64, total, longest time.Duration) {
+	return d.flushes.Load(), time.Duration(d.flushNanos.Load()), time.Duration(d.flushMax.Load())
 }

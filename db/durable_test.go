@@ -178,3 +178,63 @@ func TestBackgroundRecovery(t *testing.T) {
 	require.Equal(t, []string{"50"}, weirRows(t, s, "SELECT n FROM n"))
 	require.NoError(t, d.Close())
 }
+
+// TestRecoveryTime measures recovery (not a pass/fail timing): WEIR_RECOVERY_EVENTS
+// events into a source with a 1-group-per-key aggregate view over WEIR_RECOVERY_GROUPS
+// keys; the last WEIR_RECOVERY_LOGGED of them are only in the write-ahead log when the
+// process "dies". It reports ingest rate, recovery time and the replay share. Without
+// the variable it runs a small case, so the code path stays tested.
+func TestRecoveryTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures recovery")
+	}
+	env := func(name string, def int) int {
+		if v := os.Getenv(name); v != "" {
+			var n int
+			fmt.Sscan(v, &n)
+			return n
+		}
+		return def
+	}
+	events, groups, logged := env("WEIR_RECOVERY_EVENTS", 20_000), env("WEIR_RECOVERY_GROUPS", 1000), env("WEIR_RECOVERY_LOGGED", 5_000)
+	dir := t.TempDir()
+	d, s := openDurable(t, dir, -1)
+	weirExec(t, s, `CREATE SOURCE ev (k bigint NOT NULL, v bigint NOT NULL)`)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW per_key AS SELECT k, count(*) AS n, sum(v) AS s FROM ev GROUP BY k`)
+	const batch = 10_000
+	ingest := func(d *db.DB, from, to int) {
+		rows := make([][]delta.Value, 0, batch)
+		for i := from; i < to; i++ {
+			rows = append(rows, []delta.Value{delta.Int(int64(i % groups)), delta.Int(int64(i % 100))})
+			if len(rows) == batch || i == to-1 {
+				require.NoError(t, d.Ingest(context.Background(), "ev", rows))
+				rows = rows[:0]
+			}
+		}
+	}
+	start := time.Now()
+	ingest(d, 0, events-logged)
+	require.NoError(t, d.Close())
+	d, _ = openDurable(t, dir, time.Hour) // the rest stays in the log
+	ingest(d, events-logged, events)
+	took := time.Since(start)
+	d.Crash()
+	start = time.Now()
+	d, s = openDurable(t, dir, -1)
+	recovery := time.Since(start)
+	defer d.Close()
+	require.Equal(t, []string{fmt.Sprint(events)}, weirRows(t, s, "SELECT sum(n) FROM per_key"))
+	require.Equal(t, []string{fmt.Sprint(min(groups, events))}, weirRows(t, s, "SELECT count(*) FROM per_key"))
+	t.Logf("%d events (%d only in the log) into %d groups: ingest %.0f events/s; recovery %s",
+		events, logged, groups, float64(events)/took.Seconds(), recovery.Round(time.Millisecond))
+}
+
+// TestUnwritableDataDir: a data directory that cannot be created fails Open with an
+// error that names it, instead of starting a server that cannot keep anything.
+func TestUnwritableDataDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	_, err := db.Open(context.Background(), db.Config{Dir: filepath.Join(file, "data")}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "data directory")
+}

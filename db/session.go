@@ -232,6 +232,8 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 		return explainRows(p.columns, st.Text), nil
 	case *planner.Subscribe:
 		return d.subscribeRows(ctx, st.Name, p.columns)
+	case *planner.Copy:
+		return p.executeCopy(ctx, st)
 	case *planner.ExplainView:
 		text, err := d.explainView(st.Name)
 		if err != nil {

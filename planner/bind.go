@@ -156,6 +156,8 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 			return &Tx{params: b.params(), Tag: "ROLLBACK"}
 		}
 		b.unsupported(s.TransactionStmt.Location, "this transaction statement")
+	case *pg_query.Node_CopyStmt:
+		return b.copyStmt(s.CopyStmt)
 	case *pg_query.Node_ExplainStmt:
 		q := s.ExplainStmt.Query
 		if sel, ok := q.Node.(*pg_query.Node_SelectStmt); ok {

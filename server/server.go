@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,10 +17,12 @@ import (
 	"github.com/weirdb/weir/server/pgwire"
 )
 
-// Config names the listen addresses.
+// Config names the listen addresses and configures the HTTP API.
 type Config struct {
 	PGAddr   string // default 127.0.0.1:5499
 	HTTPAddr string // default 127.0.0.1:8499
+	// HTTP configures the HTTP API: bearer token, body size and rate limits, webhooks.
+	HTTP httpapi.Config
 }
 
 // DefaultConfig returns DESIGN §1's defaults.
@@ -29,6 +32,7 @@ func DefaultConfig() Config { return Config{PGAddr: "127.0.0.1:5499", HTTPAddr: 
 type Server struct {
 	pg     *pgwire.Server
 	http   *http.Server
+	api    *httpapi.API
 	pgLn   net.Listener
 	httpLn net.Listener
 	logger *slog.Logger
@@ -38,20 +42,27 @@ type Server struct {
 
 // Start listens on both addresses and serves in the background until Shutdown.
 func Start(cfg Config, d *db.DB, logger *slog.Logger) (*Server, error) {
+	api, err := httpapi.New(d, logger.With("component", "http"), cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
 	pgLn, err := net.Listen("tcp", cfg.PGAddr)
 	if err != nil {
+		api.Close()
 		return nil, err
 	}
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		api.Close()
 		pgLn.Close()
 		return nil, err
 	}
 	streams, stop := context.WithCancel(context.Background())
 	s := &Server{
 		pg: pgwire.NewServer(pgwire.Config{Addr: cfg.PGAddr}, engine{d}, logger.With("component", "pgwire")),
-		http: &http.Server{Handler: httpapi.New(d, logger.With("component", "http")), ReadHeaderTimeout: 10 * time.Second,
+		http: &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return streams }},
+		api:    api,
 		stop:   stop,
 		pgLn:   pgLn,
 		httpLn: httpLn,
@@ -84,6 +95,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
 	err1 := s.pg.Shutdown(ctx)
 	err2 := s.http.Shutdown(ctx)
+	s.api.Close() // webhooks and the metrics' view watchers
 	s.wg.Wait()
 	return errors.Join(err1, err2)
 }
@@ -117,6 +129,18 @@ func (st statement) Execute(ctx context.Context, params []any) (pgwire.Rows, err
 		return nil, err
 	}
 	return rows{r}, nil
+}
+
+func (st statement) Copy() *pgwire.Copy {
+	info, ok := st.p.Copy()
+	if !ok {
+		return nil
+	}
+	return &pgwire.Copy{From: info.From, Columns: info.Columns, Options: info.Options}
+}
+
+func (st statement) CopyFrom(ctx context.Context, r io.Reader) (int64, error) {
+	return st.p.CopyFrom(ctx, r)
 }
 
 type rows struct{ *db.Rows }

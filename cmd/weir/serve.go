@@ -17,10 +17,12 @@ import (
 	"github.com/weirdb/weir/db"
 	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/server"
+	"github.com/weirdb/weir/server/httpapi"
 )
 
 type serveFlags struct {
 	data, pg, http, queries string
+	api                     httpapi.Config
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -28,6 +30,11 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "./weir-data", "data directory")
 	fs.StringVar(&f.pg, "pg", d.PGAddr, "PostgreSQL wire-protocol listen address")
 	fs.StringVar(&f.http, "http", d.HTTPAddr, "HTTP listen address")
+	fs.StringVar(&f.api.Token, "http-token", "",
+		"bearer token required by HTTP writes, SQL, webhooks and subscriptions (default $WEIR_HTTP_TOKEN; empty: none)")
+	fs.Int64Var(&f.api.MaxBody, "http-max-body", httpapi.DefaultMaxBody, "largest HTTP ingest body in bytes, after gzip decoding (413 above)")
+	fs.Float64Var(&f.api.RateLimit, "http-rate-limit", 0, "events per second each source accepts over HTTP (429 above; 0: no limit)")
+	fs.IntVar(&f.api.RateBurst, "http-rate-burst", 0, "events a source may ingest at once under --http-rate-limit (default: one second's worth)")
 }
 
 func serve(args []string, logger *slog.Logger) error {
@@ -52,12 +59,15 @@ func serve(args []string, logger *slog.Logger) error {
 }
 
 func start(ctx context.Context, f serveFlags, logger *slog.Logger) (*db.DB, *server.Server, error) {
+	if f.api.Token == "" {
+		f.api.Token = os.Getenv("WEIR_HTTP_TOKEN") // not a flag default, which -h would print
+	}
 	// Recovery runs in the background so that /readyz can say so while it lasts.
 	d, err := db.Open(ctx, db.Config{Dir: f.data, Background: true}, logger.With("component", "db"))
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.Start(server.Config{PGAddr: f.pg, HTTPAddr: f.http}, d, logger)
+	srv, err := server.Start(server.Config{PGAddr: f.pg, HTTPAddr: f.http, HTTP: f.api}, d, logger)
 	if err != nil {
 		d.Close()
 		return nil, nil, err

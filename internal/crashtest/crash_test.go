@@ -24,7 +24,7 @@ func TestCrashShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: skipped under -short")
 	}
-	Run(t, Config{Kills: 3, Seed: seed(t), HTTPWriters: 4, PGWriters: 2, MinAcks: 20, MaxKillDelay: 700 * time.Millisecond})
+	Run(t, Config{Kills: 3, Seed: seed(t), HTTPWriters: 4, PGWriters: 2, CopyWriters: 2, MinAcks: 20, MaxKillDelay: 700 * time.Millisecond})
 }
 
 // TestCrash is the long run (make crash-test): WEIR_CRASH_KILLS kills (default 20), and
@@ -34,7 +34,7 @@ func TestCrash(t *testing.T) {
 	if kills == "" && duration == "" {
 		t.Skip("crash test: the long run needs WEIR_CRASH_KILLS or WEIR_CRASH_DURATION (make crash-test)")
 	}
-	cfg := Config{Kills: 20, Seed: seed(t), HTTPWriters: 6, PGWriters: 3, MinAcks: 50, MaxKillDelay: 3 * time.Second}
+	cfg := Config{Kills: 20, Seed: seed(t), HTTPWriters: 6, PGWriters: 3, CopyWriters: 2, MinAcks: 50, MaxKillDelay: 3 * time.Second}
 	if kills != "" {
 		n, err := strconv.Atoi(kills)
 		if err != nil || n < 1 {

@@ -6,8 +6,9 @@
 // creates a source (events with unique ids), a rooms table and views over them (per-room
 // count and sum, per-room count(DISTINCT), a join with rooms grouped by category, a global
 // aggregate), and then repeats rounds: concurrent writers post events over HTTP (JSON
-// arrays of random size) and INSERT them over pgwire, recording each id as acknowledged
-// (200 / INSERT n) or in flight (sent, no answer); at a random moment the server gets
+// arrays of random size), INSERT them over pgwire and COPY them in (pgx's binary
+// CopyFrom), recording each id as acknowledged (200 / INSERT n / COPY n) or in flight
+// (sent, no answer); at a random moment the server gets
 // SIGKILL, now and then a second time in the middle of the restart's recovery; one view
 // is created during round 2, under ingest, so the kill may hit its backfill. The server
 // is restarted on the same directory and checked:
@@ -47,8 +48,9 @@ type Config struct {
 	Duration time.Duration
 	// Seed drives the events, batch sizes and kill moments.
 	Seed uint64
-	// HTTPWriters and PGWriters are the concurrent clients per round.
-	HTTPWriters, PGWriters int
+	// HTTPWriters, PGWriters and CopyWriters are the concurrent clients per round: HTTP
+	// ingest, multi-row INSERT, and COPY FROM STDIN (pgx's binary CopyFrom).
+	HTTPWriters, PGWriters, CopyWriters int
 	// MinAcks is how many requests a round acknowledges before the kill may come.
 	MinAcks int64
 	// MaxKillDelay bounds the random time from MinAcks to the kill.
@@ -146,13 +148,16 @@ func runRound(ctx context.Context, t *testing.T, srv *Server, ledger *Ledger, cf
 	defer cancel()
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range cfg.HTTPWriters + cfg.PGWriters {
+	for i := range cfg.HTTPWriters + cfg.PGWriters + cfg.CopyWriters {
 		w := &writer{id: i, srv: srv, ledger: ledger, round: round, seed: cfg.Seed, stats: stats, errorf: t.Errorf,
 			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(round)<<16|uint64(i)))}
-		if i < cfg.HTTPWriters {
+		switch {
+		case i < cfg.HTTPWriters:
 			wg.Go(func() { w.runHTTP(wctx) })
-		} else {
+		case i < cfg.HTTPWriters+cfg.PGWriters:
 			wg.Go(func() { w.runPG(wctx) })
+		default:
+			wg.Go(func() { w.runCopy(wctx) })
 		}
 	}
 	for _, v := range views {

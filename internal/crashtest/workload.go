@@ -81,7 +81,7 @@ const (
 
 // how says how an id was sent, for failure messages.
 type how struct {
-	via   string // "http" or "pgwire"
+	via   string // "http", "pgwire" or "copy"
 	round int
 	batch int // rows in its request
 	state idState
@@ -156,10 +156,11 @@ type writer struct {
 	errorf func(format string, args ...any)
 }
 
-// maxHTTPBatch and maxPGBatch bound the rows per request.
+// maxHTTPBatch, maxPGBatch and maxCopyBatch bound the rows per request.
 const (
 	maxHTTPBatch = 64
 	maxPGBatch   = 16
+	maxCopyBatch = 512
 )
 
 // runHTTP posts JSON arrays of events until ctx is done or a request gets no answer
@@ -249,6 +250,46 @@ func (w *writer) runPG(ctx context.Context) {
 			w.stats.ackedReqs.Add(1)
 			if tag.RowsAffected() != int64(n) {
 				w.errorf("round %d: pgwire writer %d: INSERT of %d events (ids %d..%d) says %q", w.round, w.id, n, ids[0], ids[n-1], tag)
+			}
+		}
+	}
+}
+
+// runCopy loads events with pgx's CopyFrom (COPY … FROM STDIN in binary format) until
+// ctx is done or a COPY gets no answer. A COPY's CommandComplete ("COPY n") is its
+// acknowledgement: the rows are committed before it is sent.
+func (w *writer) runCopy(ctx context.Context) {
+	conn, err := pgx.Connect(ctx, w.srv.PGURL())
+	if err != nil {
+		return // the server died before this writer got going
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	cols := []string{"id", "room_id", "user_id", "amount", "ts"}
+	rows := make([][]any, 0, maxCopyBatch)
+	for ctx.Err() == nil {
+		n := 1 + w.rng.IntN(maxCopyBatch)
+		ids := w.ledger.take(n, "copy", w.round)
+		rows = rows[:0]
+		for _, id := range ids {
+			e := eventOf(w.seed, id)
+			rows = append(rows, []any{e.ID, e.Room, e.User, e.Amount, e.TS})
+		}
+		copied, err := conn.CopyFrom(ctx, pgx.Identifier{"events"}, cols, pgx.CopyFromRows(rows))
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr):
+			w.ledger.set(ids, rejected)
+			w.stats.errors.Add(1)
+			w.errorf("round %d: copy writer %d: COPY of %d events (ids %d..%d) failed: %s (SQLSTATE %s)", w.round, w.id, n, ids[0], ids[n-1], pgErr.Message, pgErr.Code)
+		case err != nil:
+			w.stats.inFlightRows.Add(int64(n))
+			return // no answer: in flight
+		default:
+			w.ledger.set(ids, acked)
+			w.stats.ackedRows.Add(int64(n))
+			w.stats.ackedReqs.Add(1)
+			if copied != int64(n) {
+				w.errorf("round %d: copy writer %d: COPY of %d events (ids %d..%d) says COPY %d", w.round, w.id, n, ids[0], ids[n-1], copied)
 			}
 		}
 	}

@@ -3,16 +3,13 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/weirdb/weir/catalog"
-	"github.com/weirdb/weir/exec/expr"
+	"github.com/weirdb/weir/db"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -21,10 +18,19 @@ import (
 // clients see the connection is alive.
 const KeepAlive = 15 * time.Second
 
+// Why a snapshot is sent, in its "reason" member.
+const (
+	reasonInitial   = "initial"    // the subscription starts
+	reasonResumeGap = "resume_gap" // Last-Event-ID is older than the changes the view keeps
+	reasonOverflow  = "overflow"   // a webhook fell too far behind and starts over
+)
+
 // subscribe streams a view as Server-Sent Events: first a snapshot (or, when the client
 // resumes with Last-Event-ID and the view still holds the changes since, those changes),
-// then one diff event per tick that changes the view. Every event's id is its tick.
-// ?where=col=value keeps only the rows with that value in that column. A client that
+// then one diff event per tick that changes the view. Every event's id is its tick. A
+// snapshot says why it was sent: "initial", or "resume_gap" when the client asked to
+// resume from a tick older than the kept history. ?where=col=value keeps only the rows
+// with that value in that column (several where parameters all apply). A client that
 // falls more than ?buffer= ticks behind (default 256) gets an error event and is
 // disconnected; it never holds back the database or other subscribers.
 func (a *API) subscribe(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +40,7 @@ func (a *API) subscribe(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	filter, err := parseWhere(rel, r.URL.Query().Get("where"))
+	filter, err := parseWhere(name, rel.Columns, r.URL.Query()["where"])
 	if err != nil {
 		writeError(w, err)
 		return
@@ -64,21 +70,23 @@ func (a *API) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sub.Close()
+	gauge := a.metrics.subscribers.WithLabelValues(name, "sse")
+	gauge.Inc()
+	defer gauge.Dec()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	enc := newRowEncoder(rel.Columns)
+	var buf []byte
 	if snap != nil {
-		rows := []map[string]any{}
-		for i := 0; i < snap.Rows.Len(); i++ {
-			if filter(snap.Rows, i) {
-				obj := rowObject(rel.Columns, snap.Rows, i)
-				for n := int64(0); n < snap.Rows.Weights[i]; n++ {
-					rows = append(rows, obj)
-				}
-			}
+		reason := reasonInitial
+		if since > 0 {
+			reason = reasonResumeGap
 		}
-		writeEvent(w, snap.Tick, "snapshot", map[string]any{"tick": snap.Tick, "rows": rows})
+		enc = newRowEncoder(snap.Columns)
+		buf = appendSnapshot(buf[:0], enc, snap, reason, filter)
+		writeEvent(w, snap.Tick, "snapshot", buf)
 	}
 	flusher.Flush()
 	keep := time.NewTicker(KeepAlive)
@@ -93,88 +101,62 @@ func (a *API) subscribe(w http.ResponseWriter, r *http.Request) {
 		case ch, ok := <-sub.C:
 			if !ok {
 				if err := sub.Err(); err != nil {
-					e := sqlerr.As(err)
-					writeEvent(w, 0, "error", errorBody{Code: string(e.Code), Message: e.Msg})
+					b, _ := json.Marshal(problemOf(err))
+					writeEvent(w, 0, "error", b)
 					flusher.Flush()
 				}
 				return
 			}
-			changes := []map[string]any{}
-			for i := 0; i < ch.Rows.Len(); i++ {
-				if filter(ch.Rows, i) {
-					changes = append(changes, map[string]any{"diff": ch.Rows.Weights[i], "row": rowObject(rel.Columns, ch.Rows, i)})
-				}
-			}
-			if len(changes) > 0 {
-				writeEvent(w, ch.Tick, "diff", map[string]any{"tick": ch.Tick, "changes": changes})
+			if buf, ok = appendDiff(buf[:0], enc, ch, filter); ok {
+				writeEvent(w, ch.Tick, "diff", buf)
 				flusher.Flush()
 			}
 		}
 	}
 }
 
-func writeEvent(w http.ResponseWriter, id uint64, event string, data any) {
-	b, _ := json.Marshal(data)
+// appendSnapshot appends a snapshot's JSON: {"tick", "reason", "rows": [{…}, …]}, each
+// row as many times as the view holds it.
+func appendSnapshot(dst []byte, enc *rowEncoder, snap *db.Snapshot, reason string, filter func(*delta.Batch, int) bool) []byte {
+	dst = fmt.Appendf(dst, `{"tick":%d,"reason":%q,"rows":[`, snap.Tick, reason)
+	n := 0
+	for i := 0; i < snap.Rows.Len(); i++ {
+		if !filter(snap.Rows, i) {
+			continue
+		}
+		for c := int64(0); c < snap.Rows.Weights[i]; c++ {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = enc.appendJSON(dst, snap.Rows, i)
+			n++
+		}
+	}
+	return append(dst, "]}"...)
+}
+
+// appendDiff appends a tick's changes as JSON, {"tick", "changes": [{"diff": ±n, "row":
+// {…}}, …]}, and reports whether any row passed the filter.
+func appendDiff(dst []byte, enc *rowEncoder, ch db.Change, filter func(*delta.Batch, int) bool) ([]byte, bool) {
+	dst = fmt.Appendf(dst, `{"tick":%d,"changes":[`, ch.Tick)
+	n := 0
+	for i := 0; i < ch.Rows.Len(); i++ {
+		if !filter(ch.Rows, i) {
+			continue
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = fmt.Appendf(dst, `{"diff":%d,"row":`, ch.Rows.Weights[i])
+		dst = append(enc.appendJSON(dst, ch.Rows, i), '}')
+		n++
+	}
+	return append(dst, "]}"...), n > 0
+}
+
+func writeEvent(w http.ResponseWriter, id uint64, event string, data []byte) {
 	if id > 0 {
 		fmt.Fprintf(w, "id: %d\n", id)
 	}
-	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
-}
-
-// parseWhere reads "col=value" into a row filter; "" keeps every row.
-func parseWhere(rel *catalog.Relation, where string) (func(*delta.Batch, int) bool, error) {
-	if where == "" {
-		return func(*delta.Batch, int) bool { return true }, nil
-	}
-	col, val, ok := strings.Cut(where, "=")
-	if !ok {
-		return nil, sqlerr.New(sqlerr.SyntaxError, "where must be column=value, got %q", where)
-	}
-	i := rel.ColumnIndex(strings.TrimSpace(col))
-	if i < 0 {
-		return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q of %q does not exist", col, rel.Name)
-	}
-	v, err := expr.Parse(strings.TrimSpace(val), rel.Columns[i].Type)
-	if err != nil {
-		return nil, err
-	}
-	return func(b *delta.Batch, r int) bool {
-		x := b.Cols[i].Get(r)
-		return !x.Null && delta.Compare(x, v) == 0
-	}, nil
-}
-
-// rowObject renders row r of b as a JSON object keyed by column name.
-func rowObject(cols []catalog.Column, b *delta.Batch, r int) map[string]any {
-	obj := make(map[string]any, len(cols))
-	for c, col := range cols {
-		obj[col.Name] = jsonValueOut(b.Cols[c].Get(r), col.Type)
-	}
-	return obj
-}
-
-func jsonValueOut(v delta.Value, t catalog.Type) any {
-	if v.Null {
-		return nil
-	}
-	switch {
-	case t == catalog.Timestamp || t == catalog.Timestamptz:
-		return time.UnixMicro(v.I).UTC().Format(time.RFC3339Nano)
-	case t == catalog.Date, t == catalog.Interval:
-		return expr.Format(v, t)
-	case t == catalog.Jsonb:
-		return json.RawMessage(v.S)
-	}
-	switch v.Kind {
-	case delta.KindInt:
-		return v.I
-	case delta.KindFloat:
-		if math.IsNaN(v.F) || math.IsInf(v.F, 0) {
-			return expr.Format(v, t)
-		}
-		return v.F
-	case delta.KindBool:
-		return v.B
-	}
-	return v.S
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
 }

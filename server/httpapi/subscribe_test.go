@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -80,19 +78,10 @@ func open(t *testing.T, ctx context.Context, url, lastID string) <-chan sseEvent
 }
 
 func TestSubscribe(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := db.Open(t.Context(), db.Config{History: 3}, logger)
-	require.NoError(t, err)
-	defer d.Close()
-	srv := httptest.NewServer(httpapi.New(d, logger))
-	defer srv.Close()
-	for _, q := range []string{
+	srv, d := newServer(t, httpapi.Config{}, db.Config{History: 3})
+	mustSQL(t, srv,
 		`CREATE SOURCE likes (room bigint NOT NULL, n bigint NOT NULL)`,
-		`CREATE MATERIALIZED VIEW per_room AS SELECT room, sum(n) AS total FROM likes GROUP BY room`,
-	} {
-		code, body := do(t, srv, "POST", "/v1/sql", `{"sql": `+quote(q)+`}`)
-		require.Equal(t, http.StatusOK, code, body)
-	}
+		`CREATE MATERIALIZED VIEW per_room AS SELECT room, sum(n) AS total FROM likes GROUP BY room`)
 	ingest := func(body string) {
 		code, resp := do(t, srv, "POST", "/v1/sources/likes/events", body)
 		require.Equal(t, http.StatusOK, code, resp)
@@ -106,6 +95,7 @@ func TestSubscribe(t *testing.T) {
 
 	snap := next(t, all)
 	require.Equal(t, "snapshot", snap.event)
+	require.Equal(t, "initial", snap.data["reason"])
 	require.Len(t, snap.data["rows"], 2)
 	require.Len(t, next(t, room2).data["rows"], 1)
 
@@ -134,6 +124,7 @@ func TestSubscribe(t *testing.T) {
 	fresh := open(t, ctx, srv.URL+"/v1/views/per_room/subscribe", last)
 	ev = next(t, fresh)
 	require.Equal(t, "snapshot", ev.event)
+	require.Equal(t, "resume_gap", ev.data["reason"], "a fresh snapshot is marked as such")
 	require.Len(t, ev.data["rows"], 6)
 
 	// A subscriber that does not read is cut off once its buffer is full; others go on.
@@ -154,6 +145,8 @@ func TestSubscribe(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code)
 	code, _ = do(t, srv, "GET", "/v1/views/per_room/subscribe?where=nope=1", "")
 	require.Equal(t, http.StatusBadRequest, code)
+	none := open(t, ctx, srv.URL+"/v1/views/per_room/subscribe?where=room=2&where=room=3", "")
+	require.Empty(t, next(t, none).data["rows"], "where parameters all apply")
 }
 
 func jsonNumber(v any) string {

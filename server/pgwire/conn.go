@@ -55,6 +55,9 @@ type conn struct {
 	// skipTillSync is set by an error in extended-protocol mode: every message up to the
 	// next Sync is discarded.
 	skipTillSync bool
+	// closing is set when the connection must end after the current message (a COPY
+	// whose input stream broke).
+	closing bool
 
 	mu      sync.Mutex
 	running context.CancelFunc // cancels the statement in progress; nil when idle
@@ -176,6 +179,9 @@ func (c *conn) loop() {
 			c.logger.Debug("write failed", "err", c.out.err)
 			return
 		}
+		if c.closing {
+			return
+		}
 	}
 }
 
@@ -216,6 +222,9 @@ func (c *conn) cancelRunning() {
 // parameter that changed (SET application_name …, as PostgreSQL reports its GUC_REPORT
 // settings), ReadyForQuery with the transaction status, and a flush.
 func (c *conn) readyForQuery() {
+	if c.closing {
+		return
+	}
 	status := c.sess.TxStatus()
 	if status == 'I' {
 		for name := range c.portals {
@@ -235,8 +244,12 @@ func (c *conn) readyForQuery() {
 	c.out.flush()
 }
 
-// sendError sends err as an ErrorResponse of severity ERROR.
+// sendError sends err as an ErrorResponse of severity ERROR, unless the connection is
+// closing.
 func (c *conn) sendError(err error) {
+	if c.closing {
+		return
+	}
 	c.out.send(c.errorResponse(err, "ERROR"))
 }
 
@@ -273,6 +286,7 @@ func (c *conn) errorResponse(err error, severity string) *pgproto3.ErrorResponse
 		Message:             e.Error(),
 		Detail:              e.Detail,
 		Hint:                e.Hint,
+		Where:               e.Where,
 		Position:            int32(e.Position),
 	}
 }

@@ -67,6 +67,27 @@
 // end of a PostgreSQL transaction; inside a transaction block they survive, which JDBC's
 // setFetchSize needs.
 //
+// # COPY
+//
+// A Statement that implements Copier and describes itself as a COPY (Copy() != nil) is
+// run by copy.go, in either protocol; Describe answers NoData, as for PostgreSQL's
+// utility statements. COPY … FROM STDIN answers CopyInResponse (format 0, or 1 for
+// binary, per column too) and hands the payloads of the client's CopyData to
+// Copier.CopyFrom as one byte stream, which the engine parses (internal/pgcopy):
+//
+//	psql, lib/pq, pgx:  Q "COPY t FROM STDIN"  →  G   d… c  →  C("COPY n") Z
+//	libpq extended:     P B D E S              →  1 2 n G   d… c S  →  C Z
+//	CopyFail:           G   d… f("msg")        →  E(57014 "COPY from stdin failed: msg") Z
+//	bad row:            G   d…                 →  E(22P02, Where "COPY t, line 3, column a: …") Z
+//
+// As in PostgreSQL, Flush and Sync are ignored during copy-in (libpq sends a Sync right
+// after Execute, and another after CopyDone), CopyData, CopyDone and CopyFail that arrive
+// after a COPY has failed are dropped by the message loop, and any other message ends
+// the copy with 08P01 and the connection with a FATAL "protocol synchronization was
+// lost". COPY … TO STDOUT executes to Rows and sends CopyOutResponse, one CopyData per row
+// in text or CSV (each value encoded as text, then escaped or quoted), CopyDone and
+// "COPY n"; the Execute row limit does not apply.
+//
 // # Session parameters
 //
 // After startup the client holds every Session.ParameterStatus value. When a statement

@@ -867,50 +867,8 @@ func parseInterval(s string) (pgtype.Interval, error) {
 }
 
 // appendInterval appends iv in IntervalStyle postgres: "1 year 2 mons -3 days +04:05:06.5".
-// It follows EncodeInterval in PostgreSQL's datetime.c, signs included.
 func appendInterval(buf []byte, iv pgtype.Interval) []byte {
-	isZero, isBefore := true, false
-	part := func(v int64, unit string) {
-		if v == 0 {
-			return
-		}
-		if !isZero {
-			buf = append(buf, ' ')
-		}
-		if isBefore && v > 0 {
-			buf = append(buf, '+')
-		}
-		buf = strconv.AppendInt(buf, v, 10)
-		buf = append(buf, ' ')
-		buf = append(buf, unit...)
-		if v != 1 {
-			buf = append(buf, 's')
-		}
-		isBefore, isZero = v < 0, false
-	}
-	part(int64(iv.Months/12), "year")
-	part(int64(iv.Months%12), "mon")
-	part(int64(iv.Days), "day")
-	us := iv.Microseconds
-	if isZero || us != 0 {
-		if !isZero {
-			buf = append(buf, ' ')
-		}
-		if us < 0 {
-			buf = append(buf, '-')
-			us = -us
-		} else if isBefore {
-			buf = append(buf, '+')
-		}
-		hours := us / 3_600_000_000
-		buf = appendPadded(buf, int(hours), 2)
-		buf = append(buf, ':')
-		buf = appendPadded(buf, int(us/60_000_000%60), 2)
-		buf = append(buf, ':')
-		buf = appendPadded(buf, int(us/1_000_000%60), 2)
-		buf = appendFraction(buf, us%1_000_000)
-	}
-	return buf
+	return interval.Interval{Months: iv.Months, Days: iv.Days, Micros: iv.Microseconds}.Append(buf)
 }
 
 func asBytes(v any) []byte {

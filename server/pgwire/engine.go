@@ -1,6 +1,11 @@
 package pgwire
 
-import "context"
+import (
+	"context"
+	"io"
+
+	"github.com/weirdb/weir/internal/pgcopy"
+)
 
 // Engine executes SQL for wire sessions. The server package adapts *db.DB to it; tests
 // may supply their own. It is declared here, where it is used (STYLE §3.9).
@@ -67,4 +72,26 @@ type Rows interface {
 // returns it, instead of batching output.
 type Streamer interface {
 	Streaming() bool
+}
+
+// Copier is implemented by Statements that may be COPY statements (the server package's
+// adapter implements it for every statement and answers nil from Copy for the rest).
+type Copier interface {
+	// Copy describes the COPY the statement is, or returns nil when it is not one.
+	Copy() *Copy
+	// CopyFrom runs COPY … FROM STDIN: it reads the client's data from r until io.EOF
+	// (the client's CopyDone) and returns the number of rows stored. r fails with the
+	// client's CopyFail as a 57014 error, and CopyFrom returns such errors as they came.
+	CopyFrom(ctx context.Context, r io.Reader) (int64, error)
+}
+
+// Copy describes a COPY statement.
+type Copy struct {
+	// From is true for COPY … FROM STDIN: the server answers CopyInResponse and hands
+	// the client's CopyData to CopyFrom. Otherwise the statement is COPY … TO STDOUT:
+	// Execute returns its rows, which the server sends as CopyData in Options' format.
+	From bool
+	// Columns is the number of columns in the data, for CopyInResponse.
+	Columns int
+	Options pgcopy.Options
 }

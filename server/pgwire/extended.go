@@ -232,6 +232,12 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 	c.setRunning(p.cancel)
 	defer c.setRunning(nil)
 
+	if cp, info := copyOf(p.stmt.stmt); info != nil && p.rows == nil {
+		// COPY ignores the row limit; its portal runs once, to completion.
+		err := c.runCopy(p.ctx, p.stmt.stmt, cp, info, p.params)
+		c.dropPortal(p.name)
+		return err
+	}
 	if p.rows == nil {
 		rows, err := p.stmt.stmt.Execute(p.ctx, p.params)
 		if err != nil {

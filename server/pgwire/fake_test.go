@@ -31,6 +31,8 @@ import (
 //	BEGIN / COMMIT / ROLLBACK    transaction status T / I
 //	INSERT …                     NoData, tag INSERT 0 1
 //	SET …                        NoData, tag SET
+//	COPY lines FROM STDIN [BINARY]   one text column (copy_test.go); a value "bad" fails
+//	COPY (SELECT series <n>) TO STDOUT [CSV [HEADER]]   the series as COPY data
 //
 // Anything else is 42601 at position 1.
 type fakeEngine struct {
@@ -57,6 +59,7 @@ type fakeSession struct {
 	tx       byte
 	closed   bool
 	settings map[string]string // SET values, reported after the standard parameters
+	lines    []string          // rows stored by COPY lines FROM STDIN
 }
 
 func (s *fakeSession) Split(sql string) ([]string, error) {
@@ -171,6 +174,8 @@ func (s *fakeSession) Prepare(ctx context.Context, sql string, paramOIDs []uint3
 		st.tag = strings.ToUpper(lower)
 	case strings.HasPrefix(lower, "insert"):
 		st.tag = "INSERT 0 1"
+	case strings.HasPrefix(lower, "copy "):
+		return s.prepareCopy(lower)
 	case strings.HasPrefix(lower, "set "):
 		st.tag = "SET"
 		name, value, _ := strings.Cut(q[len("set "):], "=")

@@ -65,6 +65,9 @@ func (c *conn) runStatement(sql string) error {
 	if err != nil {
 		return err
 	}
+	if cp, info := copyOf(stmt); info != nil {
+		return c.runCopy(ctx, stmt, cp, info, nil)
+	}
 	rows, err := stmt.Execute(ctx, nil)
 	if err != nil {
 		return err
