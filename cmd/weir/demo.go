@@ -4,8 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,46 +14,89 @@ import (
 
 	"github.com/weirdb/weir/db"
 	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/livegen"
 	"github.com/weirdb/weir/queries"
 )
 
-// demo runs the server with the live-room pack and synthetic traffic.
-func demo(args []string, logger *slog.Logger) error {
+// demoQueries are the example queries weir demo prints; demo_test runs each of them.
+var demoQueries = []string{
+	`SELECT rank, room_id, score FROM trending_rooms WHERE window_end = (SELECT min(window_end) FROM trending_rooms WHERE window_end > now()) ORDER BY rank;`,
+	`SELECT * FROM concurrent_viewers ORDER BY viewers DESC LIMIT 5;`,
+	`SELECT * FROM top_gifters WHERE room_id IN (SELECT room_id FROM concurrent_viewers ORDER BY viewers DESC LIMIT 2) ORDER BY room_id, rank;`,
+	`SELECT * FROM comment_floods ORDER BY window_start DESC LIMIT 5;`,
+	`SELECT * FROM category_leaderboard ORDER BY coins DESC;`,
+}
+
+// demo runs the server with the live-room pack applied and the traffic generator
+// writing into it, until Ctrl-C. The data directory keeps everything: a second run
+// recovers it, re-applies the pack (which changes nothing that did not change) and
+// carries on.
+func demo(args []string, stdout io.Writer, logger *slog.Logger) error {
 	var f serveFlags
-	set := flag.NewFlagSet("demo", flag.ExitOnError)
+	var gf genFlags
+	set := flag.NewFlagSet("demo", flag.ContinueOnError)
 	f.register(set)
-	rate := set.Int("rate", 2000, "events per second")
-	dur := set.Duration("duration", 0, "stop after this long (0 = until interrupted)")
-	set.Parse(args)
+	gf.register(set)
+	if err := set.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := gf.config(time.Now())
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *dur > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *dur)
-		defer cancel()
-	}
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C, while the last events are written, ends the process at once
+	}()
 	d, srv, err := start(ctx, f, logger)
 	if err != nil {
 		return err
 	}
-	if err := applyLocal(ctx, d, queries.Files, logger); err != nil {
+	if err := applyDB(ctx, d, queries.Files, io.Discard, logger); err != nil {
 		shutdown(d, srv, logger)
 		return err
 	}
-	fmt.Printf(`
-Weir demo is running: live-room comments and gifts are arriving at ~%d events/s.
-
-  psql:      psql -h %s -p %s -U weir weir
-             SELECT * FROM room_revenue ORDER BY revenue DESC LIMIT 5;
-  HTTP:      curl http://%s/v1/views/category_revenue
-
-Press Ctrl-C to stop.
-`, *rate, host(srv.PGAddr()), port(srv.PGAddr()), srv.HTTPAddr())
-	err = runTraffic(ctx, d, *rate, logger)
+	g, err := livegen.New(cfg)
+	if err != nil {
+		shutdown(d, srv, logger)
+		return err
+	}
+	fmt.Fprint(stdout, demoBanner(cfg, host(srv.PGAddr()), port(srv.PGAddr()), srv.HTTPAddr(), f.data))
+	sink := newDBSink(d)
+	_, err = livegen.Run(ctx, g, sink, livegen.RunConfig{
+		Duration: gf.duration, Paced: true, Workers: 4, Progress: newStatus(os.Stderr, logger).update, LeaveAtEnd: true,
+	})
+	sink.close()
 	if serr := shutdown(d, srv, logger); err == nil {
 		err = serr
 	}
 	return err
+}
+
+func demoBanner(cfg livegen.Config, pgHost, pgPort, httpAddr, data string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `
+Weir demo is running: live-room traffic at ~%.0f events/s over %d rooms, into the
+query pack (queries/*.sql). Every view has rows within a minute and keeps changing.
+
+  psql:       psql -h %s -p %s -U weir weir
+  dashboard:  http://%s/
+
+Try in psql:
+`, cfg.Rate, cfg.Rooms, pgHost, pgPort, httpAddr)
+	for _, q := range demoQueries {
+		fmt.Fprintf(&b, "  %s\n", q)
+	}
+	fmt.Fprintf(&b, `  SHOW MATERIALIZED VIEWS;
+Or over HTTP:
+  curl http://%s/v1/views/concurrent_viewers
+
+Press Ctrl-C to stop. The data stays in %s; run the demo again to carry on.
+
+`, httpAddr, data)
+	return b.String()
 }
 
 func host(addr string) string {
@@ -67,68 +110,47 @@ func host(addr string) string {
 
 func port(addr string) string { return addr[len(host(addr))+1:] }
 
-var categories = []string{"music", "gaming", "chat", "outdoor", "food", "dance"}
-var giftKinds = []struct {
-	name  string
-	price int64
-}{{"rose", 10}, {"heart", 100}, {"rocket", 5000}, {"carnival", 30000}}
-var phrases = []string{"666", "主播好", "hello!", "太好听了", "gg", "来了来了", "nice play", "爱了爱了"}
+// dbSink writes generated rows into a database in the same process: tables with an
+// upsert statement, events with DB.Ingest (concurrent calls are group-committed).
+type dbSink struct {
+	d *db.DB
+	s *db.Session // Upsert only, which Run calls from one goroutine
+}
 
-// runTraffic ingests comments and gifts in 100 ms ticks until ctx ends.
-func runTraffic(ctx context.Context, d *db.DB, rate int, logger *slog.Logger) error {
-	rng := rand.New(rand.NewPCG(1, 2))
-	const rooms = 200
-	zipf := rand.NewZipf(rng, 1.2, 1, rooms-1)
-	var values []string
-	for r := int64(0); r < rooms; r++ {
-		values = append(values, fmt.Sprintf("(%d, %d, '%s')", r, 10000+r, categories[r%int64(len(categories))]))
+func newDBSink(d *db.DB) *dbSink {
+	return &dbSink{d: d, s: d.NewSession(map[string]string{"application_name": "weir gen"})}
+}
+
+func (k *dbSink) close() { k.s.Close() }
+
+func (k *dbSink) Upsert(ctx context.Context, t livegen.Schema, rows [][]any) error {
+	return dbTarget{k.s}.exec(ctx, livegen.UpsertSQL(t, rows))
+}
+
+func (k *dbSink) Append(ctx context.Context, src livegen.Schema, rows [][]any) error {
+	return k.d.Ingest(ctx, src.Name, deltaRows(rows))
+}
+
+// deltaRows converts generated rows to the engine's values.
+func deltaRows(rows [][]any) [][]delta.Value {
+	if len(rows) == 0 {
+		return nil
 	}
-	s := d.NewSession(nil)
-	p, err := s.Prepare(ctx, "INSERT INTO rooms VALUES "+strings.Join(values, ", ")+" ON CONFLICT (room_id) DO NOTHING", nil)
-	if err != nil {
-		return err
-	}
-	if _, err := p.Execute(ctx, nil); err != nil {
-		return err
-	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	total, last := 0, time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-		now := time.Now()
-		n := rate / 10
-		var comments, gifts [][]delta.Value
-		for i := 0; i < n; i++ {
-			room := int64(zipf.Uint64())
-			user := rng.Int64N(50000)
-			ts := delta.Int(now.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond).UnixMicro())
-			if rng.IntN(20) == 0 {
-				g := giftKinds[rng.IntN(len(giftKinds))]
-				gifts = append(gifts, []delta.Value{delta.Int(room), delta.Int(user), delta.Str(g.name), delta.Int(g.price), ts})
-			} else {
-				comments = append(comments, []delta.Value{delta.Int(room), delta.Int(user), delta.Str(phrases[rng.IntN(len(phrases))]), ts})
+	out := make([][]delta.Value, len(rows))
+	vals := make([]delta.Value, 0, len(rows)*len(rows[0]))
+	for i, r := range rows {
+		start := len(vals)
+		for _, v := range r {
+			switch x := v.(type) {
+			case int64:
+				vals = append(vals, delta.Int(x))
+			case string:
+				vals = append(vals, delta.Str(x))
+			case time.Time:
+				vals = append(vals, delta.Int(x.UnixMicro()))
 			}
 		}
-		for _, in := range []struct {
-			source string
-			rows   [][]delta.Value
-		}{{"comments", comments}, {"gifts", gifts}} {
-			if err := d.Ingest(ctx, in.source, in.rows); err != nil {
-				if ctx.Err() != nil {
-					return nil // stopped mid-tick: the tick was rolled back whole
-				}
-				return err
-			}
-		}
-		total += n
-		if time.Since(last) >= 10*time.Second {
-			logger.Info("traffic", "events_total", total, "tick", d.Tick())
-			last = time.Now()
-		}
+		out[i] = vals[start:len(vals):len(vals)]
 	}
+	return out
 }

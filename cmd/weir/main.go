@@ -2,6 +2,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,9 +15,12 @@ const usage = `weir — a streaming SQL database for live-room interaction data
 
 usage:
   weir serve [--data DIR] [--pg ADDR] [--http ADDR] [--queries DIR]
-  weir demo  [--data DIR] [--pg ADDR] [--http ADDR] [--rate N] [--duration D]
-  weir apply [--pg ADDR] DIR|FILE...
-  weir gen   [--rate N] [--duration D] [--rooms N] [--seed N]   (NDJSON comments on stdout)
+  weir demo  [--data DIR] [--pg ADDR] [--http ADDR] [--rate N] [--duration D] [--seed N]
+  weir apply [--pg ADDR] [--dry-run] [--prune] DIR|FILE...
+  weir gen   [--rate N] [--rooms N] [--skew S] [--duration D] [--seed N] [--out-of-order S] [--lateness D] [--late S]
+             [--fast] [--http ADDR | --copy [--pg ADDR] | --stdout [--source NAME]]
+
+Run "weir COMMAND -h" for a command's flags.
 `
 
 func main() {
@@ -29,17 +34,20 @@ func main() {
 	case "serve":
 		err = serve(os.Args[2:], logger)
 	case "demo":
-		err = demo(os.Args[2:], logger)
+		err = demo(os.Args[2:], os.Stdout, logger)
 	case "apply":
-		err = apply(os.Args[2:], logger)
+		err = apply(os.Args[2:], os.Stdout, logger)
 	case "gen":
-		err = gen(os.Args[2:])
+		err = gen(os.Args[2:], os.Stdout, logger)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
 	default:
 		fmt.Fprintf(os.Stderr, "weir: unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // the flag set printed the usage
 	}
 	if err != nil {
 		logger.Error("weir failed", "err", err)

@@ -3,19 +3,15 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"io/fs"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/weirdb/weir/db"
-	"github.com/weirdb/weir/internal/sqlerr"
 	"github.com/weirdb/weir/server"
 	"github.com/weirdb/weir/server/httpapi"
 )
@@ -50,7 +46,7 @@ func serve(args []string, logger *slog.Logger) error {
 		return err
 	}
 	if f.queries != "" {
-		if err := applyLocal(ctx, d, os.DirFS(f.queries), logger); err != nil {
+		if err := applyDB(ctx, d, os.DirFS(f.queries), io.Discard, logger); err != nil {
 			return err
 		}
 	}
@@ -90,46 +86,6 @@ func shutdown(d *db.DB, srv *server.Server, logger *slog.Logger) error {
 	}
 	logger.Info("weir stopped")
 	return err
-}
-
-// applyLocal runs every .sql file of fsys, in name order, on d. Objects that already
-// exist are left alone (the pack uses IF NOT EXISTS).
-func applyLocal(ctx context.Context, d *db.DB, fsys fs.FS, logger *slog.Logger) error {
-	names, err := fs.Glob(fsys, "*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	s := d.NewSession(map[string]string{"application_name": "weir apply"})
-	defer s.Close()
-	for _, name := range names {
-		text, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		stmts, err := s.Split(string(text))
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		for _, sql := range stmts {
-			p, err := s.Prepare(ctx, sql, nil)
-			if err == nil {
-				var rows *db.Rows
-				if rows, err = p.Execute(ctx, nil); err == nil {
-					for rows.Next(make([]any, len(rows.Columns()))) {
-					}
-					err = rows.Err()
-					rows.Close()
-				}
-			}
-			if err != nil {
-				e := sqlerr.As(err)
-				return fmt.Errorf("%s: %s: %s (SQLSTATE %s)", name, firstLine(sql), e.Msg, e.Code)
-			}
-		}
-		logger.Info("applied", "file", filepath.Base(name), "statements", len(stmts))
-	}
-	return nil
 }
 
 func firstLine(sql string) string {
