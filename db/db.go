@@ -160,9 +160,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	if d.history <= 0 {
 		d.history = DefaultHistory
 	}
+	hold := beforeRecovery // read here: tests set it before Open and reset it after
 	start := func(ctx context.Context) error {
-		if beforeRecovery != nil {
-			beforeRecovery()
+		if hold != nil {
+			hold()
 		}
 		t0 := time.Now()
 		if err := d.recover(ctx); err != nil {

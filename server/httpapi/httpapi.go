@@ -157,6 +157,7 @@ func (a *API) routes() chi.Router {
 		r.Get("/v1/sources", a.listSources)
 		r.Get("/v1/views", a.listViews)
 		r.Get("/v1/views/{name}", a.view)
+		dashboardRoutes(r) // GET / and its assets (dashboard.go)
 	})
 
 	// Writes and subscriptions: the bearer token when one is configured.
