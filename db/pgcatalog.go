@@ -71,6 +71,9 @@ var pgTypes = []struct {
 	{23, "int4", "integer", 4, "N", "p", 0, 1007, 0},
 	{25, "text", "text", -1, "S", "x", 100, 1009, 0},
 	{26, "oid", "oid", 4, "N", "p", 0, 1028, 0},
+	{27, "tid", "tid", 6, "U", "p", 0, 1010, 0},
+	{28, "xid", "xid", 4, "U", "p", 0, 1011, 0},
+	{29, "cid", "cid", 4, "U", "p", 0, 1012, 0},
 	{114, "json", "json", -1, "U", "x", 0, 199, 0},
 	{700, "float4", "real", 4, "N", "p", 0, 1021, 0},
 	{701, "float8", "double precision", 8, "N", "p", 0, 1022, 0},
@@ -100,6 +103,7 @@ func (d *DB) installCatalog(ctx context.Context) error {
 	conn := d.store.DB()
 	stmts := append([]string{}, catalogTables...)
 	stmts = append(stmts, `CREATE OR REPLACE TABLE weir_pg_settings_t (name VARCHAR, setting VARCHAR)`)
+	stmts = append(stmts, `CREATE OR REPLACE TABLE weir_pg_keywords_t (word VARCHAR, catcode VARCHAR, barelabel BOOLEAN)`)
 	stmts = append(stmts, catalogViews...)
 	stmts = append(stmts, infoSchemaViews...)
 	stmts = append(stmts, catalogMacros...)
@@ -115,6 +119,12 @@ func (d *DB) installCatalog(ctx context.Context) error {
 		vals = append(vals, "("+sqlString(s.name)+", "+sqlString(s.value)+")")
 	}
 	stmts = append(stmts, `INSERT INTO weir_pg_settings_t VALUES `+strings.Join(vals, ", "))
+	vals = vals[:0]
+	for _, line := range strings.Fields(strings.ReplaceAll(pgKeywords, " ", ":")) {
+		word, code, _ := strings.Cut(line, ":")
+		vals = append(vals, fmt.Sprintf("(%s, '%c', %t)", sqlString(word), code[0], code[1] == 'T'))
+	}
+	stmts = append(stmts, `INSERT INTO weir_pg_keywords_t VALUES `+strings.Join(vals, ", "))
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return duckErr(err)
@@ -241,7 +251,8 @@ var catalogRelations = setOf("pg_namespace", "pg_class", "pg_attribute", "pg_typ
 	"pg_am", "pg_database", "pg_roles", "pg_authid", "pg_user", "pg_collation", "pg_tablespace", "pg_settings",
 	"pg_attrdef", "pg_policy", "pg_statistic_ext", "pg_publication", "pg_publication_namespace",
 	"pg_publication_rel", "pg_inherits", "pg_rewrite", "pg_trigger", "pg_description", "pg_auth_members",
-	"pg_extension", "pg_matviews", "pg_tables", "pg_views")
+	"pg_extension", "pg_matviews", "pg_tables", "pg_views", "pg_stat_user_tables", "pg_statio_user_tables",
+	"pg_enum", "pg_depend", "pg_sequence", "pg_conversion", "pg_proc", "pg_stat_activity")
 
 // catalogFunctions are the functions the emulation provides: a call name(…) becomes
 // weir_pg_<name>(…) (pg_ prefixes are not doubled).
@@ -250,7 +261,21 @@ var catalogFunctions = setOf("pg_get_userbyid", "format_type", "pg_get_expr", "p
 	"pg_get_ruledef", "array_upper", "col_description", "obj_description", "shobj_description",
 	"pg_table_is_visible", "pg_type_is_visible", "current_database", "current_schema", "current_schemas",
 	"pg_backend_pid", "quote_ident", "current_setting", "version", "pg_table_size", "pg_relation_size",
-	"pg_total_relation_size", "pg_database_size", "pg_size_pretty")
+	"pg_total_relation_size", "pg_database_size", "pg_size_pretty", "pg_get_keywords", "pg_get_partkeydef",
+	"to_regtype", "to_regclass", "to_regnamespace", "array_lower", "parse_ident", "pg_get_serial_sequence",
+	"has_table_privilege", "has_schema_privilege", "has_database_privilege", "pg_is_in_recovery",
+	"pg_postmaster_start_time", "inet_server_addr", "inet_server_port", "pg_tablespace_location")
+
+// renamedFunctions are PostgreSQL functions DuckDB has under another name.
+var renamedFunctions = map[string]string{"json_build_object": "json_object", "jsonb_build_object": "json_object"}
+
+// sessionValues are the keywords that stand for the session's user (current_user, user,
+// session_user, current_role), rewritten to the user's name.
+var sessionValues = setOf("current_user", "session_user", "user", "current_role")
+
+// textFunctions return a name as text: the operand of a ::regclass cast that is a call to
+// one is looked up (format('%I.%I', s, t)::regclass), not printed.
+var textFunctions = setOf("format", "quote_ident", "concat", "pg_get_serial_sequence", "lower", "upper", "trim", "replace")
 
 // infoSchemaRelations are the information_schema views the emulation provides:
 // information_schema.X becomes weir_is_X.
@@ -278,6 +303,39 @@ type ctok struct {
 	word             bool   // identifier or keyword, unquoted
 	reserved         bool   // a reserved keyword
 	alias            string // the result column name PostgreSQL gives a call this token starts
+	colname          string // for a rewritten cast: the name PostgreSQL takes from its operand, if any
+	wraps, closes    bool   // a wrapper call the rewrite added starts / ends here
+}
+
+// listFunctions return arrays (DuckDB lists).
+var listFunctions = setOf("parse_ident", "string_to_array", "current_schemas", "array_agg")
+
+// textTypes are type names whose cast makes a text value.
+var textTypes = setOf("text", "varchar", "name")
+
+// settingName is the setting a string literal names: 'TimeZone' → timezone.
+func settingName(lit string) string {
+	if !strings.HasPrefix(lit, "'") || !strings.HasSuffix(lit, "'") || len(lit) < 2 {
+		return ""
+	}
+	return strings.ToLower(strings.ReplaceAll(lit[1:len(lit)-1], "''", "'"))
+}
+
+// operandName is the column name PostgreSQL derives from a cast's operand: a column
+// reference's last name, a function call's name; "" for anything else.
+func operandName(op []ctok) string {
+	switch {
+	case len(op) >= 3 && op[1].text == "(" && op[0].word:
+		return op[0].lower
+	case len(op) >= 1 && op[len(op)-1].kind == pg_query.Token_IDENT:
+		for k := 1; k < len(op); k += 2 {
+			if op[k].text != "." {
+				return ""
+			}
+		}
+		return op[len(op)-1].lower
+	}
+	return ""
 }
 
 // rewriteCatalog rewrites a client's read so that DuckDB answers it from the catalog
@@ -302,8 +360,14 @@ type ctok struct {
 //     names it (version, current_setting, regclass, …).
 //
 // When the read names a catalog relation or function, the emulation is synced first.
-func (d *DB) rewriteCatalog(sql string) string {
-	out, touched := rewriteCatalogSQL(sql)
+func (d *DB) rewriteCatalog(sql string) string { return d.rewriteCatalogFor(sql, nil) }
+
+// rewriteCatalog is DB.rewriteCatalog with the session's user and settings:
+// current_user and current_setting('name') become their values in this session.
+func (s *Session) rewriteCatalog(sql string) string { return s.db.rewriteCatalogFor(sql, s.settings) }
+
+func (d *DB) rewriteCatalogFor(sql string, settings map[string]string) string {
+	out, touched := rewriteCatalogSQLFor(sql, settings)
 	if touched {
 		if err := d.syncCatalog(context.Background()); err != nil {
 			d.logger.Warn("sync the pg_catalog emulation", "err", err)
@@ -312,7 +376,10 @@ func (d *DB) rewriteCatalog(sql string) string {
 	return out
 }
 
-func rewriteCatalogSQL(sql string) (string, bool) {
+func rewriteCatalogSQL(sql string) (string, bool) { return rewriteCatalogSQLFor(sql, nil) }
+
+// rewriteCatalogSQLFor rewrites sql for a session with settings (nil: the defaults).
+func rewriteCatalogSQLFor(sql string, settings map[string]string) (string, bool) {
 	res, err := pg_query.Scan(sql)
 	if err != nil {
 		return sql, false
@@ -320,8 +387,11 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 	// Quick exit: nothing the rewrite would touch.
 	interesting := false
 	for _, t := range res.Tokens {
-		s := strings.ToLower(sql[t.Start:t.End])
-		if strings.HasPrefix(s, "pg_") || strings.Contains(s, "~") || s == "information_schema" || s == "like" || s == "ilike" || regTypes[s] || catalogFunctions[s] || s == "array" {
+		raw := sql[t.Start:t.End]
+		s := strings.ToLower(strings.Trim(raw, `"`))
+		if strings.HasPrefix(s, "pg_") || strings.Contains(s, "~") || s == "information_schema" || s == "like" ||
+			s == "ilike" || regTypes[s] || catalogFunctions[s] || s == "array" || s == "null" || sessionValues[s] ||
+			renamedFunctions[s] != "" || t.Token == pg_query.Token_IDENT && raw != strings.ToLower(raw) && raw[0] != '"' {
 			interesting = true
 			break
 		}
@@ -335,7 +405,18 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 		text := sql[t.Start:t.End]
 		word := t.Token == pg_query.Token_IDENT && !strings.HasPrefix(text, `"`) ||
 			t.KeywordKind != pg_query.KeywordKind_NO_KEYWORD
-		toks = append(toks, ctok{pre: sql[last:t.Start], text: text, lower: strings.ToLower(text), kind: t.Token, word: word,
+		lower := strings.ToLower(text)
+		afterAs := len(toks) > 0 && toks[len(toks)-1].lower == "as"
+		switch {
+		case word && (t.Token == pg_query.Token_IDENT || afterAs):
+			// PostgreSQL folds unquoted identifiers to lower case (AS TABLE_NAME names the
+			// column table_name); DuckDB keeps the case of aliases.
+			text = lower
+		case t.Token == pg_query.Token_IDENT && plainIdent.MatchString(strings.Trim(text, `"`)) && len(text) > 2:
+			// "pg_class" is pg_class.
+			word, lower = true, strings.Trim(text, `"`)
+		}
+		toks = append(toks, ctok{pre: sql[last:t.Start], text: text, lower: lower, kind: t.Token, word: word,
 			reserved: t.KeywordKind == pg_query.KeywordKind_RESERVED_KEYWORD})
 		last = int(t.End)
 	}
@@ -351,6 +432,19 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 			toks[i+2].word && infoSchemaRelations[toks[i+2].lower]:
 			p1 = append(p1, ctok{pre: t.pre, text: "weir_is_" + toks[i+2].lower, lower: "weir_is_" + toks[i+2].lower})
 			i += 2
+			touched = true
+			continue
+		case t.lower == "information_schema" && i+3 < len(toks) && toks[i+1].text == "." &&
+			toks[i+2].lower == "_pg_expandarray" && toks[i+3].text == "(":
+			// A set-returning function of (x, n) records: unnest a list of structs.
+			end := matchParen(toks, i+3)
+			if end < 0 {
+				break
+			}
+			p1 = append(p1, ctok{pre: t.pre, text: "unnest(weir_pg_expandarray"})
+			p1 = append(p1, toks[i+3:end+1]...)
+			p1 = append(p1, ctok{text: ")"})
+			i = end
 			touched = true
 			continue
 		case t.lower == "pg_catalog" && i+2 < len(toks) && toks[i+1].text == "." && !toks[i+2].reserved:
@@ -395,7 +489,9 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 			if start >= 0 {
 				operand := p2[start:]
 				kind := "name"
-				if len(operand) == 1 && (operand[0].kind == pg_query.Token_SCONST || operand[0].kind == pg_query.Token_PARAM) {
+				if len(operand) == 1 && (operand[0].kind == pg_query.Token_SCONST || operand[0].kind == pg_query.Token_PARAM) ||
+					len(operand) > 1 && operand[1].text == "(" && textFunctions[operand[0].lower] ||
+					len(operand) > 2 && operand[len(operand)-2].kind == pg_query.Token_TYPECAST && textTypes[operand[len(operand)-1].lower] {
 					kind = "oid"
 				}
 				var sb strings.Builder
@@ -406,7 +502,8 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 					sb.WriteString(o.text)
 				}
 				fn := "weir_pg_" + p1[i+1].lower + "_" + kind
-				call := ctok{pre: operand[0].pre, text: fn + "(" + sb.String() + ")", alias: p1[i+1].lower}
+				call := ctok{pre: operand[0].pre, text: fn + "(" + sb.String() + ")", alias: p1[i+1].lower,
+					colname: operandName(operand)}
 				if kind == "oid" {
 					call.alias += "_oid" // a name looked up; see nameResultColumns
 				}
@@ -444,6 +541,19 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 		nextParen := i+1 < len(p1) && p1[i+1].text == "("
 		if t.word && !prevDot {
 			switch {
+			case !nextParen && sessionValues[t.lower] && t.kind != pg_query.Token_IDENT:
+				user := "weir"
+				if settings != nil && settings["session_authorization"] != "" {
+					user = settings["session_authorization"]
+				}
+				t.text, t.alias, touched = sqlString(user), t.lower, true
+			case nextParen && t.lower == "current_setting" && settings != nil && i+3 < len(p1) &&
+				p1[i+2].kind == pg_query.Token_SCONST && p1[i+3].text == ")" && settings[settingName(p1[i+2].text)] != "":
+				// The session's own value (SET application_name …), not the default.
+				t.text, t.alias, touched = sqlString(settings[settingName(p1[i+2].text)]), t.lower, true
+				i += 3
+			case nextParen && renamedFunctions[t.lower] != "":
+				t.text, touched = renamedFunctions[t.lower], true
 			case nextParen && catalogFunctions[t.lower]:
 				t.text, t.alias, touched = shimFunction(t.lower), t.lower, true
 			case !nextParen && catalogRelations[t.lower]:
@@ -457,6 +567,36 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 	var p3 []ctok
 	for i := 0; i < len(p2); i++ {
 		t := p2[i]
+		if t.lower == "string_to_array" && i > 0 && (p2[i-1].text == "," || p2[i-1].lower == "from") && i+1 < len(p2) && p2[i+1].text == "(" {
+			// A scalar function in FROM is a one-row relation (Grafana's
+			// string_to_array(current_setting('search_path'), ',') s); DuckDB wants a subquery.
+			end := matchParen(p2, i+1)
+			if end > 0 && end+1 < len(p2) && p2[end+1].kind == pg_query.Token_IDENT && !(end+2 < len(p2) && p2[end+2].text == "(") {
+				alias := p2[end+1]
+				p3 = append(p3, ctok{pre: t.pre, text: "(SELECT "})
+				t.pre = ""
+				p3 = append(p3, t)
+				p3 = append(p3, p2[i+1:end+1]...)
+				p3 = append(p3, ctok{text: " AS " + alias.text + ")"}, alias)
+				i = end + 1
+				touched = true
+				continue
+			}
+		}
+		if listFunctions[t.lower] && i+1 < len(p2) && p2[i+1].text == "(" {
+			// list::text prints as PostgreSQL's array text, not DuckDB's [a, b].
+			end := matchParen(p2, i+1)
+			if end > 0 && end+2 < len(p2) && p2[end+1].kind == pg_query.Token_TYPECAST && textTypes[p2[end+2].lower] {
+				p3 = append(p3, ctok{pre: t.pre, text: "weir_pg_array_out(", alias: t.lower, wraps: true})
+				t.pre = ""
+				p3 = append(p3, t)
+				p3 = append(p3, p2[i+1:end+1]...)
+				p3 = append(p3, ctok{text: ")", closes: true})
+				i = end + 2
+				touched = true
+				continue
+			}
+		}
 		if (t.lower == "generate_series" || t.lower == "array") && i+1 < len(p2) && p2[i+1].text == "(" {
 			end := matchParen(p2, i+1)
 			if end > 0 {
@@ -466,6 +606,11 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 						alias := p2[end+1]
 						p3 = append(p3, alias, ctok{text: "(" + alias.text + ")"})
 						i = end + 1
+					} else if end+2 < len(p2) && p2[end+1].lower == "as" && p2[end+2].kind == pg_query.Token_IDENT &&
+						!(end+3 < len(p2) && p2[end+3].text == "(") {
+						alias := p2[end+2]
+						p3 = append(p3, p2[end+1], alias, ctok{text: "(" + alias.text + ")"})
+						i = end + 2
 					} else {
 						i = end
 					}
@@ -486,9 +631,7 @@ func rewriteCatalogSQL(sql string) (string, bool) {
 		p3 = append(p3, t)
 	}
 
-	if touched {
-		p3 = nameResultColumns(p3)
-	}
+	p3 = nameResultColumns(p3)
 	var sb strings.Builder
 	for _, t := range p3 {
 		sb.WriteString(t.pre)
@@ -512,20 +655,47 @@ func nameResultColumns(toks []ctok) []ctok {
 			return
 		}
 		item := out[itemStart:end]
+		if n := len(item); item[0].lower == "null" && (n == 1 || n == 3 && item[1].lower == "as" || n == 2 && item[1].kind == pg_query.Token_IDENT) {
+			// A bare NULL is text in PostgreSQL (unknown resolved as text); DuckDB's is an integer.
+			item[0].text = "NULL::VARCHAR"
+			if n == 1 {
+				item[0].text += ` AS "text"`
+			}
+			return
+		}
 		if n := len(item); n >= 3 && item[n-2].kind == pg_query.Token_TYPECAST && item[n-1].word {
-			// expr::type is named after the type, as PostgreSQL does.
-			name := item[n-1].lower
-			if pg, ok := castNames[name]; ok {
-				name = pg
+			// expr::type is named as PostgreSQL names it (FigureColname): after the operand
+			// when that is a column or a function call, else after the type.
+			op := n - 2
+			for op >= 2 && item[op-2].kind == pg_query.Token_TYPECAST && item[op-1].word {
+				op -= 2
+			}
+			name := operandName(item[:op])
+			if op == 1 && item[0].colname != "" {
+				name = item[0].colname
+			} else if op == 1 && item[0].alias != "" && !regTypes[strings.TrimSuffix(item[0].alias, "_oid")] {
+				name = item[0].alias
+			}
+			if name == "" {
+				name = item[n-1].lower
+				if pg, ok := castNames[name]; ok {
+					name = pg
+				}
 			}
 			item[n-1].text += ` AS "` + name + `"`
 			return
 		}
 		if item[0].alias == "" {
+			if n := len(item); n >= 3 && item[0].word && item[1].text == "(" && matchParen(item, 1) == n-1 &&
+				!isKeywordOperator(item[0].lower) && item[0].lower != "cast" && !strings.HasPrefix(item[0].lower, "weir_") {
+				// f(…) is named f, as in PostgreSQL (DuckDB names it after the whole call).
+				item[n-1].text += ` AS "` + item[0].lower + `"`
+			}
 			return
 		}
 		exact := len(item) == 1 && !strings.HasSuffix(item[0].text, "(") ||
-			len(item) >= 3 && item[1].text == "(" && matchParen(item, 1) == len(item)-1
+			len(item) >= 3 && item[1].text == "(" && matchParen(item, 1) == len(item)-1 ||
+			item[0].wraps && item[len(item)-1].closes
 		if typ, ok := strings.CutSuffix(item[0].alias, "_oid"); ok {
 			// 'name'::regclass: an OID, except as a result column of the outermost
 			// SELECT, where PostgreSQL prints a regclass as the name.
@@ -535,7 +705,11 @@ func nameResultColumns(toks []ctok) []ctok {
 			item[0].alias = typ
 		}
 		if exact {
-			item[len(item)-1].text += ` AS "` + item[0].alias + `"`
+			name := item[0].alias
+			if item[0].colname != "" {
+				name = item[0].colname
+			}
+			item[len(item)-1].text += ` AS "` + name + `"`
 		}
 	}
 	for _, t := range toks {
@@ -665,4 +839,44 @@ func isKeywordOperator(s string) bool {
 		return true
 	}
 	return false
+}
+
+// pgArrayText prints a DuckDB list as PostgreSQL's array text ({a,b,"c d",NULL}), as
+// array_out does: elements quoted when empty, NULL, or holding a delimiter, brace, quote,
+// backslash or space.
+func pgArrayText(v any) any {
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Sprint(v)
+	}
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, e := range list {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if e == nil {
+			sb.WriteString("NULL")
+			continue
+		}
+		var s string
+		switch x := e.(type) {
+		case []any:
+			s = pgArrayText(x).(string)
+			sb.WriteString(s)
+			continue
+		case string:
+			s = x
+		case bool:
+			s = map[bool]string{true: "t", false: "f"}[x]
+		default:
+			s = fmt.Sprint(x)
+		}
+		if s == "" || strings.EqualFold(s, "null") || strings.ContainsAny(s, "{},\"\\ \t\n") {
+			s = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+		}
+		sb.WriteString(s)
+	}
+	sb.WriteByte('}')
+	return sb.String()
 }

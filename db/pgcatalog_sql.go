@@ -48,7 +48,13 @@ var catalogViews = []string{
 		'' AS attidentity, '' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount,
 		t.typcollation AS attcollation, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions,
 		NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval
-	FROM weir_pg_att a LEFT JOIN weir_pg_typ t ON t.oid = a.atttypid`,
+	FROM (SELECT * FROM weir_pg_att
+		UNION ALL -- the system columns of every table and materialized view
+		SELECT r.oid, s.attname, s.attnum, s.atttypid, -1, true FROM weir_pg_rel r,
+			(VALUES ('tableoid', -6, 26), ('cmax', -5, 29), ('xmax', -4, 28), ('cmin', -3, 29), ('xmin', -2, 28), ('ctid', -1, 27))
+			s(attname, attnum, atttypid)
+		WHERE r.relkind IN ('r', 'm')) a
+	LEFT JOIN weir_pg_typ t ON t.oid = a.atttypid`,
 
 	`CREATE OR REPLACE VIEW weir_pg_type AS
 	SELECT oid, typname, 11::BIGINT AS typnamespace, 10::BIGINT AS typowner, typlen, typlen > 0 AS typbyval,
@@ -72,7 +78,8 @@ var catalogViews = []string{
 		false AS condeferred, true AS convalidated, indrelid AS conrelid, 0::BIGINT AS contypid,
 		indexrelid AS conindid, 0::BIGINT AS conparentid, 0::BIGINT AS confrelid, ' ' AS confupdtype,
 		' ' AS confdeltype, ' ' AS confmatchtype, true AS conislocal, 0 AS coninhcount, true AS connoinherit,
-		conkey, NULL::SMALLINT[] AS confkey, NULL::VARCHAR AS conbin
+		conkey, NULL::SMALLINT[] AS confkey, NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop,
+		NULL::BIGINT[] AS conffeqop, NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop, NULL::VARCHAR AS conbin
 	FROM weir_pg_pkey`,
 
 	`CREATE OR REPLACE VIEW weir_pg_am AS
@@ -151,6 +158,39 @@ var catalogViews = []string{
 	`CREATE OR REPLACE VIEW weir_pg_extension AS
 	SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS extname, NULL::BIGINT AS extowner, NULL::BIGINT AS extnamespace,
 		NULL::BOOLEAN AS extrelocatable, NULL::VARCHAR AS extversion LIMIT 0`,
+
+	`CREATE OR REPLACE VIEW weir_pg_enum AS
+	SELECT NULL::BIGINT AS oid, NULL::BIGINT AS enumtypid, NULL::REAL AS enumsortorder, NULL::VARCHAR AS enumlabel LIMIT 0`,
+	`CREATE OR REPLACE VIEW weir_pg_depend AS
+	SELECT NULL::BIGINT AS classid, NULL::BIGINT AS objid, NULL::INTEGER AS objsubid, NULL::BIGINT AS refclassid,
+		NULL::BIGINT AS refobjid, NULL::INTEGER AS refobjsubid, NULL::VARCHAR AS deptype LIMIT 0`,
+	`CREATE OR REPLACE VIEW weir_pg_sequence AS
+	SELECT NULL::BIGINT AS seqrelid, NULL::BIGINT AS seqtypid, NULL::BIGINT AS seqstart, NULL::BIGINT AS seqincrement,
+		NULL::BIGINT AS seqmax, NULL::BIGINT AS seqmin, NULL::BIGINT AS seqcache, NULL::BOOLEAN AS seqcycle LIMIT 0`,
+	`CREATE OR REPLACE VIEW weir_pg_conversion AS
+	SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS conname, NULL::BIGINT AS connamespace, NULL::BIGINT AS conowner,
+		NULL::INTEGER AS conforencoding, NULL::INTEGER AS contoencoding, NULL::VARCHAR AS conproc,
+		NULL::BOOLEAN AS condefault LIMIT 0`,
+	`CREATE OR REPLACE VIEW weir_pg_proc AS
+	SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS proname, NULL::BIGINT AS pronamespace, NULL::BIGINT AS proowner,
+		NULL::VARCHAR AS prokind, NULL::BOOLEAN AS proretset, NULL::BIGINT AS prorettype, NULL::SMALLINT AS pronargs,
+		NULL::VARCHAR AS proargtypes LIMIT 0`,
+	`CREATE OR REPLACE VIEW weir_pg_stat_activity AS
+	SELECT 16384::BIGINT AS datid, 'weir' AS datname, 0 AS pid, 10::BIGINT AS usesysid, 'weir' AS usename,
+		'' AS application_name, NULL::VARCHAR AS client_addr, NULL::TIMESTAMPTZ AS backend_start,
+		'active' AS state, NULL::VARCHAR AS query, 'client backend' AS backend_type LIMIT 0`,
+	// Row counts: Weir does not keep statistics; n_live_tup is 0 as after a fresh ANALYZE-less load.
+	`CREATE OR REPLACE VIEW weir_pg_stat_user_tables AS
+	SELECT oid AS relid, 'public' AS schemaname, relname, 0::BIGINT AS seq_scan, 0::BIGINT AS seq_tup_read,
+		0::BIGINT AS idx_scan, 0::BIGINT AS idx_tup_fetch, 0::BIGINT AS n_tup_ins, 0::BIGINT AS n_tup_upd,
+		0::BIGINT AS n_tup_del, 0::BIGINT AS n_tup_hot_upd, 0::BIGINT AS n_live_tup, 0::BIGINT AS n_dead_tup,
+		0::BIGINT AS n_mod_since_analyze, 0::BIGINT AS n_ins_since_vacuum, NULL::TIMESTAMPTZ AS last_vacuum,
+		NULL::TIMESTAMPTZ AS last_autovacuum, NULL::TIMESTAMPTZ AS last_analyze, NULL::TIMESTAMPTZ AS last_autoanalyze,
+		0::BIGINT AS vacuum_count, 0::BIGINT AS autovacuum_count, 0::BIGINT AS analyze_count, 0::BIGINT AS autoanalyze_count
+	FROM weir_pg_rel WHERE relkind IN ('r', 'm')`,
+	`CREATE OR REPLACE VIEW weir_pg_statio_user_tables AS
+	SELECT oid AS relid, 'public' AS schemaname, relname, 0::BIGINT AS heap_blks_read, 0::BIGINT AS heap_blks_hit
+	FROM weir_pg_rel WHERE relkind = 'r'`,
 
 	`CREATE OR REPLACE VIEW weir_pg_matviews AS
 	SELECT 'public' AS schemaname, relname AS matviewname, 'weir' AS matviewowner, NULL::VARCHAR AS tablespace,
@@ -268,7 +308,8 @@ var catalogMacros = []string{
 	`CREATE OR REPLACE MACRO weir_pg_current_schema() AS 'public'`,
 	`CREATE OR REPLACE MACRO weir_pg_current_schemas(i) AS CASE WHEN i THEN ['pg_catalog', 'public'] ELSE ['public'] END`,
 	`CREATE OR REPLACE MACRO weir_pg_backend_pid() AS 0`,
-	`CREATE OR REPLACE MACRO weir_pg_quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s
+	`CREATE OR REPLACE MACRO weir_pg_quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*')
+		AND NOT EXISTS (SELECT 1 FROM weir_pg_keywords_t k WHERE k.word = s AND k.catcode <> 'U') THEN s
 		ELSE '"' || replace(s, '"', '""') || '"' END`,
 	`CREATE OR REPLACE MACRO weir_pg_current_setting(n) AS
 		(SELECT setting FROM weir_pg_settings_t WHERE name = lower(n)),
@@ -287,6 +328,38 @@ var catalogMacros = []string{
 		coalesce((SELECT nspname FROM weir_pg_namespace WHERE oid = o), CAST(o AS VARCHAR))`,
 	`CREATE OR REPLACE MACRO weir_pg_regrole_oid(s) AS CASE WHEN s = 'weir' THEN 10 END`,
 	`CREATE OR REPLACE MACRO weir_pg_regrole_name(o) AS weir_pg_get_userbyid(o)`,
+	`CREATE OR REPLACE MACRO weir_pg_get_keywords() AS TABLE
+		SELECT word, catcode, barelabel,
+			CASE catcode WHEN 'U' THEN 'unreserved' WHEN 'C' THEN 'unreserved (cannot be function or type name)'
+				WHEN 'T' THEN 'reserved (can be function or type name)' ELSE 'reserved' END AS catdesc,
+			CASE WHEN barelabel THEN 'can be bare label' ELSE 'requires AS' END AS baredesc
+		FROM weir_pg_keywords_t ORDER BY word`,
+	`CREATE OR REPLACE MACRO weir_pg_get_partkeydef(o) AS NULL::VARCHAR`,
+	`CREATE OR REPLACE MACRO weir_pg_get_serial_sequence(t, c) AS NULL::VARCHAR`,
+	`CREATE OR REPLACE MACRO weir_pg_to_regtype(s) AS weir_pg_regtype_oid(s)`,
+	`CREATE OR REPLACE MACRO weir_pg_to_regclass(s) AS weir_pg_regclass_oid(s)`,
+	`CREATE OR REPLACE MACRO weir_pg_to_regnamespace(s) AS weir_pg_regnamespace_oid(s)`,
+	`CREATE OR REPLACE MACRO weir_pg_array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END`,
+	`CREATE OR REPLACE MACRO weir_pg_has_table_privilege(a, b) AS true, (a, b, c) AS true`,
+	`CREATE OR REPLACE MACRO weir_pg_has_schema_privilege(a, b) AS true, (a, b, c) AS true`,
+	`CREATE OR REPLACE MACRO weir_pg_has_database_privilege(a, b) AS true, (a, b, c) AS true`,
+	`CREATE OR REPLACE MACRO weir_pg_is_in_recovery() AS false`,
+	`CREATE OR REPLACE MACRO weir_pg_postmaster_start_time() AS NULL::TIMESTAMPTZ`,
+	`CREATE OR REPLACE MACRO weir_pg_inet_server_addr() AS NULL::VARCHAR`,
+	`CREATE OR REPLACE MACRO weir_pg_inet_server_port() AS NULL::INTEGER`,
+	`CREATE OR REPLACE MACRO weir_pg_tablespace_location(o) AS ''`,
+	// parse_ident splits a qualified name at dots outside double quotes; quoted parts
+	// keep their case (with "" undoubled), unquoted ones fold to lower case.
+	`CREATE OR REPLACE MACRO weir_pg_parse_ident(s) AS list_transform(
+		regexp_extract_all(s, '(?:"(?:[^"]|"")*"|[^."]+)'),
+		p -> CASE WHEN p[1] = '"' THEN replace(p[2:-2], '""', '"') ELSE lower(trim(p)) END),
+		(s, strict) AS list_transform(
+		regexp_extract_all(s, '(?:"(?:[^"]|"")*"|[^."]+)'),
+		p -> CASE WHEN p[1] = '"' THEN replace(p[2:-2], '""', '"') ELSE lower(trim(p)) END)`,
+	// information_schema._pg_expandarray(int2vector): (x, n) records, unnested by the rewrite.
+	`CREATE OR REPLACE MACRO weir_pg_expandarray(v) AS list_transform(
+		generate_series(1, len(string_split(trim(v::VARCHAR), ' '))),
+		i -> {'x': string_split(trim(v::VARCHAR), ' ')[i]::INTEGER, 'n': i::INTEGER})`,
 	// An array constructor that is a result column is printed as PostgreSQL's array text.
 	`CREATE OR REPLACE MACRO weir_pg_array_out(a) AS '{' || array_to_string(a, ',') || '}'`,
 }

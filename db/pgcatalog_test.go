@@ -16,7 +16,17 @@ func TestRewriteCatalogSQL(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		// Ordinary reads are left alone.
 		{`SELECT a, b FROM t WHERE b = 1`, ``},
-		{`SELECT 'pg_catalog.pg_class', "pg_class" FROM t -- pg_class`, ``},
+		{`SELECT 'pg_catalog.pg_class', "Pg_class" FROM t -- pg_class`, ``},
+		// A quoted plain name is the name (Metabase quotes every identifier); unquoted
+		// names fold to lower case, as result column names show.
+		{`SELECT "c"."relname" AS "Name" FROM "pg_catalog"."pg_class" AS "c"`,
+			`SELECT "c"."relname" AS "Name" FROM weir_pg_class AS "c"`},
+		{`SELECT NULL AS TABLE_CAT, x AS Name FROM t`, `SELECT NULL::VARCHAR AS table_cat, x AS name FROM t`},
+		{`SELECT current_user, user AS u`, `SELECT 'weir' AS "current_user", 'weir' AS u`},
+		{`SELECT information_schema._pg_expandarray(i.indkey) AS keys FROM pg_index i`,
+			`SELECT unnest(weir_pg_expandarray(i.indkey)) AS keys FROM weir_pg_index i`},
+		{`SELECT format('%I.%I', s, t)::regclass::oid, a.attrelid::regclass::text FROM t`,
+			`SELECT weir_pg_regclass_oid(format('%I.%I', s, t))::oid AS "format", weir_pg_regclass_name(a.attrelid)::text AS "attrelid" FROM t`},
 		// Qualifiers, relations and functions.
 		{`SELECT c.relname FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`,
 			`SELECT c.relname FROM weir_pg_class c LEFT JOIN weir_pg_namespace n ON n.oid = c.relnamespace`},
@@ -24,7 +34,7 @@ func TestRewriteCatalogSQL(t *testing.T) {
 		{`SELECT pg_catalog.pg_get_userbyid(c.relowner) as "Owner" FROM pg_catalog.pg_class c`,
 			`SELECT weir_pg_get_userbyid(c.relowner) as "Owner" FROM weir_pg_class c`},
 		{`SELECT version()`, `SELECT weir_pg_version() AS "version"`},
-		{`SELECT upper(version()), 1`, `SELECT upper(weir_pg_version()), 1`},
+		{`SELECT upper(version()), 1`, `SELECT upper(weir_pg_version()) AS "upper", 1`},
 		{`SELECT x FROM (SELECT current_setting('server_version_num') FROM t) s`,
 			`SELECT x FROM (SELECT weir_pg_current_setting('server_version_num') AS "current_setting" FROM t) s`},
 		{`SELECT DISTINCT format_type(a.atttypid, a.atttypmod), 2 FROM pg_attribute a`,
@@ -39,7 +49,7 @@ func TestRewriteCatalogSQL(t *testing.T) {
 			`SELECT table_name FROM weir_is_tables t JOIN tables u ON true`},
 		// Casts to OID alias types.
 		{`SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c`,
-			`SELECT weir_pg_regclass_name(c.oid) AS "regclass" FROM weir_pg_class c`},
+			`SELECT weir_pg_regclass_name(c.oid) AS "oid" FROM weir_pg_class c`},
 		{`SELECT 1 FROM pg_class WHERE oid = 'accounts'::regclass`,
 			`SELECT 1 FROM weir_pg_class WHERE oid = weir_pg_regclass_oid('accounts')`},
 		{`SELECT $1::regclass::oid`, `SELECT weir_pg_regclass_oid($1)::oid AS "oid"`},
@@ -47,9 +57,9 @@ func TestRewriteCatalogSQL(t *testing.T) {
 			`SELECT CASE WHEN c.reloftype = 0 THEN '' ELSE weir_pg_regtype_name(c.reloftype)::text END FROM weir_pg_class c`},
 		{`SELECT 'accounts'::regclass, (SELECT 'accounts'::regclass)`,
 			`SELECT weir_pg_regclass_name(weir_pg_regclass_oid('accounts')) AS "regclass", (SELECT weir_pg_regclass_oid('accounts') AS "regclass")`},
-		{`SELECT (x + 1)::regnamespace, f(x)::regtype`, `SELECT weir_pg_regnamespace_name((x + 1)) AS "regnamespace", weir_pg_regtype_name(f(x)) AS "regtype"`},
+		{`SELECT (x + 1)::regnamespace, f(x)::regtype`, `SELECT weir_pg_regnamespace_name((x + 1)) AS "regnamespace", weir_pg_regtype_name(f(x)) AS "f"`},
 		{`SELECT NULL::pg_catalog.text, c.oid::int, c.relname::name AS n FROM pg_class c`,
-			`SELECT NULL::text AS "text", c.oid::int AS "int4", c.relname::name AS n FROM weir_pg_class c`},
+			`SELECT NULL::text AS "text", c.oid::int AS "oid", c.relname::name AS n FROM weir_pg_class c`},
 		// psql's set-returning-function alias and array result columns.
 		{`SELECT 1 FROM pg_catalog.generate_series(0, 3) s, pg_catalog.pg_attribute WHERE attnum = prattrs[s]`,
 			`SELECT 1 FROM generate_series(0, 3) s(s), weir_pg_attribute WHERE attnum = prattrs[s]`},
@@ -183,7 +193,7 @@ func TestCatalogFunctions(t *testing.T) {
 	// pg_attribute joins pg_type on PostgreSQL OIDs (JDBC's getColumns does).
 	require.Equal(t, []string{"id|int8|20", "amount|numeric|1700", "note|text|25"},
 		catalogRows(t, s, `SELECT a.attname, t.typname, t.oid FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-			WHERE a.attrelid = 'events'::regclass ORDER BY a.attnum`))
+			WHERE a.attrelid = 'events'::regclass AND a.attnum > 0 ORDER BY a.attnum`))
 
 	// ~ searches as in PostgreSQL, in catalog and user queries alike.
 	require.Equal(t, "true|false|true", one(`SELECT 'abc' ~ 'b', 'pg_toast' !~ '^pg_', 'ABC' ~* 'b'`))

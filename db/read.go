@@ -178,6 +178,8 @@ func duckOID(t duckdb.Type) uint32 {
 		return 17
 	case duckdb.TYPE_UUID:
 		return 2950
+	case duckdb.TYPE_LIST:
+		return 1009 // text[]: lists go out in PostgreSQL's array text (pgArrayText)
 	}
 	return 25
 }
@@ -217,6 +219,8 @@ func duckConv(t duckdb.Type) func(any) any {
 			}
 			return fmt.Sprint(v)
 		}
+	case duckdb.TYPE_LIST:
+		return pgArrayText
 	case duckdb.TYPE_UTINYINT:
 		return func(v any) any { return int16(v.(uint8)) }
 	case duckdb.TYPE_TINYINT:

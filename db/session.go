@@ -48,6 +48,14 @@ var defaultSettings = []struct {
 	{"search_path", `"$user", public`, false},
 	{"extra_float_digits", "1", false},
 	{"transaction_isolation", "serializable", false},
+	{"default_transaction_isolation", "serializable", false},
+	{"lc_messages", "C", false},
+	{"lc_monetary", "C", false},
+	{"lc_numeric", "C", false},
+	{"lc_time", "C", false},
+	{"bytea_output", "hex", false},
+	{"max_connections", "100", false},
+	{"block_size", "8192", false},
 	{"max_identifier_length", "63", false},
 	{"statement_timeout", "0", false},
 	{"lc_collate", "C", false},
@@ -62,8 +70,9 @@ var reportedNames = map[string]string{"datestyle": "DateStyle", "intervalstyle":
 type Session struct {
 	db       *DB
 	settings map[string]string
-	tx       byte // 'I', 'T' or 'E'
-	wroteTx  bool // a write ran inside the open transaction block
+	tx       byte               // 'I', 'T' or 'E'
+	wroteTx  bool               // a write ran inside the open transaction block
+	cursors  map[string]*cursor // DECLAREd cursors (cursor.go)
 }
 
 // NewSession opens a session; params are the client's startup parameters.
@@ -126,7 +135,7 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 	}
 	switch x := st.(type) {
 	case *planner.Read:
-		rp, err := s.db.describeRead(ctx, s.db.rewriteCatalog(sql), paramOIDs)
+		rp, err := s.db.describeRead(ctx, s.rewriteCatalog(sql), paramOIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -136,11 +145,19 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 	case *planner.ShowVar:
 		if x.Name == "all" {
 			p.columns = []Column{textColumn("name"), textColumn("setting"), textColumn("description")}
+		} else if x.Name == "transaction isolation level" {
+			p.columns = []Column{textColumn("transaction_isolation")}
+		} else if r, ok := reportedNames[x.Name]; ok {
+			p.columns = []Column{textColumn(r)}
 		} else {
 			p.columns = []Column{textColumn(x.Name)}
 		}
 	case *planner.Explain, *planner.ExplainView:
 		p.columns = []Column{textColumn("QUERY PLAN")}
+	case *planner.Fetch, *planner.Declare, *planner.CloseCursor:
+		if p.columns, err = s.prepareCursor(st); err != nil {
+			return nil, err
+		}
 	case *planner.Subscribe:
 		cols, err := s.db.subscribeColumns(x.Name)
 		if err != nil {
@@ -234,6 +251,12 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 		return d.subscribeRows(ctx, st.Name, p.columns)
 	case *planner.Copy:
 		return p.executeCopy(ctx, st)
+	case *planner.Declare:
+		return s.declare(ctx, st)
+	case *planner.Fetch:
+		return s.fetch(ctx, st, p.columns)
+	case *planner.CloseCursor:
+		return s.closeCursor(st)
 	case *planner.ExplainView:
 		text, err := d.explainView(st.Name)
 		if err != nil {
@@ -344,6 +367,9 @@ func (s *Session) show(name string) (*Rows, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter %q", name)
 	}
+	if r, ok := reportedNames[name]; ok {
+		name = r // SHOW timezone is named TimeZone, as in PostgreSQL
+	}
 	return staticRows([]Column{textColumn(name)}, [][]any{{v}}, "SHOW"), nil
 }
 
@@ -396,5 +422,8 @@ func (d *DB) show(k catalog.Kind) *Rows {
 	return staticRows(showColumns(k), rows, "SHOW")
 }
 
-// Close releases the session.
-func (s *Session) Close() error { return nil }
+// Close releases the session and its cursors.
+func (s *Session) Close() error {
+	s.closeCursors()
+	return nil
+}

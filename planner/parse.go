@@ -150,6 +150,9 @@ func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, e
 			name = strings.ToLower(name)
 		}
 		return "", 0, &Subscribe{Name: strings.Trim(name, `"`)}, nil, nil
+	case word(0) == "declare" || word(0) == "fetch" || word(0) == "move" || word(0) == "close":
+		st, err := cursorStatement(sql, toks)
+		return "", 0, st, nil, err
 	case word(0) == "create" && word(1) == "sink":
 		return "", 0, nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SINK is not supported yet")
 	}
