@@ -6,7 +6,7 @@ GO ?= go
 export CGO_ENABLED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short slt fuzz-engine crash-test bench lint fmt
+.PHONY: help build run test test-short slt fuzz-engine crash-test bench microbench lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -42,7 +42,13 @@ CRASH_TIMEOUT ?= 24h
 crash-test: ## long kill -9 run: WEIR_CRASH_KILLS=20 kills and restarts by default, each checked against the oracle
 	WEIR_CRASH_KILLS=$(WEIR_CRASH_KILLS) WEIR_CRASH_DURATION=$(WEIR_CRASH_DURATION) $(GO) test -run '^TestCrash$$' -count=1 -v -timeout $(CRASH_TIMEOUT) ./internal/crashtest/
 
-bench: ## benchmarks, never part of test (go test -bench until weir bench lands)
+# BENCH_FLAGS passes flags to weir bench, e.g. BENCH_FLAGS='--events 500000 --nexmark 0'.
+BENCH_FLAGS ?=
+
+bench: build ## weir bench: Weir vs PostgreSQL 15 and DuckDB, in one run (< 10 min); writes BENCHMARKS.md and bin/bench.json
+	bin/weir bench --out BENCHMARKS.md --json bin/bench.json $(BENCH_FLAGS)
+
+microbench: ## the Go micro-benchmarks: go test -bench . -benchmem ./...
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint: ## go vet ./...

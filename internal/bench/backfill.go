@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// BackfillResult is the time to create a view over the history already loaded.
+type BackfillResult struct {
+	System     string  `json:"system"`
+	View       string  `json:"view"`
+	Rows       int64   `json:"history_rows"`
+	Seconds    float64 `json:"seconds"`
+	RowsPerSec float64 `json:"rows_per_sec"`
+}
+
+// backfillView is a view created after the COPY workload over its whole history, in
+// the same SQL on every system.
+type backfillView struct {
+	name, query string
+}
+
+var backfillViews = []backfillView{
+	{"top_spenders", `SELECT room_id, rank, user_id, total FROM (` +
+		`SELECT room_id, user_id, total, row_number() OVER (PARTITION BY room_id ORDER BY total DESC, user_id) AS rank ` +
+		`FROM (SELECT room_id, user_id, sum(amount) AS total FROM events GROUP BY room_id, user_id) g) r WHERE rank <= 3`},
+	{"category_totals", `SELECT r.category, count(*) AS n, sum(e.amount) AS total, count(DISTINCT e.user_id) AS users ` +
+		`FROM events e JOIN rooms r ON r.room_id = e.room_id GROUP BY r.category`},
+}
+
+// roomsCopy is the rooms table's rows as COPY text: every room of the workload in one
+// of 20 categories.
+func roomsCopy(rooms int) string {
+	var b strings.Builder
+	for r := 0; r <= rooms; r++ {
+		fmt.Fprintf(&b, "%d\tcategory-%02d\n", r, r%20)
+	}
+	return b.String()
+}
+
+const roomsTable = `CREATE TABLE rooms (room_id bigint PRIMARY KEY, category text NOT NULL)`
+
+func timeIt(ctx context.Context, f func(ctx context.Context) error) (time.Duration, error) {
+	t0 := time.Now()
+	err := f(ctx)
+	return time.Since(t0), err
+}
+
+func backfillResult(system, view string, rows int64, d time.Duration) BackfillResult {
+	return BackfillResult{System: system, View: view, Rows: rows, Seconds: d.Seconds(), RowsPerSec: float64(rows) / d.Seconds()}
+}

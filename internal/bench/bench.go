@@ -1,0 +1,311 @@
+// Package bench is `weir bench` (DESIGN §7, issue #9): it runs Weir in this process on
+// loopback, a throwaway PostgreSQL 15 and an in-process DuckDB on the same input, and
+// reports, side by side, sustained ingest with every view current, freshness, memory,
+// CPU per event and backfill speed, then Nexmark.
+//
+// Weir runs in-process (db.Open + server.Start, as `weir serve` does) so that the
+// harness's CPU profile is the engine's; its clients still go over TCP: COPY in
+// PostgreSQL's binary format through pgx, view reads over the wire protocol and HTTP.
+// The batches are encoded once, before any clock starts, and sent byte for byte the
+// same to Weir and to PostgreSQL.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Config sizes a run. DefaultConfig's run takes a few minutes on two cores.
+type Config struct {
+	Events    int           // events in the COPY workload
+	Batches   int           // COPY batches they are sent in; views are read after each
+	Rooms     int           // distinct room_id values (Zipf)
+	Users     int           // distinct user_id values (Zipf)
+	Freshness time.Duration // how long each freshness reader runs; 0 skips freshness
+	Backfill  bool          // time new views over the loaded history
+	Nexmark   int           // Nexmark events per query; 0 skips Nexmark
+	AggGroups int           // groups in the HashAggregate state measurement; 0 skips it
+	// NexmarkBatches is how many batches Nexmark's events arrive in.
+	NexmarkBatches int
+	Peers          bool   // run the PostgreSQL and DuckDB peers
+	NoSync         bool   // Weir skips fsync in its write-ahead log
+	Seed           uint64 // the generators' seed
+	TempDir        string // where the databases go ("" : os.TempDir())
+	// Progress, when set, receives a line about each step as it happens.
+	Progress func(string)
+	Logger   *slog.Logger
+}
+
+// DefaultConfig is `weir bench` without flags.
+func DefaultConfig() Config {
+	return Config{
+		Events:         2_000_000,
+		Batches:        40,
+		Rooms:          1000,
+		Users:          100_000,
+		AggGroups:      100_000,
+		Freshness:      10 * time.Second,
+		Backfill:       true,
+		Nexmark:        300_000,
+		NexmarkBatches: 10,
+		Peers:          true,
+		Seed:           1,
+	}
+}
+
+// ErrInvalidConfig is returned by Validate.
+var ErrInvalidConfig = errors.New("invalid benchmark configuration")
+
+// Validate checks the sizes.
+func (c Config) Validate() error {
+	switch {
+	case c.Events < c.Batches || c.Batches < 1:
+		return fmt.Errorf("%w: need at least one batch and one event per batch (events %d, batches %d)", ErrInvalidConfig, c.Events, c.Batches)
+	case c.Rooms < 2 || c.Users < 2:
+		return fmt.Errorf("%w: need at least 2 rooms and 2 users", ErrInvalidConfig)
+	case c.Nexmark > 0 && (c.NexmarkBatches < 1 || c.Nexmark < c.NexmarkBatches*50):
+		return fmt.Errorf("%w: Nexmark needs at least 50 events per batch", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// Report is everything one run measured; WriteMarkdown and JSON render it.
+type Report struct {
+	Started   time.Time         `json:"started"`
+	Seconds   float64           `json:"seconds"`
+	Machine   Machine           `json:"machine"`
+	Config    ReportConfig      `json:"config"`
+	Ingest    []IngestResult    `json:"ingest"`
+	State     *StateResult      `json:"state,omitempty"`
+	AggState  []AggStateResult  `json:"agg_state,omitempty"`
+	Freshness []FreshnessResult `json:"freshness,omitempty"`
+	Backfill  []BackfillResult  `json:"backfill,omitempty"`
+	Nexmark   []NexmarkResult   `json:"nexmark,omitempty"`
+	Notes     []string          `json:"notes,omitempty"`
+}
+
+// ReportConfig is the part of Config that shapes the numbers.
+type ReportConfig struct {
+	Events         int     `json:"events"`
+	Batches        int     `json:"batches"`
+	Rooms          int     `json:"rooms"`
+	Users          int     `json:"users"`
+	FreshnessSec   float64 `json:"freshness_seconds"`
+	Nexmark        int     `json:"nexmark_events"`
+	NexmarkBatches int     `json:"nexmark_batches"`
+	NoSync         bool    `json:"nosync"`
+	Seed           uint64  `json:"seed"`
+}
+
+// StateResult is the size of Weir's state after the COPY workload.
+type StateResult struct {
+	Operators []OperatorState `json:"operators"`
+	StateRows int64           `json:"state_rows"`
+	ViewRows  int64           `json:"view_rows"` // groups, summed over the three views
+	// HeapGrowthBytes is the live Go heap after the workload minus before it: operator
+	// state, the views' in-memory rows and the change history kept for subscribers. It
+	// leaves out DuckDB, whose memory is not Go's.
+	HeapGrowthBytes int64   `json:"heap_growth_bytes"`
+	BytesPerGroup   float64 `json:"heap_bytes_per_group"`
+	RSSBytes        int64   `json:"rss_bytes"`
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	root, err := os.MkdirTemp(cfg.TempDir, "weir-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(root)
+
+	r := &runner{cfg: cfg, root: root, progress: progress, logger: slog.New(warnOnly{cfg.Logger.Handler()})}
+	r.rep = &Report{
+		Started: time.Now().UTC(),
+		Machine: describeMachine(root),
+		Config: ReportConfig{Events: cfg.Events, Batches: cfg.Batches, Rooms: cfg.Rooms, Users: cfg.Users,
+			FreshnessSec: cfg.Freshness.Seconds(), Nexmark: cfg.Nexmark, NexmarkBatches: cfg.NexmarkBatches,
+			NoSync: cfg.NoSync, Seed: cfg.Seed},
+	}
+	load := startLoadSampler(5 * time.Second)
+	err = r.run(ctx)
+	r.rep.Machine.LoadMin, r.rep.Machine.LoadMean, r.rep.Machine.LoadMax = load.Stop()
+	r.rep.Seconds = time.Since(r.rep.Started).Seconds()
+	return r.rep, err
+}
+
+type runner struct {
+	cfg      Config
+	root     string
+	rep      *Report
+	progress func(string)
+	logger   *slog.Logger
+
+	events   []Event
+	payloads []copyPayload
+}
+
+func (r *runner) run(ctx context.Context) error {
+	r.progress(fmt.Sprintf("generating %s events in %d batches", count(int64(r.cfg.Events)), r.cfg.Batches))
+	r.events = genEvents(r.cfg.Events, r.cfg.Rooms, r.cfg.Users, r.cfg.Seed)
+	r.payloads = eventBatches(r.events, r.cfg.Batches)
+
+	if err := r.weir(ctx); err != nil {
+		return err
+	}
+	if r.cfg.AggGroups > 0 {
+		r.progress("measuring HashAggregate state per group")
+		if err := r.aggState(ctx); err != nil {
+			return err
+		}
+	}
+	if r.cfg.Peers {
+		if err := r.postgres(ctx); err != nil {
+			return err
+		}
+		if err := r.duckdb(ctx); err != nil {
+			return err
+		}
+	}
+	if r.cfg.Nexmark > 0 {
+		if err := r.nexmark(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// weir runs the COPY workload, backfill and freshness on one Weir server.
+func (r *runner) weir(ctx context.Context) error {
+	w, err := startWeir(ctx, filepath.Join(r.root, "weir"), r.cfg.NoSync, r.logger)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	conn, err := w.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if err := execAll(ctx, conn, weirSchema...); err != nil {
+		return fmt.Errorf("Weir: %w", err)
+	}
+	heap0 := liveHeap()
+	res, err := runBatches(ctx, ingestSystem{
+		name: "Weir",
+		load: func(ctx context.Context, i int) error { return copyBinary(ctx, conn, "events", r.payloads[i]) },
+		read: func(ctx context.Context, want totals) error { return check(pgScan(ctx, conn), want) },
+		cpu:  cpuSelf, cpuWhat: "harness process: Weir, its DuckDB store and the clients", rss: true,
+	}, r.events, r.cfg.Batches, r.progress)
+	if err != nil {
+		return err
+	}
+	r.rep.Ingest = append(r.rep.Ingest, res)
+
+	st := &StateResult{HeapGrowthBytes: liveHeap() - heap0}
+	st.RSSBytes, _ = rss()
+	if st.Operators, err = operatorStates(ctx, conn); err != nil {
+		return fmt.Errorf("Weir: weir_operators: %w", err)
+	}
+	for _, o := range st.Operators {
+		st.StateRows += o.StateRows
+	}
+	if st.ViewRows, err = viewRows(ctx, conn); err != nil {
+		return err
+	}
+	if st.ViewRows > 0 {
+		st.BytesPerGroup = float64(st.HeapGrowthBytes) / float64(st.ViewRows)
+	}
+	r.rep.State = st
+
+	// Backfill: new views over the history just loaded.
+	if err := r.weirBackfill(ctx, conn); err != nil {
+		return err
+	}
+	return r.freshness(ctx, w, res.EventsPerSec)
+}
+
+func (r *runner) weirBackfill(ctx context.Context, conn *pgx.Conn) error {
+	if !r.cfg.Backfill {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, roomsTable); err != nil {
+		return fmt.Errorf("Weir: %w", err)
+	}
+	if _, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(roomsCopy(r.cfg.Rooms)), "COPY rooms FROM STDIN"); err != nil {
+		return fmt.Errorf("Weir: COPY rooms: %w", err)
+	}
+	for _, v := range backfillViews {
+		r.progress("Weir: backfilling " + v.name)
+		d, err := timeIt(ctx, func(ctx context.Context) error {
+			_, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+v.name+" AS "+v.query)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("Weir: backfill %s: %w", v.name, err)
+		}
+		r.rep.Backfill = append(r.rep.Backfill, backfillResult("Weir", v.name, int64(len(r.events)), d))
+		// Dropped again, so that freshness is measured with the three views only.
+		if _, err := conn.Exec(ctx, "DROP MATERIALIZED VIEW "+v.name); err != nil {
+			return fmt.Errorf("Weir: %w", err)
+		}
+	}
+	return nil
+}
+
+// freshness measures ack → visible at half the sustained rate, with each reader.
+func (r *runner) freshness(ctx context.Context, w *weirServer, sustained float64) error {
+	if r.cfg.Freshness > 0 {
+		rate := sustained / 2
+		nextTS := r.events[len(r.events)-1].TS + 1_000_000/EventsPerSecond
+		read, closeRead, err := sqlMarker(ctx, w)
+		if err != nil {
+			return err
+		}
+		defer closeRead()
+		for _, reader := range []struct {
+			name string
+			read func(context.Context) (int64, error)
+		}{
+			{"SQL over the wire protocol (view store)", read},
+			{"HTTP GET /v1/views (in-memory snapshot)", httpMarker(w)},
+		} {
+			r.progress(fmt.Sprintf("Weir: freshness at %.0f events/s for %s, reader: %s", rate, r.cfg.Freshness, reader.name))
+			f, err := freshnessRun(ctx, w, reader.name, rate, r.cfg.Freshness, nextTS, r.cfg.Seed+uint64(len(r.rep.Freshness))+1, reader.read)
+			if err != nil {
+				return fmt.Errorf("Weir: %w", err)
+			}
+			nextTS += int64(f.Batches*f.BatchEvents) * 1_000_000 / EventsPerSecond
+			r.rep.Freshness = append(r.rep.Freshness, f)
+		}
+	}
+	return nil
+}
+
+// warnOnly passes on warnings and errors only: Weir's and PostgreSQL's start-up lines
+// would drown the progress of a run that starts a dozen servers.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
+func (h warnOnly) WithGroup(name string) slog.Handler    { return warnOnly{h.Handler.WithGroup(name)} }

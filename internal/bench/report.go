@@ -1,0 +1,254 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Markers delimit the part of BENCHMARKS.md that `weir bench` writes; the text around
+// them (the analysis of the profiles, what is not measured yet) is kept as it is.
+const (
+	beginMarker = "<!-- weir bench: begin (generated; edit outside these markers) -->"
+	endMarker   = "<!-- weir bench: end -->"
+)
+
+// JSON writes the report as indented JSON.
+func (rep *Report) JSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// UpdateMarkdownFile writes the report into path between the markers, keeping the rest
+// of the file; a file without the markers gets the report appended after its text, and
+// a missing file is created.
+func (rep *Report) UpdateMarkdownFile(path string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	var gen bytes.Buffer
+	gen.WriteString(beginMarker + "\n")
+	rep.WriteMarkdown(&gen)
+	gen.WriteString(endMarker + "\n")
+	var out []byte
+	s := string(old)
+	i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
+	switch {
+	case i >= 0 && j > i:
+		out = append(append([]byte(s[:i]), gen.Bytes()...), strings.TrimPrefix(s[j+len(endMarker):], "\n")...)
+	case len(old) == 0:
+		out = append([]byte("# Benchmarks\n\n"), gen.Bytes()...)
+	default:
+		out = append(append(old, '\n'), gen.Bytes()...)
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+// WriteMarkdown writes the report's tables.
+func (rep *Report) WriteMarkdown(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	m := rep.Machine
+	cfg := rep.Config
+	p("Written by `weir bench` (`make bench`) on %s in %.0f s. ", rep.Started.Format("2006-01-02 15:04 MST"), rep.Seconds)
+	p("Events: %s, in %d COPY batches; %d rooms and %s users, both Zipf-skewed; seed %d. ",
+		count(int64(cfg.Events)), cfg.Batches, cfg.Rooms, count(int64(cfg.Users)), cfg.Seed)
+	if cfg.NoSync {
+		p("Weir ran with `--nosync` (no fsync in its write-ahead log).\n\n")
+	} else {
+		p("Weir fsyncs its write-ahead log before each acknowledgement; PostgreSQL runs with fsync off.\n\n")
+	}
+
+	p("### Machine\n\n| | |\n|---|---|\n")
+	p("| CPU | %s |\n| cores | %d |\n| RAM | %.1f GiB |\n| disk | %s |\n| kernel | %s |\n| Go | %s |\n",
+		m.CPU, m.Cores, float64(m.RAMBytes)/(1<<30), m.Disk, m.Kernel, m.Go)
+	if m.DuckDB != "" {
+		p("| DuckDB | %s (in-process, database file on the same disk, %d threads) |\n", m.DuckDB, m.Cores)
+	}
+	if m.Postgres != "" {
+		p("| PostgreSQL | %s (internal/pgtest: loopback, fsync=off, synchronous_commit=off, full_page_writes=off, shared_buffers=32MB; sessions set work_mem=256MB) |\n", m.Postgres)
+	}
+	p("| load average (1 min) | min %.2f, mean %.2f, max %.2f during the run |\n\n", m.LoadMin, m.LoadMean, m.LoadMax)
+	if m.LoadMean > 1 {
+		p("**Taken under contention:** the load average stayed above 1 on this %d-core machine "+
+			"(other processes were running), so every system here got less than the whole machine; "+
+			"compare the systems with each other rather than with other machines.\n\n", m.Cores)
+	}
+
+	if len(rep.Ingest) > 0 {
+		p("### COPY workload: %s events (room_id, user_id, amount, ts) in %d batches\n\n", count(int64(cfg.Events)), cfg.Batches)
+		p("Three aggregate views: count per room, sum and max of amount per user, count per minute " +
+			"(`TUMBLE`; `date_trunc('minute', ts)` for the peers). A batch is done when its COPY is " +
+			"acknowledged and a read of all three views shows it (checked against the totals); PostgreSQL " +
+			"(b) and DuckDB refresh or recompute all three views between the two.\n\n")
+		weir := rep.ingest("Weir")
+		p("| system | events/s | Weir ÷ this | total s | load s | refresh s | read s | batch p50 / p99 ms | CPU s per M events | peak RSS | load avg |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, r := range rep.Ingest {
+			ratio := "—"
+			if weir != nil && r.System != "Weir" {
+				ratio = fmt.Sprintf("%.2f×", weir.EventsPerSec/r.EventsPerSec)
+			}
+			cpu := "—"
+			if r.CPUSecPerMEvents > 0 {
+				cpu = fmt.Sprintf("%.2f", r.CPUSecPerMEvents)
+			}
+			rssText := "—"
+			if r.PeakRSSBytes > 0 {
+				rssText = mib(r.PeakRSSBytes)
+			}
+			p("| %s | %s | %s | %.2f | %.2f | %s | %s | %.1f / %.1f | %s | %s | %.1f |\n", r.System, rate(r.EventsPerSec), ratio,
+				r.Seconds, r.LoadSeconds, secs(r.RefreshSeconds), secs(r.ReadSeconds), r.BatchP50Ms, r.BatchP99Ms, cpu, rssText, r.LoadAvg)
+		}
+		p("\nCPU: for Weir and DuckDB, the whole harness process (getrusage), so Weir's figure includes its " +
+			"DuckDB view store and the harness's own clients; for PostgreSQL, /proc/PID/stat of its backend and " +
+			"background processes. Peak RSS is this process's VmHWM, reset before each in-process run; it includes " +
+			"the harness's copy of the events and their encoded batches (about 170 MB at 2M events). Load avg is the " +
+			"1-minute load average when the row's run ended.\n\n")
+	}
+
+	if st := rep.State; st != nil {
+		p("### Weir's state after the COPY workload\n\n| operator | views | state rows |\n|---|---|--:|\n")
+		for _, o := range st.Operators {
+			p("| `%s` | %s | %d |\n", strings.ReplaceAll(o.Operator, "|", "\\|"), o.Views, o.StateRows)
+		}
+		p("\n%d state rows (weir_operators.state_rows) for %d groups in the three views: max() keeps "+
+			"each group's multiset of values so that it survives retractions. The live Go heap grew by %s "+
+			"over the workload, %.0f bytes per group, counting the views' in-memory rows and the changes kept "+
+			"for resuming subscribers as well as operator state (DuckDB's memory is not Go's and is not "+
+			"counted). RSS afterwards: %s.\n\n",
+			st.StateRows, st.ViewRows, mib(st.HeapGrowthBytes), st.BytesPerGroup, mib(st.RSSBytes))
+	}
+	if len(rep.AggState) > 0 {
+		p("The operator alone (`exec.HashAggregate` fed in ticks of 10,000 rows, bigint key and amount, " +
+			"live heap after minus before):\n\n| aggregates | groups | input rows per group | state rows | bytes per group |\n|---|--:|--:|--:|--:|\n")
+		for _, a := range rep.AggState {
+			p("| %s | %s | %d | %d | %.0f |\n", a.Aggregates, count(int64(a.Groups)), a.RowsPerGroup, a.StateRows, a.BytesPerGroup)
+		}
+		p("\n")
+	}
+
+	if len(rep.Freshness) > 0 {
+		p("### Freshness: acknowledged → visible in a view read\n\n")
+		p("A writer COPYs a batch every %.0f ms at half the sustained rate above (each batch holds one marker "+
+			"event in room %d) while a reader polls that room's count; latency is from the COPY's "+
+			"acknowledgement to the end of the first read showing the batch.\n\n", rep.Freshness[0].IntervalMs, markerRoom)
+		p("| reader | target events/s | achieved events/s | batches | reads | p50 ms | p99 ms | max ms | COPY ack p50 / p99 ms |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, f := range rep.Freshness {
+			p("| %s | %s | %s | %d | %d | %.1f | %.1f | %.1f | %.1f / %.1f |\n", f.Reader, rate(f.TargetRate), rate(f.AchievedRate),
+				f.Batches, f.Reads, f.P50Ms, f.P99Ms, f.MaxMs, f.AckP50Ms, f.AckP99Ms)
+		}
+		p("\n")
+	}
+
+	if len(rep.Backfill) > 0 {
+		p("### Backfill: a new view over the %s events already loaded\n\n", count(int64(cfg.Events)))
+		p("| view | system | seconds | history rows/s | Weir ÷ this |\n|---|---|--:|--:|--:|\n")
+		for _, b := range rep.Backfill {
+			ratio := "—"
+			if w := rep.backfill("Weir", b.View); w != nil && b.System != "Weir" {
+				ratio = fmt.Sprintf("%.2f×", w.RowsPerSec/b.RowsPerSec)
+			}
+			p("| %s | %s | %.2f | %s | %s |\n", b.View, b.System, b.Seconds, rate(b.RowsPerSec), ratio)
+		}
+		p("\n")
+		for _, v := range backfillViews {
+			p("- `%s`: `%s`\n", v.name, v.query)
+		}
+		p("\n")
+	}
+
+	if len(rep.Nexmark) > 0 {
+		rep.writeNexmark(w)
+	}
+
+	rep.writeTargets(w)
+
+	for _, n := range rep.Notes {
+		p("- %s\n", n)
+	}
+}
+
+func (rep *Report) ingest(prefix string) *IngestResult {
+	for i := range rep.Ingest {
+		if strings.HasPrefix(rep.Ingest[i].System, prefix) {
+			return &rep.Ingest[i]
+		}
+	}
+	return nil
+}
+
+func (rep *Report) backfill(system, view string) *BackfillResult {
+	for i := range rep.Backfill {
+		if rep.Backfill[i].System == system && rep.Backfill[i].View == view {
+			return &rep.Backfill[i]
+		}
+	}
+	return nil
+}
+
+// writeTargets compares the run with issue #9's targets for the 2-core machine.
+func (rep *Report) writeTargets(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	weir := rep.ingest("Weir")
+	if weir == nil {
+		return
+	}
+	p("### Issue #9's targets\n\n| target | measured | met |\n|---|---|---|\n")
+	yes := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "**no**"
+	}
+	p("| ≥ 1,000,000 events/s through COPY with three views current | %s events/s | %s |\n", rate(weir.EventsPerSec), yes(weir.EventsPerSec >= 1e6))
+	if pg := rep.ingest("PostgreSQL: COPY into"); pg != nil {
+		p("| faster than PostgreSQL COPY into a plain table | %.2f× (%s events/s) | %s |\n", weir.EventsPerSec/pg.EventsPerSec, rate(pg.EventsPerSec), yes(weir.EventsPerSec > pg.EventsPerSec))
+	}
+	if pg := rep.ingest("PostgreSQL: COPY +"); pg != nil {
+		r := weir.EventsPerSec / pg.EventsPerSec
+		p("| ≥ 20× PostgreSQL COPY + REFRESH after each of %d batches | %.1f× | %s |\n", weir.Batches, r, yes(r >= 20))
+	}
+	for _, f := range rep.Freshness {
+		p("| freshness p99 ≤ 100 ms at half the sustained rate (%s) | %.1f ms | %s |\n", f.Reader, f.P99Ms, yes(f.P99Ms <= 100))
+	}
+	for _, a := range rep.AggState {
+		if a.Aggregates == "count(*), sum(amount)" && a.RowsPerGroup > 1 {
+			p("| ≤ 100 bytes of operator state per count/sum group | %.0f bytes (HashAggregate alone) | %s |\n", a.BytesPerGroup, yes(a.BytesPerGroup <= 100))
+		}
+	}
+	for _, q := range rep.Nexmark {
+		if q.Query == "q0" || q.Query == "q1" || q.Query == "q2" {
+			if q.Error != "" {
+				p("| Nexmark %s ≥ 2,000,000 events/s | failed | **no** |\n", q.Query)
+				continue
+			}
+			p("| Nexmark %s ≥ 2,000,000 events/s | %s events/s | %s |\n", q.Query, rate(q.Weir.EventsPerSec), yes(q.Weir.EventsPerSec >= 2e6))
+		}
+	}
+	p("\n")
+}
+
+func rate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func secs(v float64) string {
+	if v == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
