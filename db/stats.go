@@ -34,3 +34,33 @@ func (d *DB) WALPosition() uint64 {
 	}
 	return uint64(d.log.LastLSN())
 }
+
+// WALBytes is the size of the write-ahead log on disk, or 0 without a data directory.
+func (d *DB) WALBytes() int64 {
+	if d.log == nil {
+		return 0
+	}
+	return d.log.Bytes()
+}
+
+// OperatorState is one dataflow operator's state size, for metrics.
+type OperatorState struct {
+	Node      int64
+	Operator  string
+	Views     []string
+	StateRows int64 // rows, groups or distinct values it holds
+}
+
+// OperatorStates lists the stateful operators of the shared dataflow with their state.
+func (d *DB) OperatorStates() []OperatorState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []OperatorState
+	for id, users := range d.graph.users {
+		st := d.graph.df.NodeStats(id)
+		if st.Stateful {
+			out = append(out, OperatorState{Node: int64(id), Operator: st.Name, Views: users, StateRows: st.StateRows})
+		}
+	}
+	return out
+}

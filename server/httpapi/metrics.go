@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +66,10 @@ var (
 		"Events that arrived behind their source's watermark (kept in the source, dropped from closed windows).", []string{"source"}, nil)
 	watermarkDesc = prometheus.NewDesc("weir_watermark_seconds",
 		"A watermarked source's event-time watermark, in seconds since the Unix epoch.", []string{"source"}, nil)
-	tickDesc   = prometheus.NewDesc("weir_tick", "The last committed tick.", nil, nil)
+	tickDesc  = prometheus.NewDesc("weir_tick", "The last committed tick.", nil, nil)
+	walBytes  = prometheus.NewDesc("weir_wal_bytes", "The write-ahead log's size on disk (segments a checkpoint has not dropped yet).", nil, nil)
+	stateDesc = prometheus.NewDesc("weir_operator_state_rows",
+		"Rows, groups or distinct values a stateful dataflow operator holds (EXPLAIN MATERIALIZED VIEW's state=).", []string{"node", "operator", "views"}, nil)
 	walDesc    = prometheus.NewDesc("weir_wal_last_lsn", "The last durable write-ahead log record (records since the log began; 0 without a data directory).", nil, nil)
 	groupsDesc = prometheus.NewDesc("weir_ingest_group_commits_total", "Ticks run by ingest group commit.", nil, nil)
 	flushDesc  = prometheus.NewDesc("weir_flushes_total", "Flushes of acknowledged ticks to the view store.", nil, nil)
@@ -82,7 +87,7 @@ type collector struct {
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{lateDesc, watermarkDesc, tickDesc, walDesc, groupsDesc, flushDesc, flushTime, freshDesc, changedDesc} {
+	for _, d := range []*prometheus.Desc{walBytes, stateDesc, lateDesc, watermarkDesc, tickDesc, walDesc, groupsDesc, flushDesc, flushTime, freshDesc, changedDesc} {
 		ch <- d
 	}
 }
@@ -90,6 +95,11 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(tickDesc, prometheus.GaugeValue, float64(c.d.Tick()))
 	ch <- prometheus.MustNewConstMetric(walDesc, prometheus.GaugeValue, float64(c.d.WALPosition()))
+	ch <- prometheus.MustNewConstMetric(walBytes, prometheus.GaugeValue, float64(c.d.WALBytes()))
+	for _, op := range c.d.OperatorStates() {
+		ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, float64(op.StateRows),
+			strconv.FormatInt(op.Node, 10), op.Operator, strings.Join(op.Views, ","))
+	}
 	ch <- prometheus.MustNewConstMetric(groupsDesc, prometheus.CounterValue, float64(c.d.IngestTicks()))
 	n, total, _ := c.d.FlushStats()
 	ch <- prometheus.MustNewConstMetric(flushDesc, prometheus.CounterValue, float64(n))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -570,4 +571,17 @@ func ioError(op, path string, err error) *sqlerr.Error {
 		cause = pe.Err // its path is path
 	}
 	return &sqlerr.Error{Code: sqlerr.IOError, Msg: fmt.Sprintf("write-ahead log: could not %s %q: %v", op, path, cause), Err: err}
+}
+
+// Bytes is the size of the log's segment files on disk (what TruncateBefore has not
+// dropped yet), read from the file system.
+func (l *Log) Bytes() int64 {
+	paths, _ := filepath.Glob(filepath.Join(l.dir, "*"+segmentSuffix))
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }
