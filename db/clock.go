@@ -14,15 +14,46 @@ import (
 // filter (now() in its WHERE), so that rows enter and leave it as time passes.
 const DefaultTickInterval = time.Second
 
-// clockLoop is the goroutine that ticks an idle database; Close stops it.
+// clockLoop is a goroutine that calls a function at an interval until stopped: the idle
+// ticker, and the background flusher (durable.go).
 type clockLoop struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
+// every starts a clockLoop calling fn every interval. ctx's values are kept, not its
+// cancellation: the loop lives until stop.
+func every(ctx context.Context, interval time.Duration, fn func(ctx context.Context)) *clockLoop {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l := &clockLoop{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			fn(ctx)
+		}
+	}()
+	return l
+}
+
+// stop stops the loop and waits for it; a call in progress finishes first. A nil loop
+// (never started) is fine.
+func (l *clockLoop) stop() {
+	if l == nil {
+		return
+	}
+	l.cancel()
+	<-l.done
+}
+
 // startClock starts the idle ticker unless interval is negative (0 means
-// DefaultTickInterval). ctx's values are kept, not its cancellation: the loop lives until
-// stopClock.
+// DefaultTickInterval).
 func (d *DB) startClock(ctx context.Context, interval time.Duration) {
 	if interval < 0 {
 		return
@@ -30,35 +61,15 @@ func (d *DB) startClock(ctx context.Context, interval time.Duration) {
 	if interval == 0 {
 		interval = DefaultTickInterval
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.clockLoop = &clockLoop{cancel: cancel, done: make(chan struct{})}
-	go d.runClock(ctx, interval, d.clockLoop.done)
-}
-
-// stopClock stops the idle ticker and waits for it; a tick it is running finishes first.
-func (d *DB) stopClock() {
-	if d.clockLoop == nil {
-		return
-	}
-	d.clockLoop.cancel()
-	<-d.clockLoop.done
-}
-
-func (d *DB) runClock(ctx context.Context, interval time.Duration, done chan struct{}) {
-	defer close(done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	d.clockLoop = every(ctx, interval, func(ctx context.Context) {
 		if err := d.tickIdle(context.WithoutCancel(ctx)); err != nil {
 			d.logger.Warn("idle tick failed", "err", err)
 		}
-	}
+	})
 }
+
+// stopClock stops the idle ticker and waits for it; a tick it is running finishes first.
+func (d *DB) stopClock() { d.clockLoop.stop() }
 
 // tickIdle runs an empty tick if some view has a temporal filter.
 func (d *DB) tickIdle(ctx context.Context) (err error) {

@@ -316,35 +316,18 @@ func (d *DB) startFlusher(ctx context.Context) {
 	if d.log == nil || d.flushInterval < 0 {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.flushLoop = &clockLoop{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(d.flushLoop.done)
-		t := time.NewTicker(d.flushInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
+	d.flushLoop = every(ctx, d.flushInterval, func(ctx context.Context) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.flushDue() {
+			if err := d.flush(ctx); err != nil {
+				d.logger.Warn("background flush failed; acknowledged ticks stay in the write-ahead log", "err", err)
 			}
-			d.mu.Lock()
-			if d.flushDue() {
-				if err := d.flush(ctx); err != nil {
-					d.logger.Warn("background flush failed; acknowledged ticks stay in the write-ahead log", "err", err)
-				}
-			}
-			d.mu.Unlock()
 		}
-	}()
+	})
 }
 
-func (d *DB) stopFlusher() {
-	if d.flushLoop != nil {
-		d.flushLoop.cancel()
-		<-d.flushLoop.done
-	}
-}
+func (d *DB) stopFlusher() { d.flushLoop.stop() }
 
 // replay runs the log records after the store's position as ticks, without logging
 // them again. The caller holds d.mu.
