@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/weirdb/weir/internal/jsonb"
 )
 
 func TestDeterministic(t *testing.T) {
@@ -30,7 +32,7 @@ func TestDeterministic(t *testing.T) {
 // TestParses checks that every generated statement is one statement PostgreSQL's parser
 // accepts, and that a query is a SELECT.
 func TestParses(t *testing.T) {
-	for _, s := range OracleDDL() { // CREATE SOURCE is Weir's own
+	for _, s := range PostgresDDL() { // CREATE SOURCE is Weir's own
 		mustParse(t, s)
 	}
 	g, st := New(7), NewStream(7)
@@ -71,6 +73,7 @@ func TestCoverage(t *testing.T) {
 		"scalar-subquery",
 		"union", "union-all", "intersect", "intersect-all", "except", "except-all",
 		"order-limit", "offset", "row_number", "rank", "dense_rank",
+		"interval-arith", "date_trunc", "extract", "timestamp-diff", "jsonb-get", "jsonb-path", "jsonb-cast",
 	}
 	seen := map[string]int{}
 	reads := map[string]bool{}
@@ -142,11 +145,11 @@ func TestCoverage(t *testing.T) {
 }
 
 func TestWithRows(t *testing.T) {
-	w := Write{Kind: Append, Rel: "ea", Rows: [][]string{{"1", "2", "'a'"}, {"3", "NULL", "NULL"}}}
-	if got := w.SQL(); got != "INSERT INTO ea (g, v, s) VALUES (1, 2, 'a'), (3, NULL, NULL)" {
+	w := Write{Kind: Append, Rel: "ea", Rows: [][]string{{"1", "2", "'a'", "NULL"}, {"3", "NULL", "NULL", "'2026-03-15 00:00:00'"}}}
+	if got := w.SQL(); got != "INSERT INTO ea (g, v, s, ts) VALUES (1, 2, 'a', NULL), (3, NULL, NULL, '2026-03-15 00:00:00')" {
 		t.Fatal(got)
 	}
-	if got := w.WithRows(w.Rows[1:]).SQL(); got != "INSERT INTO ea (g, v, s) VALUES (3, NULL, NULL)" {
+	if got := w.WithRows(w.Rows[1:]).SQL(); got != "INSERT INTO ea (g, v, s, ts) VALUES (3, NULL, NULL, '2026-03-15 00:00:00')" {
 		t.Fatal(got)
 	}
 	if len(w.Rows) != 2 {
@@ -190,5 +193,53 @@ func TestViewsOnViews(t *testing.T) {
 	}
 	if hits < 20 {
 		t.Fatalf("%d of 500 queries read the view", hits)
+	}
+}
+
+// TestJSONDocs checks the documents streams write into j: valid jsonb, numbers that are
+// integers (DuckDB prints other numbers differently through ->>), members in jsonb's
+// canonical form unless deliberately written otherwise, and a Weir-only type nowhere in
+// DuckDB's schema.
+func TestJSONDocs(t *testing.T) {
+	st := NewStream(3)
+	canonical := 0
+	for i := 0; i < 2000; i++ {
+		lit := jsonDoc(st.r)
+		doc := strings.TrimSuffix(strings.TrimPrefix(lit, "'"), "'")
+		c, err := jsonb.Canonical(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if c == doc {
+			canonical++
+		}
+		if strings.ContainsAny(doc, ".eE") {
+			t.Fatalf("a number that is not an integer: %s", doc)
+		}
+	}
+	if canonical < 1200 || canonical == 2000 {
+		t.Errorf("%d of 2000 documents canonical", canonical)
+	}
+	for _, s := range DuckDBDDL() {
+		if strings.Contains(s, "jsonb") {
+			t.Fatalf("DuckDB has no jsonb: %s", s)
+		}
+	}
+}
+
+// TestTruncConst checks that date_trunc is compared only with constants on a boundary
+// of its unit (see truncConst).
+func TestTruncConst(t *testing.T) {
+	g := New(1)
+	for _, tc := range []struct{ unit, suffix string }{{"day", " 00:00:00'"}, {"hour", ":00:00'"}, {"minute", ":00'"}} {
+		for i := 0; i < 50; i++ {
+			if c := g.truncConst(tc.unit); !strings.HasSuffix(c, tc.suffix) {
+				t.Fatalf("truncConst(%s) = %s", tc.unit, c)
+			}
+		}
+	}
+	g.shapes = map[string]bool{}
+	if u := truncUnit(g.dateTrunc("t1.ts")); u == "" {
+		t.Fatal("truncUnit does not read dateTrunc's unit")
 	}
 }

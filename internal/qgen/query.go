@@ -51,11 +51,15 @@ type named struct {
 	cols []Column
 }
 
-// scol is a column in scope: how to reference it (always qualified) and its type.
+// scol is a column in scope: how to reference it (always qualified) and its type. A
+// derived column is an expression over a base column that the generator uses as if it
+// were one (a jsonb member read with ->>, see jsonAccessors): it is never a USING name.
 type scol struct {
-	ref  string // "t3.g"
-	name string // "g"
-	t    Type
+	ref     string // "t3.g", "(t3.j ->> 's')"
+	name    string // "g"
+	dom     string // the domain its values come from, for constants (litFor): a column's name
+	t       Type
+	derived bool
 }
 
 type scope []scol
@@ -64,6 +68,17 @@ func (s scope) of(t Type) []scol {
 	var out []scol
 	for _, c := range s {
 		if c.t == t {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// columns returns the columns of s that are not derived.
+func (s scope) columns() scope {
+	var out scope
+	for _, c := range s {
+		if !c.derived {
 			out = append(out, c)
 		}
 	}
@@ -90,6 +105,17 @@ func (g *Gen) Query() Query {
 		sql, types = g.with()
 	} else {
 		sql, types = g.query(0)
+	}
+	// jsonb members are derived columns (jsonAccessors), used wherever a column is:
+	// tagged by what the text reads.
+	if strings.Contains(sql, " ->> ") {
+		g.tag("jsonb-get")
+	}
+	if strings.Contains(sql, " -> ") {
+		g.tag("jsonb-path")
+	}
+	if strings.Contains(sql, "->> 'n' AS bigint)") || strings.Contains(sql, "->> 'n')::bigint") {
+		g.tag("jsonb-cast")
 	}
 	return Query{SQL: sql, Types: types,
 		Shapes: slices.Sorted(maps.Keys(g.shapes)),
@@ -164,7 +190,19 @@ func outputColumns(ts []Type) []Column {
 func scopeOf(alias string, cols []Column) scope {
 	sc := make(scope, len(cols))
 	for i, c := range cols {
-		sc[i] = scol{ref: alias + "." + c.Name, name: c.Name, t: c.Type}
+		sc[i] = scol{ref: alias + "." + c.Name, name: c.Name, dom: c.Name, t: c.Type}
+	}
+	return sc
+}
+
+// relScope is the scope of base relation r under alias: its columns, and members of its
+// jsonb column read as derived columns.
+func (g *Gen) relScope(alias string, r Relation) scope {
+	sc := scopeOf(alias, r.Columns)
+	for _, c := range r.Columns {
+		if c.Type == JSON {
+			sc = append(sc, g.jsonAccessors(alias+"."+c.Name)...)
+		}
 	}
 	return sc
 }
@@ -198,7 +236,7 @@ func (g *Gen) fromItem(depth int) (text string, sc scope, base string) {
 	}
 	r := Relations[g.n(len(Relations))]
 	g.reads[r.Name] = true
-	return r.Name + " " + a, scopeOf(a, r.Columns), r.Name
+	return r.Name + " " + a, g.relScope(a, r), r.Name
 }
 
 // from generates a FROM clause of one to three items: explicit inner and outer joins on
@@ -223,14 +261,18 @@ func (g *Gen) from(depth int) (string, scope, []string) {
 		for try := 0; try < 4 && eq == ""; try++ {
 			shapes, reads, views := maps.Clone(g.shapes), maps.Clone(g.reads), maps.Clone(g.views)
 			it, isc, b = g.fromItem(depth)
-			if eq = g.joinEq(sc, isc); eq == "" {
+			l, r := sc, isc
+			if comma && !weirWalksTimeJSON {
+				l, r = sc.columns(), isc.columns() // a WHERE conjunct: see weirWalksTimeJSON
+			}
+			if eq = g.joinEq(l, r); eq == "" {
 				g.shapes, g.reads, g.views = shapes, reads, views // the item is dropped
 			}
 		}
 		if eq == "" {
 			continue
 		}
-		if g.p(0.1) {
+		if g.p(0.1) && !comma {
 			if eq2 := g.joinEq(sc, isc); eq2 != "" && eq2 != eq {
 				eq += " AND " + eq2
 			}
@@ -295,7 +337,7 @@ func (g *Gen) from(depth int) (string, scope, []string) {
 
 // joinable reports whether columns of these types can be an equi-join key. Floats and
 // booleans are not used as keys.
-func joinable(t Type) bool { return t == Int || t == Text }
+func joinable(t Type) bool { return t == Int || t == Text || t == Time }
 
 // joinEq returns "l = r" for a random same-class pair of a column of left and one of
 // right, preferring equal names (g = g), or "" when there is no such pair.
@@ -331,7 +373,7 @@ func (g *Gen) using(left, right scope) string {
 	count := func(sc scope, name string) (int, Type) {
 		k, t := 0, Int
 		for _, c := range sc {
-			if c.name == name {
+			if c.name == name && !c.derived {
 				k++
 				t = c.t
 			}
@@ -340,6 +382,9 @@ func (g *Gen) using(left, right scope) string {
 	}
 	var names []string
 	for _, l := range left {
+		if l.derived {
+			continue
+		}
 		lk, lt := count(left, l.name)
 		rk, rt := count(right, l.name)
 		if lk == 1 && rk == 1 && lt == rt && joinable(lt) {
@@ -350,6 +395,33 @@ func (g *Gen) using(left, right scope) string {
 		return ""
 	}
 	return names[g.n(len(names))]
+}
+
+// weirWalksTimeJSON enables, in the WHERE clause of a comma join, conjuncts that read a
+// column inside a jsonb accessor (->, ->>) or interval arithmetic (ts ± interval,
+// ts - ts). Off for a Weir bug: planner/walk.go's subExprs and rewrite do not descend into
+// expr.JsonGet and expr.DateArith, so colRange misses the columns they read, a conjunct
+// whose other columns come from an earlier FROM item is put into that item's join, and
+// CREATE MATERIALIZED VIEW (or the first write) fails with "index out of range"; e.g.
+//
+//	SELECT 1 FROM tb t4, ta t5, eb t6 WHERE t5.g = t4.k AND (t6.j ->> 's') = t5.s
+//
+// The same omission breaks select-list expressions over a grouping key (SELECT ts +
+// interval '1 hour', count(*) … GROUP BY ts), which the generator does not write.
+const weirWalksTimeJSON = false
+
+// commaWhere returns the conjuncts of conds a comma join's WHERE may have: without
+// weirWalksTimeJSON, those that read no column through a jsonb accessor or interval
+// arithmetic. A conjunct with a subquery is kept: EXISTS and IN are joined after the
+// FROM items, and a scalar subquery is joined last, so every column is in range there.
+func (g *Gen) commaWhere(comma bool, conds []string) []string {
+	if !comma || weirWalksTimeJSON {
+		return conds
+	}
+	return slices.DeleteFunc(conds, func(c string) bool {
+		hides := strings.Contains(c, " ->> ") || strings.Contains(c, " -> ") || strings.Contains(c, "INTERVAL '")
+		return hides && !strings.Contains(c, "(SELECT ")
+	})
 }
 
 // where generates the WHERE conjuncts of a query over sc: a predicate, a semi- or
@@ -406,7 +478,7 @@ func (g *Gen) selectCore(depth int, agg bool, types []Type) (string, []Type) {
 			}
 			var e string
 			switch {
-			case scalarInSelectList && depth < 2 && g.p(0.04) && t != Bool:
+			case scalarInSelectList && depth < 2 && g.p(0.04) && t != Bool && t != Time:
 				e = g.scalarItem(t, sc)
 			case g.p(0.5):
 				e = g.leaf(t, sc, true)
@@ -421,14 +493,14 @@ func (g *Gen) selectCore(depth int, agg bool, types []Type) (string, []Type) {
 			distinct = "DISTINCT "
 		}
 	}
-	conds = append(conds, g.where(sc, depth, scalarOK)...)
+	conds = append(conds, g.commaWhere(len(conds) > 0, g.where(sc, depth, scalarOK))...)
 	return "SELECT " + distinct + strings.Join(sel, ", ") + " FROM " + from + whereClause(conds) + tail, out
 }
 
 // anyType picks an output type, favouring the types sc has columns of.
 func (g *Gen) anyType(sc scope) Type {
 	for {
-		t := []Type{Int, Int, Int, Text, Text, Float, Bool}[g.n(7)]
+		t := []Type{Int, Int, Int, Text, Text, Float, Bool, Time}[g.n(8)]
 		if len(sc.of(t)) > 0 || t == Bool || g.p(0.2) {
 			return t
 		}
@@ -438,12 +510,21 @@ func (g *Gen) anyType(sc scope) Type {
 // keyType picks a type for a grouping or partitioning key among those sc has columns of.
 func (g *Gen) keyType(sc scope) Type {
 	for try := 0; try < 10; try++ {
-		t := []Type{Int, Int, Int, Text, Text, Float, Bool}[g.n(7)]
+		t := []Type{Int, Int, Int, Text, Text, Float, Bool, Time}[g.n(8)]
 		if len(sc.of(t)) > 0 {
 			return t
 		}
 	}
-	return sc[g.n(len(sc))].t
+	var ts []Type
+	for _, c := range sc {
+		if c.t != JSON {
+			ts = append(ts, c.t)
+		}
+	}
+	if len(ts) == 0 {
+		return Int
+	}
+	return ts[g.n(len(ts))]
 }
 
 type selItem struct {
@@ -468,7 +549,7 @@ func (g *Gen) aggregate(sc scope, types []Type) (sel []string, out []Type, tail 
 			items = append(items, selItem{g.keyExpr(t, sc), t, true})
 		}
 		for i := 1 + g.n(3); i > 0; i-- {
-			t := []Type{Int, Int, Int, Float, Text, Bool}[g.n(6)]
+			t := []Type{Int, Int, Int, Float, Text, Bool, Time}[g.n(7)]
 			items = append(items, selItem{g.aggExpr(t, sc), t, false})
 		}
 		if nk > 0 && g.p(0.15) {
@@ -523,7 +604,7 @@ func (g *Gen) aggregate(sc scope, types []Type) (sel []string, out []Type, tail 
 }
 
 func (g *Gen) havingTerm(sc scope) string {
-	t := []Type{Int, Int, Float, Text}[g.n(4)]
+	t := []Type{Int, Int, Float, Text, Time}[g.n(5)]
 	return g.aggExpr(t, sc) + " " + g.cmpOp() + " " + g.lit(t)
 }
 
@@ -533,6 +614,9 @@ func (g *Gen) havingTerm(sc scope) string {
 func (g *Gen) keyExpr(t Type, sc scope) string {
 	cols := sc.of(t)
 	if len(cols) > 0 {
+		if t == Time && g.p(0.4) {
+			return g.dateTrunc(cols[g.n(len(cols))].ref) // time buckets
+		}
 		if g.p(0.7) {
 			return cols[g.n(len(cols))].ref
 		}
@@ -551,6 +635,8 @@ func (g *Gen) keyExpr(t Type, sc scope) string {
 		return "CASE WHEN " + g.pred(sc, 0) + " THEN " + g.floatConst() + " END"
 	case Text:
 		return "CASE WHEN " + g.pred(sc, 0) + " THEN 'x' ELSE 'y' END"
+	case Time:
+		return "CASE WHEN " + g.pred(sc, 0) + " THEN " + g.lit(Time) + " END"
 	default:
 		return g.pred(sc, 0)
 	}
@@ -612,6 +698,14 @@ func (g *Gen) aggExpr(t Type, sc scope) string {
 			g.tag("max")
 			return "max(" + g.keyExpr(Float, sc) + ")"
 		}
+	case Time:
+		f := g.pick("min", "max")
+		g.tag(f)
+		a := f + "(" + g.keyExpr(Time, sc) + ")"
+		if g.p(0.15) {
+			return "coalesce(" + a + ", " + g.lit(Time) + ")"
+		}
+		return a
 	default: // Text; min and max only (PostgreSQL has no min(boolean))
 		f := g.pick("min", "max")
 		g.tag(f)
@@ -660,7 +754,7 @@ func (g *Gen) topN(depth int) (string, []Type) {
 // dense_rank give ties equal numbers, so any order is deterministic.
 func (g *Gen) window(depth int) (string, []Type) {
 	from, sc, conds := g.from(depth + 1)
-	conds = append(conds, g.where(sc, depth+1, true)...)
+	conds = append(conds, g.commaWhere(len(conds) > 0, g.where(sc, depth+1, true))...)
 	fn := g.pick("row_number", "row_number", "rank", "dense_rank")
 	g.tag(fn)
 	n := 1 + g.n(3)
@@ -682,7 +776,7 @@ func (g *Gen) window(depth int) (string, []Type) {
 		np = 2
 	}
 	for i := 0; i < np; i++ {
-		part = append(part, g.keyExpr([]Type{Int, Int, Text, Bool}[g.n(4)], sc))
+		part = append(part, g.keyExpr([]Type{Int, Int, Text, Bool, Time}[g.n(5)], sc))
 	}
 	var order []string
 	if fn == "row_number" {
@@ -782,11 +876,14 @@ func (g *Gen) semi(sc scope, depth int) string {
 		g.innerOnly = saved
 		name := "exists"
 		if correlated {
-			if eq := g.joinEq(sc, isc); eq != "" {
+			// Weir correlates by outer columns only: a derived column (a jsonb member)
+			// of the outer query is an expression, rejected with 0A000.
+			outer := sc.columns()
+			if eq := g.joinEq(outer, isc); eq != "" {
 				name += "-correlated"
 				conds = append(conds, eq)
 				if g.p(0.15) {
-					if eq2 := g.joinEq(sc, isc); eq2 != eq && eq2 != "" {
+					if eq2 := g.joinEq(outer, isc); eq2 != eq && eq2 != "" {
 						conds = append(conds, eq2)
 					}
 				}
@@ -850,7 +947,7 @@ func (g *Gen) scalarSub(t Type) string {
 	}
 	g.reads[r.Name] = true
 	a := g.alias()
-	isc := scopeOf(a, r.Columns)
+	isc := g.relScope(a, r)
 	var agg string
 	switch t {
 	case Int:

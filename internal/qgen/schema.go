@@ -13,6 +13,15 @@
 // NULLs and one hot key takes many of the writes. Queries may also read views made from
 // earlier queries (Gen.Views). Query.Shapes names what a query uses, for coverage reports.
 //
+// Time and JSON: a timestamp column ts (in ta and ea) and a jsonb column j (in tb and
+// eb). The generator uses only the forms DuckDB answers exactly as PostgreSQL does over
+// these domains: timestamp ± INTERVAL literal, date_trunc('minute'|'hour'|'day', ts),
+// extract(hour|minute|dow FROM ts), ts - ts compared with an interval, and ->> on j
+// (compared as text, or cast to bigint). date_bin and to_char exist only in Weir and
+// PostgreSQL, jsonb_typeof differs from DuckDB's json_type, and intervals print
+// differently, so none of those is generated (testdata/slt covers them against
+// PostgreSQL). See JSON for how DuckDB holds j.
+//
 // What the generator avoids, and why, is written next to each construct: integer
 // division, sums that could overflow, float arithmetic that is not exact, orders that
 // are not total before a LIMIT or row_number, outer joins inside a correlated EXISTS
@@ -27,25 +36,43 @@ import "strings"
 type Type int
 
 // The type classes the generator uses. Int covers integer and bigint (they compare and
-// join with each other); Float is double precision and only ever holds values that are
-// exact in binary (multiples of 1/4), so sums and comparisons agree between engines.
+// join with each other), and numeric values that are whole numbers (extract, sum of a
+// bigint); Float is double precision and only ever holds values that are exact in binary
+// (multiples of 1/4), so sums and comparisons agree between engines. Time is timestamp
+// (without time zone). JSON is jsonb: no expression has that type, queries only read a
+// jsonb column through the accessors of jsonAccessors (and test it for NULL).
 const (
 	Int Type = iota
 	Text
 	Float
 	Bool
+	Time
+	JSON
 )
 
 func (t Type) String() string {
-	return [...]string{"int", "text", "float", "bool"}[t]
+	return [...]string{"int", "text", "float", "bool", "time", "json"}[t]
 }
 
 // Column is one column of a relation.
 type Column struct {
 	Name    string
 	Type    Type
-	SQLType string // the declared type: integer, bigint, text, double precision, boolean
+	SQLType string // the declared type: integer, bigint, text, double precision, boolean, timestamp, jsonb
 	NotNull bool
+}
+
+// DuckDBType is c's type in DuckDB, the oracle. A jsonb column is VARCHAR holding the
+// text the stream wrote (DuckDB's ->> parses a VARCHAR as JSON; its JSON type would
+// come back from a read as a decoded Go value). Weir and PostgreSQL hold the canonical
+// jsonb text instead, which differs from the written text only in spacing and key order
+// (the stream never writes a duplicate key or a non-integer number), and no query reads
+// j except through ->>, which gives the same text for both (see jsonAccessors).
+func (c Column) DuckDBType() string {
+	if c.SQLType == "jsonb" {
+		return "VARCHAR"
+	}
+	return c.SQLType
 }
 
 // Relation is a table (Key names its primary-key column) or an append-only source
@@ -61,7 +88,7 @@ func (r Relation) IsSource() bool { return r.Key == "" }
 
 // Relations is the fixed schema every query and stream uses: tables ta and tb (bigint
 // keys), sources ea and eb. Column names repeat across relations (g everywhere, k, v, s,
-// w, b) so that joins, USING and self-joins find partners.
+// w, b, ts, j) so that joins, USING and self-joins find partners.
 var Relations = []Relation{
 	{Name: "ta", Key: "k", Columns: []Column{
 		{"k", Int, "bigint", true},
@@ -69,22 +96,26 @@ var Relations = []Relation{
 		{"v", Int, "bigint", false},
 		{"s", Text, "text", false},
 		{"b", Bool, "boolean", false},
+		{"ts", Time, "timestamp", false},
 	}},
 	{Name: "tb", Key: "k", Columns: []Column{
 		{"k", Int, "bigint", true},
 		{"g", Int, "integer", false},
 		{"w", Float, "double precision", false},
 		{"s", Text, "text", false},
+		{"j", JSON, "jsonb", false},
 	}},
 	{Name: "ea", Columns: []Column{
 		{"g", Int, "integer", true},
 		{"v", Int, "bigint", false},
 		{"s", Text, "text", false},
+		{"ts", Time, "timestamp", false},
 	}},
 	{Name: "eb", Columns: []Column{
 		{"g", Int, "integer", false},
 		{"w", Float, "double precision", false},
 		{"b", Bool, "boolean", false},
+		{"j", JSON, "jsonb", false},
 	}},
 }
 
@@ -100,18 +131,26 @@ func RelationNamed(name string) (Relation, bool) {
 
 // WeirDDL returns the statements that create the schema in Weir: CREATE TABLE for the
 // tables, CREATE SOURCE for the sources.
-func WeirDDL() []string { return ddl(true) }
+func WeirDDL() []string { return ddl(true, false) }
 
-// OracleDDL returns the statements that create the schema in DuckDB or PostgreSQL, where
-// a source is a plain table that only ever receives inserts.
-func OracleDDL() []string { return ddl(false) }
+// PostgresDDL returns the statements that create the schema in PostgreSQL, where a
+// source is a plain table that only ever receives inserts.
+func PostgresDDL() []string { return ddl(false, false) }
 
-func ddl(weir bool) []string {
+// DuckDBDDL returns the statements that create the schema in DuckDB: PostgresDDL with
+// each column's DuckDBType.
+func DuckDBDDL() []string { return ddl(false, true) }
+
+func ddl(weir, duck bool) []string {
 	var out []string
 	for _, r := range Relations {
 		var cols []string
 		for _, c := range r.Columns {
-			d := c.Name + " " + c.SQLType
+			typ := c.SQLType
+			if duck {
+				typ = c.DuckDBType()
+			}
+			d := c.Name + " " + typ
 			switch {
 			case c.Name == r.Key:
 				d += " PRIMARY KEY"

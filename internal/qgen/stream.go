@@ -175,6 +175,10 @@ func (s *Stream) value(c Column) string {
 		return pickStr(s.r, "-1.25", "0", "0.25", "1.5", "2", "3.75")
 	case "b":
 		return pickStr(s.r, "true", "false")
+	case "ts":
+		return s.tsValue()
+	case "j":
+		return jsonDoc(s.r)
 	}
 	panic("qgen: no domain for column " + c.Name)
 }
@@ -273,7 +277,7 @@ func (s *Stream) colValue(rel, col string) string {
 func (s *Stream) update() Write {
 	var stmt string
 	if s.p(0.6) {
-		switch s.n(6) {
+		switch s.n(7) {
 		case 0:
 			stmt = fmt.Sprintf("UPDATE ta SET v = v + 1 WHERE k %% 3 = %d", s.n(3))
 		case 1:
@@ -288,14 +292,18 @@ func (s *Stream) update() Write {
 			stmt = fmt.Sprintf("UPDATE ta SET v = NULL WHERE v > %d", 5+s.n(6))
 		case 4:
 			stmt = "UPDATE ta SET b = NOT b WHERE s LIKE 'a%'"
+		case 5:
+			stmt = s.timeUpdate()
 		default:
 			stmt = fmt.Sprintf("UPDATE ta SET v = %s, s = %s WHERE k = %s", s.colValue("ta", "v"), s.colValue("ta", "s"), s.key())
 		}
 		return Write{Kind: Update, Rel: "ta", Stmt: stmt}
 	}
-	switch s.n(4) {
+	switch s.n(5) {
 	case 0:
 		stmt = fmt.Sprintf("UPDATE tb SET w = w + 0.25 WHERE g = %d", s.n(5))
+	case 4:
+		stmt = fmt.Sprintf("UPDATE tb SET j = %s WHERE k = %s", s.colValue("tb", "j"), s.key())
 	case 1:
 		stmt = fmt.Sprintf("UPDATE tb SET g = %s, s = %s WHERE k = %s", s.colValue("tb", "g"), s.colValue("tb", "s"), s.key())
 	case 2:
