@@ -222,16 +222,23 @@ func TestWebhookDelivery(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, byKey[keys[1]][1].at.Sub(byKey[keys[1]][0].at), 200*time.Millisecond, "after the timeout")
 
-	code, out := do(t, srv, "GET", "/v1/subscriptions", "")
-	require.Equal(t, http.StatusOK, code, out)
+	// The receiver records a batch before the sender reads its answer: wait (bounded)
+	// for the sender to count the last one.
 	var list []struct {
 		ID, View, URL, State string
 		Tick                 uint64
 		Delivered, Retries   int64
 		Where                []string
 	}
-	require.NoError(t, json.Unmarshal([]byte(out), &list))
-	require.Len(t, list, 1)
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		code, out := do(t, srv, "GET", "/v1/subscriptions", "")
+		require.Equal(t, http.StatusOK, code, out)
+		require.NoError(t, json.Unmarshal([]byte(out), &list))
+		require.Len(t, list, 1)
+		if list[0].Delivered == int64(ticks+1) || time.Since(start) > 5*time.Second {
+			break
+		}
+	}
 	require.Equal(t, id, list[0].ID)
 	require.Equal(t, "active", list[0].State)
 	require.Equal(t, last, list[0].Tick)
@@ -243,7 +250,7 @@ func TestWebhookDelivery(t *testing.T) {
 	require.Contains(t, metrics, `weir_webhook_deliveries_total{result="retry"} 5`)
 
 	// DELETE stops it: nothing is sent after the answer.
-	code, out = do(t, srv, "DELETE", "/v1/subscriptions/"+id, "")
+	code, out := do(t, srv, "DELETE", "/v1/subscriptions/"+id, "")
 	require.Equal(t, http.StatusNoContent, code, out)
 	n := len(rc.attempts())
 	ingestLikes(t, srv, `[{"room": 1, "n": 1}]`)
