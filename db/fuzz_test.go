@@ -422,7 +422,14 @@ func (f *fuzzer) write(h *fuzzHarness, w qgen.Write, cases []*fuzzCase, upTo []q
 		}
 		m := viewInError.FindStringSubmatch(err.Error())
 		if m == nil {
-			res.errs = append(res.errs, fmt.Sprintf("Weir rejects write %d: %v\n  %s", len(upTo), err, w.SQL()))
+			// An error that names no view (a panic in an operator, say) ends the stream;
+			// the view that fails alone over the same writes is reported, to be shrunk.
+			if c := f.culprit(cases, upTo); c != nil {
+				c.dead = true
+				res.views = append(res.views, viewFailure{c, slices.Clone(upTo), fmt.Sprintf("Weir rejects write %d: %v", len(upTo), err)})
+			} else {
+				res.errs = append(res.errs, fmt.Sprintf("Weir rejects write %d: %v\n  %s", len(upTo), err, w.SQL()))
+			}
 			return false, false
 		}
 		for _, c := range cases {
@@ -495,16 +502,7 @@ func (f *fuzzer) report(v viewFailure) {
 	}
 	f.minimised++
 	views := c.views()
-	evs := make([]event, len(v.writes))
-	for i, w := range v.writes {
-		for _, vd := range views {
-			if vd.createAt <= i {
-				evs[i].phase++
-			}
-		}
-		evs[i].w = w
-	}
-	evs, d, replays := f.minimise(views, evs)
+	evs, d, replays := f.minimise(views, events(views, v.writes))
 	if d == nil {
 		f.t.Errorf("%s\nquery: %s\n(did not reproduce in fresh engines over the same %d writes)", header, c.q.SQL, len(v.writes))
 		return
@@ -516,6 +514,36 @@ func (f *fuzzer) report(v viewFailure) {
 type event struct {
 	w     qgen.Write
 	phase int
+}
+
+// events places writes among the CREATEs of views as the stream had them.
+func events(views []viewDef, writes []qgen.Write) []event {
+	evs := make([]event, len(writes))
+	for i, w := range writes {
+		for _, vd := range views {
+			if vd.createAt <= i {
+				evs[i].phase++
+			}
+		}
+		evs[i].w = w
+	}
+	return evs
+}
+
+// culprit returns the first live view of cases, created before the last of writes, that
+// fails in fresh engines over writes with only the views it reads; nil if none does
+// (the failure needs several views, or does not reproduce).
+func (f *fuzzer) culprit(cases []*fuzzCase, writes []qgen.Write) *fuzzCase {
+	for _, c := range cases {
+		if c.dead || c.weir == nil || c.createAt >= len(writes) {
+			continue
+		}
+		views := c.views()
+		if d, err := f.reproduce(views, events(views, writes)); err == nil && d != nil && d.weirErr != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // divergence is how a view first goes wrong over a stream.
@@ -871,7 +899,20 @@ func (f *fuzzer) open(pg *sql.DB) (*fuzzHarness, error) {
 		}
 	}
 	// One thread: the queries are small, and the workers already use every core.
-	for _, q := range append([]string{"SET threads = 1"}, qgen.DuckDBDDL()...) {
+	//
+	// No join filter pushdown: DuckDB 1.5 pushes a join's filter into the other input
+	// below its ORDER BY … LIMIT when that input's select list has an uncorrelated scalar
+	// subquery with avg, and answers with rows that are not in the top N. Found by this
+	// test (a view on a view; PostgreSQL agreed with Weir): over t(k, g) = (0,1) (1,0)
+	// (2,0) (3,1) (4,1), u(g) = (1) and any e(k),
+	//
+	//	SELECT v.k FROM (SELECT (SELECT avg(k) FROM e) AS a, k, g FROM t ORDER BY k LIMIT 3) v
+	//	JOIN u ON u.g = v.g
+	//
+	// is 0, 3, 4 in DuckDB and 0 in PostgreSQL. Turning an optimizer off cannot change
+	// a correct answer; the queries are small enough not to need it.
+	setup := []string{"SET threads = 1", "SET disabled_optimizers = 'join_filter_pushdown'"}
+	for _, q := range append(setup, qgen.DuckDBDDL()...) {
 		if _, err := duck.Exec(q); err != nil {
 			h.close()
 			return nil, fmt.Errorf("%s: %w", q, err)

@@ -16,7 +16,7 @@ func (g *Gen) lit(t Type) string {
 		return fmt.Sprint(g.n(8) - 1)
 	case Text:
 		return g.pick("'a'", "'ab'", "'abc'", "'b'", "'B'", "''", "'z'")
-	case Float:
+	case Float, Inexact:
 		return g.pick("0.5", "1.5", "-1.25", "0", "2.25", "3.75")
 	case Time:
 		return g.timeConst()
@@ -38,6 +38,8 @@ func (g *Gen) leaf(t Type, sc scope, needCol bool) string {
 			return "CAST(" + cols[g.n(len(cols))].ref + " AS double precision)"
 		}
 		return g.floatConst()
+	case Inexact:
+		return g.floatConst() // typed: a bare 0.5 would be DuckDB's DECIMAL
 	case Int:
 		if cols := sc.of(Text); len(cols) > 0 && needCol {
 			return "length(" + cols[g.n(len(cols))].ref + ")"
@@ -66,6 +68,9 @@ func (g *Gen) expr(t Type, sc scope, d int, needCol bool) string {
 	}
 	if t == Time {
 		return g.timeExpr(sc, d, needCol)
+	}
+	if t == Inexact {
+		return g.leaf(t, sc, needCol) // see Inexact: never computed with
 	}
 	sub := func(nc bool) string { return g.expr(t, sc, d-1, nc) }
 	switch t {
@@ -97,7 +102,7 @@ func (g *Gen) expr(t Type, sc scope, d int, needCol bool) string {
 			return "(" + sub(needCol) + " % " + g.pick("2", "3") + ")"
 		case 9:
 			g.tag("nullif")
-			return "nullif(" + sub(needCol) + ", " + g.lit(Int) + ")"
+			return "nullif(" + sub(true) + ", " + g.lit(Int) + ")" // see the Text case
 		case 10:
 			if len(sc.of(Time)) > 0 {
 				e, _ := g.extract(g.expr(Time, sc, d-1, needCol))
@@ -124,8 +129,11 @@ func (g *Gen) expr(t Type, sc scope, d int, needCol bool) string {
 		case 5:
 			return "substr(" + sub(needCol) + ", 1, " + g.pick("1", "2") + ")"
 		case 6:
+			// The first operand reads a column: DuckDB folds nullif('z', 'z') || … to a
+			// NULL constant of type "NULL", which a view's column holds as INTEGER, and
+			// then rejects comparing it with text (PostgreSQL resolves it to text).
 			g.tag("nullif")
-			return "nullif(" + sub(needCol) + ", " + g.lit(Text) + ")"
+			return "nullif(" + sub(true) + ", " + g.lit(Text) + ")"
 		default:
 			return g.leaf(t, sc, needCol)
 		}

@@ -1,6 +1,7 @@
 package qgen
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -241,5 +242,35 @@ func TestTruncConst(t *testing.T) {
 	g.shapes = map[string]bool{}
 	if u := truncUnit(g.dateTrunc("t1.ts")); u == "" {
 		t.Fatal("truncUnit does not read dateTrunc's unit")
+	}
+}
+
+// TestInexactPassedAlong checks that an average read from a view is only selected or
+// tested for NULL, never computed with or compared (see Inexact).
+func TestInexactPassedAlong(t *testing.T) {
+	g := New(9)
+	g.Views = []View{{Name: "v0", Query: Query{SQL: "SELECT avg(t1.v) AS c0 FROM ta t1", Types: []Type{Inexact}, Reads: []string{"ta"}}}}
+	alias := regexp.MustCompile(`\bv0 (t\d+)`)
+	use := regexp.MustCompile(`^( AS c\d+| IS NULL| IS NOT NULL)`)
+	hits := 0
+	for i := 0; i < 2000; i++ {
+		q := g.Query()
+		for _, m := range alias.FindAllStringSubmatch(q.SQL, -1) {
+			ref := m[1] + ".c0"
+			for rest := q.SQL; ; {
+				i := strings.Index(rest, ref)
+				if i < 0 {
+					break
+				}
+				rest = rest[i+len(ref):]
+				if !use.MatchString(rest) {
+					t.Fatalf("%s used as more than a value passed along: …%s…\n%s", ref, rest[:min(len(rest), 40)], q.SQL)
+				}
+				hits++
+			}
+		}
+	}
+	if hits < 50 {
+		t.Fatalf("%d uses of the view's average in 2000 queries", hits)
 	}
 }

@@ -478,7 +478,7 @@ func (g *Gen) selectCore(depth int, agg bool, types []Type) (string, []Type) {
 			}
 			var e string
 			switch {
-			case scalarInSelectList && depth < 2 && g.p(0.04) && t != Bool && t != Time:
+			case scalarInSelectList && depth < 2 && g.p(0.04) && (t == Int || t == Text || t == Inexact):
 				e = g.scalarItem(t, sc)
 			case g.p(0.5):
 				e = g.leaf(t, sc, true)
@@ -500,7 +500,7 @@ func (g *Gen) selectCore(depth int, agg bool, types []Type) (string, []Type) {
 // anyType picks an output type, favouring the types sc has columns of.
 func (g *Gen) anyType(sc scope) Type {
 	for {
-		t := []Type{Int, Int, Int, Text, Text, Float, Bool, Time}[g.n(8)]
+		t := []Type{Int, Int, Int, Text, Text, Float, Bool, Time, Inexact}[g.n(9)]
 		if len(sc.of(t)) > 0 || t == Bool || g.p(0.2) {
 			return t
 		}
@@ -517,7 +517,7 @@ func (g *Gen) keyType(sc scope) Type {
 	}
 	var ts []Type
 	for _, c := range sc {
-		if c.t != JSON {
+		if c.t != JSON && c.t != Inexact {
 			ts = append(ts, c.t)
 		}
 	}
@@ -549,7 +549,7 @@ func (g *Gen) aggregate(sc scope, types []Type) (sel []string, out []Type, tail 
 			items = append(items, selItem{g.keyExpr(t, sc), t, true})
 		}
 		for i := 1 + g.n(3); i > 0; i-- {
-			t := []Type{Int, Int, Int, Float, Text, Bool, Time}[g.n(7)]
+			t := []Type{Int, Int, Int, Float, Inexact, Text, Bool, Time}[g.n(8)]
 			items = append(items, selItem{g.aggExpr(t, sc), t, false})
 		}
 		if nk > 0 && g.p(0.15) {
@@ -566,7 +566,7 @@ func (g *Gen) aggregate(sc scope, types []Type) (sel []string, out []Type, tail 
 		}
 	} else {
 		for _, t := range types {
-			if t == Bool || g.p(0.5) {
+			if t == Bool || t != Inexact && g.p(0.5) { // never grouped by an Inexact
 				items = append(items, selItem{g.keyExpr(t, sc), t, true})
 			} else {
 				items = append(items, selItem{g.aggExpr(t, sc), t, false})
@@ -604,7 +604,7 @@ func (g *Gen) aggregate(sc scope, types []Type) (sel []string, out []Type, tail 
 }
 
 func (g *Gen) havingTerm(sc scope) string {
-	t := []Type{Int, Int, Float, Text, Time}[g.n(5)]
+	t := []Type{Int, Int, Float, Inexact, Text, Time}[g.n(6)]
 	return g.aggExpr(t, sc) + " " + g.cmpOp() + " " + g.lit(t)
 }
 
@@ -637,6 +637,8 @@ func (g *Gen) keyExpr(t Type, sc scope) string {
 		return "CASE WHEN " + g.pred(sc, 0) + " THEN 'x' ELSE 'y' END"
 	case Time:
 		return "CASE WHEN " + g.pred(sc, 0) + " THEN " + g.lit(Time) + " END"
+	case Inexact:
+		return "CASE WHEN " + g.pred(sc, 0) + " THEN " + g.floatConst() + " END"
 	default:
 		return g.pred(sc, 0)
 	}
@@ -679,19 +681,19 @@ func (g *Gen) aggExpr(t Type, sc scope) string {
 			return "coalesce(" + a + ", 0)"
 		}
 		return a
+	case Inexact:
+		g.tag("avg")
+		at := Int
+		if len(sc.of(Float)) > 0 && g.p(0.4) {
+			at = Float
+		}
+		return "avg(" + g.keyExpr(at, sc) + ")"
 	case Float:
-		switch g.n(5) {
-		case 0, 1:
-			g.tag("avg")
-			at := Int
-			if len(sc.of(Float)) > 0 && g.p(0.4) {
-				at = Float
-			}
-			return "avg(" + g.keyExpr(at, sc) + ")"
-		case 2:
+		switch g.n(3) {
+		case 0:
 			g.tag("sum")
 			return "sum(" + g.keyExpr(Float, sc) + ")"
-		case 3:
+		case 1:
 			g.tag("min")
 			return "min(" + g.keyExpr(Float, sc) + ")"
 		default:
@@ -874,6 +876,7 @@ func (g *Gen) semi(sc scope, depth int) string {
 		g.innerOnly = correlated
 		from, isc, conds := g.from(depth + 1)
 		g.innerOnly = saved
+		comma := len(conds) > 0
 		name := "exists"
 		if correlated {
 			// Weir correlates by outer columns only: a derived column (a jsonb member)
@@ -890,7 +893,7 @@ func (g *Gen) semi(sc scope, depth int) string {
 			}
 		}
 		if g.p(0.5) {
-			conds = append(conds, g.pred(isc, 1))
+			conds = append(conds, g.commaWhere(comma, []string{g.pred(isc, 1)})...)
 		}
 		q := "EXISTS (SELECT 1 FROM " + from + whereClause(conds) + ")"
 		if not {
@@ -913,7 +916,7 @@ func (g *Gen) semi(sc scope, depth int) string {
 	outer := g.keyExpr(t, sc)
 	from, isc, conds := g.from(depth + 1)
 	if g.p(0.5) {
-		conds = append(conds, g.pred(isc, 1))
+		conds = append(conds, g.commaWhere(len(conds) > 0, []string{g.pred(isc, 1)})...)
 	}
 	inner := g.keyExpr(t, isc)
 	var sub string
@@ -959,7 +962,7 @@ func (g *Gen) scalarSub(t Type) string {
 		default:
 			agg = g.pick("min", "max") + "(" + g.leaf(Int, isc, true) + ")"
 		}
-	case Float:
+	case Inexact:
 		agg = "avg(" + g.leaf(Int, isc, true) + ")"
 	default:
 		agg = g.pick("min", "max") + "(" + g.leaf(Text, isc, true) + ")"
@@ -978,10 +981,10 @@ func (g *Gen) scalarCmp(sc scope) string {
 	case len(sc.of(Text)) > 0 && g.p(0.25):
 		t = Text
 	case g.p(0.2):
-		t = Float
+		t = Inexact
 	}
 	left := t
-	if t == Float {
+	if t == Inexact {
 		left = Int // avg compared with an integer expression
 	}
 	if len(sc.of(left)) == 0 {
@@ -1004,7 +1007,7 @@ func (g *Gen) scalarItem(t Type, sc scope) string {
 		return "coalesce(" + g.scalarSub(Int) + ", 0)"
 	case Text:
 		return "coalesce(" + g.scalarSub(Text) + ", 'none')"
-	default:
-		return g.scalarSub(Float)
+	default: // Inexact
+		return g.scalarSub(Inexact)
 	}
 }

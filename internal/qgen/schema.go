@@ -23,11 +23,13 @@
 // PostgreSQL). See JSON for how DuckDB holds j.
 //
 // What the generator avoids, and why, is written next to each construct: integer
-// division, sums that could overflow, float arithmetic that is not exact, orders that
-// are not total before a LIMIT or row_number, outer joins inside a correlated EXISTS
-// (DuckDB cannot decorrelate them). Shapes left out because Weir gets them wrong are
-// constants or conditions named after the bug: scalarInSelectList, and the scalarOK
-// condition in selectCore.
+// division, sums that could overflow, float arithmetic that is not exact, computing
+// with an average (Inexact: DuckDB rounds it differently), orders that are not total
+// before a LIMIT or row_number, outer joins inside a correlated EXISTS (DuckDB cannot
+// decorrelate them), date_trunc compared with a constant off its unit's boundary (a
+// DuckDB bug, truncConst). Shapes left out because Weir gets them wrong are constants or
+// conditions named after the bug: scalarInSelectList, weirWalksTimeJSON, and the
+// scalarOK condition in selectCore.
 package qgen
 
 import "strings"
@@ -41,6 +43,20 @@ type Type int
 // (multiples of 1/4), so sums and comparisons agree between engines. Time is timestamp
 // (without time zone). JSON is jsonb: no expression has that type, queries only read a
 // jsonb column through the accessors of jsonAccessors (and test it for NULL).
+//
+// Inexact is an average: double precision in DuckDB, numeric in PostgreSQL and Weir for
+// an average of integers. The engines round it differently (PostgreSQL's numeric quotient
+// has a fixed number of digits, 1/3 is 0.33333333333333333333; DuckDB's is a double), so
+// three averages of 1/3 sum to 1 in DuckDB and to 0.99999999999999999999 in PostgreSQL,
+// and Weir, which computes numeric as PostgreSQL does, disagrees with DuckDB on any sum,
+// difference or comparison at such a boundary. (A double average of quarters is the same
+// double everywhere, but sums of it depend on the order of additions, and Weir adds and
+// retracts incrementally.) So an Inexact value is only ever passed along: selected,
+// ordered, deduplicated by a set operation (equal quotients of small integers are equal
+// in both representations) or tested for NULL, never computed with, compared, grouped
+// by or aggregated. A comparison of an aggregate average with a constant, in HAVING or
+// against a scalar subquery, stays: a quotient of small integers is never within
+// rounding distance of a constant it does not equal.
 const (
 	Int Type = iota
 	Text
@@ -48,10 +64,11 @@ const (
 	Bool
 	Time
 	JSON
+	Inexact
 )
 
 func (t Type) String() string {
-	return [...]string{"int", "text", "float", "bool", "time", "json"}[t]
+	return [...]string{"int", "text", "float", "bool", "time", "json", "inexact"}[t]
 }
 
 // Column is one column of a relation.

@@ -175,8 +175,8 @@ func (g *Gen) timePred(sc scope) string {
 		}
 		return g.timeConst()
 	}
-	switch g.n(5) {
-	case 0:
+	switch g.n(6) {
+	case 0, 5:
 		g.tag("timestamp-diff")
 		return "(" + a + " - " + other() + ") " + g.cmpOp() + " " + g.spanLit()
 	case 1:
@@ -225,20 +225,20 @@ func (g *Gen) jsonAccessors(ref string) []scol {
 	add := func(expr, name, dom string, t Type) {
 		out = append(out, scol{ref: expr, name: name, dom: dom, t: t, derived: true})
 	}
-	if g.p(0.7) {
+	if g.p(0.5) {
 		add("("+ref+" ->> 's')", "j.s", "s", Text)
 	}
-	if g.p(0.6) {
+	if g.p(0.45) {
 		if g.p(0.5) {
 			add("CAST("+ref+" ->> 'n' AS bigint)", "j.n", "jn", Int)
 		} else {
 			add("("+ref+" ->> 'n')::bigint", "j.n", "jn", Int)
 		}
 	}
-	if g.p(0.25) {
+	if g.p(0.2) {
 		add("("+ref+" ->> 'n')", "j.n.text", "jntext", Text)
 	}
-	if g.p(0.2) {
+	if g.p(0.15) {
 		add("("+ref+" -> 'o' ->> 'n')", "j.o.n", "jntext", Text)
 	}
 	return out
