@@ -6,7 +6,7 @@ GO ?= go
 export CGO_ENABLED := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short slt fuzz-engine crash-test bench microbench lint fmt
+.PHONY: help build run test test-short slt fuzz fuzz-engine crash-test bench microbench lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -18,8 +18,16 @@ build: ## go build -o bin/weir ./cmd/weir
 run: build ## build, then bin/weir demo (server + query pack + live-room traffic)
 	bin/weir demo
 
-test: ## every test, with -race (what .ci/run runs)
+test: ## every test, with -race, then make fuzz (what .ci/run runs)
 	$(GO) test -race -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz
+
+# FUZZTIME is how long make fuzz runs each target; crashers land in the package's testdata/fuzz.
+FUZZTIME ?= 10s
+
+fuzz: ## the go test -fuzz targets (wire decoder, statement front end), FUZZTIME=10s each
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./server/pgwire/
+	$(GO) test -run='^$$' -fuzz='^FuzzStatement$$' -fuzztime=$(FUZZTIME) ./planner/
 
 test-short: ## go test -short ./... (skips slt, crash and oracle tests)
 	$(GO) test -short ./...

@@ -71,8 +71,15 @@ func (c *conn) copyIn(ctx context.Context, cp Copier, info *Copy) error {
 	in := &copyInReader{c: c}
 	n, err := cp.CopyFrom(ctx, in)
 	switch {
+	case in.lost != nil && c.rd.err == nil:
+		// A malformed, oversized or unknown message: say so, as the message loop does,
+		// then end the connection.
+		c.logger.Info("protocol violation during COPY", "err", in.lost)
+		c.sendFatal(sqlerr.New(sqlerr.ProtocolViolation, "invalid frontend message: %v", in.lost))
+		c.closing = true
+		return err
 	case in.lost != nil:
-		// The socket failed or sent garbage: nothing more can be said on it.
+		// The socket failed: nothing more can be said on it.
 		c.closing = true
 		c.logger.Debug("connection lost during COPY", "err", in.lost)
 		return err

@@ -187,13 +187,39 @@ func (c *conn) describe(m *pgproto3.Describe) error {
 	case 'P':
 		p := c.portals[m.Name]
 		if p == nil {
-			return sqlerr.New(sqlerr.InvalidCursorName, "portal %q does not exist", m.Name)
+			cols, ok := c.cursorColumns(m.Name)
+			if !ok {
+				return sqlerr.New(sqlerr.InvalidCursorName, "portal %q does not exist", m.Name)
+			}
+			c.describeRows(cols, nil)
+			return nil
 		}
 		c.describeRows(p.stmt.cols, p.formats)
 	default:
 		return sqlerr.New(sqlerr.ProtocolViolation, "invalid DESCRIBE message subtype %d", m.ObjectType)
 	}
 	return nil
+}
+
+// cursorColumns describes the SQL cursor name (DECLARE … CURSOR), which in PostgreSQL is
+// a portal too: psycopg's server-side cursors send Describe Portal after DECLARE. The
+// engine describes it as what FETCH from it returns.
+func (c *conn) cursorColumns(name string) ([]Column, bool) {
+	if name == "" {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	st, err := c.sess.Prepare(ctx, "FETCH 0 FROM "+quoteIdent(name), nil)
+	if err != nil {
+		return nil, false
+	}
+	return st.Columns(), true
+}
+
+// quoteIdent quotes name as an SQL identifier.
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 func (c *conn) describeRows(cols []Column, formats []int16) {
