@@ -100,6 +100,9 @@ var pgTypes = []struct {
 // installCatalog creates the PostgreSQL catalog emulation in DuckDB and fills it from
 // Weir's catalog. It runs at every Open, so the objects always match this binary.
 func (d *DB) installCatalog(ctx context.Context) error {
+	if err := d.installRoles(ctx); err != nil { // roles.go: pg_roles reads them
+		return err
+	}
 	conn := d.store.DB()
 	stmts := append([]string{}, catalogTables...)
 	stmts = append(stmts, `CREATE OR REPLACE TABLE weir_pg_settings_t (name VARCHAR, setting VARCHAR)`)

@@ -92,10 +92,13 @@ var catalogViews = []string{
 		0::BIGINT AS datminmxid, 1663::BIGINT AS dattablespace, 'C' AS datcollate, 'C' AS datctype,
 		NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl`,
 
+	// The roles of weir_roles (db/roles.go); superusers hold every attribute.
 	`CREATE OR REPLACE VIEW weir_pg_roles AS
-	SELECT 'weir' AS rolname, true AS rolsuper, true AS rolinherit, true AS rolcreaterole, true AS rolcreatedb,
-		true AS rolcanlogin, true AS rolreplication, -1 AS rolconnlimit, '********' AS rolpassword,
-		NULL::TIMESTAMPTZ AS rolvaliduntil, true AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, 10::BIGINT AS oid`,
+	SELECT name AS rolname, superuser AS rolsuper, true AS rolinherit, superuser AS rolcreaterole, superuser AS rolcreatedb,
+		login AS rolcanlogin, superuser AS rolreplication, -1 AS rolconnlimit,
+		CASE WHEN verifier IS NULL THEN NULL ELSE '********' END AS rolpassword,
+		NULL::TIMESTAMPTZ AS rolvaliduntil, superuser AS rolbypassrls, NULL::VARCHAR[] AS rolconfig, oid
+	FROM weir_roles`,
 	`CREATE OR REPLACE VIEW weir_pg_authid AS SELECT * EXCLUDE (rolpassword), NULL::VARCHAR AS rolpassword FROM weir_pg_roles`,
 	`CREATE OR REPLACE VIEW weir_pg_user AS
 	SELECT rolname AS usename, oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper,
@@ -267,8 +270,8 @@ var infoSchemaViews = []string{
 }
 
 var catalogMacros = []string{
-	`CREATE OR REPLACE MACRO weir_pg_get_userbyid(r) AS CASE WHEN r IS NULL THEN NULL WHEN r = 10 THEN 'weir'
-		ELSE 'unknown (OID=' || r || ')' END`,
+	`CREATE OR REPLACE MACRO weir_pg_get_userbyid(r) AS CASE WHEN r IS NULL THEN NULL
+		ELSE coalesce((SELECT name FROM weir_roles WHERE oid = r), 'unknown (OID=' || r || ')') END`,
 	`CREATE OR REPLACE MACRO weir_pg_format_type(t, m) AS CASE
 		WHEN t IS NULL THEN NULL
 		WHEN t = 1043 AND m > 4 THEN 'character varying(' || (m - 4) || ')'

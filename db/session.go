@@ -73,6 +73,7 @@ type Session struct {
 	tx       byte               // 'I', 'T' or 'E'
 	wroteTx  bool               // a write ran inside the open transaction block
 	cursors  map[string]*cursor // DECLAREd cursors (cursor.go)
+	role     *sessionRole       // the authenticated role (roles.go); nil: trust, the superuser weir
 }
 
 // NewSession opens a session; params are the client's startup parameters.
@@ -129,6 +130,9 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(ctx, st); err != nil { // roles.go; again at Execute
+		return nil, err
+	}
 	p := &Prepared{s: s, st: st}
 	for _, t := range st.ParamTypes() {
 		p.params = append(p.params, t.OID())
@@ -182,7 +186,13 @@ func (p *Prepared) Execute(ctx context.Context, args []any) (*Rows, error) {
 			return nil, sqlerr.New("25P02", "current transaction is aborted, commands ignored until end of transaction block")
 		}
 	}
+	if err := s.authorize(ctx, p.st); err != nil { // roles.go
+		return nil, err
+	}
 	rows, err := p.execute(ctx, args)
+	if err == nil {
+		err = s.afterDDL(ctx, p.st) // roles.go
+	}
 	if err != nil && s.tx == 'T' {
 		s.tx = 'E'
 	}
@@ -196,6 +206,9 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 	}
 	if err := p.bindParams(args); err != nil {
 		return nil, err
+	}
+	if rows, ok, err := s.execRole(ctx, p.st); ok { // roles.go
+		return rows, err
 	}
 	switch st := p.st.(type) {
 	case *planner.CreateRelation:

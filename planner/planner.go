@@ -182,7 +182,9 @@ func (p *Planner) Plan(sql string, paramOIDs []uint32) (st Statement, err error)
 			st, err = nil, be.err
 		}
 	}()
-	st = b.statement(tree.Stmts[0].Stmt, kind)
+	if st = b.roleStatement(tree.Stmts[0].Stmt); st == nil { // role.go
+		st = b.statement(tree.Stmts[0].Stmt, kind)
+	}
 	b.finishParams()
 	return st, nil
 }

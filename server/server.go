@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -23,6 +24,11 @@ type Config struct {
 	HTTPAddr string // default 127.0.0.1:8499
 	// HTTP configures the HTTP API: bearer token, body size and rate limits, webhooks.
 	HTTP httpapi.Config
+	// PGTLS, when set, is offered to wire-protocol clients (SSLRequest); PGAuth is their
+	// authentication, "" (trust, loopback only) or pgwire.AuthSCRAM against the
+	// database's roles, whose privileges the sessions then have.
+	PGTLS  *tls.Config
+	PGAuth pgwire.AuthMethod
 }
 
 // DefaultConfig returns DESIGN §1's defaults.
@@ -59,7 +65,8 @@ func Start(cfg Config, d *db.DB, logger *slog.Logger) (*Server, error) {
 	}
 	streams, stop := context.WithCancel(context.Background())
 	s := &Server{
-		pg: pgwire.NewServer(pgwire.Config{Addr: cfg.PGAddr}, engine{d}, logger.With("component", "pgwire")),
+		pg: pgwire.NewServer(pgwire.Config{Addr: cfg.PGAddr, TLS: cfg.PGTLS, Auth: cfg.PGAuth, Roles: roles{d}},
+			engine{d: d, roles: cfg.PGAuth == pgwire.AuthSCRAM}, logger.With("component", "pgwire")),
 		http: &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return streams }},
 		api:    api,
@@ -100,11 +107,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(err1, err2)
 }
 
-// engine adapts *db.DB to pgwire.Engine.
-type engine struct{ d *db.DB }
+// engine adapts *db.DB to pgwire.Engine. With roles set, sessions act as the
+// authenticated role; otherwise as the superuser (trust).
+type engine struct {
+	d     *db.DB
+	roles bool
+}
 
-func (e engine) NewSession(_ context.Context, params map[string]string) (pgwire.Session, error) {
+func (e engine) NewSession(ctx context.Context, params map[string]string) (pgwire.Session, error) {
+	if e.roles {
+		s, err := e.d.NewRoleSession(ctx, params)
+		if err != nil {
+			return nil, err
+		}
+		return session{s}, nil
+	}
 	return session{e.d.NewSession(params)}, nil
+}
+
+// roles adapts *db.DB to pgwire.Roles.
+type roles struct{ d *db.DB }
+
+func (r roles) Verifier(ctx context.Context, name string) (string, bool, error) {
+	return r.d.RoleVerifier(ctx, name)
 }
 
 type session struct{ *db.Session }

@@ -17,13 +17,14 @@
 //
 // # States
 //
-//	          SSLRequest / GSSEncRequest → 'N'
+//	          SSLRequest → 'S' + TLS handshake (with Config.TLS) or 'N'; GSSEncRequest → 'N'
 //	               ┌──────┐
 //	               ▼      │
 //	accept ──► [startup] ─┘── CancelRequest ──► cancel (pid, key)'s statement; close
 //	               │
-//	               │ StartupMessage 3.x: NewSession; AuthenticationOk, ParameterStatus*,
-//	               │ BackendKeyData, ReadyForQuery
+//	               │ StartupMessage 3.x: authenticate (trust on loopback, or SCRAM-SHA-256:
+//	               │ SASL, SASLContinue, SASLFinal; auth.go); NewSession; AuthenticationOk,
+//	               │ ParameterStatus*, BackendKeyData, ReadyForQuery
 //	               ▼
 //	           [ready] ◄──────────── Sync: ReadyForQuery ────────────┐
 //	               │                                                 │

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,6 +19,13 @@ import (
 type Config struct {
 	// Addr is the TCP address ListenAndServe listens on, e.g. "127.0.0.1:5499".
 	Addr string
+	// TLS, when set, lets clients upgrade with SSLRequest (answered 'S'); nil answers 'N'.
+	// Plain-text connections are accepted either way (auth.go, tls.go).
+	TLS *tls.Config
+	// Auth is how clients authenticate; "" is AuthTrust. Roles checks passwords for
+	// AuthSCRAM.
+	Auth  AuthMethod
+	Roles Roles
 }
 
 // DefaultConfig returns the default configuration: PostgreSQL clients on 127.0.0.1:5499.
@@ -33,6 +41,15 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("%w %q: %w", ErrInvalidAddr, c.Addr, err)
 	}
+	switch c.Auth {
+	case "", AuthTrust:
+	case AuthSCRAM:
+		if c.Roles == nil {
+			return ErrNoRoles
+		}
+	default:
+		return fmt.Errorf("%w %q (trust or scram)", ErrBadAuth, c.Auth)
+	}
 	return nil
 }
 
@@ -47,6 +64,8 @@ type Server struct {
 	cfg    Config
 	eng    Engine
 	logger *slog.Logger
+	// mockSecret derives the mock SCRAM salts of unknown roles (auth.go).
+	mockSecret []byte
 
 	// ctx is the parent of every connection's context; Shutdown cancels it.
 	ctx    context.Context
@@ -72,14 +91,15 @@ func NewServer(cfg Config, eng Engine, logger *slog.Logger) *Server {
 	// off one of its own; Shutdown cancels it.
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
-		cfg:       cfg,
-		eng:       eng,
-		logger:    logger,
-		ctx:       ctx,
-		cancel:    cancel,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
-		keys:      make(map[uint32]*conn),
+		cfg:        cfg,
+		eng:        eng,
+		logger:     logger,
+		mockSecret: newMockSecret(),
+		ctx:        ctx,
+		cancel:     cancel,
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[*conn]struct{}),
+		keys:       make(map[uint32]*conn),
 	}
 }
 

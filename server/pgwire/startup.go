@@ -36,10 +36,12 @@ type startupRequest struct {
 }
 
 // startup runs the connection's startup phase and reports whether the connection goes
-// on to the message loop. SSLRequest and GSSEncRequest are declined with 'N' (the client
-// continues in plain text or gives up); a CancelRequest is acted on and the connection
-// closed; a StartupMessage opens a Session and is answered with AuthenticationOk,
-// ParameterStatus*, BackendKeyData and ReadyForQuery.
+// on to the message loop. An SSLRequest is answered 'S' and the connection upgraded to
+// TLS when the server has a certificate (tls.go), and declined with 'N' otherwise (the
+// client continues in plain text or gives up), as is GSSEncRequest; a CancelRequest is
+// acted on and the connection closed; a StartupMessage is authenticated (auth.go), opens
+// a Session and is answered with AuthenticationOk, ParameterStatus*, BackendKeyData and
+// ReadyForQuery.
 func (c *conn) startup() bool {
 	_ = c.nc.SetReadDeadline(time.Now().Add(startupTimeout))
 	for {
@@ -52,15 +54,24 @@ func (c *conn) startup() bool {
 			return false
 		}
 		switch m := msg.(type) {
-		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
-			if _, err := c.nc.Write([]byte{'N'}); err != nil {
+		case *pgproto3.SSLRequest:
+			if c.srv.cfg.TLS != nil && !c.encrypted() {
+				if !c.upgradeTLS() {
+					return false
+				}
+				continue
+			}
+			if _, err := c.out.w.Write([]byte{'N'}); err != nil { // through TLS once upgraded
+				return false
+			}
+		case *pgproto3.GSSEncRequest:
+			if _, err := c.out.w.Write([]byte{'N'}); err != nil { // through TLS once upgraded
 				return false
 			}
 		case *pgproto3.CancelRequest:
 			c.srv.cancelRequest(m.ProcessID, m.SecretKey)
 			return false
 		case *startupRequest:
-			_ = c.nc.SetReadDeadline(time.Time{})
 			return c.accept(m)
 		}
 	}
@@ -134,8 +145,8 @@ func parseStartupParams(b []byte) (map[string]string, error) {
 	}
 }
 
-// accept completes startup for m. There is no authentication yet (nor TLS): it opens the
-// session and sends AuthenticationOk, the session's ParameterStatus values,
+// accept completes startup for m: it authenticates the user (still under the startup
+// read deadline), opens the session and sends AuthenticationOk, the session's ParameterStatus values,
 // BackendKeyData and ReadyForQuery. A minor version newer than 3.2, or _pq_ protocol
 // options, are answered first with NegotiateProtocolVersion, as PostgreSQL does.
 func (c *conn) accept(m *startupRequest) bool {
@@ -156,6 +167,10 @@ func (c *conn) accept(m *startupRequest) bool {
 		c.out.send(&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: minor, UnrecognizedOptions: unknownOpts})
 	}
 
+	if !c.authenticate(m.params["user"]) {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
 	sess, err := c.srv.eng.NewSession(c.ctx, m.params)
 	if err != nil {
 		c.sendFatal(err)
