@@ -19,13 +19,14 @@ const DefaultTickInterval = time.Second
 type clockLoop struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	kick   chan struct{}
 }
 
-// every starts a clockLoop calling fn every interval. ctx's values are kept, not its
-// cancellation: the loop lives until stop.
+// every starts a clockLoop calling fn every interval, and soon after a poke. ctx's values
+// are kept, not its cancellation: the loop lives until stop.
 func every(ctx context.Context, interval time.Duration, fn func(ctx context.Context)) *clockLoop {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	l := &clockLoop{cancel: cancel, done: make(chan struct{})}
+	l := &clockLoop{cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	go func() {
 		defer close(l.done)
 		t := time.NewTicker(interval)
@@ -35,11 +36,23 @@ func every(ctx context.Context, interval time.Duration, fn func(ctx context.Cont
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-l.kick:
 			}
 			fn(ctx)
 		}
 	}()
 	return l
+}
+
+// poke makes the loop call fn soon, without waiting for the interval. A nil loop is fine.
+func (l *clockLoop) poke() {
+	if l == nil {
+		return
+	}
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 }
 
 // stop stops the loop and waits for it; a call in progress finishes first. A nil loop
@@ -148,7 +161,7 @@ func (d *DB) backfillTick() exec.Tick {
 // its number is used again by the next one, so an idle database that ticks every second
 // writes nothing. The caller holds d.mu.
 func (d *DB) idleNoop(in tickInput, viewChanges map[string]*delta.Batch, errChanges *delta.Batch) bool {
-	if len(in.appends) > 0 || len(in.tables) > 0 || len(viewChanges) > 0 || errChanges.Len() > 0 {
+	if len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0 || len(viewChanges) > 0 || errChanges.Len() > 0 {
 		return false
 	}
 	g := d.graph

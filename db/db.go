@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,7 +52,13 @@ type Config struct {
 	FlushInterval time.Duration
 	// NoSync skips fsync in the write-ahead log (benchmarks of everything else only:
 	// an acknowledged write can then be lost to a machine crash).
-	NoSync bool // Background makes Open return as soon as the store is open and recover in the
+	NoSync bool
+	// CheckpointInterval is how often operator state is checkpointed, so that recovery
+	// loads it instead of recomputing the views from history
+	// (DefaultCheckpointInterval when 0; negative: never). Without Dir there are no
+	// checkpoints.
+	CheckpointInterval time.Duration
+	// Background makes Open return as soon as the store is open and recover in the
 	// background: until recovery is done, Ready reports false and every statement,
 	// ingest and subscription fails with 57P03 (what PostgreSQL answers while it starts
 	// up). RecoveryErr reports a recovery that failed.
@@ -72,6 +79,7 @@ type DB struct {
 
 	pgcat pgCatalog // the PostgreSQL catalog emulation's state (pgcatalog.go)
 
+	dir           string        // the data directory; "" in memory
 	log           *wal.Log      // the write-ahead log; nil without a data directory
 	flushInterval time.Duration // see Config.FlushInterval
 	flushes       atomic.Int64  // flushes to the view store, for tests and metrics
@@ -83,19 +91,33 @@ type DB struct {
 
 	clockLoop *clockLoop // the idle ticker (clock.go), set by Open; nil when disabled
 
-	mu         sync.Mutex // serializes ticks and DDL; guards everything below
-	tick       uint64
-	now        int64 // the last tick's Now (µs): now() never goes backwards
-	clock      func() time.Time
-	history    int // ticks of changes kept per view for resuming subscribers
-	graph      *graph
-	views      map[string]*view
-	tables     map[string]*table
-	wms        map[string]*watermark // watermarked sources' event-time state (eventtime.go)
-	recErr     error                 // a background recovery's failure, set before recovered closes
-	unflushed  *unflushed            // acknowledged ticks not yet in the view store (durable.go)
-	flushedLSN wal.LSN               // the last log record the view store holds
-	replaying  bool                  // recovery is replaying the log: ticks are not logged again
+	ckptInterval time.Duration // see Config.CheckpointInterval
+	ckptLoop     *clockLoop    // the background checkpointer (checkpoint.go)
+	ckptMu       sync.Mutex    // one checkpoint at a time; taken before mu
+	ckptHeld     atomic.Int64  // ns ticks waited for checkpoints (flush and encoding)
+	ckptCount    atomic.Int64  // checkpoints taken
+	ckptNanos    atomic.Int64  // their total duration
+	ckptMax      atomic.Int64  // the longest, in ns
+	ckptBytes    atomic.Int64  // the size of the last one
+
+	mu           sync.Mutex // serializes ticks and DDL; guards everything below
+	tick         uint64
+	now          int64 // the last tick's Now (µs): now() never goes backwards
+	clock        func() time.Time
+	history      int // ticks of changes kept per view for resuming subscribers
+	graph        *graph
+	views        map[string]*view
+	tables       map[string]*table
+	wms          map[string]*watermark // watermarked sources' event-time state (eventtime.go)
+	recErr       error                 // a background recovery's failure, set before recovered closes
+	unflushed    *unflushed            // acknowledged ticks not yet in the view store (durable.go)
+	flushedLSN   wal.LSN               // the last log record the view store holds
+	replaying    bool                  // recovery is replaying the log: ticks are not logged again
+	storedTick   uint64                // while replaying: ticks up to this one are in the store already
+	ckpts        []ckptInfo            // the checkpoints kept, oldest first
+	ckptCatalog  []byte                // the catalog fingerprint of the newest one
+	progress     map[string]string     // connector positions as of the last tick (IngestWithProgress)
+	restoredFrom uint64                // the tick of the checkpoint recovery loaded, if any
 }
 
 // view is a materialized view's live state: its dataflow, its current contents and the
@@ -142,10 +164,13 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	}
 	cat := catalog.New()
 	d := &DB{logger: logger, store: store, cat: cat, planner: planner.New(cat),
-		views: map[string]*view{}, tables: map[string]*table{}, graph: newGraph(), history: cfg.History, clock: cfg.Clock,
-		log: log, flushInterval: cfg.FlushInterval, unflushed: &unflushed{}, recovered: make(chan struct{})}
+		views: map[string]*view{}, tables: map[string]*table{}, graph: newGraph(), progress: map[string]string{}, history: cfg.History, clock: cfg.Clock,
+		dir: cfg.Dir, log: log, flushInterval: cfg.FlushInterval, ckptInterval: cfg.CheckpointInterval, unflushed: &unflushed{}, recovered: make(chan struct{})}
 	if d.flushInterval == 0 {
 		d.flushInterval = DefaultFlushInterval
+	}
+	if d.ckptInterval == 0 {
+		d.ckptInterval = DefaultCheckpointInterval
 	}
 	closeAll := func() {
 		store.Close()
@@ -175,6 +200,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 		d.ready.Store(true)
 		d.startClock(ctx, cfg.TickInterval)
 		d.startFlusher(ctx)
+		d.startCheckpointer(ctx)
 		d.logger.Info("ready", "tick", d.tick, "recovery", time.Since(t0).Round(time.Millisecond))
 		return nil
 	}
@@ -238,9 +264,14 @@ func (d *DB) RecoveryErr() error {
 func (d *DB) Close() error {
 	d.stopClock()
 	d.stopFlusher()
+	d.ckptLoop.stop()
+	var err error
+	if d.ready.Load() && d.ckptInterval >= 0 {
+		err = d.checkpointNow(context.Background(), false)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	err := d.flush(context.Background())
+	err = errors.Join(err, d.flush(context.Background()))
 	if d.log != nil {
 		err = errors.Join(err, d.log.Close())
 	}
@@ -275,6 +306,13 @@ func (d *DB) recover(ctx context.Context) error {
 		}
 		d.flushedLSN = wal.LSN(n)
 	}
+	stored, err := d.store.MetaPrefix(ctx, progressPrefix)
+	if err != nil {
+		return err
+	}
+	for k, v := range stored {
+		d.progress[strings.TrimPrefix(k, progressPrefix)] = v
+	}
 	for _, e := range entries {
 		st, err := d.planner.Plan(e.SQL, nil)
 		if err != nil {
@@ -296,6 +334,11 @@ func (d *DB) recover(ctx context.Context) error {
 	}
 	if len(entries) > 0 {
 		d.logger.Info("recovering", "objects", len(entries), "tick", tick)
+	}
+	if ok, err := d.restore(ctx); err != nil {
+		return err
+	} else if ok {
+		return d.flush(ctx) // what the log replay added
 	}
 	if err := d.rebuild(ctx); err != nil {
 		return err
@@ -348,21 +391,11 @@ func (d *DB) rebuild(ctx context.Context) error {
 	if err := d.loadWatermarks(ctx); err != nil {
 		return err
 	}
-	d.tables = map[string]*table{}
+	if err := d.loadTables(ctx); err != nil {
+		return err
+	}
 	d.views = map[string]*view{}
 	d.graph = newGraph()
-	for _, rel := range d.cat.List(catalog.Table) {
-		b, err := d.store.Scan(ctx, rel)
-		if err != nil {
-			return err
-		}
-		t := &table{rel: rel, rows: map[string][]delta.Value{}}
-		for i := 0; i < b.Len(); i++ {
-			row := b.Row(i, nil)
-			t.rows[pkKey(rel, row)] = row
-		}
-		d.tables[rel.Name] = t
-	}
 	for _, rel := range d.cat.List(catalog.View) {
 		v, err := d.backfill(ctx, rel)
 		if err != nil {
@@ -375,7 +408,25 @@ func (d *DB) rebuild(ctx context.Context) error {
 		}
 		d.views[rel.Name] = v
 	}
-	return d.replay(ctx)
+	return d.replayFrom(ctx, d.flushedLSN+1, 0)
+}
+
+// loadTables reloads every table's rows from the store.
+func (d *DB) loadTables(ctx context.Context) error {
+	d.tables = map[string]*table{}
+	for _, rel := range d.cat.List(catalog.Table) {
+		b, err := d.store.Scan(ctx, rel)
+		if err != nil {
+			return err
+		}
+		t := &table{rel: rel, rows: map[string][]delta.Value{}}
+		for i := 0; i < b.Len(); i++ {
+			row := b.Row(i, nil)
+			t.rows[pkKey(rel, row)] = row
+		}
+		d.tables[rel.Name] = t
+	}
+	return nil
 }
 
 // contents returns the full current contents of a relation as insertions.

@@ -64,6 +64,7 @@ func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bo
 	if wm := st.Rel.Watermark; wm != nil {
 		d.wms[st.Rel.Name] = &watermark{spec: *wm, max: exec.NoWatermark}
 	}
+	d.catalogChanged(ctx)
 	return true, nil
 }
 
@@ -126,6 +127,7 @@ func (d *DB) createView(ctx context.Context, st *planner.CreateView) (bool, erro
 		return undo(err)
 	}
 	d.views[st.Rel.Name] = v
+	d.catalogChanged(ctx)
 	return true, nil
 }
 
@@ -211,6 +213,7 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 		delete(d.tables, v.Name)
 		delete(d.wms, v.Name)
 	}
+	d.catalogChanged(ctx)
 	return nil
 }
 
@@ -232,3 +235,8 @@ func dropWord(k catalog.Kind) string {
 	}
 	return "MATERIALIZED VIEW"
 }
+
+// catalogChanged asks for a checkpoint soon after a change to the catalog: the earlier
+// ones were taken under another catalog, and recovery does not use them (until then it
+// recomputes the views from history).
+func (d *DB) catalogChanged(context.Context) { d.ckptLoop.poke() }

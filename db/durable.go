@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -39,7 +41,8 @@ type tickRecord struct {
 	in  tickInput
 }
 
-const tickRecordVersion = 1
+// Record versions: 1 has appends and table changes; 2 adds the progress pairs.
+const tickRecordVersion = 2
 
 // encodeTick renders a tick's input as a log record: a version byte, the tick, then
 // the source appends and the table changes, each a count and (name, batch) pairs in
@@ -60,6 +63,12 @@ func encodeTick(seq uint64, in tickInput) []byte {
 			buf = m[name].AppendBinary(buf)
 		}
 	}
+	keys := slices.Sorted(maps.Keys(in.progress))
+	buf = binary.AppendUvarint(buf, uint64(len(keys)))
+	for _, k := range keys {
+		buf = appendBytes(buf, []byte(k))
+		buf = appendBytes(buf, []byte(in.progress[k]))
+	}
 	return buf
 }
 
@@ -68,9 +77,10 @@ var errBadRecord = errors.New("malformed tick record")
 // decodeTick parses a record written by encodeTick.
 func decodeTick(p []byte) (tickRecord, error) {
 	var rec tickRecord
-	if len(p) == 0 || p[0] != tickRecordVersion {
+	if len(p) == 0 || p[0] < 1 || p[0] > tickRecordVersion {
 		return rec, fmt.Errorf("%w: unknown version", errBadRecord)
 	}
+	version := p[0]
 	p = p[1:]
 	seq, k := binary.Uvarint(p)
 	if k <= 0 {
@@ -98,10 +108,24 @@ func decodeTick(p []byte) (tickRecord, error) {
 			maps[i][name], p = b, rest
 		}
 	}
+	rec.in = tickInput{appends: maps[0], tables: maps[1]}
+	if version >= 2 {
+		r := ckptReader{p: p}
+		for n := r.count(); n > 0 && r.err == nil; n-- {
+			k, v := r.bytes(), r.bytes()
+			if rec.in.progress == nil {
+				rec.in.progress = map[string]string{}
+			}
+			rec.in.progress[string(k)] = string(v)
+		}
+		if r.err != nil {
+			return rec, fmt.Errorf("%w: progress: %v", errBadRecord, r.err)
+		}
+		p = r.p
+	}
 	if len(p) != 0 {
 		return rec, fmt.Errorf("%w: %d trailing bytes", errBadRecord, len(p))
 	}
-	rec.in = tickInput{appends: maps[0], tables: maps[1]}
 	return rec, nil
 }
 
@@ -109,17 +133,18 @@ func decodeTick(p []byte) (tickRecord, error) {
 // Rows of views and of the error table are kept as keys: a flush writes their
 // multiplicities as they are then.
 type unflushed struct {
-	ticks   int
-	tick    uint64 // the last tick folded in
-	lsn     wal.LSN
-	since   time.Time // when the oldest pending tick was applied
-	rows    int       // rows pending, to bound memory
-	appends map[string]*delta.Batch
-	tables  map[string]*delta.Batch
-	views   map[string]map[string][]delta.Value // view -> row key -> row
-	errs    map[string][]delta.Value            // error row key -> row (its first column is the view)
-	late    *delta.Batch
-	moved   map[string]bool // sources whose watermark moved
+	ticks    int
+	tick     uint64 // the last tick folded in
+	lsn      wal.LSN
+	since    time.Time // when the oldest pending tick was applied
+	rows     int       // rows pending, to bound memory
+	appends  map[string]*delta.Batch
+	tables   map[string]*delta.Batch
+	views    map[string]map[string][]delta.Value // view -> row key -> row
+	errs     map[string][]delta.Value            // error row key -> row (its first column is the view)
+	late     *delta.Batch
+	moved    map[string]bool   // sources whose watermark moved
+	progress map[string]string // connector positions, the latest of each key
 }
 
 func (u *unflushed) empty() bool { return u == nil || u.ticks == 0 }
@@ -146,6 +171,12 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 		}
 	}
 	merge(&u.appends, in.appends)
+	for k, v := range in.progress {
+		if u.progress == nil {
+			u.progress = map[string]string{}
+		}
+		u.progress[k] = v
+	}
 	merge(&u.tables, in.tables)
 	keys := func(b *delta.Batch, into map[string][]delta.Value) {
 		var key []byte
@@ -211,6 +242,11 @@ func (d *DB) flush(ctx context.Context) error {
 	if err == nil && d.log != nil {
 		err = tx.SetMeta(viewstore.MetaLSN, fmt.Sprint(uint64(u.lsn)))
 	}
+	for k, v := range u.progress {
+		if err == nil {
+			err = tx.SetMeta(progressPrefix+k, v)
+		}
+	}
 	if err != nil {
 		tx.Rollback()
 		return err
@@ -222,9 +258,7 @@ func (d *DB) flush(ctx context.Context) error {
 	d.flushes.Add(1)
 	if d.log != nil && u.lsn > 0 {
 		d.flushedLSN = u.lsn
-		if err := d.log.TruncateBefore(u.lsn + 1); err != nil {
-			d.logger.Warn("dropping flushed log segments", "err", err)
-		}
+		d.truncateLog()
 	}
 	return nil
 }
@@ -329,17 +363,18 @@ func (d *DB) startFlusher(ctx context.Context) {
 
 func (d *DB) stopFlusher() { d.flushLoop.stop() }
 
-// replay runs the log records after the store's position as ticks, without logging
-// them again. The caller holds d.mu.
-func (d *DB) replay(ctx context.Context) error {
-	if d.log == nil || d.log.LastLSN() <= d.flushedLSN {
+// replayFrom runs the log records from LSN from on as ticks, without logging them again.
+// Ticks up to stored are in the view store already (recovery from a checkpoint older
+// than the store): runTick writes only their view changes again. The caller holds d.mu.
+func (d *DB) replayFrom(ctx context.Context, from wal.LSN, stored uint64) error {
+	defer func() { d.tick = max(d.tick, stored) }() // ticks that logged nothing end there too
+	if d.log == nil || d.log.LastLSN() < from {
 		return nil
 	}
-	from := d.flushedLSN + 1
-	total := d.log.LastLSN() - d.flushedLSN
+	total := d.log.LastLSN() - from + 1
 	d.logger.Info("replaying the write-ahead log", "from", uint64(from), "records", uint64(total))
-	d.replaying = true
-	defer func() { d.replaying = false }()
+	d.replaying, d.storedTick = true, stored
+	defer func() { d.replaying, d.storedTick = false, 0 }()
 	start, last := time.Now(), time.Now()
 	var n uint64
 	err := d.log.Replay(from, func(lsn wal.LSN, p []byte) error {

@@ -20,7 +20,7 @@ import (
 
 func openDurable(t *testing.T, dir string, flush time.Duration) (*db.DB, *db.Session) {
 	t.Helper()
-	d, err := db.Open(context.Background(), db.Config{Dir: dir, TickInterval: -1, FlushInterval: flush},
+	d, err := db.Open(context.Background(), db.Config{Dir: dir, TickInterval: -1, FlushInterval: flush, CheckpointInterval: -1},
 		slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	require.NoError(t, err)
 	return d, d.NewSession(nil)

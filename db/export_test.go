@@ -5,6 +5,7 @@ package db
 func (d *DB) Crash() {
 	d.stopClock()
 	d.stopFlusher()
+	d.ckptLoop.stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.log != nil {
@@ -21,4 +22,23 @@ func HoldRecovery() (release func()) {
 	ch := make(chan struct{})
 	beforeRecovery = func() { <-ch }
 	return func() { beforeRecovery = nil; close(ch) }
+}
+
+// Restored is the tick of the checkpoint the last recovery loaded (0: it recomputed
+// the views from history).
+func (d *DB) Restored() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.restoredFrom
+}
+
+// CheckpointFiles lists the checkpoint files, oldest first.
+func (d *DB) CheckpointFiles() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for _, c := range d.ckpts {
+		out = append(out, c.path)
+	}
+	return out
 }

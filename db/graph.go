@@ -37,15 +37,7 @@ func newGraph() *graph {
 // has are dropped in favour of the graph's (their state is the same function of the same
 // input), the others move in with the state the backfill built.
 func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error) {
-	st, err := d.planner.Plan(rel.SQL, nil)
-	if err != nil {
-		return nil, err
-	}
-	cv, ok := st.(*planner.CreateView)
-	if !ok {
-		return nil, fmt.Errorf("view %q: stored SQL is not CREATE MATERIALIZED VIEW", rel.Name)
-	}
-	tmp, keys, err := planner.LowerKeyed(cv.Plan)
+	tmp, keys, err := d.lower(rel)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +56,15 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 	v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel)), historyFrom: d.tick}
 	v.rows.apply(out, delta.New(relKinds(rel)))
 	v.errs.apply(withView(rel.Name, tmp.Errors()), delta.New(relKinds(errorsRel)))
+	d.merge(v, tmp, keys)
+	return v, nil
+}
 
+// merge moves the nodes of v's private dataflow tmp (with fingerprints keys) into the
+// graph: nodes the graph already has are dropped in favour of the graph's (their state is
+// the same function of the same input), the others move in with their state. It sets
+// v.nodes and v.out.
+func (d *DB) merge(v *view, tmp *exec.Dataflow, keys []string) {
 	g := d.graph
 	mapped := make([]exec.NodeID, tmp.Len())
 	for i := range mapped {
@@ -98,7 +98,6 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 		}
 	}
 	v.out = mapped[tmp.OutputID()]
-	return v, nil
 }
 
 // register records that v uses its nodes.

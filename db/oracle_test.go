@@ -185,7 +185,7 @@ func weirExec(t *testing.T, s *db.Session, q string) {
 	rows.Close()
 }
 
-func weirRows(t *testing.T, s *db.Session, q string) []string {
+func weirRows(t testing.TB, s *db.Session, q string) []string {
 	t.Helper()
 	p, err := s.Prepare(context.Background(), q, nil)
 	require.NoError(t, err, q)

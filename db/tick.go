@@ -14,8 +14,9 @@ import (
 // tickInput is what one write contributes to a tick: events appended to sources, and
 // the changes (retractions and insertions, whole rows) of tables.
 type tickInput struct {
-	appends map[string]*delta.Batch
-	tables  map[string]*delta.Batch
+	appends  map[string]*delta.Batch
+	tables   map[string]*delta.Batch
+	progress map[string]string // connector positions committed with the tick (IngestWithProgress)
 }
 
 // runTick applies in as one tick: dataflows, then one store transaction. The caller
@@ -84,13 +85,23 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	// The tick is applied in memory; log it (the acknowledgement's durability), then
 	// hand its store writes to the next flush (durable.go).
 	var lsn wal.LSN
-	if d.log != nil && !d.replaying && (len(in.appends) > 0 || len(in.tables) > 0) {
+	if d.log != nil && !d.replaying && (len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0) {
 		if lsn, err = d.log.Commit(ctx, encodeTick(tick, in)); err != nil {
 			return durabilityError(err)
 		}
 	}
+	if d.replaying && tick <= d.storedTick {
+		// The store holds this tick's input and late events (checkpoint.go); the view
+		// rows it touches are rewritten with their multiplicity now, which is idempotent.
+		d.unflushed.add(tick, lsn, tickInput{}, viewChanges, errChanges, delta.New(relKinds(lateRel)))
+		d.tick = tick
+		return nil
+	}
 	d.unflushed.add(tick, lsn, in, viewChanges, errChanges, late)
 	d.tick = tick
+	for k, v := range in.progress {
+		d.progress[k] = v
+	}
 	if d.flushDue() {
 		if err := d.flush(ctx); err != nil {
 			if d.log == nil {

@@ -53,6 +53,16 @@ func evalRow(exprs []expr.Expr, input []delta.Value) ([]delta.Value, error) {
 // request, of any source, into one tick. If that tick fails, each request is retried in
 // a tick of its own, so one request's failure never fails another's.
 func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) error {
+	return d.IngestWithProgress(ctx, source, rows, nil)
+}
+
+// IngestWithProgress is Ingest that also records progress: connector positions (a Kafka
+// partition's next offset, say) committed atomically with the rows, in the same
+// write-ahead log record and the same view-store transaction. After a crash, Progress
+// returns the position of exactly the rows that survived, so a connector that resumes
+// from it neither loses nor duplicates any (exactly-once over an at-least-once input).
+// Rows may be empty when only the position moves.
+func (d *DB) IngestWithProgress(ctx context.Context, source string, rows [][]delta.Value, progress map[string]string) error {
 	if err := d.checkReady(); err != nil {
 		return err
 	}
@@ -73,10 +83,10 @@ func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) er
 		}
 		b.AppendRow(row, 1)
 	}
-	if b.Len() == 0 {
+	if b.Len() == 0 && len(progress) == 0 {
 		return nil
 	}
-	req := &ingestReq{source: source, b: b, done: make(chan struct{})}
+	req := &ingestReq{source: source, b: b, progress: progress, done: make(chan struct{})}
 	d.pendMu.Lock()
 	d.pending = append(d.pending, req)
 	d.pendMu.Unlock()
@@ -113,19 +123,35 @@ func (d *DB) Ingest(ctx context.Context, source string, rows [][]delta.Value) er
 
 // ingestReq is one Ingest call waiting for a group commit.
 type ingestReq struct {
-	source string
-	b      *delta.Batch
-	err    error
-	done   chan struct{} // closed once err is final
+	source   string
+	b        *delta.Batch
+	progress map[string]string
+	err      error
+	done     chan struct{} // closed once err is final
 }
 
 func mergeAppends(reqs []*ingestReq) tickInput {
 	if len(reqs) == 1 {
-		return tickInput{appends: map[string]*delta.Batch{reqs[0].source: reqs[0].b}}
+		in := tickInput{progress: reqs[0].progress}
+		if reqs[0].b.Len() > 0 {
+			in.appends = map[string]*delta.Batch{reqs[0].source: reqs[0].b}
+		}
+		return in
 	}
 	// Merge into fresh batches: a request's own batch is kept intact for a retry alone.
+	// Progress keys of later requests win.
 	appends := map[string]*delta.Batch{}
+	var progress map[string]string
 	for _, r := range reqs {
+		for k, v := range r.progress {
+			if progress == nil {
+				progress = map[string]string{}
+			}
+			progress[k] = v
+		}
+		if r.b.Len() == 0 {
+			continue
+		}
 		cur, ok := appends[r.source]
 		if !ok {
 			cur = delta.New(r.b.Kinds())
@@ -133,7 +159,7 @@ func mergeAppends(reqs []*ingestReq) tickInput {
 		}
 		cur.AppendBatch(r.b, 1)
 	}
-	return tickInput{appends: appends}
+	return tickInput{appends: appends, progress: progress}
 }
 
 // IngestTicks is the number of group commits Ingest has run (for tests and metrics).
@@ -312,4 +338,16 @@ func (d *DB) modify(ctx context.Context, rel *catalog.Relation, where expr.Expr,
 		return n, nil
 	}
 	return n, d.runTick(ctx, tickInput{tables: map[string]*delta.Batch{rel.Name: changes}})
+}
+
+// progressPrefix prefixes the weir_meta keys of IngestWithProgress positions.
+const progressPrefix = "progress:"
+
+// Progress returns the position last committed under key by IngestWithProgress, as of
+// the last tick (after recovery: the last tick that survived).
+func (d *DB) Progress(key string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok := d.progress[key]
+	return v, ok
 }

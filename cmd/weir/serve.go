@@ -25,6 +25,7 @@ type serveFlags struct {
 	api                     httpapi.Config
 	// Wire-protocol security (issue #6): see README's Security section.
 	tlsCert, tlsKey, auth, users string
+	checkpoint                   time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -37,6 +38,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.api.MaxBody, "http-max-body", httpapi.DefaultMaxBody, "largest HTTP ingest body in bytes, after gzip decoding (413 above)")
 	fs.Float64Var(&f.api.RateLimit, "http-rate-limit", 0, "events per second each source accepts over HTTP (429 above; 0: no limit)")
 	fs.IntVar(&f.api.RateBurst, "http-rate-burst", 0, "events a source may ingest at once under --http-rate-limit (default: one second's worth)")
+	fs.DurationVar(&f.checkpoint, "checkpoint-interval", db.DefaultCheckpointInterval,
+		"how often operator state is checkpointed, so that recovery loads it instead of recomputing the views from history (negative: never)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate file: PostgreSQL clients may then use TLS (sslmode=require); needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
 	fs.StringVar(&f.auth, "auth", "", "PostgreSQL client authentication: scram (SCRAM-SHA-256 passwords, any address) or empty (trust, loopback clients only)")
@@ -132,7 +135,7 @@ func start(ctx context.Context, f serveFlags, logger *slog.Logger) (*db.DB, *ser
 	}
 	cfg.PGAddr, cfg.HTTPAddr, cfg.HTTP = f.pg, f.http, f.api
 	// Recovery runs in the background so that /readyz can say so while it lasts.
-	d, err := db.Open(ctx, db.Config{Dir: f.data, Background: true}, logger.With("component", "db"))
+	d, err := db.Open(ctx, db.Config{Dir: f.data, Background: true, CheckpointInterval: f.checkpoint}, logger.With("component", "db"))
 	if err != nil {
 		return nil, nil, err
 	}

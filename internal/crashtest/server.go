@@ -147,7 +147,9 @@ func (s *Server) spawn() error {
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(s.bin, "serve", "--data", s.data, "--pg", s.pgAddr, "--http", s.http)
+	// Checkpoints several times a round: recovery then loads one and replays the log
+	// after it (ticks the store holds, then ticks only the log holds).
+	cmd := exec.Command(s.bin, "serve", "--data", s.data, "--pg", s.pgAddr, "--http", s.http, "--checkpoint-interval", "250ms")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr()
 	// The kernel sends the parent-death signal when the thread that forked the child

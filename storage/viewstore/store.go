@@ -486,3 +486,21 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 
 // Truncate deletes every row of rel's table.
 func (t *Tx) Truncate(rel *catalog.Relation) error { return t.Exec(`DELETE FROM ` + Quote(rel.Name)) }
+
+// MetaPrefix returns every weir_meta key starting with prefix, with its value.
+func (s *Store) MetaPrefix(ctx context.Context, prefix string) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM weir_meta WHERE starts_with(key, ?)`, prefix)
+	if err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "read weir_meta %s*", prefix)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, sqlerr.Wrap(err, sqlerr.Internal, "read weir_meta %s*", prefix)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}

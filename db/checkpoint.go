@@ -1,0 +1,597 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/exec"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/planner"
+	"github.com/weirdb/weir/storage/wal"
+)
+
+// Checkpoints (issue #5). A flush makes the view store hold every acknowledged tick, but
+// the operators' state (aggregate groups, join arrangements, top-N partitions, window
+// and temporal-filter buffers) lives only in memory: without a checkpoint, recovery
+// recomputes every view from its sources' full history. A checkpoint saves, at one tick
+// right after a flush, the state of every operator of the graph together with every
+// view's contents, the sources' event-time state and the log position, in one file
+// under DIR/checkpoints named by its tick and ending in a SHA-256 of the rest. It is
+// written to a temporary name, fsynced and renamed: a file with a checkpoint's name is
+// complete, or fails its checksum.
+//
+// Recovery (restore) takes the newest checkpoint that verifies, was taken under the
+// current catalog, and whose log position the write-ahead log still holds; a corrupt one
+// is logged and the one before it is used; with none, the views are recomputed from
+// history as before. It loads the operators' state into a graph planned afresh, and
+// replays the log after the checkpoint. Ticks up to the store's tick are already in the
+// store: they run through the operators and the views ("shadow" ticks) but their source
+// appends, table changes and late events are not written again; the view rows they touch
+// are rewritten with their multiplicity then, which is idempotent.
+//
+// The two newest checkpoints are kept, and the log is kept from the older one's position
+// (so that a corrupt newest one can fall back), unless the flushed position is older.
+// Checkpoints are taken every CheckpointInterval, after each DDL statement (a
+// checkpoint is only valid under the catalog it was taken with) and at Close.
+
+// DefaultCheckpointInterval is how often operator state is checkpointed.
+const DefaultCheckpointInterval = 30 * time.Second
+
+const (
+	ckptMagic   = "WEIRCKPT"
+	ckptVersion = 1
+	ckptSuffix  = ".ckpt"
+	ckptKeep    = 2
+)
+
+// ckptInfo is one checkpoint file on disk.
+type ckptInfo struct {
+	tick uint64
+	lsn  wal.LSN
+	path string
+}
+
+func (d *DB) ckptDir() string { return filepath.Join(d.dir, "checkpoints") }
+
+// checkpointsOnDisk lists the checkpoint files, oldest first, removing leftovers of
+// interrupted writes.
+func (d *DB) checkpointsOnDisk() ([]ckptInfo, error) {
+	entries, err := os.ReadDir(d.ckptDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []ckptInfo
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			_ = os.Remove(filepath.Join(d.ckptDir(), name))
+			continue
+		}
+		tick, err := strconv.ParseUint(strings.TrimSuffix(name, ckptSuffix), 10, 64)
+		if err != nil || !strings.HasSuffix(name, ckptSuffix) {
+			continue
+		}
+		out = append(out, ckptInfo{tick: tick, path: filepath.Join(d.ckptDir(), name)})
+	}
+	slices.SortFunc(out, func(a, b ckptInfo) int { return cmpU64(a.tick, b.tick) })
+	return out, nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// catalogFingerprint identifies the catalog a checkpoint was taken under: every
+// relation's ID, kind, name and statement.
+func (d *DB) catalogFingerprint() []byte {
+	h := sha256.New()
+	for _, k := range []catalog.Kind{catalog.Source, catalog.Table, catalog.View} {
+		for _, rel := range d.cat.List(k) {
+			fmt.Fprintf(h, "%d\x00%d\x00%s\x00%s\x00", rel.ID, rel.Kind, rel.Name, rel.SQL)
+		}
+	}
+	return h.Sum(nil)
+}
+
+// encodeCheckpoint renders the in-memory state as of the last tick, which the store
+// holds (nothing is pending). The caller holds d.mu.
+func (d *DB) encodeCheckpoint() ([]byte, error) {
+	buf := append([]byte(ckptMagic), ckptVersion)
+	buf = binary.AppendUvarint(buf, d.tick)
+	buf = binary.AppendUvarint(buf, uint64(d.flushedLSN))
+	buf = binary.AppendVarint(buf, d.now)
+	buf = appendBytes(buf, d.catalogFingerprint())
+
+	names := slices.Sorted(mapKeys(d.wms))
+	buf = binary.AppendUvarint(buf, uint64(len(names)))
+	for _, name := range names {
+		w := d.wms[name]
+		buf = appendBytes(buf, []byte(name))
+		buf = binary.AppendVarint(buf, w.max)
+		buf = binary.AppendVarint(buf, w.late)
+	}
+
+	g := d.graph
+	ids := slices.Sorted(mapKeys(g.nodeKey))
+	var ops []exec.NodeID
+	for _, id := range ids {
+		if op, _, _, _ := g.df.Node(id); op != nil {
+			ops = append(ops, id)
+		}
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(ops)))
+	for _, id := range ops {
+		op, _, _, _ := g.df.Node(id)
+		buf = appendBytes(buf, []byte(g.nodeKey[id]))
+		// Length-prefixed: the state is appended, then its length put in front.
+		at := len(buf)
+		buf = append(buf, make([]byte, 4)...)
+		var err error
+		if buf, err = exec.AppendState(op, buf); err != nil {
+			return nil, err
+		}
+		binary.BigEndian.PutUint32(buf[at:], uint32(len(buf)-at-4))
+	}
+
+	views := d.cat.List(catalog.View)
+	buf = binary.AppendUvarint(buf, uint64(len(views)))
+	for _, rel := range views {
+		v := d.views[rel.Name]
+		buf = appendBytes(buf, []byte(rel.Name))
+		buf = v.rows.contents().AppendBinary(buf)
+		buf = v.errs.contents().AppendBinary(buf)
+	}
+	sum := sha256.Sum256(buf)
+	return append(buf, sum[:]...), nil
+}
+
+func appendBytes(dst, p []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(p)))
+	return append(dst, p...)
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// checkpoint is a decoded checkpoint file.
+type checkpoint struct {
+	tick        uint64
+	lsn         wal.LSN
+	now         int64
+	fingerprint []byte
+	wms         map[string][2]int64 // source → max event time, late events
+	states      map[string][]byte   // node fingerprint → operator state
+	views       map[string][2]*delta.Batch
+}
+
+var errCkptCorrupt = errors.New("corrupt checkpoint")
+
+// decodeCheckpoint verifies p's checksum and parses it.
+func decodeCheckpoint(p []byte) (*checkpoint, error) {
+	if len(p) < len(ckptMagic)+1+sha256.Size || string(p[:len(ckptMagic)]) != ckptMagic {
+		return nil, fmt.Errorf("%w: not a checkpoint file", errCkptCorrupt)
+	}
+	body, sum := p[:len(p)-sha256.Size], p[len(p)-sha256.Size:]
+	if want := sha256.Sum256(body); !bytes.Equal(want[:], sum) {
+		return nil, fmt.Errorf("%w: checksum mismatch", errCkptCorrupt)
+	}
+	if body[len(ckptMagic)] != ckptVersion {
+		return nil, fmt.Errorf("%w: version %d", errCkptCorrupt, body[len(ckptMagic)])
+	}
+	r := ckptReader{p: body[len(ckptMagic)+1:]}
+	c := &checkpoint{tick: r.uvarint(), lsn: wal.LSN(r.uvarint()), now: r.varint(), fingerprint: r.bytes(),
+		wms: map[string][2]int64{}, states: map[string][]byte{}, views: map[string][2]*delta.Batch{}}
+	for n := r.count(); n > 0 && r.err == nil; n-- {
+		name := string(r.bytes())
+		c.wms[name] = [2]int64{r.varint(), r.varint()}
+	}
+	for n := r.count(); n > 0 && r.err == nil; n-- {
+		key := string(r.bytes())
+		if len(r.p) < 4 {
+			r.fail()
+			break
+		}
+		l := int(binary.BigEndian.Uint32(r.p))
+		if l > len(r.p)-4 {
+			r.fail()
+			break
+		}
+		c.states[key], r.p = r.p[4:4+l], r.p[4+l:]
+	}
+	for n := r.count(); n > 0 && r.err == nil; n-- {
+		name := string(r.bytes())
+		rows, errs := r.batch(), r.batch()
+		c.views[name] = [2]*delta.Batch{rows, errs}
+	}
+	if r.err == nil && len(r.p) != 0 {
+		r.fail()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return c, nil
+}
+
+type ckptReader struct {
+	p   []byte
+	err error
+}
+
+func (r *ckptReader) fail() {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: malformed", errCkptCorrupt)
+	}
+	r.p = nil
+}
+
+func (r *ckptReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.p)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.p = r.p[n:]
+	return v
+}
+
+func (r *ckptReader) varint() int64 {
+	v, n := binary.Varint(r.p)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.p = r.p[n:]
+	return v
+}
+
+func (r *ckptReader) count() uint64 {
+	n := r.uvarint()
+	if n > uint64(len(r.p)) {
+		r.fail()
+		return 0
+	}
+	return n
+}
+
+func (r *ckptReader) bytes() []byte {
+	n := r.count()
+	if r.err != nil {
+		return nil
+	}
+	b := r.p[:n]
+	r.p = r.p[n:]
+	return b
+}
+
+func (r *ckptReader) batch() *delta.Batch {
+	if r.err != nil {
+		return nil
+	}
+	b, rest, err := delta.DecodeBatch(r.p)
+	if err != nil {
+		r.fail()
+		return nil
+	}
+	r.p = rest
+	return b
+}
+
+// checkpointNow takes a checkpoint: under d.mu it flushes and encodes the state, then
+// writes the file with ticks going on, and records it. Checkpoints are taken one at a
+// time (ckptMu); the caller holds neither lock. Without a data directory it does nothing.
+func (d *DB) checkpointNow(ctx context.Context, force bool) error {
+	if d.dir == "" {
+		return nil
+	}
+	d.ckptMu.Lock()
+	defer d.ckptMu.Unlock()
+	start := time.Now()
+	d.mu.Lock()
+	if !force && len(d.ckpts) > 0 && d.ckpts[len(d.ckpts)-1].tick == d.tick && bytes.Equal(d.ckptCatalog, d.catalogFingerprint()) {
+		d.mu.Unlock()
+		return nil // nothing happened since the last one
+	}
+	var p []byte
+	err := d.flush(ctx)
+	if err == nil {
+		p, err = d.encodeCheckpoint()
+	}
+	info := ckptInfo{tick: d.tick, lsn: d.flushedLSN, path: filepath.Join(d.ckptDir(), fmt.Sprintf("%020d%s", d.tick, ckptSuffix))}
+	fp := d.catalogFingerprint()
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	encoded := time.Since(start)
+	if err := writeFileSync(info.path, p); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ckpts = slices.DeleteFunc(d.ckpts, func(c ckptInfo) bool { return c.tick == info.tick })
+	d.ckpts = append(d.ckpts, info)
+	d.ckptCatalog = fp
+	for len(d.ckpts) > ckptKeep {
+		if err := os.Remove(d.ckpts[0].path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			d.logger.Warn("removing an old checkpoint", "path", d.ckpts[0].path, "err", err)
+		}
+		d.ckpts = d.ckpts[1:]
+	}
+	took := time.Since(start)
+	d.ckptCount.Add(1)
+	d.ckptNanos.Add(int64(took))
+	d.ckptHeld.Add(int64(encoded))
+	if int64(took) > d.ckptMax.Load() {
+		d.ckptMax.Store(int64(took))
+	}
+	d.ckptBytes.Store(int64(len(p)))
+	d.logger.Debug("checkpoint", "tick", info.tick, "bytes", len(p), "encode", encoded.Round(time.Microsecond), "took", took.Round(time.Microsecond))
+	d.truncateLog()
+	return nil
+}
+
+// retainFrom is the first log record recovery may need: the oldest kept checkpoint's
+// position + 1, or the flushed position + 1 without a checkpoint.
+func (d *DB) retainFrom() wal.LSN {
+	from := d.flushedLSN + 1
+	if len(d.ckpts) > 0 {
+		from = min(from, d.ckpts[0].lsn+1)
+	}
+	return from
+}
+
+// truncateLog drops the log segments recovery no longer needs.
+func (d *DB) truncateLog() {
+	if d.log == nil {
+		return
+	}
+	if err := d.log.TruncateBefore(d.retainFrom()); err != nil {
+		d.logger.Warn("dropping flushed log segments", "err", err)
+	}
+}
+
+// writeFileSync writes p to path atomically: a temporary file, fsynced, renamed, and
+// the directory fsynced.
+func writeFileSync(path string, p []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(p)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	df, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer df.Close()
+	return df.Sync()
+}
+
+// startCheckpointer starts the loop that checkpoints every CheckpointInterval while
+// ticks have happened since the last checkpoint, and soon after a catalog change.
+func (d *DB) startCheckpointer(ctx context.Context) {
+	if d.dir == "" || d.ckptInterval <= 0 {
+		return
+	}
+	d.ckptLoop = every(ctx, d.ckptInterval, func(ctx context.Context) {
+		if err := d.checkpointNow(ctx, false); err != nil {
+			d.logger.Warn("checkpoint failed; recovery will replay more of the log", "err", err)
+		}
+	})
+}
+
+// CheckpointStats returns the checkpoints taken, their total and longest duration, and
+// the size of the last one.
+func (d *DB) CheckpointStats() (n int64, total, longest time.Duration, bytes int64) {
+	return d.ckptCount.Load(), time.Duration(d.ckptNanos.Load()), time.Duration(d.ckptMax.Load()), d.ckptBytes.Load()
+}
+
+// Checkpoint takes a checkpoint now.
+func (d *DB) Checkpoint(ctx context.Context) error {
+	if err := d.checkReady(); err != nil {
+		return err
+	}
+	return d.checkpointNow(ctx, true)
+}
+
+// restore recovers the in-memory state from the newest usable checkpoint and replays the
+// log after it. It reports false (with the state unspecified: the caller rebuilds) when
+// no checkpoint is usable. The caller holds d.mu; the catalog is loaded and d.tick is
+// the store's tick.
+func (d *DB) restore(ctx context.Context) (bool, error) {
+	if d.dir == "" {
+		return false, nil
+	}
+	files, err := d.checkpointsOnDisk()
+	if err != nil {
+		return false, err
+	}
+	// Whatever is not used is removed: a corrupt file is renamed aside (for a post
+	// mortem), a stale or older one deleted. Only the one loaded pins the log.
+	d.ckpts = nil
+	discard := func(f ckptInfo, corrupt bool) {
+		if corrupt {
+			_ = os.Rename(f.path, f.path+".corrupt")
+		} else {
+			_ = os.Remove(f.path)
+		}
+	}
+	stored := d.tick
+	fp := d.catalogFingerprint()
+	for i := len(files) - 1; i >= 0; i-- {
+		f := files[i]
+		if len(d.ckpts) > 0 {
+			discard(f, false)
+			continue
+		}
+		p, err := os.ReadFile(f.path)
+		if err == nil {
+			var c *checkpoint
+			if c, err = decodeCheckpoint(p); err == nil {
+				f.lsn = c.lsn
+				err = d.usable(c, fp, stored)
+				if err == nil {
+					start := time.Now()
+					if err = d.load(ctx, c); err == nil {
+						d.ckpts = []ckptInfo{f}
+						d.logger.Info("loaded checkpoint", "tick", c.tick, "bytes", len(p), "took", time.Since(start).Round(time.Millisecond))
+						continue
+					}
+				}
+				d.logger.Warn("checkpoint not used; trying the one before", "path", f.path, "err", err)
+				discard(f, false)
+				continue
+			}
+		}
+		d.logger.Warn("checkpoint is corrupt; trying the one before", "path", f.path, "err", err)
+		discard(f, true)
+	}
+	if len(d.ckpts) == 0 {
+		return false, nil
+	}
+	c := d.ckpts[0]
+	if err := d.replayFrom(ctx, c.lsn+1, stored); err != nil {
+		d.logger.Warn("replaying the log after the checkpoint failed; recomputing the views instead", "err", err)
+		d.ckpts = nil
+		return false, nil
+	}
+	d.restoredFrom = c.tick
+	// The operators are at the checkpoint's (or the last replayed tick's) time: an empty
+	// tick brings temporal filters to the clock's, as a recomputation would have.
+	if len(d.views) > 0 {
+		if err := d.runTick(ctx, tickInput{}); err != nil {
+			d.logger.Warn("the first tick after the checkpoint failed; recomputing the views instead", "err", err)
+			d.ckpts = nil
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// usable reports why c cannot be recovered from: taken under another catalog, ahead of
+// the store, or older than the log reaches.
+func (d *DB) usable(c *checkpoint, fingerprint []byte, stored uint64) error {
+	switch {
+	case !bytes.Equal(c.fingerprint, fingerprint):
+		return errors.New("taken before the last catalog change")
+	case c.tick > stored:
+		return fmt.Errorf("at tick %d, ahead of the view store's %d", c.tick, stored)
+	case d.log != nil && c.lsn+1 < d.log.FirstLSN():
+		return fmt.Errorf("the write-ahead log no longer reaches back to its position %d", c.lsn)
+	}
+	return nil
+}
+
+// load sets the in-memory state from c: tables from the store, event time, and the
+// graph planned afresh with every operator's state loaded. The caller holds d.mu.
+func (d *DB) load(ctx context.Context, c *checkpoint) error {
+	d.unflushed = &unflushed{}
+	if err := d.loadTables(ctx); err != nil {
+		return err
+	}
+	if err := d.loadWatermarks(ctx); err != nil {
+		return err
+	}
+	for name, w := range d.wms {
+		s, ok := c.wms[name]
+		if !ok {
+			return fmt.Errorf("no event-time state for source %q", name)
+		}
+		w.max, w.late = s[0], s[1]
+	}
+	d.views = map[string]*view{}
+	d.graph = newGraph()
+	for _, rel := range d.cat.List(catalog.View) {
+		saved, ok := c.views[rel.Name]
+		if !ok {
+			return fmt.Errorf("no contents for view %q", rel.Name)
+		}
+		tmp, keys, err := d.lower(rel)
+		if err != nil {
+			return err
+		}
+		for i := range tmp.Len() {
+			op, _, _, _ := tmp.Node(exec.NodeID(i))
+			if op == nil {
+				continue
+			}
+			if _, shared := d.graph.keyNode[keys[i]]; shared {
+				continue
+			}
+			st, ok := c.states[keys[i]]
+			if !ok {
+				return fmt.Errorf("view %q: no state for %s", rel.Name, op)
+			}
+			if err := exec.LoadState(op, st); err != nil {
+				return fmt.Errorf("view %q: %w", rel.Name, err)
+			}
+		}
+		v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel)), historyFrom: c.tick}
+		v.rows.apply(saved[0], delta.New(relKinds(rel)))
+		v.errs.apply(saved[1], delta.New(relKinds(errorsRel)))
+		d.merge(v, tmp, keys)
+		d.graph.register(v)
+		d.views[rel.Name] = v
+	}
+	d.tick = c.tick
+	d.now = max(d.now, c.now)
+	return nil
+}
+
+// lower plans a view's stored statement into a private dataflow and its nodes'
+// fingerprints.
+func (d *DB) lower(rel *catalog.Relation) (*exec.Dataflow, []string, error) {
+	st, err := d.planner.Plan(rel.SQL, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cv, ok := st.(*planner.CreateView)
+	if !ok {
+		return nil, nil, fmt.Errorf("view %q: stored SQL is not CREATE MATERIALIZED VIEW", rel.Name)
+	}
+	return planner.LowerKeyed(cv.Plan)
+}
