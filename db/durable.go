@@ -377,27 +377,97 @@ func (d *DB) replayFrom(ctx context.Context, from wal.LSN, stored uint64) error 
 	defer func() { d.replaying, d.storedTick = false, 0 }()
 	start, last := time.Now(), time.Now()
 	var n uint64
+	// Consecutive records run as one tick (up to replayBatchRows rows): the views end
+	// the same, and one big step costs far less than many small ones. Each record's
+	// events are still judged late or on time against the watermark before that record
+	// (tickInput.parts), and ticks the store holds are never merged with ticks it does not.
+	var group []tickRecord
+	var groupRows int
+	var groupLSN wal.LSN
+	run := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		in := mergeRecords(group)
+		first, lastSeq := group[0].seq, group[len(group)-1].seq
+		d.tick = lastSeq - 1
+		if err := d.runTick(ctx, in); err != nil {
+			return sqlerr.Wrap(err, "", "replaying write-ahead log records up to %d (ticks %d-%d)", uint64(groupLSN), first, lastSeq)
+		}
+		d.unflushed.lsn = groupLSN
+		group, groupRows = group[:0], 0
+		return nil
+	}
 	err := d.log.Replay(from, func(lsn wal.LSN, p []byte) error {
 		rec, err := decodeTick(p)
 		if err != nil {
 			return sqlerr.Wrap(err, sqlerr.DataCorrupted, "write-ahead log record %d", uint64(lsn))
 		}
-		d.tick = rec.seq - 1
-		if err := d.runTick(ctx, rec.in); err != nil {
-			return sqlerr.Wrap(err, "", "replaying write-ahead log record %d (tick %d)", uint64(lsn), rec.seq)
+		if len(group) > 0 && (groupRows >= replayBatchRows || (group[0].seq <= stored) != (rec.seq <= stored)) {
+			if err := run(); err != nil {
+				return err
+			}
 		}
-		d.unflushed.lsn = lsn
+		group, groupLSN = append(group, rec), lsn
+		groupRows += rec.rows()
 		if n++; time.Since(last) > 5*time.Second {
 			last = time.Now()
 			d.logger.Info("replaying the write-ahead log", "done", n, "of", uint64(total))
 		}
 		return nil
 	})
+	if err == nil {
+		err = run()
+	}
 	if err != nil {
 		return err
 	}
 	d.logger.Info("replayed the write-ahead log", "records", n, "tick", d.tick, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// replayBatchRows bounds the rows of the log records recovery runs as one tick.
+const replayBatchRows = 1 << 20
+
+// rows counts the rows of a record.
+func (r tickRecord) rows() int {
+	n := 0
+	for _, m := range []map[string]*delta.Batch{r.in.appends, r.in.tables} {
+		for _, b := range m {
+			n += b.Len()
+		}
+	}
+	return n
+}
+
+// mergeRecords folds consecutive log records into one tick's input: their appends and
+// table changes in order, their positions (the later one wins), and one part per record
+// so that event time is judged record by record.
+func mergeRecords(recs []tickRecord) tickInput {
+	if len(recs) == 1 {
+		return recs[0].in
+	}
+	in := tickInput{appends: map[string]*delta.Batch{}, tables: map[string]*delta.Batch{}}
+	for _, r := range recs {
+		for _, pair := range [][2]map[string]*delta.Batch{{in.appends, r.in.appends}, {in.tables, r.in.tables}} {
+			for name, b := range pair[1] {
+				cur, ok := pair[0][name]
+				if !ok {
+					cur = delta.New(b.Kinds())
+					pair[0][name] = cur
+				}
+				cur.AppendBatch(b, 1)
+			}
+		}
+		for k, v := range r.in.progress {
+			if in.progress == nil {
+				in.progress = map[string]string{}
+			}
+			in.progress[k] = v
+		}
+		in.parts = append(in.parts, tickPart{seq: r.seq, appends: r.in.appends})
+	}
+	return in
 }
 
 // FlushStats returns the flushes to the view store so far, their total time and the

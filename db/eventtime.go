@@ -126,6 +126,27 @@ func (d *DB) eventTime(tick uint64, appends map[string]*delta.Batch, changes map
 	return lateRows
 }
 
+// eventTimeParts is eventTime for a tick that may merge several (tickInput.parts): each
+// part in order, with the arrival batches concatenated.
+func (d *DB) eventTimeParts(tick uint64, in tickInput, changes map[string]*delta.Batch) *delta.Batch {
+	if len(in.parts) == 0 {
+		return d.eventTime(tick, in.appends, changes)
+	}
+	late := delta.New(relKinds(lateRel))
+	for _, p := range in.parts {
+		part := map[string]*delta.Batch{}
+		late.AppendBatch(d.eventTime(p.seq, p.appends, part), 1)
+		for name, b := range part {
+			if cur, ok := changes[name]; ok {
+				cur.AppendBatch(b, 1)
+			} else {
+				changes[name] = b
+			}
+		}
+	}
+	return late
+}
+
 // withArrival returns b with an arrival-watermark column appended.
 func withArrival(b *delta.Batch, arrival func(i int) int64) *delta.Batch {
 	out := delta.New(append(b.Kinds(), delta.KindInt))

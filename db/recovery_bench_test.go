@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -99,4 +100,67 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// BenchmarkCheckpointLatency measures what checkpoints cost ingest: a view of
+// WEIR_BENCH_GROUPS groups (default 100,000) is loaded, then batches of 1000 events are
+// ingested for WEIR_BENCH_SECONDS (default 10) with a checkpoint every 2 s ("every-2s") or
+// none ("off"). Reported: tick latency p50/p99/max, events/s, checkpoints taken and their
+// mean duration (ticks wait for the flush and the encoding, not for the file write).
+func BenchmarkCheckpointLatency(b *testing.B) {
+	groups, secs := envInt("WEIR_BENCH_GROUPS", 100_000), envInt("WEIR_BENCH_SECONDS", 10)
+	for _, mode := range []struct {
+		name     string
+		interval time.Duration
+	}{{"off", -1}, {"every-2s", 2 * time.Second}} {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			cfg := db.Config{Dir: b.TempDir(), TickInterval: -1, CheckpointInterval: mode.interval}
+			d, err := db.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			require.NoError(b, err)
+			defer d.Close()
+			s := d.NewSession(nil)
+			for _, q := range []string{
+				`CREATE SOURCE gifts (user_id bigint NOT NULL, price bigint NOT NULL)`,
+				`CREATE MATERIALIZED VIEW per_user AS SELECT user_id, count(*) AS n, sum(price) AS s FROM gifts GROUP BY user_id`,
+			} {
+				p, err := s.Prepare(ctx, q, nil)
+				require.NoError(b, err)
+				_, err = p.Execute(ctx, nil)
+				require.NoError(b, err)
+			}
+			rows := make([][]delta.Value, 20_000)
+			for i := 0; i < groups; i += len(rows) {
+				rows = rows[:min(len(rows), groups-i)]
+				for j := range rows {
+					rows[j] = []delta.Value{delta.Int(int64(i + j)), delta.Int(1)}
+				}
+				require.NoError(b, d.Ingest(ctx, "gifts", rows))
+			}
+			n0, t0, _, _ := d.CheckpointStats()
+			var lat []time.Duration
+			rows = rows[:1000]
+			k := int64(0)
+			b.ResetTimer()
+			for end := time.Now().Add(time.Duration(secs) * time.Second); time.Now().Before(end); {
+				for j := range rows {
+					k++
+					rows[j] = []delta.Value{delta.Int(k * 7919 % int64(groups)), delta.Int(k % 97)}
+				}
+				start := time.Now()
+				require.NoError(b, d.Ingest(ctx, "gifts", rows))
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(len(lat)*len(rows))/float64(secs), "events/s")
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+			if n1, t1, _, _ := d.CheckpointStats(); n1 > n0 {
+				b.ReportMetric(float64(n1-n0), "checkpoints")
+				b.ReportMetric(float64((t1-t0).Milliseconds())/float64(n1-n0), "checkpoint-ms")
+			}
+		})
+	}
 }

@@ -17,6 +17,16 @@ type tickInput struct {
 	appends  map[string]*delta.Batch
 	tables   map[string]*delta.Batch
 	progress map[string]string // connector positions committed with the tick (IngestWithProgress)
+	// parts, when set, are the ticks this one merges (recovery replays consecutive log
+	// records as one tick): each part's appends are judged against the watermark after
+	// the parts before it, and late events keep their own tick.
+	parts []tickPart
+}
+
+// tickPart is one merged tick: its number and its appends.
+type tickPart struct {
+	seq     uint64
+	appends map[string]*delta.Batch
 }
 
 // runTick applies in as one tick: dataflows, then one store transaction. The caller
@@ -55,7 +65,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			}
 		}
 	}
-	late := d.eventTime(tick, in.appends, changes)
+	late := d.eventTimeParts(tick, in, changes)
 	viewChanges := map[string]*delta.Batch{}
 	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
 	errChanges := delta.New(relKinds(errorsRel))
