@@ -55,7 +55,7 @@ func (g *bag) apply(changes, touched *delta.Batch) {
 
 // writeBag mirrors touched rows (row, new multiplicity) into rel's DuckDB table: every
 // copy of each touched row is deleted, then the new number of copies inserted.
-func writeBag(tx *viewstore.Tx, rel *catalog.Relation, touched *delta.Batch) error {
+func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch) error {
 	if touched.Len() == 0 {
 		return nil
 	}
@@ -111,7 +111,7 @@ var operatorsRel = &catalog.Relation{Name: viewstore.OperatorsTable, Kind: catal
 // syncOperators brings the operators table up to date: the rows of operators whose
 // counters or users changed since the last call are rewritten, those of removed
 // operators deleted. It runs inside every tick's transaction.
-func (d *DB) syncOperators(tx *viewstore.Tx) error {
+func (d *DB) syncOperators(tx storeWriter) error {
 	g := d.graph
 	fresh := g.operatorRows()
 	g.pending = fresh

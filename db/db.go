@@ -86,6 +86,7 @@ type DB struct {
 	flushNanos    atomic.Int64  // their total duration
 	flushMax      atomic.Int64  // the longest, in ns
 	flushLoop     *clockLoop    // the background flusher (durable.go)
+	flushMu       sync.Mutex    // flushes without d.mu run one at a time (flush.go); taken before mu
 	ready         atomic.Bool   // recovery has finished
 	recovered     chan struct{} // closed when recovery has finished, well or not
 
@@ -100,24 +101,27 @@ type DB struct {
 	ckptMax      atomic.Int64  // the longest, in ns
 	ckptBytes    atomic.Int64  // the size of the last one
 
-	mu           sync.Mutex // serializes ticks and DDL; guards everything below
-	tick         uint64
-	now          int64 // the last tick's Now (µs): now() never goes backwards
-	clock        func() time.Time
-	history      int // ticks of changes kept per view for resuming subscribers
-	graph        *graph
-	views        map[string]*view
-	tables       map[string]*table
-	wms          map[string]*watermark // watermarked sources' event-time state (eventtime.go)
-	recErr       error                 // a background recovery's failure, set before recovered closes
-	unflushed    *unflushed            // acknowledged ticks not yet in the view store (durable.go)
-	flushedLSN   wal.LSN               // the last log record the view store holds
-	replaying    bool                  // recovery is replaying the log: ticks are not logged again
-	storedTick   uint64                // while replaying: ticks up to this one are in the store already
-	ckpts        []ckptInfo            // the checkpoints kept, oldest first
-	ckptCatalog  []byte                // the catalog fingerprint of the newest one
-	progress     map[string]string     // connector positions as of the last tick (IngestWithProgress)
-	restoredFrom uint64                // the tick of the checkpoint recovery loaded, if any
+	mu              sync.Mutex // serializes ticks and DDL; guards everything below
+	tick            uint64
+	now             int64 // the last tick's Now (µs): now() never goes backwards
+	clock           func() time.Time
+	history         int // ticks of changes kept per view for resuming subscribers
+	graph           *graph
+	views           map[string]*view
+	tables          map[string]*table
+	wms             map[string]*watermark // watermarked sources' event-time state (eventtime.go)
+	recErr          error                 // a background recovery's failure, set before recovered closes
+	recovering      bool                  // recover is running: ticks record only which views they touch
+	recoveryTouched map[string]bool       // those views (and errorsRel.Name for row errors)
+	inflight        *inflight             // a flush writing the store without d.mu (flush.go)
+	unflushed       *unflushed            // acknowledged ticks not yet in the view store (durable.go)
+	flushedLSN      wal.LSN               // the last log record the view store holds
+	replaying       bool                  // recovery is replaying the log: ticks are not logged again
+	storedTick      uint64                // while replaying: ticks up to this one are in the store already
+	ckpts           []ckptInfo            // the checkpoints kept, oldest first
+	ckptCatalog     []byte                // the catalog fingerprint of the newest one
+	progress        map[string]string     // connector positions as of the last tick (IngestWithProgress)
+	restoredFrom    uint64                // the tick of the checkpoint recovery loaded, if any
 }
 
 // view is a materialized view's live state: its dataflow, its current contents and the
@@ -335,39 +339,53 @@ func (d *DB) recover(ctx context.Context) error {
 	if len(entries) > 0 {
 		d.logger.Info("recovering", "objects", len(entries), "tick", tick)
 	}
-	if ok, err := d.restore(ctx); err != nil {
+	// While recovering, ticks do not track which view rows they change: the views they
+	// touch are rewritten whole at the end (cheaper than row by row when a long log
+	// touches most of a view).
+	d.recovering, d.recoveryTouched = true, map[string]bool{}
+	defer func() { d.recovering, d.recoveryTouched = false, nil }()
+	restored, err := d.restore(ctx)
+	if err != nil {
 		return err
-	} else if ok {
-		return d.flush(ctx) // what the log replay added
 	}
-	if err := d.rebuild(ctx); err != nil {
-		return err
+	if !restored {
+		if err := d.rebuild(ctx); err != nil {
+			return err
+		}
 	}
 	if err := d.flush(ctx); err != nil { // what the log replay added
 		return err
 	}
-	// The stored view contents must equal the recomputed ones; rewrite them to be sure.
+	// The stored view contents must equal the recomputed ones (after a rebuild) or the
+	// replayed ones: rewrite them.
 	tx, err := d.store.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	if err := tx.Truncate(errorsRel); err != nil {
-		tx.Rollback()
-		return err
+	rewrite := func(name string) bool { return !restored || d.recoveryTouched[name] }
+	if rewrite(errorsRel.Name) {
+		if err := tx.Truncate(errorsRel); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	for _, rel := range d.cat.List(catalog.View) {
 		v := d.views[rel.Name]
-		if err := tx.Truncate(rel); err != nil {
-			tx.Rollback()
-			return err
+		if rewrite(rel.Name) {
+			if err := tx.Truncate(rel); err != nil {
+				tx.Rollback()
+				return err
+			}
+			if err := tx.Insert(rel, v.rows.contents()); err != nil {
+				tx.Rollback()
+				return err
+			}
 		}
-		if err := tx.Insert(rel, v.rows.contents()); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Insert(errorsRel, v.errs.contents()); err != nil {
-			tx.Rollback()
-			return err
+		if rewrite(errorsRel.Name) {
+			if err := tx.Insert(errorsRel, v.errs.contents()); err != nil {
+				tx.Rollback()
+				return err
+			}
 		}
 	}
 	if err := d.syncOperators(tx); err != nil {
@@ -381,6 +399,7 @@ func (d *DB) recover(ctx context.Context) error {
 // sources and tables, and replays the write-ahead log after the store's position. It is
 // recovery, and the undo of a failed tick.
 func (d *DB) rebuild(ctx context.Context) error {
+	d.settle() // the store must not change under the reload
 	old := d.views
 	d.unflushed = &unflushed{}
 	tick, err := d.store.Tick(ctx)

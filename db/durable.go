@@ -12,7 +12,6 @@ import (
 
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
-	"github.com/weirdb/weir/storage/viewstore"
 	"github.com/weirdb/weir/storage/wal"
 )
 
@@ -156,28 +155,14 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 	}
 	u.ticks++
 	u.tick, u.lsn = tick, max(u.lsn, lsn)
-	merge := func(dst *map[string]*delta.Batch, src map[string]*delta.Batch) {
-		for name, b := range src {
-			if *dst == nil {
-				*dst = map[string]*delta.Batch{}
-			}
-			cur, ok := (*dst)[name]
-			if !ok {
-				cur = delta.New(b.Kinds())
-				(*dst)[name] = cur
-			}
-			cur.AppendBatch(b, 1)
-			u.rows += b.Len()
-		}
-	}
-	merge(&u.appends, in.appends)
+	u.rows += appendBatches(&u.appends, in.appends)
 	for k, v := range in.progress {
 		if u.progress == nil {
 			u.progress = map[string]string{}
 		}
 		u.progress[k] = v
 	}
-	merge(&u.tables, in.tables)
+	u.rows += appendBatches(&u.tables, in.tables)
 	keys := func(b *delta.Batch, into map[string][]delta.Value) {
 		var key []byte
 		for i := 0; i < b.Len(); i++ {
@@ -217,54 +202,8 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 	}
 }
 
-// flush writes every pending tick to the view store in one transaction, with the log
-// position it covers, and then drops the log segments before it. The caller holds d.mu.
-// On failure the pending ticks stay pending (they are safe in the log) and the error is
-// returned.
-func (d *DB) flush(ctx context.Context) error {
-	u := d.unflushed
-	if u.empty() {
-		return nil
-	}
-	start := time.Now()
-	defer func() {
-		took := time.Since(start)
-		d.flushNanos.Add(int64(took))
-		if int64(took) > d.flushMax.Load() {
-			d.flushMax.Store(int64(took))
-		}
-	}()
-	tx, err := d.store.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	err = d.writePending(tx, u)
-	if err == nil && d.log != nil {
-		err = tx.SetMeta(viewstore.MetaLSN, fmt.Sprint(uint64(u.lsn)))
-	}
-	for k, v := range u.progress {
-		if err == nil {
-			err = tx.SetMeta(progressPrefix+k, v)
-		}
-	}
-	if err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := d.commit(tx, u.tick); err != nil {
-		return err
-	}
-	d.unflushed = &unflushed{}
-	d.flushes.Add(1)
-	if d.log != nil && u.lsn > 0 {
-		d.flushedLSN = u.lsn
-		d.truncateLog()
-	}
-	return nil
-}
-
 // writePending writes u's changes in tx.
-func (d *DB) writePending(tx *viewstore.Tx, u *unflushed) error {
+func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 	viewChanges := map[string]*delta.Batch{}
 	for name, rows := range u.views {
 		v, ok := d.views[name]
@@ -337,9 +276,7 @@ func (d *DB) flushDue() bool {
 // write. A failed flush is logged and the read goes on with the last flushed state
 // (consistent, but without the writes still in the log).
 func (d *DB) flushForRead(ctx context.Context) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.flush(ctx); err != nil {
+	if err := d.flushOut(ctx); err != nil {
 		d.logger.Warn("flush before read failed; reading the last flushed tick", "err", err)
 	}
 }
@@ -352,9 +289,10 @@ func (d *DB) startFlusher(ctx context.Context) {
 	}
 	d.flushLoop = every(ctx, d.flushInterval, func(ctx context.Context) {
 		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.flushDue() {
-			if err := d.flush(ctx); err != nil {
+		due := d.flushDue()
+		d.mu.Unlock()
+		if due {
+			if err := d.flushOut(ctx); err != nil {
 				d.logger.Warn("background flush failed; acknowledged ticks stay in the write-ahead log", "err", err)
 			}
 		}

@@ -238,3 +238,35 @@ func TestUnwritableDataDir(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "data directory")
 }
+
+// TestTicksGoOnDuringFlush: a flush writes the view store without holding up ticks: while
+// a read's flush is stuck writing, ingest is still acknowledged; the read then sees every
+// write acknowledged before it started, and a later read everything.
+func TestTicksGoOnDuringFlush(t *testing.T) {
+	d, s := openDurable(t, t.TempDir(), time.Hour)
+	defer d.Close()
+	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM ev`)
+	ingestRange(t, d, 0, 100)
+
+	entered, release := db.HoldFlushes()
+	read := make(chan []string)
+	go func() { read <- weirRows(t, d.NewSession(nil), "SELECT n FROM n") }()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		release()
+		t.Fatal("the read's flush never started")
+	}
+	acked := make(chan struct{})
+	go func() { ingestRange(t, d, 100, 150); close(acked) }()
+	select {
+	case <-acked:
+	case <-time.After(10 * time.Second):
+		release()
+		t.Fatal("ingest waited for the flush to finish writing the store")
+	}
+	release()
+	require.Equal(t, []string{"100"}, <-read, "the read sees what was acknowledged before it")
+	require.Equal(t, []string{"150"}, weirRows(t, s, "SELECT n FROM n"))
+}

@@ -202,7 +202,7 @@ func eventText(rel *catalog.Relation, row []delta.Value) string {
 }
 
 // writeEventTime records a tick's late events and the watermarks it moved.
-func (d *DB) writeEventTime(tx *viewstore.Tx, late *delta.Batch, moved map[string]*delta.Batch) error {
+func (d *DB) writeEventTime(tx storeWriter, late *delta.Batch, moved map[string]*delta.Batch) error {
 	if late.Len() > 0 {
 		if err := tx.Insert(lateRel, late); err != nil {
 			return err

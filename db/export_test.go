@@ -42,3 +42,11 @@ func (d *DB) CheckpointFiles() []string {
 	}
 	return out
 }
+
+// HoldFlushes makes every flush that runs without the tick lock wait, while writing the
+// store, until release is called; entered receives once per flush that waits.
+func HoldFlushes() (entered <-chan struct{}, release func()) {
+	ch, in := make(chan struct{}), make(chan struct{}, 16)
+	flushHook = func() { in <- struct{}{}; <-ch }
+	return in, func() { flushHook = nil; close(ch) }
+}

@@ -7,7 +7,6 @@ import (
 	"github.com/weirdb/weir/exec"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
-	"github.com/weirdb/weir/storage/viewstore"
 	"github.com/weirdb/weir/storage/wal"
 )
 
@@ -100,6 +99,15 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			return durabilityError(err)
 		}
 	}
+	if d.recovering {
+		for name := range viewChanges {
+			d.recoveryTouched[name] = true
+		}
+		if errChanges.Len() > 0 {
+			d.recoveryTouched[errorsRel.Name] = true
+		}
+		viewChanges, errChanges = nil, delta.New(relKinds(errorsRel))
+	}
 	if d.replaying && tick <= d.storedTick {
 		// The store holds this tick's input and late events (checkpoint.go); the view
 		// rows it touches are rewritten with their multiplicity now, which is idempotent.
@@ -112,7 +120,8 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	for k, v := range in.progress {
 		d.progress[k] = v
 	}
-	if d.flushDue() {
+	switch {
+	case d.log == nil || d.flushInterval < 0:
 		if err := d.flush(ctx); err != nil {
 			if d.log == nil {
 				return err // nothing else holds the tick: it fails (and is undone by rebuild)
@@ -120,6 +129,8 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			// The tick is safe in the log; the next flush retries.
 			d.logger.Warn("flushing to the view store failed; acknowledged ticks stay in the write-ahead log", "err", err)
 		}
+	case d.flushDue():
+		d.flushLoop.poke() // the tick is safe in the log; the flusher writes the store
 	}
 	for v, out := range published {
 		d.publish(v, tick, out)
@@ -127,7 +138,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	return nil
 }
 
-func (d *DB) write(tx *viewstore.Tx, in tickInput, viewChanges map[string]*delta.Batch, errChanges *delta.Batch) error {
+func (d *DB) write(tx storeWriter, in tickInput, viewChanges map[string]*delta.Batch, errChanges *delta.Batch) error {
 	for name, b := range in.appends {
 		rel, err := d.cat.Get(name)
 		if err != nil {
