@@ -313,6 +313,11 @@ func (d *DB) checkpointNow(ctx context.Context, force bool) error {
 	d.ckptMu.Lock()
 	defer d.ckptMu.Unlock()
 	start := time.Now()
+	// Most of the pending ticks are written without holding up ticks; the flush under
+	// d.mu below then has little left.
+	if err := d.flushOut(ctx); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	if !force && len(d.ckpts) > 0 && d.ckpts[len(d.ckpts)-1].tick == d.tick && bytes.Equal(d.ckptCatalog, d.catalogFingerprint()) {
 		d.mu.Unlock()
@@ -417,12 +422,24 @@ func (d *DB) startCheckpointer(ctx context.Context) {
 	if d.dir == "" || d.ckptInterval <= 0 {
 		return
 	}
+	var last time.Time
+	var took time.Duration
 	d.ckptLoop = every(ctx, d.ckptInterval, func(ctx context.Context) {
+		// Ticks wait while the state is encoded: keep that under 1/ckptDuty of the time,
+		// however short the interval and however big the state.
+		if time.Since(last) < ckptDuty*took {
+			return
+		}
+		start := time.Now()
 		if err := d.checkpointNow(ctx, false); err != nil {
 			d.logger.Warn("checkpoint failed; recovery will replay more of the log", "err", err)
 		}
+		last, took = time.Now(), time.Since(start)
 	})
 }
+
+// ckptDuty: periodic checkpoints are at least ckptDuty times their own duration apart.
+const ckptDuty = 20
 
 // CheckpointStats returns the checkpoints taken, their total and longest duration, and
 // the size of the last one.
