@@ -2,11 +2,13 @@ package db
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,7 +52,7 @@ const DefaultCheckpointInterval = 30 * time.Second
 
 const (
 	ckptMagic   = "WEIRCKPT"
-	ckptVersion = 1
+	ckptVersion = 2
 	ckptSuffix  = ".ckpt"
 	ckptKeep    = 2
 )
@@ -87,18 +89,8 @@ func (d *DB) checkpointsOnDisk() ([]ckptInfo, error) {
 		}
 		out = append(out, ckptInfo{tick: tick, path: filepath.Join(d.ckptDir(), name)})
 	}
-	slices.SortFunc(out, func(a, b ckptInfo) int { return cmpU64(a.tick, b.tick) })
+	slices.SortFunc(out, func(a, b ckptInfo) int { return cmp.Compare(a.tick, b.tick) })
 	return out, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // catalogFingerprint identifies the catalog a checkpoint was taken under: every
@@ -120,19 +112,19 @@ func (d *DB) encodeCheckpoint() ([]byte, error) {
 	buf = binary.AppendUvarint(buf, d.tick)
 	buf = binary.AppendUvarint(buf, uint64(d.flushedLSN))
 	buf = binary.AppendVarint(buf, d.now)
-	buf = appendBytes(buf, d.catalogFingerprint())
+	buf = delta.AppendStateBytes(buf, d.catalogFingerprint())
 
-	names := slices.Sorted(mapKeys(d.wms))
+	names := slices.Sorted(maps.Keys(d.wms))
 	buf = binary.AppendUvarint(buf, uint64(len(names)))
 	for _, name := range names {
 		w := d.wms[name]
-		buf = appendBytes(buf, []byte(name))
+		buf = delta.AppendStateBytes(buf, name)
 		buf = binary.AppendVarint(buf, w.max)
 		buf = binary.AppendVarint(buf, w.late)
 	}
 
 	g := d.graph
-	ids := slices.Sorted(mapKeys(g.nodeKey))
+	ids := slices.Sorted(maps.Keys(g.nodeKey))
 	var ops []exec.NodeID
 	for _, id := range ids {
 		if op, _, _, _ := g.df.Node(id); op != nil {
@@ -140,44 +132,27 @@ func (d *DB) encodeCheckpoint() ([]byte, error) {
 		}
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(ops)))
+	var state []byte
 	for _, id := range ops {
 		op, _, _, _ := g.df.Node(id)
-		buf = appendBytes(buf, []byte(g.nodeKey[id]))
-		// Length-prefixed: the state is appended, then its length put in front.
-		at := len(buf)
-		buf = append(buf, make([]byte, 4)...)
+		buf = delta.AppendStateBytes(buf, g.nodeKey[id])
 		var err error
-		if buf, err = exec.AppendState(op, buf); err != nil {
+		if state, err = exec.AppendState(op, state[:0]); err != nil {
 			return nil, err
 		}
-		binary.BigEndian.PutUint32(buf[at:], uint32(len(buf)-at-4))
+		buf = delta.AppendStateBytes(buf, state)
 	}
 
 	views := d.cat.List(catalog.View)
 	buf = binary.AppendUvarint(buf, uint64(len(views)))
 	for _, rel := range views {
 		v := d.views[rel.Name]
-		buf = appendBytes(buf, []byte(rel.Name))
+		buf = delta.AppendStateBytes(buf, rel.Name)
 		buf = v.rows.contents().AppendBinary(buf)
 		buf = v.errs.contents().AppendBinary(buf)
 	}
 	sum := sha256.Sum256(buf)
 	return append(buf, sum[:]...), nil
-}
-
-func appendBytes(dst, p []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(p)))
-	return append(dst, p...)
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // checkpoint is a decoded checkpoint file.
@@ -205,102 +180,29 @@ func decodeCheckpoint(p []byte) (*checkpoint, error) {
 	if body[len(ckptMagic)] != ckptVersion {
 		return nil, fmt.Errorf("%w: version %d", errCkptCorrupt, body[len(ckptMagic)])
 	}
-	r := ckptReader{p: body[len(ckptMagic)+1:]}
-	c := &checkpoint{tick: r.uvarint(), lsn: wal.LSN(r.uvarint()), now: r.varint(), fingerprint: r.bytes(),
+	r := delta.NewStateReader(body[len(ckptMagic)+1:])
+	c := &checkpoint{tick: r.Uvarint(), lsn: wal.LSN(r.Uvarint()), now: r.Varint(), fingerprint: r.Bytes(),
 		wms: map[string][2]int64{}, states: map[string][]byte{}, views: map[string][2]*delta.Batch{}}
-	for n := r.count(); n > 0 && r.err == nil; n-- {
-		name := string(r.bytes())
-		c.wms[name] = [2]int64{r.varint(), r.varint()}
+	for n := r.Count(3); n > 0; n-- {
+		name := r.String()
+		c.wms[name] = [2]int64{r.Varint(), r.Varint()}
 	}
-	for n := r.count(); n > 0 && r.err == nil; n-- {
-		key := string(r.bytes())
-		if len(r.p) < 4 {
-			r.fail()
-			break
-		}
-		l := int(binary.BigEndian.Uint32(r.p))
-		if l > len(r.p)-4 {
-			r.fail()
-			break
-		}
-		c.states[key], r.p = r.p[4:4+l], r.p[4+l:]
+	for n := r.Count(2); n > 0; n-- {
+		key := r.String()
+		c.states[key] = r.Bytes()
 	}
-	for n := r.count(); n > 0 && r.err == nil; n-- {
-		name := string(r.bytes())
-		rows, errs := r.batch(), r.batch()
+	for n := r.Count(3); n > 0; n-- {
+		name := r.String()
+		rows, errs := r.Batch(), r.Batch()
 		c.views[name] = [2]*delta.Batch{rows, errs}
 	}
-	if r.err == nil && len(r.p) != 0 {
-		r.fail()
+	if r.Err() == nil && r.Len() != 0 {
+		r.Failf("%d trailing bytes", r.Len())
 	}
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errCkptCorrupt, err)
 	}
 	return c, nil
-}
-
-type ckptReader struct {
-	p   []byte
-	err error
-}
-
-func (r *ckptReader) fail() {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: malformed", errCkptCorrupt)
-	}
-	r.p = nil
-}
-
-func (r *ckptReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.p)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.p = r.p[n:]
-	return v
-}
-
-func (r *ckptReader) varint() int64 {
-	v, n := binary.Varint(r.p)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.p = r.p[n:]
-	return v
-}
-
-func (r *ckptReader) count() uint64 {
-	n := r.uvarint()
-	if n > uint64(len(r.p)) {
-		r.fail()
-		return 0
-	}
-	return n
-}
-
-func (r *ckptReader) bytes() []byte {
-	n := r.count()
-	if r.err != nil {
-		return nil
-	}
-	b := r.p[:n]
-	r.p = r.p[n:]
-	return b
-}
-
-func (r *ckptReader) batch() *delta.Batch {
-	if r.err != nil {
-		return nil
-	}
-	b, rest, err := delta.DecodeBatch(r.p)
-	if err != nil {
-		r.fail()
-		return nil
-	}
-	r.p = rest
-	return b
 }
 
 // checkpointNow takes a checkpoint: under d.mu it flushes and encodes the state, then

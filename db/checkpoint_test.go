@@ -119,6 +119,21 @@ func openCkpt(t *testing.T, dir string, clock func() time.Time) (*db.DB, *db.Ses
 	return d, d.NewSession(nil)
 }
 
+// openCkptPair opens a reference database in memory and a durable one in dir, both with
+// ckptSchema.
+func openCkptPair(t *testing.T, dir string, clock func() time.Time) (ref *db.DB, rs *db.Session, d *db.DB, s *db.Session) {
+	t.Helper()
+	ref, err := db.Open(context.Background(), db.Config{TickInterval: -1, Clock: clock}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	rs = ref.NewSession(nil)
+	d, s = openCkpt(t, dir, clock)
+	for _, q := range ckptSchema {
+		weirExec(t, rs, q)
+		weirExec(t, s, q)
+	}
+	return ref, rs, d, s
+}
+
 // TestCheckpointRecovery: recovery loads the newest checkpoint and replays the log after
 // it (ticks the store already holds, then ticks only the log holds), and the views equal
 // those of a database that never crashed, before and after more writes. Every stateful
@@ -129,15 +144,8 @@ func TestCheckpointRecovery(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			dir := t.TempDir()
-			ref, err := db.Open(context.Background(), db.Config{TickInterval: -1, Clock: clock}, slog.New(slog.DiscardHandler))
-			require.NoError(t, err)
+			ref, rs, d, s := openCkptPair(t, dir, clock)
 			defer ref.Close()
-			rs := ref.NewSession(nil)
-			d, s := openCkpt(t, dir, clock)
-			for _, q := range ckptSchema {
-				weirExec(t, rs, q)
-				weirExec(t, s, q)
-			}
 			w := &ckptWorkload{rng: rand.New(rand.NewPCG(seed, 7)), base: base}
 			both := func(n int) { w.apply(t, []*db.DB{ref, d}, []*db.Session{rs, s}, n) }
 
@@ -173,15 +181,8 @@ func TestCheckpointCorrupt(t *testing.T) {
 	base := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return base.Add(time.Minute) }
 	dir := t.TempDir()
-	ref, err := db.Open(context.Background(), db.Config{TickInterval: -1, Clock: clock}, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
+	ref, rs, d, s := openCkptPair(t, dir, clock)
 	defer ref.Close()
-	rs := ref.NewSession(nil)
-	d, s := openCkpt(t, dir, clock)
-	for _, q := range ckptSchema {
-		weirExec(t, rs, q)
-		weirExec(t, s, q)
-	}
 	w := &ckptWorkload{rng: rand.New(rand.NewPCG(9, 9)), base: base}
 	both := func(n int) { w.apply(t, []*db.DB{ref, d}, []*db.Session{rs, s}, n) }
 	both(20)

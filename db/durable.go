@@ -65,8 +65,8 @@ func encodeTick(seq uint64, in tickInput) []byte {
 	keys := slices.Sorted(maps.Keys(in.progress))
 	buf = binary.AppendUvarint(buf, uint64(len(keys)))
 	for _, k := range keys {
-		buf = appendBytes(buf, []byte(k))
-		buf = appendBytes(buf, []byte(in.progress[k]))
+		buf = delta.AppendStateBytes(buf, k)
+		buf = delta.AppendStateBytes(buf, in.progress[k])
 	}
 	return buf
 }
@@ -109,18 +109,18 @@ func decodeTick(p []byte) (tickRecord, error) {
 	}
 	rec.in = tickInput{appends: maps[0], tables: maps[1]}
 	if version >= 2 {
-		r := ckptReader{p: p}
-		for n := r.count(); n > 0 && r.err == nil; n-- {
-			k, v := r.bytes(), r.bytes()
+		r := delta.NewStateReader(p)
+		for n := r.Count(2); n > 0; n-- {
+			k, v := r.String(), r.String()
 			if rec.in.progress == nil {
 				rec.in.progress = map[string]string{}
 			}
-			rec.in.progress[string(k)] = string(v)
+			rec.in.progress[k] = v
 		}
-		if r.err != nil {
-			return rec, fmt.Errorf("%w: progress: %v", errBadRecord, r.err)
+		if err := r.Err(); err != nil {
+			return rec, fmt.Errorf("%w: progress: %v", errBadRecord, err)
 		}
-		p = r.p
+		p = p[len(p)-r.Len():]
 	}
 	if len(p) != 0 {
 		return rec, fmt.Errorf("%w: %d trailing bytes", errBadRecord, len(p))

@@ -176,7 +176,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func weirExec(t *testing.T, s *db.Session, q string) {
+func weirExec(t testing.TB, s *db.Session, q string) {
 	t.Helper()
 	p, err := s.Prepare(context.Background(), q, nil)
 	require.NoError(t, err, q)

@@ -37,14 +37,8 @@ func BenchmarkRecovery(b *testing.B) {
 			d, err := db.Open(ctx, cfg, logger)
 			require.NoError(b, err)
 			s := d.NewSession(nil)
-			for _, q := range []string{
-				`CREATE SOURCE gifts (user_id bigint NOT NULL, price bigint NOT NULL)`,
-				`CREATE MATERIALIZED VIEW per_user AS SELECT user_id, count(*) AS n, sum(price) AS s FROM gifts GROUP BY user_id`,
-			} {
-				p, err := s.Prepare(ctx, q, nil)
-				require.NoError(b, err)
-				_, err = p.Execute(ctx, nil)
-				require.NoError(b, err)
+			for _, q := range perUserSchema {
+				weirExec(b, s, q)
 			}
 			const batch = 20_000
 			rows := make([][]delta.Value, batch)
@@ -95,6 +89,11 @@ func BenchmarkRecovery(b *testing.B) {
 	}
 }
 
+var perUserSchema = []string{
+	`CREATE SOURCE gifts (user_id bigint NOT NULL, price bigint NOT NULL)`,
+	`CREATE MATERIALIZED VIEW per_user AS SELECT user_id, count(*) AS n, sum(price) AS s FROM gifts GROUP BY user_id`,
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -120,14 +119,8 @@ func BenchmarkCheckpointLatency(b *testing.B) {
 			require.NoError(b, err)
 			defer d.Close()
 			s := d.NewSession(nil)
-			for _, q := range []string{
-				`CREATE SOURCE gifts (user_id bigint NOT NULL, price bigint NOT NULL)`,
-				`CREATE MATERIALIZED VIEW per_user AS SELECT user_id, count(*) AS n, sum(price) AS s FROM gifts GROUP BY user_id`,
-			} {
-				p, err := s.Prepare(ctx, q, nil)
-				require.NoError(b, err)
-				_, err = p.Execute(ctx, nil)
-				require.NoError(b, err)
+			for _, q := range perUserSchema {
+				weirExec(b, s, q)
 			}
 			rows := make([][]delta.Value, 20_000)
 			for i := 0; i < groups; i += len(rows) {

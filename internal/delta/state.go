@@ -236,3 +236,17 @@ func canonicalDecimal(b []byte) bool {
 	}
 	return digits > 0
 }
+
+// Batch reads a batch written by Batch.AppendBinary.
+func (r *StateReader) Batch() *Batch {
+	if r.err != nil {
+		return nil
+	}
+	b, rest, err := DecodeBatch(r.src)
+	if err != nil {
+		r.Failf("batch: %v", err)
+		return nil
+	}
+	r.src = rest
+	return b
+}
