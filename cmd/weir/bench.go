@@ -33,6 +33,7 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	set.IntVar(&cfg.NexmarkBatches, "nexmark-batches", cfg.NexmarkBatches, "COPY batches per Nexmark query")
 	noPeers := set.Bool("no-peers", false, "skip the PostgreSQL and DuckDB peers")
 	set.BoolVar(&cfg.Backfill, "backfill", cfg.Backfill, "time new views over the loaded history")
+	set.IntVar(&cfg.StreamRows, "stream-rows", cfg.StreamRows, "LIMIT of the read streamed to a pgx client from Weir and PostgreSQL (0: skip)")
 	set.IntVar(&cfg.AggGroups, "agg-groups", cfg.AggGroups, "groups in the HashAggregate state measurement (0: skip)")
 	set.BoolVar(&cfg.NoSync, "nosync", false, "Weir skips fsync in its write-ahead log")
 	set.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "generator seed")

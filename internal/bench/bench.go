@@ -1,7 +1,7 @@
 // Package bench is `weir bench` (DESIGN §7, issue #9): it runs Weir in this process on
 // loopback, a throwaway PostgreSQL 15 and an in-process DuckDB on the same input, and
 // reports, side by side, sustained ingest with every view current, freshness, memory,
-// CPU per event and backfill speed, then Nexmark.
+// CPU per event, rows streamed to a client and backfill speed, then Nexmark.
 //
 // Weir runs in-process (db.Open + server.Start, as `weir serve` does) so that the
 // harness's CPU profile is the engine's; its clients still go over TCP: COPY in
@@ -34,6 +34,9 @@ type Config struct {
 	Backfill  bool          // time new views over the loaded history
 	Nexmark   int           // Nexmark events per query; 0 skips Nexmark
 	AggGroups int           // groups in the HashAggregate state measurement; 0 skips it
+	// StreamRows is the LIMIT of the read streamed to a pgx client after the COPY
+	// workload (issue #6); 0 skips it.
+	StreamRows int
 	// NexmarkBatches is how many batches Nexmark's events arrive in.
 	NexmarkBatches int
 	Peers          bool   // run the PostgreSQL and DuckDB peers
@@ -53,6 +56,7 @@ func DefaultConfig() Config {
 		Rooms:          1000,
 		Users:          100_000,
 		AggGroups:      100_000,
+		StreamRows:     1_000_000,
 		Freshness:      10 * time.Second,
 		Backfill:       true,
 		Nexmark:        300_000,
@@ -70,6 +74,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Events < c.Batches || c.Batches < 1:
 		return fmt.Errorf("%w: need at least one batch and one event per batch (events %d, batches %d)", ErrInvalidConfig, c.Events, c.Batches)
+	case c.StreamRows < 0:
+		return fmt.Errorf("%w: negative stream rows", ErrInvalidConfig)
 	case c.Rooms < 2 || c.Users < 2:
 		return fmt.Errorf("%w: need at least 2 rooms and 2 users", ErrInvalidConfig)
 	case c.Nexmark > 0 && (c.NexmarkBatches < 1 || c.Nexmark < c.NexmarkBatches*50):
@@ -89,6 +95,7 @@ type Report struct {
 	AggState  []AggStateResult  `json:"agg_state,omitempty"`
 	Freshness []FreshnessResult `json:"freshness,omitempty"`
 	Backfill  []BackfillResult  `json:"backfill,omitempty"`
+	Stream    []StreamResult    `json:"stream,omitempty"`
 	Nexmark   []NexmarkResult   `json:"nexmark,omitempty"`
 	Notes     []string          `json:"notes,omitempty"`
 }
@@ -100,6 +107,7 @@ type ReportConfig struct {
 	Rooms          int     `json:"rooms"`
 	Users          int     `json:"users"`
 	FreshnessSec   float64 `json:"freshness_seconds"`
+	StreamRows     int     `json:"stream_rows"`
 	Nexmark        int     `json:"nexmark_events"`
 	NexmarkBatches int     `json:"nexmark_batches"`
 	NoSync         bool    `json:"nosync"`
@@ -142,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Started: time.Now().UTC(),
 		Machine: describeMachine(root),
 		Config: ReportConfig{Events: cfg.Events, Batches: cfg.Batches, Rooms: cfg.Rooms, Users: cfg.Users,
-			FreshnessSec: cfg.Freshness.Seconds(), Nexmark: cfg.Nexmark, NexmarkBatches: cfg.NexmarkBatches,
+			FreshnessSec: cfg.Freshness.Seconds(), StreamRows: cfg.StreamRows, Nexmark: cfg.Nexmark, NexmarkBatches: cfg.NexmarkBatches,
 			NoSync: cfg.NoSync, Seed: cfg.Seed},
 	}
 	load := startLoadSampler(5 * time.Second)
@@ -193,7 +201,7 @@ func (r *runner) run(ctx context.Context) error {
 	return nil
 }
 
-// weir runs the COPY workload, backfill and freshness on one Weir server.
+// weir runs the COPY workload, streaming, backfill and freshness on one Weir server.
 func (r *runner) weir(ctx context.Context) error {
 	w, err := startWeir(ctx, filepath.Join(r.root, "weir"), r.cfg.NoSync, r.logger)
 	if err != nil {
@@ -235,6 +243,12 @@ func (r *runner) weir(ctx context.Context) error {
 		st.BytesPerGroup = float64(st.HeapGrowthBytes) / float64(st.ViewRows)
 	}
 	r.rep.State = st
+
+	// Streaming before backfill and freshness, while the source holds exactly the
+	// workload's events, as PostgreSQL's table will.
+	if err := r.weirStream(ctx, w); err != nil {
+		return err
+	}
 
 	// Backfill: new views over the history just loaded.
 	if err := r.weirBackfill(ctx, conn); err != nil {

@@ -44,6 +44,12 @@ func TestRunSmoke(t *testing.T) {
 	require.Len(t, rep.AggState, 5)
 	require.Len(t, rep.Backfill, len(backfillViews)*(1+2*btoi(cfg.Peers)))
 	require.Len(t, rep.Nexmark, len(nexQueries))
+	// Weir's source and pass-through view, and PostgreSQL's table, in text and binary.
+	require.Len(t, rep.Stream, len(streamFormats)*(2+btoi(cfg.Peers)))
+	for _, s := range rep.Stream {
+		require.Equal(t, int64(cfg.Events), s.Rows, "%s %s %s", s.System, s.Relation, s.Format)
+		require.Positive(t, s.Bytes, "%s %s %s", s.System, s.Relation, s.Format)
+	}
 	for _, q := range rep.Nexmark {
 		if q.Error != "" {
 			continue // reported as not supported
@@ -59,6 +65,7 @@ func TestRunSmoke(t *testing.T) {
 	rep.WriteMarkdown(&md)
 	require.Contains(t, md.String(), "| Weir |")
 	require.Contains(t, md.String(), "### Nexmark")
+	require.Contains(t, md.String(), "### Streaming result rows to a client")
 	var js bytes.Buffer
 	require.NoError(t, rep.JSON(&js))
 	var back Report
@@ -85,6 +92,75 @@ func TestUpdateMarkdownFile(t *testing.T) {
 	require.True(t, strings.HasPrefix(s, "# Benchmarks\n\nintro\n\n"+beginMarker))
 	require.True(t, strings.HasSuffix(s, endMarker+"\n\n## Where the time goes\n\nanalysis\n"), s)
 	require.Contains(t, s, "| Weir |")
+}
+
+// TestWriteStream renders the streaming section and issue #6's targets: ratios against
+// PostgreSQL in the same format, met or not, and a run without PostgreSQL.
+func TestWriteStream(t *testing.T) {
+	ingest := []IngestResult{{System: "Weir", Events: 2_000_000, Batches: 40, EventsPerSec: 1_200_000, LoadSeconds: 1}}
+	stream := func(system, relation, format string, rowsPerSec float64) StreamResult {
+		return StreamResult{System: system, Relation: relation, Format: format, Runs: 3, Rows: 1_000_000,
+			Bytes: 48_000_000, Seconds: 1e6 / rowsPerSec, RowsPerSec: rowsPerSec, MBPerSec: 48 * rowsPerSec / 1e6, CPUSecPerMRows: 1.5}
+	}
+	for _, tc := range []struct {
+		name     string
+		rep      Report
+		contains []string
+		excludes []string
+	}{
+		{
+			name: "with PostgreSQL",
+			rep: Report{Config: ReportConfig{Events: 2_000_000, StreamRows: 1_000_000}, Ingest: ingest, Stream: []StreamResult{
+				stream("Weir", "source events", "text", 1_000_000),
+				stream("Weir", "source events", "binary", 3_000_000),
+				stream("PostgreSQL", "table events", "text", 2_000_000),
+				stream("PostgreSQL", "table events", "binary", 2_000_000),
+			}},
+			contains: []string{
+				"### Streaming result rows to a client",
+				"`SELECT room_id, user_id, amount, ts FROM events LIMIT 1000000`",
+				"| Weir | source events | text | 1.0M | 1.000 | 1.00M | 48.0 | 0.50× | 1.50 |",
+				"| Weir | source events | binary | 1.0M | 0.333 | 3.00M | 144.0 | 1.50× | 1.50 |",
+				"| PostgreSQL | table events | text | 1.0M | 0.500 | 2.00M | 96.0 | — | 1.50 |",
+				"### Issue #6's targets",
+				"| streaming 1M result rows to pgx at least as fast as PostgreSQL 15 (text) | 0.50× (Weir 1.00M rows/s, PostgreSQL 2.00M rows/s) | **no** |",
+				"| streaming 1M result rows to pgx at least as fast as PostgreSQL 15 (binary) | 1.50× (Weir 3.00M rows/s, PostgreSQL 2.00M rows/s) | yes |",
+				"| COPY FROM STDIN ingest ≥ 1,000,000 rows/s into a source with three views | 1.20M rows/s with the views read back after each batch (COPY acknowledgements alone: 2.00M rows/s) | yes |",
+			},
+		},
+		{
+			name: "without PostgreSQL",
+			rep: Report{Config: ReportConfig{Events: 200_000, StreamRows: 1_000_000}, Stream: []StreamResult{
+				stream("Weir", "source events", "binary", 900_000),
+			}},
+			contains: []string{
+				"| streaming 1M result rows to pgx at least as fast as PostgreSQL 15 (binary) | Weir 900.0k rows/s; PostgreSQL not run | — |",
+			},
+			excludes: []string{"(text)", "COPY FROM STDIN", "Issue #9"},
+		},
+		{
+			name:     "nothing streamed",
+			rep:      Report{Ingest: ingest},
+			excludes: []string{"### Streaming", "streaming 1M"},
+			contains: []string{"### Issue #6's targets"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var md bytes.Buffer
+			tc.rep.WriteMarkdown(&md)
+			for _, s := range tc.contains {
+				require.Contains(t, md.String(), s)
+			}
+			for _, s := range tc.excludes {
+				require.NotContains(t, md.String(), s)
+			}
+			var js bytes.Buffer
+			require.NoError(t, tc.rep.JSON(&js))
+			var back Report
+			require.NoError(t, json.Unmarshal(js.Bytes(), &back))
+			require.Equal(t, tc.rep.Stream, back.Stream)
+		})
+	}
 }
 
 func btoi(b bool) int {

@@ -8,9 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// postgres runs the COPY workload's two PostgreSQL peers and the backfill on the same
-// input: (a) COPY into a plain table with no views, (b) COPY + REFRESH MATERIALIZED
-// VIEW of the three views after every batch.
+// postgres runs the COPY workload's two PostgreSQL peers, streaming and the backfill on
+// the same input: (a) COPY into a plain table with no views, (b) COPY + REFRESH
+// MATERIALIZED VIEW of the three views after every batch.
 func (r *runner) postgres(ctx context.Context) error {
 	r.progress("PostgreSQL: initdb and start")
 	pg, err := startPostgres(r.logger)
@@ -62,6 +62,9 @@ func (r *runner) postgres(ctx context.Context) error {
 	}
 	r.rep.Ingest = append(r.rep.Ingest, res)
 
+	if err := r.postgresStream(ctx, pg); err != nil {
+		return err
+	}
 	if !r.cfg.Backfill {
 		return nil
 	}

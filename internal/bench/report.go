@@ -163,11 +163,16 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		p("\n")
 	}
 
+	if len(rep.Stream) > 0 {
+		rep.writeStream(w)
+	}
+
 	if len(rep.Nexmark) > 0 {
 		rep.writeNexmark(w)
 	}
 
 	rep.writeTargets(w)
+	rep.writeWireTargets(w)
 
 	for _, n := range rep.Notes {
 		p("- %s\n", n)
@@ -200,12 +205,6 @@ func (rep *Report) writeTargets(w io.Writer) {
 		return
 	}
 	p("### Issue #9's targets\n\n| target | measured | met |\n|---|---|---|\n")
-	yes := func(ok bool) string {
-		if ok {
-			return "yes"
-		}
-		return "**no**"
-	}
 	p("| ≥ 1,000,000 events/s through COPY with three views current | %s events/s | %s |\n", rate(weir.EventsPerSec), yes(weir.EventsPerSec >= 1e6))
 	if pg := rep.ingest("PostgreSQL: COPY into"); pg != nil {
 		p("| faster than PostgreSQL COPY into a plain table | %.2f× (%s events/s) | %s |\n", weir.EventsPerSec/pg.EventsPerSec, rate(pg.EventsPerSec), yes(weir.EventsPerSec > pg.EventsPerSec))
@@ -232,6 +231,76 @@ func (rep *Report) writeTargets(w io.Writer) {
 		}
 	}
 	p("\n")
+}
+
+// writeStream renders the streaming reads, Weir's beside PostgreSQL's of the same rows.
+func (rep *Report) writeStream(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("### Streaming result rows to a client\n\n")
+	p("A pgx client on loopback runs `%s` and reads every row with `rows.Next` and `Scan` into three "+
+		"`int64`s and a `time.Time`, after the COPY workload, when Weir's source and PostgreSQL's table hold "+
+		"the same %s events. Text results come through the simple query protocol, binary ones through the "+
+		"extended protocol (pgx's default, which asks for binary for these four types). No ORDER BY: both "+
+		"systems scan and send. Each read ran %d times; the table shows the fastest, timed from sending the "+
+		"query to the last row scanned. MB/s counts the DataRow messages' bytes on the wire (10⁶ bytes).\n\n",
+		streamQuery("events", max(rep.Config.StreamRows, 1)), count(int64(rep.Config.Events)), streamRuns)
+	p("| system | reads | format | rows | best s | rows/s | MB/s | Weir ÷ PostgreSQL | CPU s per M rows | load avg |\n")
+	p("|---|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, s := range rep.Stream {
+		ratio := "—"
+		if pg := rep.stream("PostgreSQL", "table events", s.Format); pg != nil && s.System != "PostgreSQL" {
+			ratio = fmt.Sprintf("%.2f×", s.RowsPerSec/pg.RowsPerSec)
+		}
+		cpu := "—"
+		if s.CPUSecPerMRows > 0 {
+			cpu = fmt.Sprintf("%.2f", s.CPUSecPerMRows)
+		}
+		p("| %s | %s | %s | %s | %.3f | %s | %.1f | %s | %s | %.1f |\n", s.System, s.Relation, s.Format, count(s.Rows),
+			s.Seconds, rate(s.RowsPerSec), s.MBPerSec, ratio, cpu, s.LoadAvg)
+	}
+	p("\nCPU is server and client together: for Weir, the harness process (getrusage), which holds Weir, " +
+		"its DuckDB store and the client; for PostgreSQL, its backend and background processes (/proc/PID/stat) " +
+		"plus the harness process. It is the CPU of the fastest run.\n\n")
+}
+
+// writeWireTargets compares the run with issue #6's performance targets.
+func (rep *Report) writeWireTargets(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	weir := rep.ingest("Weir")
+	if weir == nil && len(rep.Stream) == 0 {
+		return
+	}
+	p("### Issue #6's targets\n\n| target | measured | met |\n|---|---|---|\n")
+	for _, f := range streamFormats {
+		s := rep.stream("Weir", "source events", f.name)
+		if s == nil {
+			continue
+		}
+		what := "streaming 1M result rows to pgx at least as fast as PostgreSQL 15 (" + f.name + ")"
+		if s.Rows < 1_000_000 {
+			what += fmt.Sprintf(", %s rows in this run", count(s.Rows))
+		}
+		pg := rep.stream("PostgreSQL", "table events", f.name)
+		if pg == nil {
+			p("| %s | Weir %s rows/s; PostgreSQL not run | — |\n", what, rate(s.RowsPerSec))
+			continue
+		}
+		p("| %s | %.2f× (Weir %s rows/s, PostgreSQL %s rows/s) | %s |\n", what, s.RowsPerSec/pg.RowsPerSec,
+			rate(s.RowsPerSec), rate(pg.RowsPerSec), yes(s.RowsPerSec >= pg.RowsPerSec))
+	}
+	if weir != nil && weir.LoadSeconds > 0 {
+		p("| COPY FROM STDIN ingest ≥ 1,000,000 rows/s into a source with three views | %s rows/s with the views read "+
+			"back after each batch (COPY acknowledgements alone: %s rows/s) | %s |\n",
+			rate(weir.EventsPerSec), rate(float64(weir.Events)/weir.LoadSeconds), yes(weir.EventsPerSec >= 1e6))
+	}
+	p("\n")
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
 }
 
 func rate(v float64) string {
