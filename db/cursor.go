@@ -15,11 +15,14 @@ import (
 // from DuckDB, on a context of its own; a cursor over SUBSCRIBE holds a subscription, and
 // FETCH returns the changes that have come, waiting for the first one.
 type cursor struct {
-	cols   []Column
-	rows   *Rows   // a query's rows; nil for SUBSCRIBE
-	stream *stream // SUBSCRIBE's changes; nil for a query
-	cancel context.CancelFunc
-	done   bool // the query's rows are exhausted
+	name    string
+	sql     string    // the DECLARE statement, as pg_cursors shows it
+	created time.Time // for pg_cursors.creation_time
+	cols    []Column
+	rows    *Rows   // a query's rows; nil for SUBSCRIBE
+	stream  *stream // SUBSCRIBE's changes; nil for a query
+	cancel  context.CancelFunc
+	done    bool // the query's rows are exhausted
 }
 
 func (c *cursor) close() {
@@ -49,30 +52,50 @@ func (s *Session) prepareCursor(st planner.Statement) ([]Column, error) {
 	return c.cols, nil
 }
 
-// declare opens a cursor over st.Query.
-func (s *Session) declare(ctx context.Context, st *planner.Declare) (*Rows, error) {
-	if _, ok := s.cursors[st.Name]; ok {
-		return nil, sqlerr.New("42P03", "cursor %q already exists", st.Name)
-	}
-	inner, err := s.Prepare(ctx, st.Query, nil)
+// prepareDeclare prepares a cursor's query with the DECLARE's parameter types, so that
+// Describe of DECLARE … FOR SELECT … $1 reports the query's parameters (psycopg's named
+// cursors bind them).
+func (s *Session) prepareDeclare(ctx context.Context, st *planner.Declare, paramOIDs []uint32) (*Prepared, error) {
+	inner, err := s.Prepare(ctx, st.Query, paramOIDs)
 	if err != nil {
 		return nil, err
 	}
 	if inner.columns == nil {
 		return nil, sqlerr.New("42P11", "DECLARE CURSOR must be a SELECT or SUBSCRIBE")
 	}
+	return inner, nil
+}
+
+// declare opens a cursor over st.Query, prepared as p.inner (again, when the catalog
+// changed since), with the parameter values args.
+func (s *Session) declare(ctx context.Context, st *planner.Declare, p *Prepared, args []any) (*Rows, error) {
+	if _, ok := s.cursors[st.Name]; ok {
+		return nil, sqlerr.New("42P03", "cursor %q already exists", st.Name)
+	}
+	inner := p.inner
+	if inner == nil {
+		var err error
+		if inner, err = s.prepareDeclare(ctx, st, nil); err != nil {
+			return nil, err
+		}
+	} else if err := s.authorize(ctx, inner.st); err != nil { // roles.go, as at Execute
+		return nil, err
+	}
+	if len(args) != len(inner.params) {
+		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(args), len(inner.params))
+	}
 	// The cursor outlives this statement, so it reads on a context of its own.
 	cctx, cancel := context.WithCancel(context.Background())
-	c := &cursor{cols: inner.columns, cancel: cancel}
+	c := &cursor{name: st.Name, sql: p.sql, created: time.Now(), cols: inner.columns, cancel: cancel}
 	if sub, ok := inner.st.(*planner.Subscribe); ok {
-		rows, err := s.db.subscribeRows(cctx, sub.Name, inner.columns)
+		rows, err := s.db.subscribeRows(cctx, sub, inner.columns)
 		if err != nil {
 			cancel()
 			return nil, err
 		}
 		c.stream = rows.stream
 	} else {
-		rows, err := inner.execute(cctx, nil)
+		rows, err := inner.execute(cctx, args)
 		if err != nil {
 			cancel()
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -32,6 +33,88 @@ type pgCatalog struct {
 	mu     sync.Mutex // serializes syncCatalog
 	synced string     // fingerprint of the catalog the tables reflect
 	done   bool       // synced is valid
+
+	colsMu sync.Mutex
+	cols   map[string][]string // the emulation's relations' columns, in order (catalogColumns)
+}
+
+// catalogColumns returns the columns of the emulation's relation name (weir_pg_class …)
+// in order, for typing what a star over it returns; nil when DuckDB does not know it.
+// They are fixed for the life of the binary (installCatalog), so they are read once.
+func (d *DB) catalogColumns(ctx context.Context, name string) []string {
+	pc := &d.pgcat
+	pc.colsMu.Lock()
+	defer pc.colsMu.Unlock()
+	if cols, ok := pc.cols[name]; ok {
+		return cols
+	}
+	rows, err := d.store.DB().QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index`, name)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if rows.Scan(&c) != nil {
+			return nil
+		}
+		cols = append(cols, c)
+	}
+	if rows.Err() != nil {
+		return nil
+	}
+	if pc.cols == nil {
+		pc.cols = map[string][]string{}
+	}
+	pc.cols[name] = cols
+	return cols
+}
+
+// catalogColumnOIDs are the catalog relations' columns of the types DuckDB lacks: name
+// (19), oid (26), "char" (18), xid (28), pg_node_tree (194) and aclitem[] (1034). A read passing one through
+// to the client reports that type, as PostgreSQL does (see passThrough); the values are
+// DuckDB's VARCHAR, integers and lists.
+var catalogColumnOIDs = map[string]map[string]uint32{
+	"pg_class": {"oid": 26, "relname": 19, "relnamespace": 26, "reltype": 26, "reloftype": 26, "relowner": 26,
+		"relam": 26, "relfilenode": 26, "reltablespace": 26, "reltoastrelid": 26, "relrewrite": 26, "relkind": 18,
+		"relpersistence": 18, "relreplident": 18, "relfrozenxid": 28, "relminmxid": 28, "relacl": 1034, "relpartbound": 194},
+	"pg_namespace": {"oid": 26, "nspname": 19, "nspowner": 26, "nspacl": 1034},
+	"pg_attribute": {"attrelid": 26, "attname": 19, "atttypid": 26, "attcollation": 26, "attalign": 18, "attstorage": 18,
+		"attcompression": 18, "attidentity": 18, "attgenerated": 18, "attacl": 1034},
+	"pg_type": {"oid": 26, "typname": 19, "typnamespace": 26, "typowner": 26, "typrelid": 26, "typelem": 26,
+		"typarray": 26, "typbasetype": 26, "typcollation": 26, "typtype": 18, "typcategory": 18, "typdelim": 18,
+		"typalign": 18, "typstorage": 18, "typacl": 1034},
+	"pg_index": {"indexrelid": 26, "indrelid": 26, "indexprs": 194, "indpred": 194},
+	"pg_constraint": {"oid": 26, "conname": 19, "connamespace": 26, "conrelid": 26, "contypid": 26, "conindid": 26,
+		"conparentid": 26, "confrelid": 26, "contype": 18, "confupdtype": 18, "confdeltype": 18, "confmatchtype": 18},
+	"pg_am":          {"oid": 26, "amname": 19, "amtype": 18},
+	"pg_database":    {"oid": 26, "datname": 19, "datdba": 26, "dattablespace": 26, "datlocprovider": 18, "datfrozenxid": 28, "datminmxid": 28, "datacl": 1034},
+	"pg_roles":       {"oid": 26, "rolname": 19},
+	"pg_authid":      {"oid": 26, "rolname": 19},
+	"pg_user":        {"usename": 19, "usesysid": 26},
+	"pg_collation":   {"oid": 26, "collname": 19, "collnamespace": 26, "collowner": 26, "collprovider": 18},
+	"pg_tablespace":  {"oid": 26, "spcname": 19, "spcowner": 26, "spcacl": 1034},
+	"pg_attrdef":     {"oid": 26, "adrelid": 26},
+	"pg_policy":      {"oid": 26, "polname": 19, "polrelid": 26, "polcmd": 18},
+	"pg_inherits":    {"inhrelid": 26, "inhparent": 26},
+	"pg_rewrite":     {"oid": 26, "rulename": 19, "ev_class": 26, "ev_type": 18, "ev_enabled": 18},
+	"pg_trigger":     {"oid": 26, "tgrelid": 26, "tgname": 19, "tgenabled": 18},
+	"pg_description": {"objoid": 26, "classoid": 26},
+	"pg_extension":   {"oid": 26, "extname": 19, "extowner": 26, "extnamespace": 26},
+	"pg_enum":        {"oid": 26, "enumtypid": 26, "enumlabel": 19},
+	"pg_depend":      {"classid": 26, "objid": 26, "refclassid": 26, "refobjid": 26, "deptype": 18},
+	"pg_proc": {"oid": 26, "proname": 19, "pronamespace": 26, "proowner": 26, "prolang": 26, "prorettype": 26,
+		"prokind": 18, "provolatile": 18, "proparallel": 18, "proacl": 1034},
+	"pg_stat_activity":      {"datid": 26, "datname": 19, "usesysid": 26, "usename": 19},
+	"pg_stat_user_tables":   {"relid": 26, "schemaname": 19, "relname": 19},
+	"pg_statio_user_tables": {"relid": 26, "schemaname": 19, "relname": 19},
+	"pg_matviews":           {"schemaname": 19, "matviewname": 19, "matviewowner": 19, "tablespace": 19},
+	"pg_tables":             {"schemaname": 19, "tablename": 19, "tableowner": 19, "tablespace": 19},
+	"pg_views":              {"schemaname": 19, "viewname": 19, "viewowner": 19},
+	"pg_sequence":           {"seqrelid": 26, "seqtypid": 26},
+	"pg_conversion":         {"oid": 26, "conname": 19},
+	"pg_publication":        {"oid": 26, "pubname": 19},
 }
 
 func (d *DB) pgCatalog() *pgCatalog { return &d.pgcat }
@@ -365,9 +448,65 @@ func operandName(op []ctok) string {
 // When the read names a catalog relation or function, the emulation is synced first.
 func (d *DB) rewriteCatalog(sql string) string { return d.rewriteCatalogFor(sql, nil) }
 
-// rewriteCatalog is DB.rewriteCatalog with the session's user and settings:
-// current_user and current_setting('name') become their values in this session.
-func (s *Session) rewriteCatalog(sql string) string { return s.db.rewriteCatalogFor(sql, s.settings) }
+// rewriteCatalog is DB.rewriteCatalog with the session's user, settings and cursors:
+// current_user and current_setting('name') become their values in this session, and
+// pg_cursors lists the session's cursors (cursorsRelation).
+func (s *Session) rewriteCatalog(sql string) string {
+	return s.db.rewriteCatalogFor(s.cursorsRelation(sql), s.settings)
+}
+
+// cursorsRelation replaces each reference to pg_cursors (or pg_catalog.pg_cursors) in
+// sql with the session's cursors as a relation of PostgreSQL's columns: name,
+// statement, is_holdable (Weir's cursors all outlive their transaction), is_binary,
+// is_scrollable (never) and creation_time.
+func (s *Session) cursorsRelation(sql string) string {
+	if !strings.Contains(strings.ToLower(sql), "pg_cursors") {
+		return sql
+	}
+	res, err := pg_query.Scan(sql)
+	if err != nil {
+		return sql
+	}
+	names := make([]string, 0, len(s.cursors))
+	for name := range s.cursors {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var rows []string
+	for _, name := range names {
+		c := s.cursors[name]
+		rows = append(rows, fmt.Sprintf("SELECT %s::VARCHAR AS name, %s::VARCHAR AS statement, true AS is_holdable, false AS is_binary, false AS is_scrollable, %s::TIMESTAMPTZ AS creation_time",
+			sqlString(name), sqlString(c.sql), sqlString(c.created.UTC().Format("2006-01-02 15:04:05.999999-07:00"))))
+	}
+	rel := "(" + strings.Join(rows, " UNION ALL ") + ")"
+	if len(rows) == 0 {
+		rel = "(SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS statement, NULL::BOOLEAN AS is_holdable, NULL::BOOLEAN AS is_binary, NULL::BOOLEAN AS is_scrollable, NULL::TIMESTAMPTZ AS creation_time WHERE false)"
+	}
+	var sb strings.Builder
+	last := 0
+	toks := res.Tokens
+	for i, t := range toks {
+		if !strings.EqualFold(strings.Trim(sql[t.Start:t.End], `"`), "pg_cursors") || i+1 < len(toks) && sql[toks[i+1].Start:toks[i+1].End] == "(" {
+			continue
+		}
+		start := t.Start
+		if i >= 2 && sql[toks[i-1].Start:toks[i-1].End] == "." {
+			if !strings.EqualFold(sql[toks[i-2].Start:toks[i-2].End], "pg_catalog") {
+				continue
+			}
+			start = toks[i-2].Start
+		}
+		alias := ""
+		if next := i + 1; next >= len(toks) || !(toks[next].Token == pg_query.Token_IDENT || strings.EqualFold(sql[toks[next].Start:toks[next].End], "as")) {
+			alias = " AS pg_cursors"
+		}
+		sb.WriteString(sql[last:start])
+		sb.WriteString(rel + alias)
+		last = int(t.End)
+	}
+	sb.WriteString(sql[last:])
+	return sb.String()
+}
 
 func (d *DB) rewriteCatalogFor(sql string, settings map[string]string) string {
 	out, touched := rewriteCatalogSQLFor(sql, settings)

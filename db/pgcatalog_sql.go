@@ -50,7 +50,7 @@ var catalogViews = []string{
 		NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval
 	FROM (SELECT * FROM weir_pg_att
 		UNION ALL -- the system columns of every table and materialized view
-		SELECT r.oid, s.attname, s.attnum, s.atttypid, -1, true FROM weir_pg_rel r,
+		SELECT r.oid, s.attname, s.attnum::SMALLINT, s.atttypid, -1, true FROM weir_pg_rel r,
 			(VALUES ('tableoid', -6, 26), ('cmax', -5, 29), ('xmax', -4, 28), ('cmin', -3, 29), ('xmin', -2, 28), ('ctid', -1, 27))
 			s(attname, attnum, atttypid)
 		WHERE r.relkind IN ('r', 'm')) a

@@ -115,8 +115,10 @@ func (s *Session) Split(sql string) ([]string, error) { return planner.Split(sql
 // Prepared is a planned statement ready to execute.
 type Prepared struct {
 	s       *Session
+	sql     string
 	st      planner.Statement
 	read    *readPlan // for planner.Read
+	inner   *Prepared // for planner.Declare: the cursor's query, which holds the parameters
 	columns []Column
 	params  []uint32
 }
@@ -133,7 +135,7 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 	if err := s.authorize(ctx, st); err != nil { // roles.go; again at Execute
 		return nil, err
 	}
-	p := &Prepared{s: s, st: st}
+	p := &Prepared{s: s, sql: sql, st: st}
 	for _, t := range st.ParamTypes() {
 		p.params = append(p.params, t.OID())
 	}
@@ -158,7 +160,13 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 		}
 	case *planner.Explain, *planner.ExplainView:
 		p.columns = []Column{textColumn("QUERY PLAN")}
-	case *planner.Fetch, *planner.Declare, *planner.CloseCursor:
+	case *planner.Declare:
+		// DECLARE c CURSOR FOR SELECT … $1: the parameters are the query's (cursor.go).
+		if p.inner, err = s.prepareDeclare(ctx, x, paramOIDs); err != nil {
+			return nil, err
+		}
+		p.params = p.inner.params
+	case *planner.Fetch, *planner.CloseCursor:
 		if p.columns, err = s.prepareCursor(st); err != nil {
 			return nil, err
 		}
@@ -203,6 +211,9 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 	s, d := p.s, p.s.db
 	if p.read != nil {
 		return d.runRead(ctx, p.read, args)
+	}
+	if st, ok := p.st.(*planner.Declare); ok {
+		return s.declare(ctx, st, p, args) // cursor.go
 	}
 	if err := p.bindParams(args); err != nil {
 		return nil, err
@@ -261,11 +272,12 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 	case *planner.Explain:
 		return explainRows(p.columns, st.Text), nil
 	case *planner.Subscribe:
-		return d.subscribeRows(ctx, st.Name, p.columns)
+		return d.subscribeRows(ctx, st, p.columns)
 	case *planner.Copy:
+		if rows, ok, err := p.copySubscribe(ctx, st); ok { // subscribe.go
+			return rows, err
+		}
 		return p.executeCopy(ctx, st)
-	case *planner.Declare:
-		return s.declare(ctx, st)
 	case *planner.Fetch:
 		return s.fetch(ctx, st, p.columns)
 	case *planner.CloseCursor:

@@ -2,12 +2,14 @@ package db
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec/expr"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/planner"
 	"github.com/weirdb/weir/storage/viewstore"
 )
 
@@ -164,9 +166,11 @@ func (d *DB) subscribeColumns(name string) ([]Column, error) {
 	return cols, nil
 }
 
-// subscribeRows is SUBSCRIBE's endless result: the view's contents at the current tick,
-// then every tick's changes, until ctx ends (a cancel request or the client leaving).
-func (d *DB) subscribeRows(ctx context.Context, name string, cols []Column) (*Rows, error) {
+// subscribeRows is SUBSCRIBE's endless result: the view's contents at the current tick
+// (unless st.NoSnapshot), then every tick's changes, until ctx ends (a cancel request or
+// the client leaving).
+func (d *DB) subscribeRows(ctx context.Context, st *planner.Subscribe, cols []Column) (*Rows, error) {
+	name := st.Name
 	sub, snap, _, err := d.Subscribe(name, 0, 1024)
 	if err != nil {
 		return nil, err
@@ -176,9 +180,35 @@ func (d *DB) subscribeRows(ctx context.Context, name string, cols []Column) (*Ro
 		sub.Close()
 		return nil, err
 	}
-	st := &stream{ctx: ctx, sub: sub, rel: rel}
-	st.queue(snap.Tick, snap.Rows)
-	return &Rows{cols: cols, stream: st, tag: "SUBSCRIBE"}, nil
+	s := &stream{ctx: ctx, sub: sub, rel: rel}
+	if !st.NoSnapshot {
+		s.queue(snap.Tick, snap.Rows)
+	}
+	return &Rows{cols: cols, stream: s, tag: "SUBSCRIBE"}, nil
+}
+
+// copySubscribe runs COPY (SUBSCRIBE view) TO STDOUT: the subscription's rows, streamed
+// as COPY data until cancelled. ok is false when st copies something else.
+func (p *Prepared) copySubscribe(ctx context.Context, st *planner.Copy) (rows *Rows, ok bool, err error) {
+	if st.From || !isSubscribe(st.Query) {
+		return nil, false, nil
+	}
+	q, err := p.s.Prepare(ctx, st.Query, nil)
+	if err != nil {
+		return nil, true, shiftErr(err, st.QueryPos)
+	}
+	sub, isSub := q.st.(*planner.Subscribe)
+	if !isSub {
+		return nil, false, nil
+	}
+	rows, err = p.s.db.subscribeRows(ctx, sub, q.columns)
+	return rows, true, err
+}
+
+// isSubscribe reports whether a statement's text starts with SUBSCRIBE.
+func isSubscribe(sql string) bool {
+	f := strings.Fields(sql)
+	return len(f) > 0 && strings.EqualFold(f[0], "subscribe")
 }
 
 // stream feeds a SUBSCRIBE result from a subscription.

@@ -209,6 +209,10 @@ func (b *binder) checkReadRelations(n *pg_query.Node) {
 }
 
 func (b *binder) constText(n *pg_query.Node) string {
+	if n == nil {
+		b.fail(sqlerr.SyntaxError, -1, "option needs a value")
+		return ""
+	}
 	switch v := n.Node.(type) {
 	case *pg_query.Node_AConst:
 		switch c := v.AConst.Val.(type) {
@@ -305,6 +309,10 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 	}
 	for _, o := range s.Options {
 		d := o.GetDefElem()
+		if d.Arg == nil {
+			rel.Options[strings.ToLower(d.Defname)] = "true" // WITH (name): PostgreSQL's boolean shorthand
+			continue
+		}
 		rel.Options[strings.ToLower(d.Defname)] = b.constText(d.Arg)
 	}
 	switch kind {

@@ -418,3 +418,30 @@ func indexOf(names []string, name string) int {
 func quoteIdentifier(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
+
+// copySubscribe checks COPY (SUBSCRIBE view [WITH (…)]) TO STDOUT [WITH (…)] and returns
+// it with the SUBSCRIBE blanked into a SELECT of the same length, so that PostgreSQL's
+// parser reads COPY's options; copyStmt takes the query text from the original
+// statement, so the Copy carries "SUBSCRIBE …" and the database streams it (psql's way
+// to follow a view: each change a line of COPY data until cancelled).
+func copySubscribe(sql string, toks []token) (string, error) {
+	depth := 0
+	for j := 1; j < len(toks); j++ {
+		switch toks[j].text {
+		case "(":
+			depth++
+		case ")":
+			depth--
+		}
+		if depth > 0 {
+			continue
+		}
+		inner := toks[2:j]
+		if _, err := subscribeStatement(sql, inner); err != nil {
+			return "", err
+		}
+		start, end := inner[0].start, inner[len(inner)-1].end
+		return sql[:start] + "SELECT 1" + strings.Repeat(" ", end-start-len("SELECT 1")) + sql[end:], nil
+	}
+	return "", sqlerr.New(sqlerr.SyntaxError, "syntax error at end of input")
+}

@@ -177,3 +177,69 @@ func parseTimeout(lit string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// subscribeStatement parses SUBSCRIBE [TO] view [WITH (option = value [, …])]. The one
+// option is SNAPSHOT (a boolean, true by default): whether the stream starts with the
+// view's current contents or with the changes after it.
+func subscribeStatement(sql string, toks []token) (*Subscribe, error) {
+	n := len(toks)
+	if n > 0 && toks[n-1].kind == pg_query.Token_ASCII_59 {
+		n--
+	}
+	toks = toks[:n]
+	i := 1
+	if i < len(toks) && toks[i].text == "to" {
+		i++
+	}
+	if i >= len(toks) || toks[i].text == "(" {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE takes one materialized view name (SUBSCRIBE to a query is not supported yet)")
+	}
+	name := sql[toks[i].start:toks[i].end]
+	if !strings.HasPrefix(name, `"`) {
+		name = strings.ToLower(name)
+	}
+	st := &Subscribe{Name: strings.Trim(name, `"`)}
+	i++
+	if i == len(toks) {
+		return st, nil
+	}
+	if toks[i].text != "with" || i+1 >= len(toks) || toks[i+1].text != "(" || toks[len(toks)-1].text != ")" {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE takes one materialized view name and WITH (options) (SUBSCRIBE to a query is not supported yet)")
+	}
+	seen := map[string]bool{}
+	for j := i + 2; j < len(toks)-1; {
+		opt := toks[j].text
+		if seen[opt] {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "conflicting or redundant options")
+		}
+		seen[opt] = true
+		j++
+		val := "true"
+		if j < len(toks)-1 && toks[j].text == "=" {
+			if j+1 >= len(toks)-1 {
+				return nil, sqlerr.New(sqlerr.SyntaxError, "SUBSCRIBE option %s needs a value", opt)
+			}
+			val = strings.ToLower(strings.Trim(sql[toks[j+1].start:toks[j+1].end], "'"))
+			j += 2
+		}
+		switch opt {
+		case "snapshot":
+			switch val {
+			case "true", "on", "1", "yes":
+			case "false", "off", "0", "no":
+				st.NoSnapshot = true
+			default:
+				return nil, sqlerr.New(sqlerr.InvalidParameterValue, "SUBSCRIBE option snapshot requires a Boolean value, not %s", val)
+			}
+		default:
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized SUBSCRIBE option %q", opt).WithHint("The one option is SNAPSHOT = true | false.")
+		}
+		if j < len(toks)-1 {
+			if toks[j].text != "," {
+				return nil, sqlerr.New(sqlerr.SyntaxError, "syntax error at or near %q in SUBSCRIBE's options", toks[j].text)
+			}
+			j++
+		}
+	}
+	return st, nil
+}

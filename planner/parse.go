@@ -138,18 +138,11 @@ func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, e
 		name = strings.Trim(name, `"`)
 		return "", 0, &ExplainView{Name: name}, nil, nil
 	case word(0) == "subscribe":
-		i := 1
-		if word(1) == "to" {
-			i = 2
-		}
-		if len(toks) <= i || (len(toks) > i+1 && toks[i+1].kind != pg_query.Token_ASCII_59) {
-			return "", 0, nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SUBSCRIBE takes one materialized view name (SUBSCRIBE to a query is not supported yet)")
-		}
-		name := sql[toks[i].start:toks[i].end]
-		if !strings.HasPrefix(name, `"`) {
-			name = strings.ToLower(name)
-		}
-		return "", 0, &Subscribe{Name: strings.Trim(name, `"`)}, nil, nil
+		st, err := subscribeStatement(sql, toks) // cursor.go
+		return "", 0, st, nil, err
+	case word(0) == "copy" && word(1) == "(" && word(2) == "subscribe":
+		out, err := copySubscribe(sql, toks) // copy.go
+		return out, 0, nil, nil, err
 	case word(0) == "declare" || word(0) == "fetch" || word(0) == "move" || word(0) == "close":
 		st, err := cursorStatement(sql, toks)
 		return "", 0, st, nil, err

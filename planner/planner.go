@@ -139,11 +139,13 @@ type ExplainView struct {
 	Name string
 }
 
-// Subscribe is SUBSCRIBE [TO] view: an endless result of the view's changes, each row
-// (weir_ts, weir_diff, the view's columns), starting with its current contents.
+// Subscribe is SUBSCRIBE [TO] view [WITH (SNAPSHOT = bool)]: an endless result of the
+// view's changes, each row (weir_ts, weir_diff, the view's columns), starting with its
+// current contents unless NoSnapshot (SNAPSHOT = false).
 type Subscribe struct {
 	params
-	Name string
+	Name       string
+	NoSnapshot bool
 }
 
 // Planner plans statements against a catalog.

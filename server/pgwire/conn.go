@@ -32,6 +32,7 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	rd     *recordingReader
+	fr     *frameReader // pgproto3 reads through it (frame.go)
 	be     *pgproto3.Backend
 	out    writer
 	codec  *codec
@@ -66,12 +67,18 @@ type conn struct {
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	rd := &recordingReader{r: nc}
-	be := pgproto3.NewBackend(rd, nc)
+	stall := s.cfg.StallTimeout
+	if stall <= 0 {
+		stall = defaultStallTimeout
+	}
+	fr := &frameReader{r: rd, deadline: nc.SetReadDeadline, stall: stall}
+	be := pgproto3.NewBackend(fr, nc)
 	be.SetMaxBodyLen(maxMessageBody)
 	return &conn{
 		srv:      s,
 		nc:       nc,
 		rd:       rd,
+		fr:       fr,
 		be:       be,
 		out:      writer{w: nc, buf: make([]byte, 0, 8<<10)},
 		codec:    newCodec(),
@@ -188,6 +195,11 @@ func (c *conn) loop() {
 // receiveFailed ends the connection after Receive failed. A socket error or EOF is the
 // client leaving; anything else is a malformed message, answered with 08P01.
 func (c *conn) receiveFailed(err error) {
+	if errors.Is(err, errMessageStalled) || errors.Is(err, errMessageTooLarge) {
+		c.logger.Info("protocol violation", "err", err)
+		c.sendFatal(sqlerr.New(sqlerr.ProtocolViolation, "%v", err))
+		return
+	}
 	if c.rd.err != nil {
 		if !errors.Is(c.rd.err, io.EOF) && !errors.Is(c.rd.err, net.ErrClosed) {
 			c.logger.Debug("read failed", "err", c.rd.err)

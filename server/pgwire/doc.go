@@ -96,6 +96,16 @@
 // ReadyForQuery and each changed value is re-sent, as PostgreSQL reports its GUC_REPORT
 // settings; drivers rely on this for client_encoding, TimeZone and the like.
 //
+// # Message size
+//
+// pgproto3 allocates a message's declared body before reading it, so messages reach it
+// through frameReader (frame.go), which reads each one whole, growing its buffer only as
+// bytes arrive: memory follows what a client sent, not what it claimed. Query, Parse,
+// Bind, FunctionCall and CopyData may be up to 256 MiB, password and SASL messages
+// 64 KiB, every other message 10000 bytes (PostgreSQL's small-message limit); a larger
+// declared length, or a client silent for Config.StallTimeout (30 s) in the middle of a
+// message, ends the connection with FATAL 08P01.
+//
 // # Output batching
 //
 // Messages are encoded into one buffer per connection and written when it passes 32 KiB

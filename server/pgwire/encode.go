@@ -179,6 +179,12 @@ func (c *codec) appendTextConverted(buf []byte, oid uint32, v any) ([]byte, erro
 			return buf, err
 		}
 		return strconv.AppendInt(buf, i, 10), nil
+	case pgtype.OIDOID, pgtype.XIDOID:
+		u, err := asUint32(v, oid)
+		if err != nil {
+			return buf, err
+		}
+		return strconv.AppendUint(buf, uint64(u), 10), nil
 	case pgtype.Float4OID:
 		f, err := asFloat(v, oid)
 		if err != nil {
@@ -341,6 +347,18 @@ func (c *codec) appendBinaryConverted(buf []byte, oid uint32, v any) ([]byte, er
 		return binary.BigEndian.AppendUint32(buf, uint32(iv.Months)), nil
 	case pgtype.ByteaOID:
 		return append(buf, asBytes(v)...), nil
+	case pgtype.OIDOID, pgtype.XIDOID:
+		u, err := asUint32(v, oid)
+		if err != nil {
+			return buf, err
+		}
+		return binary.BigEndian.AppendUint32(buf, u), nil
+	case pgtype.QCharOID:
+		// "char" is one byte; PostgreSQL's '' is the byte 0.
+		if t := appendTextOf(nil, v); len(t) > 0 {
+			return append(buf, t[0]), nil
+		}
+		return append(buf, 0), nil
 	case pgtype.JSONBOID:
 		return appendJSON(append(buf, 1), v)
 	case pgtype.JSONOID:
@@ -356,6 +374,18 @@ func (c *codec) appendBinaryConverted(buf []byte, oid uint32, v any) ([]byte, er
 		return buf, sqlerr.New(sqlerr.DatatypeMismatch, "cannot encode a value of Go type %T as binary %s", v, typeName(oid))
 	}
 	return out, nil
+}
+
+// asUint32 converts v to an oid or xid: an integer in [0, 2^32).
+func asUint32(v any, oid uint32) (uint32, error) {
+	i, err := asInt(v, pgtype.Int8OID)
+	if err != nil {
+		return 0, err
+	}
+	if i < 0 || i > math.MaxUint32 {
+		return 0, sqlerr.New(sqlerr.NumericValueOutOfRange, "OID out of range: %d", i)
+	}
+	return uint32(i), nil
 }
 
 // asInt converts v to an integer in the range of oid (int2, int4 or int8). Floats are

@@ -34,8 +34,8 @@ const fuzzMaxBody = 1 << 20
 //     caught here);
 //   - well-formed output, every ErrorResponse with a valid SQLSTATE that is not XX000,
 //     and a FATAL one only as the last message;
-//   - for a malformed frame (a length under 4, a body over the limit, an unknown message
-//     type) or a malformed startup packet, the connection closed after a FATAL
+//   - for a malformed frame (a length under 4, a body over its type's limit, an unknown
+//     message type) or a malformed startup packet, the connection closed after a FATAL
 //     ErrorResponse: 08P01 once past startup;
 //   - no allocation sized by a length the client claimed beyond the limit;
 //   - the session closed, and the other client still served.
@@ -75,6 +75,7 @@ func FuzzDecode(f *testing.F) {
 		nc := newFuzzConn(in)
 		c := newConn(srv, nc)
 		c.be.SetMaxBodyLen(fuzzMaxBody)
+		c.fr.max = fuzzMaxBody
 		before := heapAllocs()
 		done := make(chan struct{})
 		go func() {
@@ -210,7 +211,7 @@ func expectFrames(in []byte) frameExpectation {
 		case n < 4:
 			e.fatal, e.why = "08P01", "a message of length "+strconv.Itoa(n)
 			return e
-		case n-4 > fuzzMaxBody:
+		case n-4 > min(fuzzMaxBody, messageLimit(typ)):
 			e.fatal, e.why = "08P01", "a message body of "+strconv.Itoa(n-4)+" bytes"
 			return e
 		case typ == 'X':

@@ -26,6 +26,9 @@ type Config struct {
 	// AuthSCRAM.
 	Auth  AuthMethod
 	Roles Roles
+	// StallTimeout is how long a client may pause in the middle of a message before it
+	// is dropped with 08P01 (frame.go); 0 is 30 seconds.
+	StallTimeout time.Duration
 }
 
 // DefaultConfig returns the default configuration: PostgreSQL clients on 127.0.0.1:5499.

@@ -43,7 +43,7 @@ type startupRequest struct {
 // a Session and is answered with AuthenticationOk, ParameterStatus*, BackendKeyData and
 // ReadyForQuery.
 func (c *conn) startup() bool {
-	_ = c.nc.SetReadDeadline(time.Now().Add(startupTimeout))
+	c.setReadDeadline(time.Now().Add(startupTimeout))
 	for {
 		msg, err := c.readStartup()
 		if err != nil {
@@ -170,7 +170,7 @@ func (c *conn) accept(m *startupRequest) bool {
 	if !c.authenticate(m.params["user"]) {
 		return false
 	}
-	_ = c.nc.SetReadDeadline(time.Time{})
+	c.setReadDeadline(time.Time{})
 	sess, err := c.srv.eng.NewSession(c.ctx, m.params)
 	if err != nil {
 		c.sendFatal(err)

@@ -40,7 +40,7 @@ func (c *conn) upgradeTLS() bool {
 	}
 	c.rd.r = tc
 	c.out.w = tc
-	c.be = pgproto3.NewBackend(c.rd, tc)
+	c.be = pgproto3.NewBackend(c.fr, tc) // c.fr reads c.rd, now TLS
 	c.be.SetMaxBodyLen(maxMessageBody)
 	st := tc.ConnectionState()
 	c.logger = c.logger.With("tls", tls.VersionName(st.Version))

@@ -34,11 +34,12 @@ type Store struct {
 
 // Open opens (creating if needed) the DuckDB database at path; "" is in-memory.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
-	// Every connection gets PostgreSQL's reading of `/` on integers (truncating division)
-	// and the session time zone Weir runs in.
+	// Every connection gets PostgreSQL's reading of `/` on integers (truncating division),
+	// PostgreSQL's NULL order (last ascending, first descending) and the session time zone
+	// Weir runs in.
 	initCtx := context.WithoutCancel(ctx) // connections are opened long after Open returns
 	connector, err := duckdb.NewConnector(path, func(ex driver.ExecerContext) error {
-		for _, q := range []string{`SET integer_division = true`, `SET TimeZone = 'UTC'`} {
+		for _, q := range []string{`SET integer_division = true`, `SET default_null_order = 'nulls_last_on_asc_first_on_desc'`, `SET TimeZone = 'UTC'`} {
 			if _, err := ex.ExecContext(initCtx, q, nil); err != nil {
 				return err
 			}
@@ -55,6 +56,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "open DuckDB writer connection")
 	}
 	s := &Store{db: db, w: w, logger: logger}
+	if err := duckdb.RegisterScalarUDF(w, "weir_numeric_avg", numericAvg{}); err != nil {
+		db.Close()
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "register weir_numeric_avg")
+	}
 	for _, q := range []string{
 		`CREATE TABLE IF NOT EXISTS weir_catalog (id BIGINT PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, sql VARCHAR NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS weir_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -69,6 +74,43 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		}
 	}
 	return s, nil
+}
+
+// numericAvg is the DuckDB function weir_numeric_avg(sum, count, r): sum / count as
+// PostgreSQL's numeric division computes it (its avg(numeric)), sum being decimal text,
+// as its text, which DECIMAL(38, r) holds exactly when r >= 0: a quotient needing more
+// than r fraction digits is an error, never rounded. Ad-hoc reads compute avg of numerics with it (db's
+// rewriteNumeric). Registered on one connection, it serves the whole database.
+type numericAvg struct{}
+
+func (numericAvg) Config() duckdb.ScalarFuncConfig {
+	varchar, _ := duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
+	bigint, _ := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
+	integer, _ := duckdb.NewTypeInfo(duckdb.TYPE_INTEGER)
+	return duckdb.ScalarFuncConfig{InputTypeInfos: []duckdb.TypeInfo{varchar, bigint, integer}, ResultTypeInfo: varchar}
+}
+
+func (numericAvg) Executor() duckdb.ScalarFuncExecutor {
+	return duckdb.ScalarFuncExecutor{RowExecutor: func(args []driver.Value) (any, error) {
+		sumText, _ := args[0].(string)
+		n, _ := args[1].(int64)
+		r, _ := args[2].(int32)
+		if n == 0 {
+			return nil, nil
+		}
+		sum, err := decimal.Parse(sumText)
+		if err != nil {
+			return nil, err
+		}
+		q, err := decimal.Div(sum, decimal.FromInt(n))
+		if err != nil {
+			return nil, err
+		}
+		if r >= 0 && q.Scale > r && decimal.Cmp(q.Round(r), q) != 0 {
+			return nil, fmt.Errorf("numeric field overflow: the average %s needs %d fraction digits, more than the %d an ad-hoc read holds here", q, q.Scale, r)
+		}
+		return q.String(), nil
+	}}
 }
 
 // ErrorsTable is the system table listing the row errors that stand in the views.

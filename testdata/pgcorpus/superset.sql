@@ -24,7 +24,6 @@ SELECT c.oid FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n
 
 -- name: SQLAlchemy: get_columns
 -- check: rows
--- differs: identity_options:json→text
 SELECT a.attname,
   pg_catalog.format_type(a.atttypid, a.atttypmod),
   (

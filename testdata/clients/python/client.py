@@ -146,6 +146,11 @@ def server_cursor(conn):
         cur.execute("SELECT user_id, amount FROM py_gifts WHERE room_id = 3 ORDER BY user_id")
         check("server cursor: fetchmany", cur.fetchmany(2), [(200, decimal.Decimal("0")), (201, decimal.Decimal("1"))])
         check("server cursor: rest", cur.fetchall(), [(202, decimal.Decimal("2"))])
+    with conn.cursor(name="py_cur_params") as cur:
+        # DECLARE … FOR SELECT … $1, $2 over the extended protocol: Describe reports the
+        # query's parameters and Bind passes them.
+        cur.execute("SELECT user_id, amount FROM py_gifts WHERE room_id = %s AND user_id > %s ORDER BY user_id", (3, 200))
+        check("server cursor with parameters", cur.fetchall(), [(201, decimal.Decimal("1")), (202, decimal.Decimal("2"))])
     conn.commit()
     ok("server cursor: closed and committed")
 
