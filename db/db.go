@@ -122,6 +122,10 @@ type DB struct {
 	ckptCatalog     []byte                // the catalog fingerprint of the newest one
 	progress        map[string]string     // connector positions as of the last tick (IngestWithProgress)
 	restoredFrom    uint64                // the tick of the checkpoint recovery loaded, if any
+
+	fineFrom   atomic.Uint64 // views' history holds each tick's own changes only after this tick
+	connOnce   sync.Once     // creates connectors
+	connectors *connectors   // Kafka consumers and sinks (connectors.go, sinks.go)
 }
 
 // view is a materialized view's live state: its dataflow, its current contents and the
@@ -206,6 +210,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 		d.startFlusher(ctx)
 		d.startCheckpointer(ctx)
 		d.logger.Info("ready", "tick", d.tick, "recovery", time.Since(t0).Round(time.Millisecond))
+		d.startConnectors(ctx) // last: consumers tick from here on (connectors.go)
 		return nil
 	}
 	if !cfg.Background {
@@ -266,6 +271,7 @@ func (d *DB) RecoveryErr() error {
 
 // Close flushes what is pending, then closes the log and the store.
 func (d *DB) Close() error {
+	d.stopConnectors() // first: a consumer's last commit needs the database
 	d.stopClock()
 	d.stopFlusher()
 	d.ckptLoop.stop()
@@ -353,6 +359,7 @@ func (d *DB) recover(ctx context.Context) error {
 			return err
 		}
 	}
+	d.fineFrom.Store(d.tick)             // replay merges ticks: history is per tick only after this (sinks.go)
 	if err := d.flush(ctx); err != nil { // what the log replay added
 		return err
 	}
@@ -427,7 +434,9 @@ func (d *DB) rebuild(ctx context.Context) error {
 		}
 		d.views[rel.Name] = v
 	}
-	return d.replayFrom(ctx, d.flushedLSN+1, 0)
+	err = d.replayFrom(ctx, d.flushedLSN+1, 0)
+	d.fineFrom.Store(d.tick) // replay merges ticks: history is per tick only after this (sinks.go)
+	return err
 }
 
 // loadTables reloads every table's rows from the store.

@@ -43,6 +43,9 @@ func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bo
 	if skip, err := d.checkNewName(st.Rel.Name, st.IfNotExists); skip || err != nil {
 		return false, err
 	}
+	if err := d.validateConnector(ctx, st.Rel); err != nil { // connectors.go
+		return false, err
+	}
 	if err := d.cat.Add(st.Rel); err != nil {
 		return false, err
 	}
@@ -63,6 +66,9 @@ func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bo
 	}
 	if wm := st.Rel.Watermark; wm != nil {
 		d.wms[st.Rel.Name] = &watermark{spec: *wm, max: exec.NoWatermark}
+	}
+	if isKafka(st.Rel) {
+		d.startSource(st.Rel) // connectors.go
 	}
 	d.catalogChanged(ctx)
 	return true, nil
@@ -177,6 +183,9 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 	if len(victims) == 0 {
 		return nil
 	}
+	if err := d.checkSinkDeps(victims); err != nil { // sinks.go
+		return err
+	}
 	tx, err := d.store.Begin(ctx)
 	if err != nil {
 		return err
@@ -187,6 +196,10 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 			return err
 		}
 		if err := tx.Exec(`DELETE FROM `+viewstore.ErrorsTable+` WHERE view = ?`, v.Name); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := forgetPositions(tx, v); err != nil { // connectors.go
 			tx.Rollback()
 			return err
 		}
@@ -212,6 +225,10 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 		delete(d.views, v.Name)
 		delete(d.tables, v.Name)
 		delete(d.wms, v.Name)
+		if isKafka(v) {
+			d.stopSource(v.Name) // connectors.go
+			d.dropPositions(v.Name)
+		}
 	}
 	d.catalogChanged(ctx)
 	return nil

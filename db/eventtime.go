@@ -38,6 +38,10 @@ type watermark struct {
 	spec catalog.Watermark
 	max  int64 // the largest event time seen (exec.NoWatermark before the first)
 	late int64 // late events since the source was created
+	// floor is the highest watermark a partitioned source has had in this process, so
+	// that a partition delivering its first event late cannot move it back.
+	floor    int64
+	floorSet bool
 }
 
 func (w *watermark) value() int64 {
@@ -45,6 +49,29 @@ func (w *watermark) value() int64 {
 		return exec.NoWatermark
 	}
 	return w.max - w.spec.Delay
+}
+
+// wmValue is source name's watermark: w.value(), capped for a partitioned (Kafka)
+// source by its slowest partition (partitionBound, connectors.go), and never lower than
+// it has been. The caller holds d.mu.
+func (d *DB) wmValue(name string, w *watermark) int64 {
+	v := w.value()
+	bound, ok := d.partitionBound(name)
+	if !ok || v == exec.NoWatermark {
+		return v
+	}
+	if bound == exec.NoWatermark {
+		v = exec.NoWatermark
+	} else if capped := bound - w.spec.Delay; capped < v {
+		v = capped
+	}
+	if w.floorSet && w.floor > v {
+		return w.floor
+	}
+	if v != exec.NoWatermark {
+		w.floor, w.floorSet = v, true
+	}
+	return v
 }
 
 // lateRel is the system table of late events: one row per event that arrived behind its
@@ -84,7 +111,7 @@ func (d *DB) tickWatermarks() map[string]int64 {
 	}
 	out := make(map[string]int64, len(d.wms))
 	for name, w := range d.wms {
-		out[name] = w.value()
+		out[name] = d.wmValue(name, w)
 	}
 	return out
 }
@@ -100,7 +127,7 @@ func (d *DB) eventTime(tick uint64, appends map[string]*delta.Batch, changes map
 		if !ok || b.Len() == 0 {
 			continue
 		}
-		before := w.value()
+		before := d.wmValue(name, w)
 		rel, _ := d.cat.Get(name)
 		col := b.Cols[w.spec.Col]
 		for i := 0; i < b.Len(); i++ {
@@ -213,7 +240,7 @@ func (d *DB) writeEventTime(tx storeWriter, late *delta.Batch, moved map[string]
 		if !ok {
 			continue
 		}
-		if err := tx.SetWatermark(name, w.value(), w.max, w.late); err != nil {
+		if err := tx.SetWatermark(name, d.wmValue(name, w), w.max, w.late); err != nil {
 			return err
 		}
 	}
@@ -237,7 +264,7 @@ func (d *DB) EventTime() []SourceTime {
 	out := make([]SourceTime, 0, len(d.wms))
 	for _, name := range sortedKeys(d.wms) {
 		w := d.wms[name]
-		out = append(out, SourceTime{Source: name, Watermark: w.value(), MaxEventTime: w.max, LateEvents: w.late})
+		out = append(out, SourceTime{Source: name, Watermark: d.wmValue(name, w), MaxEventTime: w.max, LateEvents: w.late})
 	}
 	return out
 }

@@ -268,6 +268,13 @@ func (s *Session) authorize(ctx context.Context, st planner.Statement) error {
 		return s.authorize(ctx, inner)
 	case *planner.Read:
 		return s.authorizeRead(ctx, st.SQL)
+	case *planner.CreateSink: // a sink copies the view out: CREATE, and SELECT on the view
+		if err := s.need(ctx, kindSchema, "public", "CREATE"); err != nil {
+			return err
+		}
+		return s.need(ctx, kindRelation, st.From, "SELECT")
+	case *planner.DropSink:
+		return s.need(ctx, kindSchema, "public", "CREATE")
 	}
 	return nil
 }

@@ -148,6 +148,8 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 		p.read, p.columns, p.params = rp, rp.columns, rp.params
 	case *planner.Show:
 		p.columns = showColumns(x.What)
+	case *planner.ShowSinks:
+		p.columns = showSinksColumns() // sinks.go
 	case *planner.ShowVar:
 		if x.Name == "all" {
 			p.columns = []Column{textColumn("name"), textColumn("setting"), textColumn("description")}
@@ -263,6 +265,18 @@ func (p *Prepared) execute(ctx context.Context, args []any) (*Rows, error) {
 		return tagOnly(fmt.Sprintf("DELETE %d", n)), nil
 	case *planner.Show:
 		return d.show(st.What), nil
+	case *planner.CreateSink: // sinks.go
+		if err := d.createSink(ctx, st); err != nil {
+			return nil, err
+		}
+		return tagOnly("CREATE SINK"), nil
+	case *planner.DropSink:
+		if err := d.dropSink(ctx, st); err != nil {
+			return nil, err
+		}
+		return tagOnly("DROP SINK"), nil
+	case *planner.ShowSinks:
+		return d.showSinks(), nil
 	case *planner.SetVar:
 		return s.set(st)
 	case *planner.ShowVar:

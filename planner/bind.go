@@ -323,8 +323,8 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 		conn := rel.Options["connector"]
 		if conn == "" {
 			rel.Options["connector"] = "http"
-		} else if conn != "http" {
-			b.fail(sqlerr.FeatureNotSupported, s.Relation.Location, "connector %q is not supported yet (only 'http')", conn)
+		} else if conn != "http" && conn != "kafka" { // kafka's options: db/connectors.go
+			b.fail(sqlerr.FeatureNotSupported, s.Relation.Location, "connector %q is not supported (only 'http' or 'kafka')", conn)
 		}
 		if b.ext != nil && b.ext.watermark != nil {
 			b.bindWatermark(rel, b.ext.watermark)

@@ -104,6 +104,9 @@ func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, e
 		return sql[:t.start] + with + strings.Repeat(" ", pad) + sql[t.end:]
 	}
 	switch {
+	case (word(0) == "create" || word(0) == "drop") && word(1) == "sink", word(0) == "show" && word(1) == "sinks":
+		st, err := sinkStatement(sql, toks) // sink.go
+		return "", 0, st, nil, err
 	case word(0) == "create" && word(1) == "source":
 		out, wm, err := cutWatermark(sql, toks)
 		if err != nil {
@@ -146,8 +149,6 @@ func streaming(sql string) (rewritten string, kind catalog.Kind, st Statement, e
 	case word(0) == "declare" || word(0) == "fetch" || word(0) == "move" || word(0) == "close":
 		st, err := cursorStatement(sql, toks)
 		return "", 0, st, nil, err
-	case word(0) == "create" && word(1) == "sink":
-		return "", 0, nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE SINK is not supported yet")
 	}
 	return sql, 0, nil, nil, nil
 }

@@ -1,0 +1,86 @@
+// Package kafka connects Weir to Apache Kafka with franz-go: a source that consumes a
+// topic's partitions into a Weir source exactly once, and a sink that produces a view's
+// changes transactionally.
+//
+// Exactly-once consumption does not trust Kafka's group offsets. Each poll is committed
+// to Weir in one tick together with the next offset of every partition it read (and the
+// dead letters of the messages that did not decode), so after a crash the positions
+// Weir recovers are exactly those of the rows that survived, and the consumer seeks
+// there. Group offsets are committed too, after Weir, for monitoring only.
+package kafka
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// SourceConfig is a Kafka source's WITH options.
+type SourceConfig struct {
+	Brokers []string // seed brokers, host:port
+	Topic   string
+	Format  string // "json" (one object per message) or "csv" (one line per message)
+	Start   string // "earliest" or "latest": where a partition without a stored position starts
+	Group   string // consumer group; "" consumes every partition directly
+}
+
+// sourceOptions are the WITH options a Kafka source accepts.
+var sourceOptions = []string{"connector", "brokers", "topic", "format", "start", "group"}
+
+// ParseSource validates a Kafka source's WITH options (lower-cased keys). A missing
+// required option or a bad value is 22023 naming the option; an option Weir does not
+// know is 22023 too, and a format it does not read is 0A000.
+func ParseSource(opts map[string]string) (SourceConfig, error) {
+	for k := range opts {
+		if !slices.Contains(sourceOptions, k) {
+			return SourceConfig{}, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized Kafka source option %q", k).
+				WithHint("Kafka sources take %s.", strings.Join(sourceOptions, ", "))
+		}
+	}
+	cfg := SourceConfig{Topic: opts["topic"], Format: opts["format"], Start: opts["start"], Group: opts["group"]}
+	brokers, err := parseBrokers(opts)
+	if err != nil {
+		return SourceConfig{}, err
+	}
+	cfg.Brokers = brokers
+	if cfg.Topic == "" {
+		return SourceConfig{}, missing("topic")
+	}
+	switch cfg.Format {
+	case "":
+		cfg.Format = "json"
+	case "json", "csv":
+	default:
+		return SourceConfig{}, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka source option format = %q is not supported (json or csv)", cfg.Format)
+	}
+	switch cfg.Start {
+	case "":
+		cfg.Start = "earliest"
+	case "earliest", "latest":
+	default:
+		return SourceConfig{}, sqlerr.New(sqlerr.InvalidParameterValue, "Kafka source option start = %q is invalid (earliest or latest)", cfg.Start)
+	}
+	return cfg, nil
+}
+
+func parseBrokers(opts map[string]string) ([]string, error) {
+	var brokers []string
+	for _, b := range strings.Split(opts["brokers"], ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			if !strings.Contains(b, ":") {
+				return nil, sqlerr.New(sqlerr.InvalidParameterValue, "Kafka option brokers: %q is not host:port", b)
+			}
+			brokers = append(brokers, b)
+		}
+	}
+	if len(brokers) == 0 {
+		return nil, missing("brokers")
+	}
+	return brokers, nil
+}
+
+func missing(opt string) error {
+	return sqlerr.New(sqlerr.InvalidParameterValue, "Kafka option %q is required", opt).
+		WithHint("WITH (connector = 'kafka', brokers = 'host:port,…', topic = '…')")
+}

@@ -1,0 +1,413 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/connector/kafka"
+	"github.com/weirdb/weir/exec"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/jsonrow"
+	"github.com/weirdb/weir/internal/pgcopy"
+	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/planner"
+	"github.com/weirdb/weir/storage/viewstore"
+)
+
+// Connectors: the Kafka consumers behind sources declared WITH (connector = 'kafka'),
+// and the sinks (sinks.go). A consumer starts when its source is created and when the
+// database opens (after recovery), and stops at DROP SOURCE and Close.
+//
+// Each poll of a consumer is one tick (commitKafka): the rows of every partition it
+// read, the dead letters of the messages that did not decode, and each partition's next
+// offset under the progress key "kafka/<source>/<partition>", all committed together
+// (the write-ahead log record and the view-store transaction of IngestWithProgress).
+// Recovery therefore restores exactly the positions of the rows that survived, and the
+// consumer seeks there: no loss and no duplicate although Kafka delivers at least once.
+//
+// Per-partition watermarks: for a watermarked Kafka source, each tick also records each
+// partition's largest event time under "eventtime/<source>/<partition>", and the
+// source's watermark is capped by the smallest of them (partitionBound, eventtime.go):
+// a partition that lags holds the watermark back instead of having its events counted
+// late. The cap is read from the committed progress, so it is the same live and in
+// recovery; it takes effect from the tick after the one that records it (earlier, never
+// later, is the safe side).
+
+// DeadLettersTable is the source that keeps the Kafka messages that did not decode:
+// one row per message, committed in the same tick as the position moving past it.
+const DeadLettersTable = "weir_dead_letters"
+
+const deadLettersSQL = `CREATE SOURCE ` + DeadLettersTable + ` (source text NOT NULL, topic text NOT NULL, ` +
+	`kafka_partition integer NOT NULL, kafka_offset bigint NOT NULL, error text NOT NULL, payload text, ` +
+	`received_at timestamptz NOT NULL) WITH (connector = 'http')`
+
+// connectors are the running consumers and sinks. Their own lock, never held while
+// waiting for d.mu's holder (a consumer's commit takes d.mu).
+type connectors struct {
+	mu       sync.Mutex
+	sources  map[string]*kafka.Source
+	sinks    map[string]*sinkRunner
+	stopping []*kafka.Source // dropped sources' consumers, stopping; Close waits for them
+	ctx      context.Context // the database's lifetime; cancelled by Close
+	cancel   context.CancelFunc
+	closed   bool
+}
+
+func (d *DB) conns() *connectors {
+	d.connOnce.Do(func() {
+		d.connectors = &connectors{sources: map[string]*kafka.Source{}, sinks: map[string]*sinkRunner{}}
+	})
+	return d.connectors
+}
+
+// isKafka reports whether rel is a source fed by Kafka.
+func isKafka(rel *catalog.Relation) bool {
+	return rel.Kind == catalog.Source && rel.Options["connector"] == "kafka"
+}
+
+// positionKey is the progress key of a partition's next offset.
+func positionKey(source string, partition int32) string {
+	return "kafka/" + source + "/" + strconv.Itoa(int(partition))
+}
+
+// eventTimeKey is the progress key of a partition's largest event time (µs).
+func eventTimeKey(source string, partition int32) string {
+	return "eventtime/" + source + "/" + strconv.Itoa(int(partition))
+}
+
+// startConnectors starts every Kafka source's consumer and every sink; Open calls it
+// once recovery is done.
+func (d *DB) startConnectors(ctx context.Context) {
+	c := d.conns()
+	c.mu.Lock()
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	c.mu.Unlock()
+	for _, rel := range d.cat.List(catalog.Source) {
+		if isKafka(rel) {
+			d.startSource(rel)
+		}
+	}
+	d.startSinks()
+}
+
+// startSource starts rel's consumer (a Kafka source).
+func (d *DB) startSource(rel *catalog.Relation) {
+	c := d.conns()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.ctx == nil {
+		return
+	}
+	cfg, err := kafka.ParseSource(rel.Options)
+	if err != nil {
+		d.logger.Error("kafka source not started", "source", rel.Name, "err", err)
+		return
+	}
+	dec, err := d.decoder(rel, cfg.Format)
+	if err != nil {
+		d.logger.Error("kafka source not started", "source", rel.Name, "err", err)
+		return
+	}
+	if old := c.sources[rel.Name]; old != nil {
+		old.Stop()
+	}
+	s := kafka.NewSource(cfg, rel.Name, &kafkaTarget{d: d, rel: rel, topic: cfg.Topic}, dec, d.logger)
+	c.sources[rel.Name] = s
+	s.Start(c.ctx)
+}
+
+// stopSource asks a source's consumer to stop and returns it, to be waited for once
+// d.mu is released (its last commit may be waiting for d.mu).
+func (d *DB) stopSource(name string) *kafka.Source {
+	c := d.conns()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sources[name]
+	if s != nil {
+		s.Stop()
+		delete(c.sources, name)
+		c.stopping = append(c.stopping, s)
+	}
+	return s
+}
+
+// stopConnectors stops every consumer and sink and waits for them; Close calls it
+// before anything else, without d.mu.
+func (d *DB) stopConnectors() {
+	c := d.conns()
+	c.mu.Lock()
+	c.closed = true
+	if c.cancel != nil {
+		c.cancel()
+	}
+	srcs, sinks, stopping := c.sources, c.sinks, c.stopping
+	c.sources, c.sinks, c.stopping = map[string]*kafka.Source{}, map[string]*sinkRunner{}, nil
+	c.mu.Unlock()
+	for _, s := range srcs {
+		s.Close()
+	}
+	for _, s := range stopping {
+		s.Wait()
+	}
+	for _, s := range sinks {
+		s.close()
+	}
+}
+
+// validateConnector checks a new source's connector options (CREATE time) and makes
+// sure the dead-letter source exists for a Kafka source. The caller holds d.mu.
+func (d *DB) validateConnector(ctx context.Context, rel *catalog.Relation) error {
+	if !isKafka(rel) {
+		return nil
+	}
+	if _, err := kafka.ParseSource(rel.Options); err != nil {
+		return err
+	}
+	if _, err := d.decoder(rel, rel.Options["format"]); err != nil {
+		return err
+	}
+	return d.ensureDeadLetters(ctx)
+}
+
+// ensureDeadLetters creates weir_dead_letters if it does not exist. The caller holds d.mu.
+func (d *DB) ensureDeadLetters(ctx context.Context) error {
+	if _, err := d.cat.Get(DeadLettersTable); err == nil {
+		return nil
+	}
+	st, err := d.planner.Plan(deadLettersSQL, nil)
+	if err != nil {
+		return err
+	}
+	rel := st.(*planner.CreateRelation).Rel
+	if err := d.cat.Add(rel); err != nil {
+		return err
+	}
+	tx, err := d.store.Begin(ctx)
+	if err == nil {
+		if err = tx.CreateRelation(rel); err == nil {
+			err = tx.Commit(d.tick)
+		} else {
+			tx.Rollback()
+		}
+	}
+	if err != nil {
+		d.cat.Remove(rel.Name)
+	}
+	return err
+}
+
+// forgetPositions deletes a dropped Kafka source's positions, in the drop's
+// transaction, so that a source created again under the name starts afresh. The caller
+// holds d.mu; the in-memory positions go once the transaction commits (dropPositions).
+func forgetPositions(tx *viewstore.Tx, rel *catalog.Relation) error {
+	if !isKafka(rel) {
+		return nil
+	}
+	for _, prefix := range []string{"kafka/", "eventtime/"} {
+		if err := tx.Exec(`DELETE FROM weir_meta WHERE starts_with(key, ?)`, progressPrefix+prefix+rel.Name+"/"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) dropPositions(name string) {
+	for k := range d.progress {
+		if strings.HasPrefix(k, "kafka/"+name+"/") || strings.HasPrefix(k, "eventtime/"+name+"/") {
+			delete(d.progress, k)
+		}
+	}
+}
+
+// decoder returns the function that types one message of rel in format: JSON as HTTP
+// ingest reads it (internal/jsonrow), CSV as COPY FROM … (FORMAT csv) reads a line.
+func (d *DB) decoder(rel *catalog.Relation, format string) (kafka.Decoder, error) {
+	check := func(row []delta.Value) ([]delta.Value, error) {
+		if err := checkRow(rel, row, 1); err != nil {
+			return nil, err
+		}
+		return row, nil
+	}
+	switch format {
+	case "", "json":
+		return func(payload []byte) ([]delta.Value, error) {
+			row, col, err := jsonrow.Decode(rel, payload)
+			if err != nil {
+				if col != "" {
+					return nil, err.WithDetail("column %s", col)
+				}
+				return nil, err
+			}
+			return check(row)
+		}, nil
+	case "csv":
+		cols := make([]int, len(rel.Columns))
+		names := make([]string, len(rel.Columns))
+		for i, c := range rel.Columns {
+			cols[i], names[i] = i, c.Name
+		}
+		opts := pgcopy.Defaults(pgcopy.CSV)
+		st := &planner.Copy{From: true, Rel: rel, Columns: cols, Options: opts}
+		return func(payload []byte) ([]delta.Value, error) {
+			cv := newCopyConverter(rel, st)
+			rd := pgcopy.NewReader(bytes.NewReader(payload), opts, names)
+			if !rd.Next() {
+				if err := rd.Err(); err != nil {
+					return nil, err
+				}
+				return nil, sqlerr.New(sqlerr.BadCopyFileFormat, "empty message")
+			}
+			row := make([]delta.Value, len(rel.Columns))
+			if err := cv.convert(rd, row); err != nil {
+				return nil, err
+			}
+			if rd.Next() {
+				return nil, sqlerr.New(sqlerr.BadCopyFileFormat, "more than one CSV line in a message")
+			}
+			if err := rd.Err(); err != nil {
+				return nil, err
+			}
+			return check(row)
+		}, nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka source option format = %q is not supported (json or csv)", format)
+}
+
+// kafkaTarget is a Kafka source's view of the database.
+type kafkaTarget struct {
+	d     *DB
+	rel   *catalog.Relation // the source as created: a source dropped and created again is another
+	topic string
+}
+
+func (t *kafkaTarget) Position(p int32) (int64, bool) {
+	v, ok := t.d.Progress(positionKey(t.rel.Name, p))
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
+func (t *kafkaTarget) Commit(ctx context.Context, parts []kafka.Partition) error {
+	return t.d.commitKafka(ctx, t.rel, t.topic, parts)
+}
+
+// commitKafka commits one poll of a Kafka source as one tick: the rows, the dead letters
+// and every partition's position and event time, or nothing.
+func (d *DB) commitKafka(ctx context.Context, rel *catalog.Relation, topic string, parts []kafka.Partition) error {
+	if err := d.checkReady(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil { // stopped: a dropped source's last poll must not land
+		return ctx.Err()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cur, err := d.cat.Get(rel.Name); err != nil || cur != rel {
+		return sqlerr.New(sqlerr.UndefinedTable, "source %q was dropped", rel.Name)
+	}
+	in := tickInput{appends: map[string]*delta.Batch{}, progress: map[string]string{}}
+	rows := delta.New(relKinds(rel))
+	var dead *delta.Batch
+	now := d.clock().UnixMicro()
+	for _, p := range parts {
+		maxTS := exec.NoWatermark
+		for _, row := range p.Rows {
+			rows.AppendRow(row, 1)
+			if wm := rel.Watermark; wm != nil && !row[wm.Col].Null {
+				maxTS = max(maxTS, row[wm.Col].I)
+			}
+		}
+		in.progress[positionKey(rel.Name, p.ID)] = strconv.FormatInt(p.Next, 10)
+		if maxTS != exec.NoWatermark {
+			k := eventTimeKey(rel.Name, p.ID)
+			if prev, ok := d.progress[k]; !ok || maxTS > parseMicros(prev) {
+				in.progress[k] = strconv.FormatInt(maxTS, 10)
+			}
+		}
+		for _, dl := range p.Dead {
+			if dead == nil {
+				dlRel, err := d.deadLetters(ctx)
+				if err != nil {
+					return err
+				}
+				dead = delta.New(relKinds(dlRel))
+			}
+			dead.AppendRow([]delta.Value{delta.Str(rel.Name), delta.Str(topic), delta.Int(int64(dl.Partition)),
+				delta.Int(dl.Offset), delta.Str(dl.Err), payloadText(dl.Payload), delta.Int(now)}, 1)
+		}
+	}
+	if rows.Len() > 0 {
+		in.appends[rel.Name] = rows
+	}
+	if dead != nil {
+		in.appends[DeadLettersTable] = dead
+	}
+	return d.runTick(context.WithoutCancel(ctx), in)
+}
+
+// deadLetters returns weir_dead_letters, creating it again if it was dropped (weir
+// apply --prune drops what no file declares). The caller holds d.mu.
+func (d *DB) deadLetters(ctx context.Context) (*catalog.Relation, error) {
+	if rel, err := d.cat.Get(DeadLettersTable); err == nil {
+		return rel, nil
+	}
+	if err := d.flush(ctx); err != nil { // DDL works on the store: bring it up to date
+		return nil, err
+	}
+	if err := d.ensureDeadLetters(ctx); err != nil {
+		return nil, err
+	}
+	return d.cat.Get(DeadLettersTable)
+}
+
+// payloadText is a message's payload as text: itself when it is UTF-8, else bytea's hex
+// output (\x…), so that no payload is lost or mangled.
+func payloadText(b []byte) delta.Value {
+	if b == nil {
+		return delta.Null(delta.KindString)
+	}
+	if utf8.Valid(b) && !bytes.ContainsRune(b, 0) {
+		return delta.Str(string(b))
+	}
+	return delta.Str(fmt.Sprintf(`\x%x`, b))
+}
+
+func parseMicros(s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return exec.NoWatermark
+	}
+	return n
+}
+
+// partitionBound is the cap a partitioned (Kafka) source puts on its watermark: the
+// smallest of its partitions' largest event times, over the partitions that have
+// delivered an event. ok is false for a source that is not partitioned; a partitioned
+// source whose partitions have delivered nothing yet has bound NoWatermark. The caller
+// holds d.mu.
+func (d *DB) partitionBound(source string) (bound int64, ok bool) {
+	rel, err := d.cat.Get(source)
+	if err != nil || !isKafka(rel) {
+		return 0, false
+	}
+	prefix := "eventtime/" + source + "/"
+	bound, seen := exec.NoWatermark, false
+	for k, v := range d.progress {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		ts := parseMicros(v)
+		if !seen || ts < bound {
+			bound, seen = ts, true
+		}
+	}
+	return bound, true
+}
