@@ -77,7 +77,8 @@ func (d *DB) Subscribe(view string, since uint64, buffer int) (sub *Subscription
 	if buffer < 1 {
 		buffer = 1
 	}
-	resumed = since > 0 && since <= d.tick && v.covers(since)
+	// Recovery and rebuilds replay merged ticks: history is per tick only from fineFrom.
+	resumed = since > 0 && since <= d.tick && v.covers(since) && since >= d.fineFrom.Load()
 	var replay []Change
 	if resumed {
 		for _, ch := range v.history {

@@ -121,6 +121,8 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		d.progress[k] = v
 	}
 	switch {
+	case d.replaying:
+		// Recovery flushes once at the end, with the log position of the last record.
 	case d.log == nil || d.flushInterval < 0:
 		if err := d.flush(ctx); err != nil {
 			if d.log == nil {
