@@ -1,11 +1,9 @@
 package weir_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -13,14 +11,8 @@ import (
 // protocol, as psycopg's named cursors do: Describe of the DECLARE reports the query's
 // parameters and Bind's values reach the query. pg_cursors lists the session's cursors.
 func TestCursorParameters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("client tests run in the full suite")
-	}
 	ctx := t.Context()
-	srv := startServer(t)
-	conn, err := pgx.Connect(ctx, "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
+	_, conn := connectServer(t)
 	for _, q := range []string{
 		`CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10,2))`,
 		`INSERT INTO items VALUES (1, 'a', 1.50), (2, 'b', 2.50), (3, 'c', 3.50), (4, 'd', 4.50)`,

@@ -1,10 +1,8 @@
 package weir_test
 
 import (
-	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 )
@@ -13,16 +11,10 @@ import (
 // numeric(p,s) column reads back as numeric (OID 1700), binary format included; a plain
 // numeric column reads back as its exact text.
 func TestNumericOverTheWire(t *testing.T) {
-	if testing.Short() {
-		t.Skip("client tests run in the full suite")
-	}
-	srv := startServer(t)
 	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
+	_, conn := connectServer(t)
 
-	_, err = conn.Exec(ctx, `CREATE TABLE prices (id bigint PRIMARY KEY, amount numeric(10,2), rate numeric)`)
+	_, err := conn.Exec(ctx, `CREATE TABLE prices (id bigint PRIMARY KEY, amount numeric(10,2), rate numeric)`)
 	require.NoError(t, err)
 	_, err = conn.Exec(ctx, `CREATE MATERIALIZED VIEW doubled AS SELECT id, amount * 2 AS a2, rate / 3 AS r3 FROM prices`)
 	require.NoError(t, err)

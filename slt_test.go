@@ -2,6 +2,7 @@ package weir_test
 
 import (
 	"context"
+	"github.com/jackc/pgx/v5"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -34,6 +35,22 @@ func startServer(t *testing.T) *server.Server {
 		d.Close()
 	})
 	return srv
+}
+
+// connectServer starts a server (startServer) and connects pgx to it as weir; the
+// connection closes at the end of the test. Client tests skip under -short.
+func connectServer(t *testing.T) (*server.Server, *pgx.Conn) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("client tests run in the full suite")
+	}
+	srv := startServer(t)
+	conn, err := pgx.Connect(t.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return srv, conn
 }
 
 // TestSLT runs every testdata/slt script on two targets, each script on a fresh one: the

@@ -22,14 +22,8 @@ import (
 // cursor: by default the first FETCH returns the view's contents (weir_diff +1 each);
 // WITH (SNAPSHOT = false) it returns nothing until the view changes, then the change.
 func TestSubscribeSnapshotOption(t *testing.T) {
-	if testing.Short() {
-		t.Skip("client tests run in the full suite")
-	}
 	ctx := t.Context()
-	srv := startServer(t)
-	conn, err := pgx.Connect(ctx, "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
+	_, conn := connectServer(t)
 	for _, q := range []string{
 		`CREATE TABLE items (id bigint PRIMARY KEY, room bigint)`,
 		`CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n FROM items GROUP BY room`,
@@ -56,7 +50,7 @@ func TestSubscribeSnapshotOption(t *testing.T) {
 	require.Equal(t, []string{"1 7 2"}, fetch("snap"))
 	require.Empty(t, fetch("changes"))
 	require.Empty(t, fetch("changes2"))
-	_, err = conn.Exec(ctx, `INSERT INTO items VALUES (3, 7)`)
+	_, err := conn.Exec(ctx, `INSERT INTO items VALUES (3, 7)`)
 	require.NoError(t, err)
 	want := []string{"-1 7 2", "1 7 3"}
 	for _, c := range []string{"snap", "changes", "changes2"} {
