@@ -77,7 +77,8 @@ type DB struct {
 	pending []*ingestReq // Ingest calls waiting for the next group commit
 	groups  atomic.Int64 // group commits run by Ingest
 
-	pgcat pgCatalog // the PostgreSQL catalog emulation's state (pgcatalog.go)
+	pgcat     pgCatalog  // the PostgreSQL catalog emulation's state (pgcatalog.go)
+	numShapes shapeCache // bounds of plain numeric columns' scales, for reads (numshape.go)
 
 	dir           string        // the data directory; "" in memory
 	log           *wal.Log      // the write-ahead log; nil without a data directory

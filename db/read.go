@@ -659,13 +659,8 @@ func (d *DB) rewriteNumeric(ctx context.Context, sql string) (numericRead, error
 			}
 			continue
 		}
-		var plain []catalog.Column
-		for _, c := range rel.Columns {
-			if c.Type == catalog.Numeric && c.DuckDB() == c.Type.DuckDB() {
-				plain = append(plain, c)
-			}
-		}
-		shapes, err := d.numericShapes(ctx, rel, plain)
+		plain, _ := plainNumeric(rel)
+		shapes, err := d.shapes(ctx, rel, plain) // numshape.go
 		if err != nil {
 			return out, err
 		}
@@ -1219,8 +1214,8 @@ func (a *avgPlan) expr(text bool) string {
 type colShape struct{ scale, intDigits int }
 
 // numericShapes returns, for each of rel's plain numeric columns, the largest scale and
-// integer digit count among its values now; it fails with 0A000 when a column's values
-// need more than DECIMAL's 38 digits.
+// integer digit count among its values now (a scan of the store: numshape.go keeps the
+// bound between reads).
 func (d *DB) numericShapes(ctx context.Context, rel *catalog.Relation, cols []catalog.Column) (map[string]colShape, error) {
 	if len(cols) == 0 {
 		return nil, nil
@@ -1241,16 +1236,20 @@ func (d *DB) numericShapes(ctx context.Context, rel *catalog.Relation, cols []ca
 	}
 	out := map[string]colShape{}
 	for i, c := range cols {
-		s, n := int(vals[2*i]), int(vals[2*i+1])
-		if s+n > maxDecimalDigits {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported,
-				"column %s of %s holds numeric values of up to %d integer and %d fraction digits: ad-hoc reads compute on numerics with at most %d digits",
-				c.Name, rel.Name, n, s, maxDecimalDigits).
-				WithHint("Cast the column in the view to numeric(p,s) with p <= 38, or read it as text (SUBSCRIBE or the view's HTTP snapshot).")
-		}
-		out[c.Name] = colShape{s, n}
+		out[c.Name] = colShape{int(vals[2*i]), int(vals[2*i+1])}
 	}
 	return out, nil
+}
+
+// checkShape fails with 0A000 when column c of rel holds numerics wider than DECIMAL.
+func checkShape(rel *catalog.Relation, c catalog.Column, sh colShape) error {
+	if sh.scale+sh.intDigits <= maxDecimalDigits {
+		return nil
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported,
+		"column %s of %s holds numeric values of up to %d integer and %d fraction digits: ad-hoc reads compute on numerics with at most %d digits",
+		c.Name, rel.Name, sh.intDigits, sh.scale, maxDecimalDigits).
+		WithHint("Cast the column in the view to numeric(p,s) with p <= 38, or read it as text (SUBSCRIBE or the view's HTTP snapshot).")
 }
 
 // matchTokenParen returns the index of the token closing the "(" at open, or -1.

@@ -65,6 +65,13 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		}
 	}
 	late := d.eventTimeParts(tick, in, changes)
+	for _, m := range []map[string]*delta.Batch{in.appends, in.tables} {
+		for name, b := range m {
+			if rel, err := d.cat.Get(name); err == nil {
+				d.numShapes.note(rel, b)
+			}
+		}
+	}
 	viewChanges := map[string]*delta.Batch{}
 	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
 	errChanges := delta.New(relKinds(errorsRel))
@@ -80,6 +87,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			}
 			rows := delta.New(relKinds(rel))
 			v.rows.apply(out, rows)
+			d.numShapes.note(rel, out)
 			viewChanges[rel.Name] = rows
 			published[v] = out
 		}
