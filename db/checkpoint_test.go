@@ -363,4 +363,8 @@ func TestNumericScaleGrows(t *testing.T) {
 	weirExec(t, s, `INSERT INTO pay VALUES (2, 0.000001)`)
 	require.Equal(t, []string{"1|1.5001", "2|20.000001", "3|123456789.12345"}, weirRows(t, s, q))
 	require.Equal(t, []string{"2|20.000001"}, weirRows(t, s, `SELECT room, total FROM per_room WHERE total > 20.0000005 AND total < 21`))
+	// Past 18 digits the column is read as DECIMAL(38,s) instead of DECIMAL(18,s).
+	weirExec(t, s, `INSERT INTO pay VALUES (4, 123456789012345678901.25)`)
+	require.Equal(t, []string{"4|123456789012345678901.25"}, weirRows(t, s, `SELECT room, total FROM per_room WHERE total > 123456789012345678901`))
+	require.Equal(t, []string{"123456789012469135711.873551"}, weirRows(t, s, `SELECT sum(total) FROM per_room`))
 }

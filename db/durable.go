@@ -274,9 +274,9 @@ func (d *DB) flushDue() bool {
 
 // flushForRead flushes pending ticks before a read, so that it sees every acknowledged
 // write. A failed flush is logged and the read goes on with the last flushed state
-// (consistent, but without the writes still in the log).
+// (consistent, but without the writes still in the log). The caller holds flushMu.
 func (d *DB) flushForRead(ctx context.Context) {
-	if err := d.flushOut(ctx); err != nil {
+	if err := d.flushOutLocked(ctx); err != nil {
 		d.logger.Warn("flush before read failed; reading the last flushed tick", "err", err)
 	}
 }

@@ -122,6 +122,11 @@ type inflight struct {
 func (d *DB) flushOut(ctx context.Context) error {
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
+	return d.flushOutLocked(ctx)
+}
+
+// flushOutLocked is flushOut for a caller that holds flushMu.
+func (d *DB) flushOutLocked(ctx context.Context) error {
 	d.mu.Lock()
 	d.settle()
 	u := d.unflushed

@@ -249,6 +249,11 @@ func decimalShape(s string) (scale, digits int, ok bool) {
 }
 
 func (d *DB) runRead(ctx context.Context, rp *readPlan, args []any) (*Rows, error) {
+	// No flush commits between this read's flush and the start of its query (DuckDB
+	// computes the result before QueryContext returns): the bounds of numeric columns'
+	// scales taken in between (numshape.go) then cover every value the query reads.
+	d.flushMu.Lock()
+	defer d.flushMu.Unlock()
 	d.flushForRead(ctx)
 	if len(args) != len(rp.params) {
 		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(args), len(rp.params))
@@ -522,12 +527,13 @@ type numericRead struct {
 // avg(n), a table's plain numeric) as its PostgreSQL text, since each value has its own
 // scale and any number of digits. A read naming such a relation reads it through a
 // subquery that casts each of those columns to DECIMAL(38,s), s being the column's
-// largest scale now (a view column defined as a cast to numeric(p,s), or as a column of
-// that type, to DECIMAL(p,s), and it reports that typmod), so comparisons, ORDER BY, sum,
-// min and max are DuckDB's exact decimal arithmetic and the column reaches clients as
-// numeric. A value with more digits than DECIMAL(38,s) holds makes the read fail with
-// 0A000 (never rounded or compared as a string); a value written after the scale was
-// taken with a larger scale fails the same way (error() in the cast), never rounded.
+// largest scale (an upper bound kept by numshape.go; a view column defined as a cast to
+// numeric(p,s), or as a column of that type, to DECIMAL(p,s), and it reports that
+// typmod), so comparisons, ORDER BY, sum, min and max are DuckDB's exact decimal
+// arithmetic and the column reaches clients as numeric. A value with more digits than
+// DECIMAL(38,s) holds makes the read fail with 0A000 (never rounded or compared as a
+// string). No flush commits between taking the bound and the query's start (runRead
+// holds flushMu), so no value the query reads is wider than the bound.
 //
 // Around numeric columns (plain or numeric(p,s)): a string literal compared with, added
 // to or listed against one ('3.125') becomes DECIMAL(38, its own scale), where DuckDB
@@ -687,7 +693,13 @@ func (d *DB) rewriteNumeric(ctx context.Context, sql string) (numericRead, error
 				nc = &numCol{c.DuckDB(), int(c.Scale), int(c.Precision - c.Scale)}
 			default:
 				sh := shapes[c.Name]
-				nc = &numCol{fmt.Sprintf("DECIMAL(%d,%d)", maxDecimalDigits, sh.scale), sh.scale, sh.intDigits}
+				// DECIMAL(18,s) is a 64-bit integer in DuckDB, DECIMAL(38,s) a 128-bit one:
+				// far slower to cast to and to add up, so the narrower type when it holds.
+				width := maxDecimalDigits
+				if sh.scale+sh.intDigits <= 18 {
+					width = 18
+				}
+				nc = &numCol{fmt.Sprintf("DECIMAL(%d,%d)", width, sh.scale), sh.scale, sh.intDigits}
 				if m := viewMods[k]; m[0] > 0 && int(m[1]) >= sh.scale && int(m[0]-m[1]) >= sh.intDigits {
 					out.typmods[m] = true
 					nc = &numCol{fmt.Sprintf("DECIMAL(%d,%d)", m[0], m[1]), int(m[1]), int(m[0] - m[1])}
@@ -695,9 +707,7 @@ func (d *DB) rewriteNumeric(ctx context.Context, sql string) (numericRead, error
 					ref.text[c.Name] = true
 					ref.hidden = append(ref.hidden, textName(c.Name))
 				}
-				items[k] = fmt.Sprintf("CASE WHEN length(split_part(%s, '.', 2)) > %d THEN error(%s) ELSE CAST(%s AS %s) END AS %s",
-					q, nc.scale, sqlString(fmt.Sprintf("numeric column %s of %s changed scale during the read: retry it", c.Name, rel.Name)),
-					q, nc.decimal, q)
+				items[k] = fmt.Sprintf("CAST(%s AS %s) AS %s", q, nc.decimal, q)
 			}
 			if c.Type.IsInteger() {
 				if _, seen := intCols[c.Name]; !seen {
