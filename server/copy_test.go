@@ -455,7 +455,7 @@ func TestCopyProtocolMatchesPostgres(t *testing.T) {
 func TestCopyPsql(t *testing.T) {
 	psql, err := exec.LookPath("psql")
 	if err != nil {
-		t.Skip("psql not installed")
+		t.Fatal("psql not found: install postgresql-client-15 (.ci/run does)")
 	}
 	dsn := startWeir(t)
 	conn := connect(t, dsn)

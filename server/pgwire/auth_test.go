@@ -132,7 +132,7 @@ func psqlBinary(t *testing.T) string {
 	if _, err := os.Stat("/usr/lib/postgresql/15/bin/psql"); err == nil {
 		return "/usr/lib/postgresql/15/bin/psql"
 	}
-	t.Skip("psql not installed")
+	t.Fatal("psql not found: install postgresql-client-15 (.ci/run does)")
 	return ""
 }
 

@@ -340,7 +340,7 @@ func BenchmarkSelectRows(b *testing.B) {
 func TestPsql(t *testing.T) {
 	psql, err := exec.LookPath("psql")
 	if err != nil {
-		t.Skip("psql not installed")
+		t.Fatal("psql not found: install postgresql-client-15 (.ci/run does)")
 	}
 	ts := startServer(t)
 	host, port, err := net.SplitHostPort(ts.addr)
