@@ -404,7 +404,8 @@ func planApply(files []packFile, cat []catalogEntry, prune bool) (*applyPlan, er
 		if _, ok := declared[e.name]; ok {
 			continue
 		}
-		if prune {
+		// Weir's own relations (weir_dead_letters, made by Kafka sources) are never pruned.
+		if prune && !strings.HasPrefix(e.name, "weir_") {
 			pruned[e.name] = true
 			continue
 		}

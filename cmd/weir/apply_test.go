@@ -230,3 +230,21 @@ func TestNormalizeSQL(t *testing.T) {
 	require.NotEqual(t, a, normalizeSQL("CREATE MATERIALIZED VIEW v AS SELECT k, 'a  b' AS s FROM ev"), "string constants keep their case")
 	require.NotEqual(t, a, normalizeSQL(`CREATE MATERIALIZED VIEW v AS SELECT "K", 'A  b' AS s FROM ev`), "quoted identifiers keep their case")
 }
+
+// TestPruneKeepsSystemRelations: --prune never drops Weir's own relations, such as the
+// weir_dead_letters source a Kafka source creates, which no file declares.
+func TestPruneKeepsSystemRelations(t *testing.T) {
+	files := []packFile{{name: "01.sql", text: "CREATE SOURCE ev (k bigint);"}}
+	cat := []catalogEntry{
+		{name: "ev", kind: "source", sql: "CREATE SOURCE ev (k bigint)"},
+		{name: "weir_dead_letters", kind: "source", sql: "CREATE SOURCE weir_dead_letters (source text NOT NULL)"},
+		{name: "old", kind: "source", sql: "CREATE SOURCE old (k bigint)"},
+	}
+	p, err := planApply(files, cat, true)
+	require.NoError(t, err)
+	var dropped []string
+	for _, s := range p.drops {
+		dropped = append(dropped, s.name)
+	}
+	require.Equal(t, []string{"old"}, dropped)
+}
