@@ -53,7 +53,7 @@ func produceEvents(t testing.TB, cl *kgo.Client, topic string, parts, from, to i
 	}
 }
 
-func openKafkaDB(t *testing.T, dir string, flush time.Duration) (*db.DB, *db.Session) {
+func openKafkaDB(t testing.TB, dir string, flush time.Duration) (*db.DB, *db.Session) {
 	t.Helper()
 	d, err := db.Open(context.Background(), db.Config{Dir: dir, TickInterval: -1, FlushInterval: flush, CheckpointInterval: -1},
 		slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -257,14 +257,16 @@ func TestKafkaSourcePartitionWatermark(t *testing.T) {
 	require.Equal(t, int64(1), d.EventTime()[0].LateEvents)
 }
 
-// TestKafkaThroughput measures Kafka → view throughput on one node: events produced to
+// BenchmarkKafkaThroughput measures Kafka → view throughput on one node: events produced to
 // an in-process cluster beforehand, then consumed into a source with a grouped view.
-// It runs only with WEIR_KAFKA_BENCH set (the number of events, e.g. 200000).
-func TestKafkaThroughput(t *testing.T) {
+// WEIR_KAFKA_BENCH sets the number of events (default 200000); run it once with
+// -bench KafkaThroughput -benchtime=1x.
+func BenchmarkKafkaThroughput(b *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("WEIR_KAFKA_BENCH"))
 	if n == 0 {
-		t.Skip("set WEIR_KAFKA_BENCH=<events> to measure")
+		n = 200_000
 	}
+	t := b // the helpers take a testing.TB
 	const parts = 8
 	brokers := kafkaCluster(t, "bench", parts)
 	prod := kafkaProducer(t, brokers)
@@ -284,7 +286,8 @@ func TestKafkaThroughput(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	el := time.Since(start)
-	t.Logf("Kafka → view: %d events in %v = %.0f events/s (%d partitions, %d ticks)", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), parts, d.Tick())
+	b.ReportMetric(float64(n)/el.Seconds(), "events/s")
+	b.ReportMetric(float64(d.Tick()), "ticks")
 }
 
 // ids returns the ids of a source, sorted.
@@ -351,13 +354,14 @@ func TestKafkaSourceGroupRebalance(t *testing.T) {
 	waitRows(t, sa, `SELECT count(*), count(DISTINCT id) FROM ev`, fmt.Sprintf("%d|%d", want, want))
 }
 
-// TestKafkaThroughputTwoNodes is TestKafkaThroughput with two nodes in one consumer group
+// BenchmarkKafkaThroughputTwoNodes is BenchmarkKafkaThroughput with two nodes in one consumer group
 // on this machine (WEIR_KAFKA_BENCH events); it reports the events/s of the pair.
-func TestKafkaThroughputTwoNodes(t *testing.T) {
+func BenchmarkKafkaThroughputTwoNodes(b *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("WEIR_KAFKA_BENCH"))
 	if n == 0 {
-		t.Skip("set WEIR_KAFKA_BENCH=<events> to measure")
+		n = 200_000
 	}
+	t := b // the helpers take a testing.TB
 	const parts = 8
 	brokers := kafkaCluster(t, "bench2", parts)
 	prod := kafkaProducer(t, brokers)
@@ -392,7 +396,8 @@ func TestKafkaThroughputTwoNodes(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	el := time.Since(start)
-	t.Logf("Kafka → view, two nodes: %d events in %v = %.0f events/s (per node %v)", n, el.Round(time.Millisecond), float64(n)/el.Seconds(), per)
+	b.ReportMetric(float64(n)/el.Seconds(), "events/s")
+	b.Logf("events per node: %v", per)
 }
 
 // TestKafkaDeadLettersRecreated: weir_dead_letters dropped by hand (weir apply --prune

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/weirdb/weir/catalog"
@@ -31,11 +32,16 @@ type relShapes struct {
 // plainNumeric returns rel's numeric columns stored as text, with their indexes.
 func plainNumeric(rel *catalog.Relation) (cols []catalog.Column, idx []int) {
 	for i, c := range rel.Columns {
-		if c.Type == catalog.Numeric && c.DuckDB() == c.Type.DuckDB() {
+		if isPlainNumeric(c) {
 			cols, idx = append(cols, c), append(idx, i)
 		}
 	}
 	return cols, idx
+}
+
+// isPlainNumeric reports whether c is numeric without precision (stored as text).
+func isPlainNumeric(c catalog.Column) bool {
+	return c.Type == catalog.Numeric && c.DuckDB() == c.Type.DuckDB()
 }
 
 // entry returns rel's entry, creating an unknown one. The caller holds c.mu.
@@ -54,10 +60,10 @@ func (c *shapeCache) entry(rel *catalog.Relation) *relShapes {
 // note folds the rows b adds to rel (positive weights) into rel's bound. The caller holds
 // d.mu (a tick).
 func (c *shapeCache) note(rel *catalog.Relation, b *delta.Batch) {
-	cols, idx := plainNumeric(rel)
-	if len(cols) == 0 || b.Len() == 0 {
-		return
+	if b.Len() == 0 || !slices.ContainsFunc(rel.Columns, isPlainNumeric) {
+		return // the common case, on every tick: nothing to allocate
 	}
+	cols, idx := plainNumeric(rel)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entry(rel)

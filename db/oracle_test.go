@@ -169,7 +169,7 @@ func dedupKeys(rows []string) string {
 	return strings.Join(out, ", ")
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))

@@ -176,24 +176,7 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 // 42P01. Names of common table expressions, system catalogs (pg_*, information_schema)
 // and Weir's own tables (weir_*) are left to DuckDB.
 func (b *binder) checkReadRelations(n *pg_query.Node) {
-	ctes := map[string]bool{}
-	var rvs []*pg_query.RangeVar
-	var visit func(n *pg_query.Node)
-	visit = func(n *pg_query.Node) {
-		if n == nil {
-			return
-		}
-		switch v := n.Node.(type) {
-		case *pg_query.Node_RangeVar:
-			rvs = append(rvs, v.RangeVar)
-		case *pg_query.Node_CommonTableExpr:
-			ctes[v.CommonTableExpr.Ctename] = true
-		}
-		for _, c := range children(n) {
-			visit(c)
-		}
-	}
-	visit(n)
+	rvs, ctes := rangeVars(nil, n)
 	for _, rv := range rvs {
 		name := rv.Relname
 		switch {
@@ -206,6 +189,34 @@ func (b *binder) checkReadRelations(n *pg_query.Node) {
 			b.failErr(err, rv.Location)
 		}
 	}
+}
+
+// rangeVars returns the relations the trees under roots name and the names of their
+// common table expressions; visit, when set, also sees every node.
+func rangeVars(visit func(*pg_query.Node), roots ...*pg_query.Node) (rvs []*pg_query.RangeVar, ctes map[string]bool) {
+	ctes = map[string]bool{}
+	var walk func(n *pg_query.Node)
+	walk = func(n *pg_query.Node) {
+		if n == nil {
+			return
+		}
+		switch v := n.Node.(type) {
+		case *pg_query.Node_RangeVar:
+			rvs = append(rvs, v.RangeVar)
+		case *pg_query.Node_CommonTableExpr:
+			ctes[v.CommonTableExpr.Ctename] = true
+		}
+		if visit != nil {
+			visit(n)
+		}
+		for _, c := range children(n) {
+			walk(c)
+		}
+	}
+	for _, n := range roots {
+		walk(n)
+	}
+	return rvs, ctes
 }
 
 func (b *binder) constText(n *pg_query.Node) string {

@@ -233,19 +233,12 @@ func (p *Planner) ReadsOf(sql string) (Reads, error) {
 		return Reads{}, parseError(sql, err)
 	}
 	var r Reads
-	ctes := map[string]bool{}
-	var rvs []*pg_query.RangeVar
-	var visit func(n *pg_query.Node)
-	visit = func(n *pg_query.Node) {
-		if n == nil {
-			return
-		}
-		switch v := n.Node.(type) {
-		case *pg_query.Node_RangeVar:
-			rvs = append(rvs, v.RangeVar)
-		case *pg_query.Node_CommonTableExpr:
-			ctes[v.CommonTableExpr.Ctename] = true
-		case *pg_query.Node_RangeFunction:
+	roots := make([]*pg_query.Node, len(tree.Stmts))
+	for i, s := range tree.Stmts {
+		roots[i] = s.Stmt
+	}
+	rvs, ctes := rangeVars(func(n *pg_query.Node) {
+		if v, ok := n.Node.(*pg_query.Node_RangeFunction); ok {
 			for _, f := range v.RangeFunction.Functions {
 				for _, item := range f.GetList().GetItems() {
 					if fc := item.GetFuncCall(); fc != nil && len(fc.Funcname) > 0 {
@@ -254,13 +247,7 @@ func (p *Planner) ReadsOf(sql string) (Reads, error) {
 				}
 			}
 		}
-		for _, c := range children(n) {
-			visit(c)
-		}
-	}
-	for _, s := range tree.Stmts {
-		visit(s.Stmt)
-	}
+	}, roots...)
 	for _, rv := range rvs {
 		name := rv.Relname
 		switch {
