@@ -3,7 +3,11 @@ package db
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +42,18 @@ import (
 // late. The cap is read from the committed progress, so it is the same live and in
 // recovery; it takes effect from the tick after the one that records it (earlier, never
 // later, is the safe side).
+//
+// Tables fed from Kafka: CREATE TABLE … WITH (connector = 'kafka', format = 'changes',
+// topic = …, node_column = …) reads the change topic of a Weir Kafka sink (sink.go in
+// connector/kafka) into a keyed table, without a consumer group: every node reads every
+// partition, so every node holds the whole table (Kafka Streams' GlobalKTable). A change
+// with diff > 0 upserts its row; one with diff < 0 deletes the row with its key if that
+// row is the one retracted (so a retraction that arrives after the insertion replacing
+// it is a no-op). The node column is filled from the message's weir-node header, so the
+// partial rows of one key produced by different nodes are different rows. Each poll is
+// one tick with the table's changes and every partition's next offset under the same
+// progress keys as a source's (commitKafkaTable): a restart resumes where the table's
+// rows stand.
 
 // DeadLettersTable is the source that keeps the Kafka messages that did not decode:
 // one row per message, committed in the same tick as the position moving past it.
@@ -71,6 +87,23 @@ func isKafka(rel *catalog.Relation) bool {
 	return rel.Kind == catalog.Source && rel.Options["connector"] == "kafka"
 }
 
+// isKafkaTable reports whether rel is a table fed from a Weir sink's Kafka topic.
+func isKafkaTable(rel *catalog.Relation) bool {
+	return rel.Kind == catalog.Table && rel.Options["connector"] == "kafka"
+}
+
+// consumesKafka reports whether rel has a Kafka consumer: a Kafka source or table.
+func consumesKafka(rel *catalog.Relation) bool { return isKafka(rel) || isKafkaTable(rel) }
+
+// checkWritable refuses INSERT, UPDATE, DELETE and COPY on a table fed from Kafka: its
+// rows are its topic's.
+func checkWritable(rel *catalog.Relation) error {
+	if isKafkaTable(rel) {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "table %q is fed from Kafka topic %q and cannot be written to", rel.Name, rel.Options["topic"])
+	}
+	return nil
+}
+
 // positionKey is the progress key of a partition's next offset.
 func positionKey(source string, partition int32) string {
 	return "kafka/" + source + "/" + strconv.Itoa(int(partition))
@@ -88,15 +121,15 @@ func (d *DB) startConnectors(ctx context.Context) {
 	c.mu.Lock()
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c.mu.Unlock()
-	for _, rel := range d.cat.List(catalog.Source) {
-		if isKafka(rel) {
+	for _, rel := range append(d.cat.List(catalog.Source), d.cat.List(catalog.Table)...) {
+		if consumesKafka(rel) {
 			d.startSource(rel)
 		}
 	}
 	d.startSinks()
 }
 
-// startSource starts rel's consumer (a Kafka source).
+// startSource starts rel's consumer (a Kafka source or table).
 func (d *DB) startSource(rel *catalog.Relation) {
 	c := d.conns()
 	c.mu.Lock()
@@ -104,12 +137,7 @@ func (d *DB) startSource(rel *catalog.Relation) {
 	if c.closed || c.ctx == nil {
 		return
 	}
-	cfg, err := kafka.ParseSource(rel.Options)
-	if err != nil {
-		d.logger.Error("kafka source not started", "source", rel.Name, "err", err)
-		return
-	}
-	dec, err := d.decoder(rel, cfg.Format)
+	cfg, dec, err := d.consumerConfig(rel)
 	if err != nil {
 		d.logger.Error("kafka source not started", "source", rel.Name, "err", err)
 		return
@@ -160,16 +188,32 @@ func (d *DB) stopConnectors() {
 	}
 }
 
-// validateConnector checks a new source's connector options (CREATE time) and makes
-// sure the dead-letter source exists for a Kafka source. The caller holds d.mu.
+// consumerConfig parses a Kafka source's or table's options and returns its decoder.
+func (d *DB) consumerConfig(rel *catalog.Relation) (kafka.SourceConfig, kafka.Decoder, error) {
+	if isKafkaTable(rel) {
+		cfg, err := kafka.ParseTable(rel.Options)
+		if err != nil {
+			return cfg, nil, err
+		}
+		dec, err := changeDecoder(rel, cfg.NodeColumn)
+		return cfg, dec, err
+	}
+	cfg, err := kafka.ParseSource(rel.Options)
+	if err != nil {
+		return cfg, nil, err
+	}
+	dec, err := d.decoder(rel, cfg.Format)
+	return cfg, dec, err
+}
+
+// validateConnector checks a new source's or table's connector options (CREATE time)
+// and makes sure the dead-letter source exists for a Kafka consumer. The caller holds
+// d.mu.
 func (d *DB) validateConnector(ctx context.Context, rel *catalog.Relation) error {
-	if !isKafka(rel) {
+	if !consumesKafka(rel) {
 		return nil
 	}
-	if _, err := kafka.ParseSource(rel.Options); err != nil {
-		return err
-	}
-	if _, err := d.decoder(rel, rel.Options["format"]); err != nil {
+	if _, _, err := d.consumerConfig(rel); err != nil {
 		return err
 	}
 	return d.ensureDeadLetters(ctx)
@@ -206,7 +250,7 @@ func (d *DB) ensureDeadLetters(ctx context.Context) error {
 // transaction, so that a source created again under the name starts afresh. The caller
 // holds d.mu; the in-memory positions go once the transaction commits (dropPositions).
 func forgetPositions(tx *viewstore.Tx, rel *catalog.Relation) error {
-	if !isKafka(rel) {
+	if !consumesKafka(rel) {
 		return nil
 	}
 	for _, prefix := range []string{"kafka/", "eventtime/"} {
@@ -234,9 +278,15 @@ func (d *DB) decoder(rel *catalog.Relation, format string) (kafka.Decoder, error
 		}
 		return row, nil
 	}
+	event := func(decode func(payload []byte) ([]delta.Value, error)) kafka.Decoder {
+		return func(m kafka.Message) ([]delta.Value, int64, error) {
+			row, err := decode(m.Value)
+			return row, 1, err
+		}
+	}
 	switch format {
 	case "", "json":
-		return func(payload []byte) ([]delta.Value, error) {
+		return event(func(payload []byte) ([]delta.Value, error) {
 			row, col, err := jsonrow.Decode(rel, payload)
 			if err != nil {
 				if col != "" {
@@ -245,7 +295,7 @@ func (d *DB) decoder(rel *catalog.Relation, format string) (kafka.Decoder, error
 				return nil, err
 			}
 			return check(row)
-		}, nil
+		}), nil
 	case "csv":
 		cols := make([]int, len(rel.Columns))
 		names := make([]string, len(rel.Columns))
@@ -254,7 +304,7 @@ func (d *DB) decoder(rel *catalog.Relation, format string) (kafka.Decoder, error
 		}
 		opts := pgcopy.Defaults(pgcopy.CSV)
 		st := &planner.Copy{From: true, Rel: rel, Columns: cols, Options: opts}
-		return func(payload []byte) ([]delta.Value, error) {
+		return event(func(payload []byte) ([]delta.Value, error) {
 			cv := newCopyConverter(rel, st)
 			rd := pgcopy.NewReader(bytes.NewReader(payload), opts, names)
 			if !rd.Next() {
@@ -274,9 +324,81 @@ func (d *DB) decoder(rel *catalog.Relation, format string) (kafka.Decoder, error
 				return nil, err
 			}
 			return check(row)
-		}, nil
+		}), nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka source option format = %q is not supported (json or csv)", format)
+}
+
+// changeDecoder returns the function that types one message of a sink's change topic
+// (format 'changes') to a row of the table rel and its diff. The row's members are the
+// table's columns but the node column, which is filled from the weir-node header; the
+// message key must name exactly the table's key columns but the node column (the sink's
+// key option), so that every change of one row comes through one partition, in order.
+// It checks nodeColumn at CREATE time: 42703 when rel has no such column, 42804 when it
+// is not text, 22023 when it is not part of the primary key.
+func changeDecoder(rel *catalog.Relation, nodeColumn string) (kafka.Decoder, error) {
+	nodeCol := -1
+	if nodeColumn != "" {
+		nodeCol = rel.ColumnIndex(nodeColumn)
+		if nodeCol < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "Kafka table option node_column: table %q has no column %q", rel.Name, nodeColumn)
+		}
+		if t := rel.Columns[nodeCol].Type; !t.IsString() {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "Kafka table option node_column: column %q is %s, not text", nodeColumn, t)
+		}
+		if !slices.Contains(rel.PrimaryKey, nodeCol) {
+			return nil, sqlerr.New(sqlerr.InvalidParameterValue, "Kafka table option node_column: column %q is not in the primary key of %q", nodeColumn, rel.Name).
+				WithHint("Put it in the key, PRIMARY KEY (%s, …): rows of one key from different nodes are different rows.", nodeColumn)
+		}
+	}
+	var keyNames []string // the message key's members
+	for _, k := range rel.PrimaryKey {
+		if k != nodeCol {
+			keyNames = append(keyNames, rel.Columns[k].Name)
+		}
+	}
+	if len(keyNames) == 0 {
+		return nil, sqlerr.New(sqlerr.InvalidParameterValue, "Kafka table option node_column: the primary key of %q needs a column besides %q", rel.Name, nodeColumn)
+	}
+	sort.Strings(keyNames)
+	wantKey := strings.Join(keyNames, ", ")
+	// The row is decoded without the node column's NOT NULL: the header fills it.
+	dec := *rel
+	dec.Columns = slices.Clone(rel.Columns)
+	if nodeCol >= 0 {
+		dec.Columns[nodeCol].NotNull = false
+	}
+	return func(m kafka.Message) ([]delta.Value, int64, error) {
+		ch, err := kafka.DecodeChange(m)
+		if err != nil {
+			return nil, 0, err
+		}
+		var key map[string]json.RawMessage
+		if json.Unmarshal(m.Key, &key) != nil {
+			return nil, 0, sqlerr.New(sqlerr.InvalidTextRepresentation, "the message key is not a JSON object of %s", wantKey)
+		}
+		if got := slices.Sorted(maps.Keys(key)); !slices.Equal(got, keyNames) {
+			return nil, 0, sqlerr.New(sqlerr.InvalidParameterValue, "the message key has members %s; table %q needs a sink keyed by %s", strings.Join(got, ", "), rel.Name, wantKey).
+				WithHint("CREATE SINK … WITH (…, key = '%s'): every change of a row then comes through one partition, in order.", wantKey)
+		}
+		row, col, serr := jsonrow.Decode(&dec, ch.Row)
+		if serr != nil {
+			if col != "" {
+				return nil, 0, serr.WithDetail("column %s", col)
+			}
+			return nil, 0, serr
+		}
+		if nodeCol >= 0 {
+			if ch.Node == "" {
+				return nil, 0, sqlerr.New(sqlerr.InvalidParameterValue, "the message has no %s header to fill node column %q", kafka.NodeHeader, nodeColumn)
+			}
+			row[nodeCol] = delta.Str(ch.Node)
+		}
+		if err := checkRow(rel, row, 1); err != nil {
+			return nil, 0, err
+		}
+		return row, ch.Diff, nil
+	}, nil
 }
 
 // kafkaTarget is a Kafka source's view of the database.
@@ -296,6 +418,9 @@ func (t *kafkaTarget) Position(p int32) (int64, bool) {
 }
 
 func (t *kafkaTarget) Commit(ctx context.Context, parts []kafka.Partition) error {
+	if t.rel.Kind == catalog.Table {
+		return t.d.commitKafkaTable(ctx, t.rel, t.topic, parts)
+	}
 	return t.d.commitKafka(ctx, t.rel, t.topic, parts)
 }
 
@@ -346,6 +471,83 @@ func (d *DB) commitKafka(ctx context.Context, rel *catalog.Relation, topic strin
 	}
 	if rows.Len() > 0 {
 		in.appends[rel.Name] = rows
+	}
+	if dead != nil {
+		in.appends[DeadLettersTable] = dead
+	}
+	return d.runTick(context.WithoutCancel(ctx), in)
+}
+
+// commitKafkaTable commits one poll of a table fed from a sink's change topic as one
+// tick: the table's changes (upserts and deletes, applied in message order over the
+// table's rows), the dead letters and every partition's position, or nothing.
+func (d *DB) commitKafkaTable(ctx context.Context, rel *catalog.Relation, topic string, parts []kafka.Partition) error {
+	if err := d.checkReady(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil { // stopped: a dropped table's last poll must not land
+		return ctx.Err()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cur, err := d.cat.Get(rel.Name); err != nil || cur != rel {
+		return sqlerr.New(sqlerr.UndefinedTable, "table %q was dropped", rel.Name)
+	}
+	t := d.tables[rel.Name]
+	type state struct {
+		row    []delta.Value // nil: no row with the key
+		before []delta.Value // the row before this poll
+	}
+	touched := map[string]*state{}
+	var order []string // keys in the order first touched, for a deterministic batch
+	in := tickInput{appends: map[string]*delta.Batch{}, progress: map[string]string{}}
+	var dead *delta.Batch
+	now := d.clock().UnixMicro()
+	for _, p := range parts {
+		for i, row := range p.Rows {
+			k := pkKey(rel, row)
+			st, ok := touched[k]
+			if !ok {
+				cur := t.rows[k]
+				st = &state{row: cur, before: cur}
+				touched[k] = st
+				order = append(order, k)
+			}
+			switch {
+			case p.Diffs[i] > 0:
+				st.row = row
+			case st.row != nil && delta.RowKey(st.row) == delta.RowKey(row):
+				st.row = nil // the row retracted is the one the table holds
+			}
+		}
+		in.progress[positionKey(rel.Name, p.ID)] = strconv.FormatInt(p.Next, 10)
+		for _, dl := range p.Dead {
+			if dead == nil {
+				dlRel, err := d.deadLetters(ctx)
+				if err != nil {
+					return err
+				}
+				dead = delta.New(relKinds(dlRel))
+			}
+			dead.AppendRow([]delta.Value{delta.Str(rel.Name), delta.Str(topic), delta.Int(int64(dl.Partition)),
+				delta.Int(dl.Offset), delta.Str(dl.Err), payloadText(dl.Payload), delta.Int(now)}, 1)
+		}
+	}
+	changes := delta.New(relKinds(rel))
+	for _, k := range order {
+		st := touched[k]
+		if st.before != nil && st.row != nil && delta.RowKey(st.before) == delta.RowKey(st.row) {
+			continue // replayed, or changed and changed back
+		}
+		if st.before != nil {
+			changes.AppendRow(st.before, -1)
+		}
+		if st.row != nil {
+			changes.AppendRow(st.row, 1)
+		}
+	}
+	if changes.Len() > 0 {
+		in.tables = map[string]*delta.Batch{rel.Name: changes}
 	}
 	if dead != nil {
 		in.appends[DeadLettersTable] = dead

@@ -120,6 +120,9 @@ func (d *DB) copyFrom(ctx context.Context, st *planner.Copy, src io.Reader) (int
 	}
 	cv := newCopyConverter(rel, st)
 	rd := pgcopy.NewReader(src, st.Options, names)
+	if err := checkWritable(rel); err != nil { // connectors.go
+		return 0, err
+	}
 	if rel.Kind == catalog.Table {
 		chunk := &copyChunk{width: len(rel.Columns)}
 		for rd.Next() {

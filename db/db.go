@@ -11,6 +11,8 @@ package db
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,6 +65,12 @@ type Config struct {
 	// ingest and subscription fails with 57P03 (what PostgreSQL answers while it starts
 	// up). RecoveryErr reports a recovery that failed.
 	Background bool
+	// NodeID names this node among the Weir nodes that share Kafka topics (the weir-node
+	// header of its Kafka sinks' messages, docs/scale-out.md). Empty: the identity stored
+	// in the data directory, or a new random one stored there on first start. A NodeID
+	// that differs from the stored one fails Open: the node's messages already in Kafka
+	// carry the stored one.
+	NodeID string
 }
 
 // DB is an open database. It is safe for concurrent use: writes are serialized into
@@ -80,6 +88,7 @@ type DB struct {
 	pgcat     pgCatalog  // the PostgreSQL catalog emulation's state (pgcatalog.go)
 	numShapes shapeCache // bounds of plain numeric columns' scales, for reads (numshape.go)
 
+	nodeID        string        // this node's identity (Config.NodeID), fixed at Open
 	dir           string        // the data directory; "" in memory
 	log           *wal.Log      // the write-ahead log; nil without a data directory
 	flushInterval time.Duration // see Config.FlushInterval
@@ -187,6 +196,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 			log.Close()
 		}
 	}
+	if d.nodeID, err = loadNodeID(ctx, store, cfg.NodeID); err != nil {
+		closeAll()
+		return nil, err
+	}
 	if d.clock == nil {
 		d.clock = time.Now
 	}
@@ -233,6 +246,47 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*DB, error) {
 	}()
 	return d, nil
 }
+
+// metaNodeID is the weir_meta key of the node's identity.
+const metaNodeID = "node_id"
+
+// loadNodeID returns the node's identity: the one stored in the data directory, else
+// want, else a new random one; a new one is stored at once.
+func loadNodeID(ctx context.Context, store *viewstore.Store, want string) (string, error) {
+	stored, err := store.Meta(ctx, metaNodeID)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case stored != "" && want != "" && stored != want:
+		return "", sqlerr.New(sqlerr.InvalidParameterValue, "node id %q differs from %q, the node id of this data directory", want, stored).
+			WithHint("A node keeps its identity: its messages in Kafka carry it. Omit --node-id, or give %q.", stored)
+	case stored != "":
+		return stored, nil
+	case want == "":
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		want = hex.EncodeToString(b[:])
+	}
+	tick, err := store.Tick(ctx)
+	if err != nil {
+		return "", err
+	}
+	tx, err := store.Begin(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := tx.SetMeta(metaNodeID, want); err != nil {
+		tx.Rollback()
+		return "", err
+	}
+	return want, tx.Commit(tick)
+}
+
+// NodeID returns this node's identity (Config.NodeID).
+func (d *DB) NodeID() string { return d.nodeID }
 
 // WaitReady waits until recovery has finished and returns its error.
 func (d *DB) WaitReady(ctx context.Context) error {

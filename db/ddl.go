@@ -67,7 +67,7 @@ func (d *DB) createRelation(ctx context.Context, st *planner.CreateRelation) (bo
 	if wm := st.Rel.Watermark; wm != nil {
 		d.wms[st.Rel.Name] = &watermark{spec: *wm, max: exec.NoWatermark}
 	}
-	if isKafka(st.Rel) {
+	if consumesKafka(st.Rel) {
 		d.startSource(st.Rel) // connectors.go
 	}
 	d.catalogChanged(ctx)
@@ -225,7 +225,7 @@ func (d *DB) drop(ctx context.Context, st *planner.Drop) error {
 		delete(d.views, v.Name)
 		delete(d.tables, v.Name)
 		delete(d.wms, v.Name)
-		if isKafka(v) {
+		if consumesKafka(v) {
 			d.stopSource(v.Name) // connectors.go
 			d.dropPositions(v.Name)
 		}

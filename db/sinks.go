@@ -111,6 +111,7 @@ func (d *DB) openSinkTarget(ctx context.Context, st *planner.CreateSink, cols []
 		if err != nil {
 			return nil, err
 		}
+		cfg.Node = d.nodeID
 		return kafka.OpenSink(ctx, st.Name, cfg, cols, d.logger)
 	}
 	return nil, checkSink(st, cols)

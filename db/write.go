@@ -173,6 +173,9 @@ func (d *DB) insert(ctx context.Context, st *planner.Insert) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := checkWritable(rel); err != nil { // connectors.go
+		return 0, err
+	}
 	rows := make([][]delta.Value, len(st.Rows))
 	for i, exprs := range st.Rows {
 		row, err := evalRow(exprs, nil)
@@ -300,6 +303,9 @@ func (d *DB) modify(ctx context.Context, rel *catalog.Relation, where expr.Expr,
 	defer d.mu.Unlock()
 	rel, err := d.live(rel)
 	if err != nil {
+		return 0, err
+	}
+	if err := checkWritable(rel); err != nil { // connectors.go
 		return 0, err
 	}
 	t := d.tables[rel.Name]

@@ -344,7 +344,11 @@ func (b *binder) createRelation(s *pg_query.CreateStmt, kind catalog.Kind) State
 		if len(rel.PrimaryKey) == 0 {
 			b.fail(sqlerr.FeatureNotSupported, s.Relation.Location, "table %q needs a PRIMARY KEY (tables are keyed; use CREATE SOURCE for append-only data)", name)
 		}
-		if len(rel.Options) > 0 {
+		switch conn := rel.Options["connector"]; {
+		case conn == "kafka": // a table fed from a Weir sink's topic; its options: db/connectors.go
+		case conn != "":
+			b.fail(sqlerr.FeatureNotSupported, s.Relation.Location, "connector %q is not supported for a table (only 'kafka', format = 'changes')", conn)
+		case len(rel.Options) > 0:
 			b.unsupported(s.Relation.Location, "WITH options on a table")
 		}
 	}

@@ -20,9 +20,12 @@ import (
 type SourceConfig struct {
 	Brokers []string // seed brokers, host:port
 	Topic   string
-	Format  string // "json" (one object per message) or "csv" (one line per message)
+	Format  string // "json" (one object per message) or "csv" (one line per message); a table's: "changes"
 	Start   string // "earliest" or "latest": where a partition without a stored position starts
 	Group   string // consumer group; "" consumes every partition directly
+	// NodeColumn is a table's column filled with the producing node's identity (the
+	// sink's weir-node header); "" when the table has none. Tables only.
+	NodeColumn string
 }
 
 // sourceOptions are the WITH options a Kafka source accepts.
@@ -51,6 +54,9 @@ func ParseSource(opts map[string]string) (SourceConfig, error) {
 	case "":
 		cfg.Format = "json"
 	case "json", "csv":
+	case FormatChanges:
+		return SourceConfig{}, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka source option format = 'changes' is not supported: a sink's change topic holds upserts and deletes, not events").
+			WithHint("Read it into a keyed table: CREATE TABLE … (…, PRIMARY KEY (…)) WITH (connector = 'kafka', format = 'changes', …).")
 	default:
 		return SourceConfig{}, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka source option format = %q is not supported (json or csv)", cfg.Format)
 	}
@@ -60,6 +66,54 @@ func ParseSource(opts map[string]string) (SourceConfig, error) {
 	case "earliest", "latest":
 	default:
 		return SourceConfig{}, sqlerr.New(sqlerr.InvalidParameterValue, "Kafka source option start = %q is invalid (earliest or latest)", cfg.Start)
+	}
+	return cfg, nil
+}
+
+// FormatChanges is the format of a Weir sink's topic read into a table: each message is
+// {"tick":N,"diff":±n,"row":{…}} keyed by the sink's key columns, with the producing
+// node in the weir-node header.
+const FormatChanges = "changes"
+
+// tableOptions are the WITH options a table fed from Kafka accepts.
+var tableOptions = []string{"connector", "brokers", "topic", "format", "node_column"}
+
+// ParseTable validates the WITH options of a table fed from a Weir sink's change topic
+// (format = 'changes'). Such a table is consumed without a group, from the start of
+// every partition, so every node holds all of it: "group" and "start" are 0A000, a
+// format other than 'changes' is 0A000, a missing or unknown option is 22023. The
+// node column is checked against the table's columns by the caller.
+func ParseTable(opts map[string]string) (SourceConfig, error) {
+	for k := range opts {
+		switch {
+		case k == "group":
+			return SourceConfig{}, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka table option \"group\" is not supported: every node reads every partition of a table's topic, so that each holds the whole table")
+		case k == "start":
+			return SourceConfig{}, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka table option \"start\" is not supported: a table reads its topic from the start, or it would miss rows")
+		case !slices.Contains(tableOptions, k):
+			return SourceConfig{}, sqlerr.New(sqlerr.InvalidParameterValue, "unrecognized Kafka table option %q", k).
+				WithHint("Tables fed from Kafka take %s.", strings.Join(tableOptions, ", "))
+		}
+	}
+	brokers, err := parseBrokers(opts)
+	if err != nil {
+		return SourceConfig{}, err
+	}
+	cfg := SourceConfig{Brokers: brokers, Topic: opts["topic"], Format: opts["format"], Start: "earliest",
+		NodeColumn: strings.TrimSpace(opts["node_column"])}
+	if cfg.Topic == "" {
+		return SourceConfig{}, missing("topic")
+	}
+	switch cfg.Format {
+	case FormatChanges:
+	case "":
+		return SourceConfig{}, sqlerr.New(sqlerr.InvalidParameterValue, "Kafka table option \"format\" is required (format = 'changes')").
+			WithHint("A table reads the change topic of a Weir sink: WITH (connector = 'kafka', format = 'changes', …).")
+	default:
+		return SourceConfig{}, sqlerr.New(sqlerr.FeatureNotSupported, "Kafka table option format = %q is not supported (changes: a Weir sink's topic)", cfg.Format)
+	}
+	if _, ok := opts["node_column"]; ok && cfg.NodeColumn == "" {
+		return SourceConfig{}, sqlerr.New(sqlerr.InvalidParameterValue, "Kafka table option \"node_column\" names no column")
 	}
 	return cfg, nil
 }

@@ -38,6 +38,11 @@ import (
 // committed, from the start: the topic must keep every message, no compaction or
 // retention deletes) to learn what it has emitted, and emits the difference to the
 // view's current contents as one tick.
+//
+// Every message carries the producing node's identity in the header "weir-node" (and
+// its diff in "weir-diff"). Several nodes may run the same sink into one topic (the
+// partial stage of a global view, docs/scale-out.md): each node's producer has its own
+// transactional id, records its own last tick, and reads back only its own messages.
 
 // SinkConfig is a Kafka sink's WITH options.
 type SinkConfig struct {
@@ -45,7 +50,14 @@ type SinkConfig struct {
 	Topic   string
 	Format  string   // "json"
 	Key     []string // columns of the message key; none: the whole row
+	// Node is the producing node's identity (not an option: the database sets it). It
+	// goes into every message's weir-node header and scopes the sink's transactional
+	// id, state and read-back to this node.
+	Node string
 }
+
+// NodeHeader is the record header naming the node that produced a sink's message.
+const NodeHeader = "weir-node"
 
 var sinkOptions = []string{"connector", "brokers", "topic", "format", "key"}
 
@@ -106,7 +118,7 @@ func OpenSink(ctx context.Context, name string, cfg SinkConfig, cols []catalog.C
 	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.TransactionalID("weir-sink-"+name),
+		kgo.TransactionalID(transactionalID(name, cfg.Node)),
 		kgo.TransactionTimeout(30*time.Second),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.ProducerLinger(0),
@@ -127,6 +139,29 @@ func OpenSink(ctx context.Context, name string, cfg SinkConfig, cols []catalog.C
 	return s, nil
 }
 
+// transactionalID is a sink's producer identity: one per node, so that the nodes running
+// one sink do not fence each other.
+func transactionalID(name, node string) string {
+	if node == "" {
+		return "weir-sink-" + name
+	}
+	return "weir-sink-" + node + "-" + name
+}
+
+// own reports whether a message of the topic (or of the state topic, node being its
+// "node" field) was produced by this node: messages without a node predate node
+// identities and count as every node's.
+func (s *Sink) own(node string) bool { return node == "" || node == s.cfg.Node }
+
+func recordNode(r *kgo.Record) string {
+	for _, h := range r.Headers {
+		if h.Key == NodeHeader {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
 // Close closes the producer.
 func (s *Sink) Close(context.Context) error {
 	s.cl.Close()
@@ -139,9 +174,10 @@ func (s *Sink) LastTick(ctx context.Context) (uint64, error) {
 	err := readCommitted(ctx, s.cfg.Brokers, StateTopic(s.cfg.Topic), func(r *kgo.Record) {
 		var st struct {
 			Sink string `json:"sink"`
+			Node string `json:"node"`
 			Tick uint64 `json:"tick"`
 		}
-		if json.Unmarshal(r.Value, &st) == nil && st.Sink == s.name {
+		if json.Unmarshal(r.Value, &st) == nil && st.Sink == s.name && s.own(st.Node) {
 			last = max(last, st.Tick)
 		}
 	})
@@ -153,6 +189,9 @@ func (s *Sink) LastTick(ctx context.Context) (uint64, error) {
 func (s *Sink) Reset(ctx context.Context, tick uint64, rows *delta.Batch) error {
 	emitted := map[string]int64{}
 	err := readCommitted(ctx, s.cfg.Brokers, s.cfg.Topic, func(r *kgo.Record) {
+		if !s.own(recordNode(r)) {
+			return // another node's
+		}
 		var ch struct {
 			Diff int64           `json:"diff"`
 			Row  json.RawMessage `json:"row"`
@@ -202,7 +241,7 @@ func (s *Sink) Apply(ctx context.Context, tick uint64, changes *delta.Batch) err
 // produce writes recs (retractions first) and the state record in one transaction.
 func (s *Sink) produce(ctx context.Context, tick uint64, recs []*kgo.Record) error {
 	sort.SliceStable(recs, func(i, j int) bool { return diffOf(recs[i]) < diffOf(recs[j]) })
-	state, _ := json.Marshal(map[string]any{"sink": s.name, "tick": tick})
+	state, _ := json.Marshal(map[string]any{"sink": s.name, "node": s.cfg.Node, "tick": tick})
 	recs = append(recs, &kgo.Record{Topic: StateTopic(s.cfg.Topic), Key: []byte(s.name), Value: state})
 	if err := s.cl.BeginTransaction(); err != nil {
 		return err
@@ -232,8 +271,39 @@ func diffOf(r *kgo.Record) int64 {
 func (s *Sink) record(tick uint64, diff int64, row, key []byte) *kgo.Record {
 	var v bytes.Buffer
 	fmt.Fprintf(&v, `{"tick":%d,"diff":%d,"row":%s}`, tick, diff, row)
-	return &kgo.Record{Topic: s.cfg.Topic, Key: key, Value: v.Bytes(),
-		Headers: []kgo.RecordHeader{{Key: "weir-diff", Value: []byte(strconv.FormatInt(diff, 10))}}}
+	return &kgo.Record{Topic: s.cfg.Topic, Key: key, Value: v.Bytes(), Headers: []kgo.RecordHeader{
+		{Key: "weir-diff", Value: []byte(strconv.FormatInt(diff, 10))}, // first: produce orders by it (diffOf)
+		{Key: NodeHeader, Value: []byte(s.cfg.Node)},
+	}}
+}
+
+// Change is one message of a sink's topic (format 'changes'), decoded.
+type Change struct {
+	Node string          // the weir-node header; "" when the message has none
+	Tick uint64          // the producing node's tick
+	Diff int64           // +n inserted, -n retracted
+	Row  json.RawMessage // the row, a JSON object of the view's columns
+}
+
+// DecodeChange decodes a message a sink produced. A message that is not
+// {"tick":N,"diff":n,"row":{…}} with n ≠ 0 is an error (22P02).
+func DecodeChange(m Message) (Change, error) {
+	var v struct {
+		Tick *uint64         `json:"tick"`
+		Diff *int64          `json:"diff"`
+		Row  json.RawMessage `json:"row"`
+	}
+	if err := json.Unmarshal(m.Value, &v); err != nil {
+		return Change{}, sqlerr.New(sqlerr.InvalidTextRepresentation, "not a Weir sink change: %v", err)
+	}
+	if v.Tick == nil || v.Diff == nil || len(v.Row) == 0 || v.Row[0] != '{' {
+		return Change{}, sqlerr.New(sqlerr.InvalidTextRepresentation, `not a Weir sink change: want {"tick":N,"diff":n,"row":{…}}`)
+	}
+	if *v.Diff == 0 {
+		return Change{}, sqlerr.New(sqlerr.InvalidTextRepresentation, "a Weir sink change with diff 0")
+	}
+	node, _ := m.Header(NodeHeader)
+	return Change{Node: node, Tick: *v.Tick, Diff: *v.Diff, Row: v.Row}, nil
 }
 
 // rowJSON renders row i as a JSON object, columns in order (so one row, one text).

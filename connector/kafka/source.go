@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -21,8 +22,11 @@ import (
 type Partition struct {
 	ID   int32
 	Rows [][]delta.Value
-	Dead []DeadLetter
-	Next int64 // the offset to resume from: the last message read + 1
+	// Diffs are the rows' diffs for format 'changes' (a sink's +n or -n); nil for an
+	// event source, whose every row is one event (+1).
+	Diffs []int64
+	Dead  []DeadLetter
+	Next  int64 // the offset to resume from: the last message read + 1
 }
 
 // DeadLetter is a message that did not decode into a row.
@@ -42,8 +46,25 @@ type Target interface {
 	Commit(ctx context.Context, parts []Partition) error
 }
 
-// Decoder types one message's payload to a row of the source.
-type Decoder func(payload []byte) ([]delta.Value, error)
+// Message is one Kafka record as a Decoder sees it.
+type Message struct {
+	Key, Value []byte
+	Headers    []kgo.RecordHeader
+}
+
+// Header returns the value of the header named key, and whether there is one.
+func (m Message) Header(key string) (string, bool) {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value), true
+		}
+	}
+	return "", false
+}
+
+// Decoder types one message to a row of the source and its diff: +1 for an event; for
+// format 'changes', the change's diff.
+type Decoder func(m Message) (row []delta.Value, diff int64, err error)
 
 // Source consumes a topic into a Target until Close.
 type Source struct {
@@ -53,7 +74,8 @@ type Source struct {
 	decode Decoder
 	logger *slog.Logger
 
-	maxPoll int // bounds the records committed in one tick
+	maxPoll int          // bounds the records committed in one tick
+	records atomic.Int64 // records read since Start, for tests and metrics
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -94,6 +116,10 @@ func (s *Source) Start(ctx context.Context) {
 		}
 	}()
 }
+
+// Records returns how many records the consumer has read since Start (those read again
+// after a failure included).
+func (s *Source) Records() int64 { return s.records.Load() }
 
 // Stop asks the consumer to stop without waiting; Wait waits for it.
 func (s *Source) Stop() {
@@ -223,27 +249,33 @@ func (s *Source) decodeAll(fetches kgo.Fetches) []Partition {
 func (s *Source) decodePartition(fp kgo.FetchTopicPartition) (p Partition) {
 	p.ID = fp.Partition
 	p.Rows = make([][]delta.Value, 0, len(fp.Records))
+	changes := s.cfg.Format == FormatChanges
 	for _, r := range fp.Records {
-		row, err := s.safeDecode(r.Value)
-		if err != nil {
+		row, diff, err := s.safeDecode(Message{Key: r.Key, Value: r.Value, Headers: r.Headers})
+		switch {
+		case err != nil:
 			p.Dead = append(p.Dead, DeadLetter{Partition: r.Partition, Offset: r.Offset, Err: err.Error(), Payload: r.Value})
-		} else {
+		case changes:
+			p.Rows = append(p.Rows, row)
+			p.Diffs = append(p.Diffs, diff)
+		default:
 			p.Rows = append(p.Rows, row)
 		}
 		p.Next = r.Offset + 1
 	}
+	s.records.Add(int64(len(fp.Records)))
 	return p
 }
 
 // safeDecode decodes one payload; a decoder that panics makes a dead letter, never a
 // stopped partition.
-func (s *Source) safeDecode(payload []byte) (row []delta.Value, err error) {
+func (s *Source) safeDecode(m Message) (row []delta.Value, diff int64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error decoding the message: %v", r)
 		}
 	}()
-	return s.decode(payload)
+	return s.decode(m)
 }
 
 func (s *Source) resetOffset() kgo.Offset {
