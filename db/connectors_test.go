@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirdb/weir/db"
+	"github.com/weirdb/weir/exec/expr"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
 
@@ -398,6 +400,123 @@ func BenchmarkKafkaThroughputTwoNodes(b *testing.B) {
 	el := time.Since(start)
 	b.ReportMetric(float64(n)/el.Seconds(), "events/s")
 	b.Logf("events per node: %v", per)
+}
+
+// BenchmarkKafkaGlobalViewFreshness measures the freshness of a global view across two
+// nodes (docs/scale-out.md §4): with both nodes running the pack of
+// TestKafkaGlobalViewTwoNodes, one gift is produced at a time and timed until the global
+// view room_totals on the node that does NOT own the gift's partition shows it (its
+// subscription delivers the change): the owner's tick, its sink's transaction, the other
+// node's read_committed poll of the internal topic and its tick. WEIR_KAFKA_FRESHNESS
+// sets the number of samples (default 200); run it once with
+// -bench KafkaGlobalViewFreshness -benchtime=1x. It reports p50 and p99 in ms.
+func BenchmarkKafkaGlobalViewFreshness(b *testing.B) {
+	samples, _ := strconv.Atoi(os.Getenv("WEIR_KAFKA_FRESHNESS"))
+	if samples == 0 {
+		samples = 200
+	}
+	t := b
+	brokers := globalCluster(t)
+	prod := kafkaProducer(t, brokers)
+	o := newGiftOracle()
+	var dbs []*db.DB
+	var sessions []*db.Session
+	for range 2 {
+		d, s := openKafkaDB(t, t.TempDir(), 0)
+		defer d.Close()
+		for _, q := range globalDDL(brokers) {
+			weirExec(t, s, q)
+		}
+		dbs, sessions = append(dbs, d), append(sessions, s)
+	}
+	// Warm up until both nodes own partitions and both global views are caught up.
+	count := func(s *db.Session, q string) int {
+		n, _ := strconv.Atoi(weirRows(t, s, q)[0])
+		return n
+	}
+	next := 0
+	deadline := time.Now().Add(time.Minute)
+	for count(sessions[0], `SELECT count(*) FROM gifts`) == 0 || count(sessions[1], `SELECT count(*) FROM gifts`) == 0 {
+		require.True(t, time.Now().Before(deadline), "the nodes never shared the partitions")
+		o.produceGifts(t, prod, next, next+50)
+		next += 50
+		time.Sleep(50 * time.Millisecond)
+	}
+	o.produceGifts(t, prod, next, next+200)
+	next += 200
+	waitGlobal(t, "0", sessions[0], o)
+	waitGlobal(t, "1", sessions[1], o)
+	// Each partition's owner: the node holding its latest gift.
+	owner := map[int64]int{}
+	latest := map[int64]int{}
+	for i, s := range sessions {
+		for _, r := range weirRows(t, s, fmt.Sprintf(`SELECT room_id %% %d, max(id) FROM gifts GROUP BY 1`, giftParts)) {
+			var p int64
+			var id int
+			fmt.Sscanf(r, "%d|%d", &p, &id)
+			if id >= latest[p] {
+				latest[p], owner[p] = id, i
+			}
+		}
+	}
+	require.Len(t, owner, giftParts)
+	var subs []*db.Subscription
+	for _, d := range dbs {
+		sub, _, _, err := d.Subscribe("room_totals", 0, 1<<16)
+		require.NoError(t, err)
+		defer sub.Close()
+		subs = append(subs, sub)
+	}
+	rel, err := dbs[0].Catalog().Get("room_totals")
+	require.NoError(t, err)
+	nType := rel.Columns[1].Type
+	drain := func(sub *db.Subscription) {
+		for {
+			select {
+			case <-sub.C:
+			default:
+				return
+			}
+		}
+	}
+	lat := make([]time.Duration, 0, samples)
+	b.ResetTimer()
+	for i := range samples {
+		room := int64(i % giftParts) // rooms 0..7 are on partitions 0..7
+		other := subs[1-owner[room%giftParts]]
+		drain(subs[0])
+		drain(subs[1])
+		want := strconv.FormatInt(o.n[room]+1, 10)
+		o.n[room]++
+		o.coins[room]++
+		start := time.Now()
+		require.NoError(t, prod.ProduceSync(context.Background(), &kgo.Record{Topic: giftsTopic, Partition: int32(room % giftParts),
+			Value: []byte(fmt.Sprintf(`{"id": %d, "room_id": %d, "coins": 1}`, next, room))}).FirstErr())
+		next++
+		timeout := time.After(30 * time.Second)
+	wait:
+		for {
+			select {
+			case ch, ok := <-other.C:
+				require.True(t, ok, "subscription ended: %v", other.Err())
+				for j := 0; j < ch.Rows.Len(); j++ {
+					if ch.Rows.Weights[j] > 0 && ch.Rows.Cols[0].Get(j).I == room && expr.Format(ch.Rows.Cols[1].Get(j), nType) == want {
+						break wait
+					}
+				}
+			case <-timeout:
+				t.Fatalf("gift %d of room %d never reached the other node's global view", next-1, room)
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(1), "max-ms")
+	b.Logf("freshness of the global view on the other node over %d gifts: p50 %.1f ms, p99 %.1f ms, max %.1f ms", len(lat), pct(0.5), pct(0.99), pct(1))
 }
 
 // TestKafkaDeadLettersRecreated: weir_dead_letters dropped by hand (weir apply --prune

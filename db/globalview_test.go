@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weirdb/weir/connector/kafka"
 	"github.com/weirdb/weir/db"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -129,7 +131,7 @@ func (o *giftOracle) totals() (totals, top []string) {
 }
 
 // waitGlobal polls both global views on a node until they equal the oracle.
-func waitGlobal(t *testing.T, name string, s *db.Session, o *giftOracle) {
+func waitGlobal(t testing.TB, name string, s *db.Session, o *giftOracle) {
 	t.Helper()
 	wantTotals, wantTop := o.totals()
 	deadline := time.Now().Add(45 * time.Second)
@@ -227,6 +229,72 @@ func TestKafkaGlobalViewTwoNodes(t *testing.T) {
 	waitGlobal(t, "B", sb, o)
 	total := countRows(t, sa, `SELECT count(*) FROM gifts`) + countRows(t, sb, `SELECT count(*) FROM gifts`)
 	require.Equal(t, next, total, "every gift on one node, once")
+
+	// The internal topic holds each node's partial exactly: its changes under the node's
+	// weir-node header add up to the node's partial view (a sink that took another
+	// node's messages for its own would emit changes that do not).
+	waitPartials(t, brokers, map[string]*db.Session{a.NodeID(): sa, b.NodeID(): sb})
+}
+
+// waitPartials reads the internal topic (read_committed) and folds its changes per
+// producing node until each node's fold equals its room_partials.
+func waitPartials(t *testing.T, brokers string, nodes map[string]*db.Session) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ConsumeTopics(partialsTopic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(50*time.Millisecond))
+	require.NoError(t, err)
+	defer cl.Close()
+	folds := map[string]map[string]int64{} // node → row → multiplicity
+	render := func(node string) []string {
+		var out []string
+		for row, n := range folds[node] {
+			var r struct{ RoomID, N, Coins int64 }
+			require.NoError(t, json.Unmarshal([]byte(row), &struct {
+				RoomID *int64 `json:"room_id"`
+				N      *int64 `json:"n"`
+				Coins  *int64 `json:"coins"`
+			}{&r.RoomID, &r.N, &r.Coins}))
+			for range n {
+				out = append(out, fmt.Sprintf("%d|%d|%d", r.RoomID, r.N, r.Coins))
+			}
+			if n < 0 {
+				out = append(out, fmt.Sprintf("%d|%d|%d ×%d", r.RoomID, r.N, r.Coins, n))
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			ch, err := kafka.DecodeChange(kafka.Message{Key: r.Key, Value: r.Value, Headers: r.Headers})
+			require.NoError(t, err)
+			if folds[ch.Node] == nil {
+				folds[ch.Node] = map[string]int64{}
+			}
+			folds[ch.Node][string(ch.Row)] += ch.Diff
+			if folds[ch.Node][string(ch.Row)] == 0 {
+				delete(folds[ch.Node], string(ch.Row))
+			}
+		})
+		same := len(folds) == len(nodes)
+		for node, s := range nodes {
+			same = same && slicesEqual(render(node), weirRows(t, s, `SELECT * FROM room_partials`))
+		}
+		if same {
+			return
+		}
+		if time.Now().After(deadline) {
+			for node, s := range nodes {
+				require.Equal(t, weirRows(t, s, `SELECT * FROM room_partials`), render(node), "node %s's changes in %s", node, partialsTopic)
+			}
+			require.Len(t, folds, len(nodes), "nodes with changes in %s", partialsTopic)
+		}
+	}
 }
 
 // nodesOtherThan lists the node column's values that are neither a nor b.
