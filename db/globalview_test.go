@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -440,4 +441,34 @@ func weirErr(s *db.Session, q string) error {
 		rows.Close()
 	}
 	return err
+}
+
+// TestNodeID: a node's identity is stored in its data directory on first start (given,
+// or random) and kept; another one given later fails Open with 22023.
+func TestNodeID(t *testing.T) {
+	open := func(dir, id string) (*db.DB, error) {
+		return db.Open(context.Background(), db.Config{Dir: dir, NodeID: id, TickInterval: -1}, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	}
+	dir := t.TempDir()
+	d, err := open(dir, "")
+	require.NoError(t, err)
+	random := d.NodeID()
+	require.Regexp(t, `^[0-9a-f]{16}$`, random)
+	require.NoError(t, d.Close())
+	d, err = open(dir, "")
+	require.NoError(t, err)
+	require.Equal(t, random, d.NodeID(), "kept across restarts")
+	require.NoError(t, d.Close())
+	_, err = open(dir, "node-b")
+	require.Equal(t, sqlerr.InvalidParameterValue, sqlerr.CodeOf(err), "%v", err)
+
+	dir = t.TempDir()
+	d, err = open(dir, "node-a")
+	require.NoError(t, err)
+	require.Equal(t, "node-a", d.NodeID())
+	require.NoError(t, d.Close())
+	d, err = open(dir, "")
+	require.NoError(t, err)
+	require.Equal(t, "node-a", d.NodeID())
+	require.NoError(t, d.Close())
 }

@@ -22,6 +22,7 @@ import (
 
 type serveFlags struct {
 	data, pg, http, queries string
+	nodeID                  string
 	api                     httpapi.Config
 	// Wire-protocol security (issue #6): see README's Security section.
 	tlsCert, tlsKey, auth, users string
@@ -31,6 +32,8 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	d := server.DefaultConfig()
 	fs.StringVar(&f.data, "data", "./weir-data", "data directory")
+	fs.StringVar(&f.nodeID, "node-id", "",
+		"this node's identity among Weir nodes sharing Kafka topics (its Kafka sinks' weir-node header); default: the one stored in --data, or a random one stored there on first start")
 	fs.StringVar(&f.pg, "pg", d.PGAddr, "PostgreSQL wire-protocol listen address")
 	fs.StringVar(&f.http, "http", d.HTTPAddr, "HTTP listen address")
 	fs.StringVar(&f.api.Token, "http-token", "",
@@ -135,7 +138,7 @@ func start(ctx context.Context, f serveFlags, logger *slog.Logger) (*db.DB, *ser
 	}
 	cfg.PGAddr, cfg.HTTPAddr, cfg.HTTP = f.pg, f.http, f.api
 	// Recovery runs in the background so that /readyz can say so while it lasts.
-	d, err := db.Open(ctx, db.Config{Dir: f.data, Background: true, CheckpointInterval: f.checkpoint}, logger.With("component", "db"))
+	d, err := db.Open(ctx, db.Config{Dir: f.data, Background: true, CheckpointInterval: f.checkpoint, NodeID: f.nodeID}, logger.With("component", "db"))
 	if err != nil {
 		return nil, nil, err
 	}
