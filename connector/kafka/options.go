@@ -1,6 +1,7 @@
 // Package kafka connects Weir to Apache Kafka with franz-go: a source that consumes a
-// topic's partitions into a Weir source exactly once, and a sink that produces a view's
-// changes transactionally.
+// topic's partitions into a Weir source exactly once, a sink that produces a view's
+// changes transactionally, and the same consumer reading a sink's topic back into a
+// keyed table (format 'changes': the final stage of a global view across nodes).
 //
 // Exactly-once consumption does not trust Kafka's group offsets. Each poll is committed
 // to Weir in one tick together with the next offset of every partition it read (and the
