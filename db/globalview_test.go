@@ -391,6 +391,17 @@ func TestKafkaTableRestart(t *testing.T) {
 	require.Equal(t, int64(50), d.ConsumerRecords("parts"))
 	require.Equal(t, "551,7", pos())
 	require.Equal(t, 3, countRows(t, s, `SELECT count(*) FROM weir_dead_letters`))
+
+	// DROP TABLE stops the consumer and forgets the positions: created again, the table
+	// reads its topic from the start.
+	weirExec(t, s, `DROP MATERIALIZED VIEW parts_sum`)
+	weirExec(t, s, `DROP TABLE parts`)
+	_, ok := d.Progress("kafka/parts/0")
+	require.False(t, ok, "a dropped table's positions are forgotten")
+	weirExec(t, s, `CREATE TABLE parts (node text, room_id bigint, n bigint NOT NULL, PRIMARY KEY (node, room_id))
+		WITH (connector = 'kafka', brokers = '`+brokers+`', topic = 'ch', format = 'changes', node_column = 'node')`)
+	waitRows(t, s, `SELECT count(*), sum(n) FROM parts`, "2|281")
+	require.Equal(t, "551,7", pos())
 }
 
 // TestKafkaTableCreateErrors: a table's Kafka options are checked at CREATE, each error
