@@ -23,7 +23,7 @@ import (
 // TestKill9 runs the connectors in a real `weir serve` that gets SIGKILL while events
 // stream in from Kafka: after the restarts every produced event is in the source exactly
 // once, and the Kafka sink's topic (read_committed) and the PostgreSQL sink's table both
-// equal the view.
+// equal the view, and so does a table fed from the Kafka sink's topic (format 'changes').
 func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds weir, starts PostgreSQL, kills processes")
@@ -49,6 +49,9 @@ func TestKill9(t *testing.T) {
 		`CREATE MATERIALIZED VIEW totals AS SELECT room, count(*) AS n, sum(id) AS ids FROM events GROUP BY room`,
 		`CREATE SINK totals_kafka FROM totals WITH (connector = 'kafka', brokers = '` + brokers + `', topic = 'totals', key = 'room')`,
 		`CREATE SINK totals_pg FROM totals WITH (connector = 'postgres', dsn = '` + pg.DSN() + `', table = 'totals', key = 'room')`,
+		// The sink's topic read back into a table (the final stage of a global view).
+		`CREATE TABLE totals_back (node text, room bigint, n bigint, ids numeric, PRIMARY KEY (node, room))
+			WITH (connector = 'kafka', brokers = '` + brokers + `', topic = 'totals', format = 'changes', node_column = 'node')`,
 	} {
 		_, err := conn.Exec(ctx, q)
 		require.NoError(t, err, q)
@@ -145,6 +148,10 @@ func TestKill9(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}, view, "Kafka sink")
+
+	// The table fed from the sink's topic holds the view, under the node's one identity.
+	eventually(t, func() []string { return rows(t, ctx, conn, `SELECT room, n, ids FROM totals_back`) }, view, "table from the Kafka sink's topic")
+	require.Equal(t, []string{"1"}, rows(t, ctx, conn, `SELECT count(DISTINCT node) FROM totals_back`))
 }
 
 func rows(t *testing.T, ctx context.Context, conn *pgx.Conn, q string) []string {
