@@ -1,0 +1,91 @@
+package server_test
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirdb/weir/db"
+	"github.com/weirdb/weir/server"
+)
+
+// BenchmarkStreamPgx measures a pgx client reading 1M rows of (bigint, bigint, bigint,
+// timestamptz) from a Weir source and scanning every row, as internal/bench/stream.go
+// does for issue #6: text (simple protocol) and binary (extended protocol, pgx's
+// default). Run with -benchtime=3x; each iteration is one full read.
+func BenchmarkStreamPgx(b *testing.B) {
+	logger := slog.New(slog.DiscardHandler)
+	d, err := db.Open(b.Context(), db.Config{Dir: b.TempDir()}, logger)
+	require.NoError(b, err)
+	srv, err := server.Start(server.Config{PGAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}, d, logger)
+	require.NoError(b, err)
+	defer func() {
+		_ = srv.Shutdown(context.Background())
+		_ = d.Close()
+	}()
+	conn, err := pgx.Connect(b.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
+	require.NoError(b, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(b.Context(), `CREATE SOURCE events (room_id bigint NOT NULL, user_id bigint NOT NULL, amount bigint NOT NULL, ts timestamptz NOT NULL)`)
+	require.NoError(b, err)
+	const n = 1_000_000
+	r := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{r.Int64N(1000) + 1, r.Int64N(100000) + 1, r.Int64N(1000) + 1, base.Add(time.Duration(i) * time.Millisecond)}
+	}
+	got, err := conn.CopyFrom(b.Context(), pgx.Identifier{"events"}, []string{"room_id", "user_id", "amount", "ts"}, pgx.CopyFromRows(rows))
+	require.NoError(b, err)
+	require.Equal(b, int64(n), got)
+	rows = nil
+
+	const q = "SELECT room_id, user_id, amount, ts FROM events LIMIT 1000000"
+	for _, f := range []struct {
+		name string
+		mode pgx.QueryExecMode
+	}{
+		{"text", pgx.QueryExecModeSimpleProtocol},
+		{"binary", pgx.QueryExecModeCacheStatement},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				var (
+					room, user, amount int64
+					ts                 time.Time
+					count              int
+				)
+				res, err := conn.Query(b.Context(), q, f.mode)
+				require.NoError(b, err)
+				for res.Next() {
+					if err := res.Scan(&room, &user, &amount, &ts); err != nil {
+						b.Fatal(err)
+					}
+					count++
+				}
+				require.NoError(b, res.Err())
+				require.Equal(b, n, count)
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
+// cpuTime is the CPU time (user and system) of the process so far: the server, its
+// DuckDB threads and the pgx client together.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
