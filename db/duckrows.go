@@ -23,7 +23,8 @@ const duckBatchValues = 4096
 // producer): it fills batches of rows and hands them to Next over batches, and takes
 // them back over free. Two batches circulate, so the producer fills one while the
 // consumer sends the other. The producer owns the sql.Conn, and ends, closing the rows
-// and the connection, after the last batch or when close asks it to (done).
+// and the connection, after the last batch, when close asks it to (done) or when the
+// read's context ends.
 type duckRows struct {
 	cols    int
 	batches chan *duckBatch // filled batches, producer → consumer
@@ -55,7 +56,7 @@ func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int) (*du
 	per := max(1, duckBatchValues/max(cols, 1))
 	r := &duckRows{
 		cols:    cols,
-		batches: make(chan *duckBatch, 2),
+		batches: make(chan *duckBatch, 3), // both batches and produce's last word
 		free:    make(chan *duckBatch, 2),
 		done:    make(chan struct{}),
 		exited:  make(chan struct{}),
@@ -131,6 +132,12 @@ func (r *duckRows) produce(ctx context.Context, rows driver.Rows, per int) {
 		select {
 		case b = <-r.free:
 		case <-r.done:
+			return
+		case <-ctx.Done():
+			// The consumer holds both batches and may never come back (its
+			// connection is gone): end the result with a batch of its own, for which
+			// batches has room, and release the connection now.
+			r.batches <- &duckBatch{last: true, err: ctx.Err()}
 			return
 		}
 		b.n = 0
