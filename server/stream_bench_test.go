@@ -63,6 +63,7 @@ func BenchmarkStreamPgx(b *testing.B) {
 		b.Run(f.name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := cpuTime()
+			var first time.Duration // time to the first row, summed
 			for b.Loop() {
 				var (
 					room, user, amount int64
@@ -72,9 +73,13 @@ func BenchmarkStreamPgx(b *testing.B) {
 				// One destination slice for all rows, as internal/bench/stream.go: Scan's
 				// variadic ...any otherwise costs the client an allocation per row.
 				dst := []any{&room, &user, &amount, &ts}
+				t0 := time.Now()
 				res, err := conn.Query(b.Context(), q, f.mode)
 				require.NoError(b, err)
 				for res.Next() {
+					if count == 0 {
+						first += time.Since(t0)
+					}
 					if err := res.Scan(dst...); err != nil {
 						b.Fatal(err)
 					}
@@ -85,6 +90,7 @@ func BenchmarkStreamPgx(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
 			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(first.Seconds()*1000/float64(b.N), "first-row-ms")
 		})
 	}
 }
