@@ -9,10 +9,15 @@ import (
 	"sync"
 )
 
-// duckBatchValues is about how many values one batch of a DuckDB result holds: 1024 rows
-// of 4 columns. A batch costs one hand-over between the goroutines, so it must be large;
-// it is not larger so that a wide result's batches stay small.
-const duckBatchValues = 4096
+// Batch sizes. A batch costs one hand-over between the goroutines, so batches must be
+// large: duckBatchValues values (1024 rows of 4 columns), and not larger so that a wide
+// result's batches stay small. The first batch has duckFirstBatchRows rows and each
+// next one twice as many, up to that size, so that a small result (a catalog query, a
+// single row) allocates little and the first rows go out early.
+const (
+	duckBatchValues    = 4096
+	duckFirstBatchRows = 16
+)
 
 // duckRows reads a DuckDB result below database/sql, whose Rows.Next and Scan cost a
 // lock, a context check and a convertAssign per row and value (issue #6). DuckDB's
@@ -62,7 +67,7 @@ func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int) (*du
 		exited:  make(chan struct{}),
 	}
 	for range 2 {
-		r.free <- &duckBatch{vals: make([]driver.Value, per*cols)}
+		r.free <- &duckBatch{} // vals are allocated as produce needs them
 	}
 	opened := make(chan error, 1)
 	go func() {
@@ -123,11 +128,12 @@ func queryDriver(ctx context.Context, dc any, q string, args []any) (driver.Rows
 	return qc.QueryContext(ctx, q, named)
 }
 
-// produce fills batches of per rows from rows until the result ends, ctx is cancelled
-// (the last batch then carries ctx's error, as database/sql's Rows reported it) or close
-// is called.
+// produce fills batches of up to per rows (growing to it, see duckFirstBatchRows) from
+// rows until the result ends, ctx is cancelled (the last batch then carries ctx's error,
+// as database/sql's Rows reported it) or close is called.
 func (r *duckRows) produce(ctx context.Context, rows driver.Rows, per int) {
-	for {
+	size := min(per, duckFirstBatchRows)
+	for ; ; size = min(per, 2*size) {
 		var b *duckBatch
 		select {
 		case b = <-r.free:
@@ -141,10 +147,13 @@ func (r *duckRows) produce(ctx context.Context, rows driver.Rows, per int) {
 			return
 		}
 		b.n = 0
+		if len(b.vals) < size*r.cols {
+			b.vals = make([]driver.Value, size*r.cols)
+		}
 		if err := ctx.Err(); err != nil {
 			b.last, b.err = true, err
 		}
-		for !b.last && b.n < per {
+		for !b.last && b.n < size {
 			if err := rows.Next(b.vals[b.n*r.cols : (b.n+1)*r.cols]); err != nil {
 				b.last = true
 				if !errors.Is(err, io.EOF) {

@@ -30,7 +30,7 @@ func TestDuckRows(t *testing.T) {
 	held := d.store.DB().Stats().InUse // the view store's writer connection
 	inUse := func() int { return d.store.DB().Stats().InUse - held }
 
-	for _, n := range []int{0, 1, 1023, 1024, 1025, 2048, 3000} {
+	for _, n := range []int{0, 1, 15, 16, 17, 48, 49, 1008, 1009, 2032, 2033, 5000} {
 		rows := read(ctx, fmt.Sprintf("SELECT i, 'v' || i AS s, NULL AS z FROM range(%d) AS r(i)", n))
 		dst := make([]any, 3)
 		got := 0
