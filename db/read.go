@@ -281,11 +281,11 @@ func (d *DB) runRead(ctx context.Context, rp *readPlan, args []any) (*Rows, erro
 			return nil, err
 		}
 	}
-	rows, err := d.store.DB().QueryContext(ctx, q, args...)
+	rows, err := d.queryDuck(ctx, q, args, len(rp.columns))
 	if err != nil {
 		return nil, duckErr(err)
 	}
-	return &Rows{cols: rp.columns, sqlRows: rows, conv: rp.conv}, nil
+	return &Rows{cols: rp.columns, duck: rows, conv: rp.conv}, nil
 }
 
 // castParamsWith casts parameters as describeRead did (all of them when all), with the

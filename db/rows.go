@@ -1,7 +1,6 @@
 package db
 
 import (
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -22,9 +21,8 @@ type Rows struct {
 	static [][]any // for results computed in memory
 	pos    int
 
-	sqlRows *sql.Rows // for DuckDB reads
-	conv    []func(any) any
-	scratch []any
+	duck *duckRows // for DuckDB reads
+	conv []func(any) any
 
 	stream *stream // for SUBSCRIBE
 }
@@ -52,26 +50,17 @@ func (r *Rows) Next(dst []any) bool {
 		r.err = err
 		return ok
 	}
-	if r.sqlRows != nil {
-		if !r.sqlRows.Next() {
-			r.err = duckErr(r.sqlRows.Err())
-			r.sqlRows.Close()
-			r.sqlRows = nil
+	if r.duck != nil {
+		row, ok, err := r.duck.next()
+		if !ok {
+			r.err = duckErr(err)
+			r.duck.close()
+			r.duck = nil
 			r.tag = fmt.Sprintf("SELECT %d", r.count)
 			return false
 		}
-		if r.scratch == nil {
-			r.scratch = make([]any, len(r.cols))
-			for i := range r.scratch {
-				r.scratch[i] = new(any)
-			}
-		}
-		if err := r.sqlRows.Scan(r.scratch...); err != nil {
-			r.err = duckErr(err)
-			return false
-		}
 		for i := range dst {
-			v := *(r.scratch[i].(*any))
+			v := row[i]
 			if r.conv[i] != nil && v != nil {
 				v = r.conv[i](v)
 			}
@@ -102,10 +91,9 @@ func (r *Rows) Close() error {
 	if r.stream != nil {
 		r.stream.sub.Close()
 	}
-	if r.sqlRows != nil {
-		err := r.sqlRows.Close()
-		r.sqlRows = nil
-		return err
+	if r.duck != nil {
+		r.duck.close()
+		r.duck = nil
 	}
 	return nil
 }

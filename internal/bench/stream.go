@@ -101,6 +101,9 @@ func streamRows(ctx context.Context, conn *pgx.Conn, q string, mode pgx.QueryExe
 		room, user, amount int64
 		ts                 time.Time
 	)
+	// One destination slice for every row: Scan(&room, …) would allocate its variadic
+	// slice per row, garbage that the harness process, which also runs Weir, collects.
+	dst := []any{&room, &user, &amount, &ts}
 	t0 := time.Now()
 	rows, err := conn.Query(ctx, q, mode)
 	if err != nil {
@@ -113,7 +116,7 @@ func streamRows(ctx context.Context, conn *pgx.Conn, q string, mode pgx.QueryExe
 		for _, v := range raw {
 			size += 4 + int64(len(v))
 		}
-		if err := rows.Scan(&room, &user, &amount, &ts); err != nil {
+		if err := rows.Scan(dst...); err != nil {
 			return 0, 0, 0, err
 		}
 		n++

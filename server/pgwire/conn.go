@@ -384,6 +384,7 @@ func rowDescription(cols []Column, formats []int16) *pgproto3.RowDescription {
 // engine fails, a value cannot be encoded, or the client is gone.
 func (c *conn) sendRows(ctx context.Context, rows Rows, cols []Column, formats []int16, limit int) (n int, suspended bool, err error) {
 	dst := make([]any, len(cols))
+	encs := columnEncoders(cols, formats)
 	streaming := false
 	if s, ok := rows.(Streamer); ok {
 		streaming = s.Streaming()
@@ -396,7 +397,7 @@ func (c *conn) sendRows(ctx context.Context, rows Rows, cols []Column, formats [
 		if !rows.Next(dst) {
 			return n, false, rows.Err()
 		}
-		if err := c.out.dataRow(c.codec, cols, formats, dst); err != nil {
+		if err := c.out.dataRow(c.codec, encs, dst); err != nil {
 			return n, false, err
 		}
 		n++
@@ -410,9 +411,10 @@ func (c *conn) sendRows(ctx context.Context, rows Rows, cols []Column, formats [
 	return n, true, nil
 }
 
-// dataRow appends a DataRow of vals straight into the output buffer, with no per-row
-// allocation. On an encoding error nothing of the row is kept.
-func (w *writer) dataRow(cd *codec, cols []Column, formats []int16, vals []any) error {
+// dataRow appends a DataRow of vals, column i encoded by encs[i], straight into the
+// output buffer, with no per-row allocation. On an encoding error nothing of the row is
+// kept.
+func (w *writer) dataRow(cd *codec, encs []colEncoder, vals []any) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -425,7 +427,7 @@ func (w *writer) dataRow(cd *codec, cols []Column, formats []int16, vals []any) 
 	for i, v := range vals {
 		at := len(buf)
 		buf = append(buf, 0, 0, 0, 0)
-		out, null, err := cd.appendValue(buf, cols[i].OID, formatAt(formats, i), v)
+		out, null, err := encs[i](cd, buf, v)
 		if err != nil {
 			w.buf = buf[:start]
 			return err

@@ -315,11 +315,7 @@ func (c *codec) appendBinaryConverted(buf []byte, oid uint32, v any) ([]byte, er
 		case pgtype.NegativeInfinity:
 			us = math.MinInt64
 		default:
-			if oid == pgtype.TimestampOID {
-				t = wallClockUTC(t)
-			}
-			t = t.Round(time.Microsecond)
-			us = t.Unix()*1_000_000 + int64(t.Nanosecond()/1000) - pgEpoch.Unix()*1_000_000
+			us = timestampMicros(t, oid == pgtype.TimestamptzOID)
 		}
 		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
 	case pgtype.DateOID:
@@ -775,9 +771,23 @@ func parseTime(s string, oid uint32) (time.Time, pgtype.InfinityModifier, error)
 	return time.Time{}, pgtype.Finite, invalidInput(oid, s)
 }
 
+// timestampMicros is t as binary timestamptz and timestamp count it: microseconds since
+// PostgreSQL's epoch of t's instant (withZone) or of its wall clock read as UTC,
+// rounded to the microsecond.
+func timestampMicros(t time.Time, withZone bool) int64 {
+	if !withZone {
+		t = wallClockUTC(t)
+	}
+	t = t.Round(time.Microsecond)
+	return t.Unix()*1_000_000 + int64(t.Nanosecond()/1000) - pgEpoch.Unix()*1_000_000
+}
+
 // wallClockUTC returns t's wall-clock reading as a UTC time: timestamp without time zone
 // and date ignore the location.
 func wallClockUTC(t time.Time) time.Time {
+	if t.Location() == time.UTC {
+		return t // the wall clock is the instant; DuckDB's values are in UTC
+	}
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), time.UTC)
@@ -793,21 +803,20 @@ func appendTimestamp(buf []byte, t time.Time, withZone bool) []byte {
 		t = wallClockUTC(t)
 	}
 	t = t.Round(time.Microsecond)
-	year, bc := t.Year(), false
-	if year <= 0 {
-		year, bc = 1-year, true
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	bc := year <= 0
+	if bc {
+		year = 1 - year
 	}
-	buf = appendPadded(buf, year, 4)
-	buf = append(buf, '-')
-	buf = appendPadded(buf, int(t.Month()), 2)
-	buf = append(buf, '-')
-	buf = appendPadded(buf, t.Day(), 2)
-	buf = append(buf, ' ')
-	buf = appendPadded(buf, t.Hour(), 2)
-	buf = append(buf, ':')
-	buf = appendPadded(buf, t.Minute(), 2)
-	buf = append(buf, ':')
-	buf = appendPadded(buf, t.Second(), 2)
+	if year < 10000 {
+		buf = append(buf, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10))
+	} else {
+		buf = strconv.AppendInt(buf, int64(year), 10)
+	}
+	buf = append(buf, '-', byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10),
+		' ', byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10),
+		':', byte('0'+sec/10), byte('0'+sec%10))
 	buf = appendFraction(buf, int64(t.Nanosecond()/1000))
 	if withZone {
 		buf = append(buf, "+00"...)
