@@ -104,9 +104,10 @@ type HashAggregate struct {
 	err       *sqlerr.Error // configuration error, returned by every call
 
 	// Invariant: every group in groups is live (non-empty state) or dirty or global.
-	groups map[string]*group
-	dirty  []*group // groups changed since the last Advance, in the order they changed
-	global bool     // no group columns: the one group always exists
+	groups   groupTable
+	setCount int64    // the distinct values in all groups' multisets, for StateRows
+	dirty    []*group // groups changed since the last Advance, in the order they changed
+	global   bool     // no group columns: the one group always exists
 
 	keyBuf []byte        // scratch: group key encoding
 	valBuf []byte        // scratch: multiset value encoding
@@ -151,7 +152,7 @@ type group struct {
 	key   []delta.Value // group column values
 	n     int64         // total input weight (count(*))
 	aggs  []aggState
-	sets  []map[string]*setEntry // value encoding -> value with its count, per setCols
+	sets  []valueSet // per setCols
 	dirty bool
 
 	emitted bool          // last holds the row the group last emitted and has not retracted
@@ -173,13 +174,6 @@ type aggState struct {
 	stale bool // min/max: best was retracted and must be recomputed from the multiset
 }
 
-// setEntry is one distinct value of a multiset. Invariant: n != 0 (entries are deleted at
-// zero); a value is present while n > 0.
-type setEntry struct {
-	v delta.Value
-	n int64
-}
-
 // NewHashAggregate returns a HashAggregate over input columns of kinds in, grouping by
 // groupCols and computing aggs (see AggSpec for how types are derived). A configuration
 // error (column out of range, sum over text, …) is returned (XX000) by the first Push or
@@ -188,9 +182,9 @@ func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec) *HashAgg
 	h := &HashAggregate{
 		in:        slices.Clone(in),
 		groupCols: slices.Clone(groupCols),
-		groups:    make(map[string]*group),
 		global:    len(groupCols) == 0,
 	}
+	h.groups = newGroupTable(len(groupCols) == 1 && groupCols[0] >= 0 && groupCols[0] < len(in) && in[groupCols[0]] == delta.KindInt, 0)
 	if err := checkCols("HashAggregate", "group", groupCols, len(in)); err != nil {
 		h.err = err
 	}
@@ -211,7 +205,7 @@ func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec) *HashAgg
 	}
 	if h.global {
 		g := h.newGroup("", nil)
-		h.groups[""] = g
+		h.groups.put(g)
 		g.dirty = true
 		h.dirty = append(h.dirty, g)
 	}
@@ -346,10 +340,7 @@ func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
 		}
 	}
 	if len(h.setCols) > 0 {
-		g.sets = make([]map[string]*setEntry, len(h.setCols))
-		for i := range g.sets {
-			g.sets[i] = make(map[string]*setEntry)
-		}
+		g.sets = make([]valueSet, len(h.setCols))
 	}
 	return g
 }
@@ -366,15 +357,15 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 		if w == 0 {
 			continue
 		}
-		h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
-		g := h.groups[string(h.keyBuf)]
+		g := h.lookup(b, i)
 		if g == nil {
+			h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
 			key := make([]delta.Value, len(h.groupCols))
 			for k, c := range h.groupCols {
 				key[k] = b.Cols[c].Get(i)
 			}
 			g = h.newGroup(string(h.keyBuf), key)
-			h.groups[g.enc] = g
+			h.groups.put(g)
 		}
 		if !g.dirty {
 			g.dirty = true
@@ -442,19 +433,10 @@ func (h *HashAggregate) addSum(st *aggState, p *aggPlan, v delta.Value, w int64)
 // addToSet adds w copies of v to multiset s of g and, when v becomes present or absent,
 // updates the aggregates the multiset feeds.
 func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error {
-	set := g.sets[s]
-	h.valBuf = delta.AppendValueKey(h.valBuf[:0], v)
-	e := set[string(h.valBuf)]
-	if e == nil {
-		e = &setEntry{v: v}
-		set[string(h.valBuf)] = e
-	}
-	was := e.n > 0
-	e.n += w
-	is := e.n > 0
-	if e.n == 0 {
-		delete(set, string(h.valBuf))
-	}
+	set := &g.sets[s]
+	before := set.len()
+	v, was, is := set.add(v, w, &h.valBuf)
+	h.setCount += int64(set.len() - before)
 	if was == is {
 		return nil
 	}
@@ -464,9 +446,9 @@ func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error 
 		case AggMin, AggMax:
 			switch {
 			case st.stale:
-			case is && (st.best.Null || better(p.spec.Func, e.v, st.best)):
-				st.best = e.v
-			case !is && !st.best.Null && delta.Compare(e.v, st.best) == 0:
+			case is && (st.best.Null || better(p.spec.Func, v, st.best)):
+				st.best = v
+			case !is && !st.best.Null && delta.Compare(v, st.best) == 0:
 				st.stale = true
 			}
 		default: // a DISTINCT count, sum or avg
@@ -476,7 +458,7 @@ func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error 
 			}
 			st.n += d
 			if p.spec.Func != AggCount {
-				if err := h.addSum(st, p, e.v, d); err != nil {
+				if err := h.addSum(st, p, v, d); err != nil {
 					return err
 				}
 			}
@@ -501,8 +483,8 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 	}
 	if h.expiry != nil {
 		defer h.expiryIdx.expire(t.Watermark(h.expiry.Sources...), func(enc string) {
-			if g, ok := h.groups[enc]; ok && !g.dirty {
-				delete(h.groups, enc)
+			if g := h.groups.get(enc); g != nil && !g.dirty {
+				h.forget(g)
 			}
 		})
 	}
@@ -520,7 +502,7 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 				g.emitted = false
 			}
 			if h.isEmpty(g) {
-				delete(h.groups, g.enc)
+				h.forget(g)
 			}
 			continue
 		}
@@ -582,12 +564,20 @@ func (h *HashAggregate) isEmpty(g *group) bool {
 			return false
 		}
 	}
-	for _, s := range g.sets {
-		if len(s) != 0 {
+	for s := range g.sets {
+		if g.sets[s].len() != 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// forget drops group g.
+func (h *HashAggregate) forget(g *group) {
+	for s := range g.sets {
+		h.setCount -= int64(g.sets[s].len())
+	}
+	h.groups.remove(g.enc)
 }
 
 // result computes aggregate a of group g.
@@ -601,11 +591,11 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 	case AggMin, AggMax:
 		if st.stale {
 			st.best, st.stale = delta.Null(p.resKind), false
-			for _, e := range g.sets[p.set] {
-				if e.n > 0 && (st.best.Null || better(p.spec.Func, e.v, st.best)) {
-					st.best = e.v
+			g.sets[p.set].each(func(v delta.Value, n int64) {
+				if n > 0 && (st.best.Null || better(p.spec.Func, v, st.best)) {
+					st.best = v
 				}
-			}
+			})
 		}
 		return st.best, nil
 	}
