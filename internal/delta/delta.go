@@ -8,7 +8,9 @@
 package delta
 
 import (
+	"bytes"
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -248,6 +250,51 @@ func (v *Vector) Append(x Value) {
 	}
 }
 
+// AppendAt adds value i of src, which has v's kind: v.Append(src.Get(i)) without the
+// Value in between.
+func (v *Vector) AppendAt(src *Vector, i int) {
+	if src.Nulls != nil && src.Nulls[i] {
+		v.Append(Value{Kind: v.Kind, Null: true})
+		return
+	}
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, false)
+	}
+	switch v.Kind {
+	case KindInt:
+		v.I64 = append(v.I64, src.I64[i])
+	case KindFloat:
+		v.F64 = append(v.F64, src.F64[i])
+	case KindString, KindNumeric, KindInterval, KindJsonb:
+		v.Str = append(v.Str, src.Str[i])
+	default:
+		v.Bool = append(v.Bool, src.Bool[i])
+	}
+}
+
+// AppendVector adds every value of src, which has v's kind: AppendAt for each in turn.
+func (v *Vector) AppendVector(src *Vector) {
+	if src.Nulls != nil {
+		for i, n := 0, src.Len(); i < n; i++ {
+			v.AppendAt(src, i)
+		}
+		return
+	}
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, make([]bool, src.Len())...)
+	}
+	switch v.Kind {
+	case KindInt:
+		v.I64 = append(v.I64, src.I64...)
+	case KindFloat:
+		v.F64 = append(v.F64, src.F64...)
+	case KindString, KindNumeric, KindInterval, KindJsonb:
+		v.Str = append(v.Str, src.Str...)
+	default:
+		v.Bool = append(v.Bool, src.Bool...)
+	}
+}
+
 // Batch is a columnar set of changes (see the package doc).
 type Batch struct {
 	Cols    []Vector
@@ -305,15 +352,22 @@ func (b *Batch) AppendRow(row []Value, w int64) {
 // AppendFrom adds row i of src (same kinds) with weight w.
 func (b *Batch) AppendFrom(src *Batch, i int, w int64) {
 	for c := range b.Cols {
-		b.Cols[c].Append(src.Cols[c].Get(i))
+		b.Cols[c].AppendAt(&src.Cols[c], i)
 	}
 	b.Weights = append(b.Weights, w)
 }
 
 // AppendBatch adds every row of src (same kinds), multiplying weights by sign (+1 or -1).
 func (b *Batch) AppendBatch(src *Batch, sign int64) {
-	for i := range src.Weights {
-		b.AppendFrom(src, i, src.Weights[i]*sign)
+	for c := range b.Cols {
+		b.Cols[c].AppendVector(&src.Cols[c])
+	}
+	at := len(b.Weights)
+	b.Weights = append(b.Weights, src.Weights...)
+	if sign != 1 {
+		for i := at; i < len(b.Weights); i++ {
+			b.Weights[i] *= sign
+		}
 	}
 }
 
@@ -324,18 +378,39 @@ func (b *Batch) Consolidate() {
 	if n == 0 {
 		return
 	}
-	idx := make(map[string]int, n)
-	order := make([]int, 0, n)
-	sums := make([]int64, 0, n)
-	var key []byte
+	// Rows are found by a hash of their key encoding (the encodings share one buffer),
+	// and rows whose hashes collide by the encodings themselves: no allocation per row.
+	seed := maphash.MakeSeed()
+	var keys []byte
+	ends := make([]int, n) // row i's encoding is keys[ends[i-1]:ends[i]]
+	key := func(i int) []byte {
+		if i == 0 {
+			return keys[:ends[0]]
+		}
+		return keys[ends[i-1]:ends[i]]
+	}
+	first := make(map[uint64]int32, n) // hash -> 1 + the last distinct row with it
+	var (
+		order = make([]int32, 0, n) // distinct rows, by first occurrence
+		sums  = make([]int64, 0, n)
+		next  = make([]int32, 0, n) // the previous distinct row with the same hash, or -1
+	)
 	for i := 0; i < n; i++ {
-		key = b.AppendKey(key[:0], i)
-		if j, ok := idx[string(key)]; ok {
+		keys = b.AppendKey(keys, i)
+		ends[i] = len(keys)
+		k := key(i)
+		h := maphash.Bytes(seed, k)
+		j := first[h] - 1
+		for j >= 0 && !bytes.Equal(key(int(order[j])), k) {
+			j = next[j]
+		}
+		if j >= 0 {
 			sums[j] += b.Weights[i]
 			continue
 		}
-		idx[string(key)] = len(order)
-		order = append(order, i)
+		next = append(next, first[h]-1)
+		first[h] = int32(len(order)) + 1
+		order = append(order, int32(i))
 		sums = append(sums, b.Weights[i])
 	}
 	if len(order) == n && !slices.Contains(sums, 0) {
@@ -344,7 +419,7 @@ func (b *Batch) Consolidate() {
 	out := New(b.Kinds())
 	for j, i := range order {
 		if sums[j] != 0 {
-			out.AppendFrom(b, i, sums[j])
+			out.AppendFrom(b, int(i), sums[j])
 		}
 	}
 	*b = *out
