@@ -54,17 +54,27 @@ func (g *bag) apply(changes, touched *delta.Batch) {
 }
 
 // writeBag mirrors touched rows (row, new multiplicity) into rel's DuckDB table: every
-// copy of each touched row is deleted, then the new number of copies inserted.
-func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch) error {
+// copy of each touched row is deleted, then the new number of copies inserted. When the
+// table has a unique key (key, non-empty: no two rows of it ever share those columns'
+// values), every row with the key of a touched row is deleted instead, which is the
+// same rows (the rows a touched key had are touched too, being retracted) found by
+// fewer, narrower columns.
+func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch, key []int) error {
 	if touched.Len() == 0 {
 		return nil
 	}
-	all := make([]int, len(rel.Columns))
-	for i := range all {
-		all[i] = i
-	}
-	if err := tx.DeleteMatching(rel, all, touched); err != nil {
-		return err
+	if len(key) > 0 {
+		if err := tx.DeleteMatching(rel, key, touchedKeys(touched, key)); err != nil {
+			return err
+		}
+	} else {
+		all := make([]int, len(rel.Columns))
+		for i := range all {
+			all[i] = i
+		}
+		if err := tx.DeleteMatching(rel, all, touched); err != nil {
+			return err
+		}
 	}
 	live := delta.New(touched.Kinds())
 	for i := 0; i < touched.Len(); i++ {
@@ -76,6 +86,33 @@ func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch) error
 		}
 	}
 	return tx.Insert(rel, live)
+}
+
+// touchedKeys returns the distinct values of the key columns of the touched rows, as a
+// batch of those columns.
+func touchedKeys(touched *delta.Batch, key []int) *delta.Batch {
+	kinds := make([]delta.Kind, len(key))
+	for j, c := range key {
+		kinds[j] = touched.Cols[c].Kind
+	}
+	out := delta.New(kinds)
+	seen := make(map[string]struct{}, touched.Len()/2)
+	var enc []byte
+	for i := 0; i < touched.Len(); i++ {
+		enc = enc[:0]
+		for _, c := range key {
+			enc = delta.AppendValueKey(enc, touched.Cols[c].Get(i))
+		}
+		if _, dup := seen[string(enc)]; dup {
+			continue
+		}
+		seen[string(enc)] = struct{}{}
+		for j, c := range key {
+			out.Cols[j].AppendAt(&touched.Cols[c], i)
+		}
+		out.Weights = append(out.Weights, 1)
+	}
+	return out
 }
 
 // errorsRel is the system table of the row errors that stand in the views: a row that hit

@@ -195,11 +195,15 @@ func (d *DB) write(tx storeWriter, in tickInput, viewChanges map[string]*delta.B
 		if err != nil {
 			return err
 		}
-		if err := writeBag(tx, rel, touched); err != nil {
+		var key []int
+		if v, ok := d.views[name]; ok {
+			key, _ = d.graph.df.UniqueKey(v.out)
+		}
+		if err := writeBag(tx, rel, touched, key); err != nil {
 			return err
 		}
 	}
-	if err := writeBag(tx, errorsRel, errChanges); err != nil {
+	if err := writeBag(tx, errorsRel, errChanges, nil); err != nil {
 		return err
 	}
 	return d.syncOperators(tx)
