@@ -101,7 +101,7 @@ func touchedKeys(touched *delta.Batch, key []int) *delta.Batch {
 	for i := 0; i < touched.Len(); i++ {
 		enc = enc[:0]
 		for _, c := range key {
-			enc = delta.AppendValueKey(enc, touched.Cols[c].Get(i))
+			enc = touched.Cols[c].AppendKeyAt(enc, i)
 		}
 		if _, dup := seen[string(enc)]; dup {
 			continue

@@ -76,7 +76,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
 	errChanges := delta.New(relKinds(errorsRel))
 	if len(d.views) > 0 {
-		if _, err := d.graph.df.Step(ctx, d.tickAt(tick), changes); err != nil {
+		if err := d.graph.df.Run(ctx, d.tickAt(tick), changes); err != nil {
 			return err
 		}
 		for _, rel := range d.cat.List(catalog.View) {

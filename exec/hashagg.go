@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/weirdb/weir/catalog"
@@ -111,7 +112,6 @@ type HashAggregate struct {
 
 	keyBuf []byte        // scratch: group key encoding
 	valBuf []byte        // scratch: multiset value encoding
-	encBuf []byte        // scratch: output row encoding
 	row    []delta.Value // scratch: output row
 	tmp    big.Float     // scratch for fsum.add
 
@@ -157,7 +157,6 @@ type group struct {
 
 	emitted bool          // last holds the row the group last emitted and has not retracted
 	last    []delta.Value // the emitted row
-	lastEnc string        // its encoding
 
 	failed error // the data exception the group's row last hit (it is then absent), if any
 }
@@ -534,12 +533,8 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 			}
 			continue
 		}
-		h.encBuf = h.encBuf[:0]
-		for _, v := range h.row {
-			h.encBuf = delta.AppendValueKey(h.encBuf, v)
-		}
 		if g.emitted {
-			if g.lastEnc == string(h.encBuf) {
+			if sameRow(g.last, h.row) {
 				continue
 			}
 			out.AppendRow(g.last, -1)
@@ -547,10 +542,23 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 		out.AppendRow(h.row, 1)
 		g.emitted = true
 		g.last = append(g.last[:0], h.row...)
-		g.lastEnc = string(h.encBuf)
 	}
 	h.dirty = h.dirty[:0]
 	return nil
+}
+
+// sameRow reports whether rows a and b are equal as GROUP BY compares (their key
+// encodings are equal: 1.0 equals 1.00, -0 equals 0).
+func sameRow(a, b []delta.Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if delta.Compare(a[i], b[i]) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // isEmpty reports whether g holds no input any more, so forgetting it loses nothing.
@@ -643,9 +651,12 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 // by the count with numeric division's scale, as PostgreSQL's numeric_avg does.
 func numericResult(p *aggPlan, st *aggState) (delta.Value, error) {
 	var sum decimal.Decimal
-	if p.numeric {
+	switch v, ok := st.isum.int64(); {
+	case p.numeric:
 		sum = st.nsum.value()
-	} else {
+	case ok && p.spec.Func == AggSum:
+		return delta.Numeric(strconv.FormatInt(v, 10)), nil // the decimal's text at scale 0
+	default:
 		sum = decimal.Decimal{Coef: st.isum.big()}
 	}
 	if p.spec.Func == AggAvg {

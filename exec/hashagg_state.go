@@ -172,7 +172,7 @@ func (h *HashAggregate) LoadState(p []byte) error {
 	gs := make([]group, nGroups)
 	states := make([]aggState, nGroups*len(h.aggs))
 	vals := make([]delta.Value, 0, nGroups*(nKey+nOut))
-	encs := make([]int, 0, 3*nGroups) // per group: the start, end of key, end of last row of its encodings in buf
+	encs := make([]int, 0, 2*nGroups) // per group: the start and end of its key encoding in buf
 	var buf []byte
 	var setCount int64
 	for i := range gs {
@@ -232,9 +232,7 @@ func (h *HashAggregate) LoadState(p []byte) error {
 				g.last = vals[at : at+nOut : at+nOut]
 			}
 			g.emitted = true
-			buf = appendRowEnc(buf, g.last[nKey:])
 		}
-		encs = append(encs, len(buf))
 	}
 	all := string(buf)
 	h.groups = newGroupTable(h.groups.intKey, nGroups)
@@ -242,11 +240,7 @@ func (h *HashAggregate) LoadState(p []byte) error {
 	h.dirty = h.dirty[:0]
 	for i := range gs {
 		g := &gs[i]
-		e := encs[3*i : 3*i+3]
-		g.enc = all[e[0]:e[1]]
-		if g.emitted {
-			g.lastEnc = all[e[0]:e[2]]
-		}
+		g.enc = all[encs[2*i]:encs[2*i+1]]
 		if h.groups.get(g.enc) != nil {
 			r.Failf("duplicate group")
 			return r.Err()

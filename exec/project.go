@@ -16,7 +16,7 @@ var _ Operator = (*Project)(nil)
 type Project struct {
 	exprs []expr.Expr
 	kinds []delta.Kind
-	cols  []int // when every expression is a column reference: the columns, else nil
+	cols  []int         // when every expression is a column reference: the columns, else nil
 	row   []delta.Value // scratch: the input row
 	res   []delta.Value // scratch: the output row
 	errs  *rowErrors

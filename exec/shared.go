@@ -28,7 +28,9 @@ func (d *Dataflow) Output(id NodeID) *delta.Batch {
 	res := delta.New(n.kinds)
 	if n.op != nil && !n.dead {
 		res.AppendBatch(n.out, 1)
-		res.Consolidate()
+		if !d.consolidated(id) {
+			res.Consolidate()
+		}
 	}
 	return res
 }

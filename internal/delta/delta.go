@@ -429,9 +429,18 @@ func (b *Batch) Consolidate() {
 // encode equally. Use it for hash-map keys.
 func (b *Batch) AppendKey(dst []byte, i int) []byte {
 	for c := range b.Cols {
-		dst = AppendValueKey(dst, b.Cols[c].Get(i))
+		dst = b.Cols[c].AppendKeyAt(dst, i)
 	}
 	return dst
+}
+
+// AppendKeyAt appends the key encoding of value i (AppendValueKey of v.Get(i)).
+func (v *Vector) AppendKeyAt(dst []byte, i int) []byte {
+	if v.Kind == KindInt && (v.Nulls == nil || !v.Nulls[i]) {
+		dst = append(dst, 1)
+		return binary.LittleEndian.AppendUint64(dst, uint64(v.I64[i]))
+	}
+	return AppendValueKey(dst, v.Get(i))
 }
 
 // AppendValueKey appends v's key encoding to dst (see AppendKey). Floats are normalised so
