@@ -37,6 +37,7 @@ func (g *bag) contents() *delta.Batch {
 // apply folds a change batch into the bag and appends, for every row whose multiplicity
 // changed, the row with its new multiplicity (0 when gone) to touched.
 func (g *bag) apply(changes, touched *delta.Batch) {
+	touched.Grow(changes.Len())
 	var key []byte
 	for i := 0; i < changes.Len(); i++ {
 		key = changes.AppendKey(key[:0], i)

@@ -322,6 +322,27 @@ func (b *Batch) Kinds() []Kind {
 // Len is the number of rows in b.
 func (b *Batch) Len() int { return len(b.Weights) }
 
+// Grow makes room for n more rows in b without further allocation.
+func (b *Batch) Grow(n int) {
+	for c := range b.Cols {
+		v := &b.Cols[c]
+		if v.Nulls != nil {
+			v.Nulls = slices.Grow(v.Nulls, n)
+		}
+		switch v.Kind {
+		case KindInt:
+			v.I64 = slices.Grow(v.I64, n)
+		case KindFloat:
+			v.F64 = slices.Grow(v.F64, n)
+		case KindString, KindNumeric, KindInterval, KindJsonb:
+			v.Str = slices.Grow(v.Str, n)
+		default:
+			v.Bool = slices.Grow(v.Bool, n)
+		}
+	}
+	b.Weights = slices.Grow(b.Weights, n)
+}
+
 // Reset empties b, keeping its columns' kinds and capacity.
 func (b *Batch) Reset() {
 	for i := range b.Cols {
@@ -334,6 +355,9 @@ func (b *Batch) Reset() {
 
 // Row copies row i into dst (grown as needed) and returns it.
 func (b *Batch) Row(i int, dst []Value) []Value {
+	if cap(dst) < len(b.Cols) {
+		dst = make([]Value, 0, len(b.Cols))
+	}
 	dst = dst[:0]
 	for c := range b.Cols {
 		dst = append(dst, b.Cols[c].Get(i))
