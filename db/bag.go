@@ -146,40 +146,35 @@ var operatorsRel = &catalog.Relation{Name: viewstore.OperatorsTable, Kind: catal
 	{Name: "state_rows", Type: catalog.Int8},
 }}
 
-// syncOperators brings the operators table up to date: the rows of operators whose
-// counters or users changed since the last call are rewritten, those of removed
-// operators deleted. It runs inside every tick's transaction.
+// syncOperators brings the operators table up to date: when any operator's counters
+// or users changed since the last call (or operators were added or removed), the
+// table is rewritten whole, in two statements; it holds a row per operator, and most of
+// them change on every tick anyway. It runs inside every tick's transaction.
 func (d *DB) syncOperators(tx storeWriter) error {
 	g := d.graph
 	fresh := g.operatorRows()
 	g.pending = fresh
-	if g.written == nil {
-		// A new graph, or a commit that failed: the table's rows are unknown.
-		if err := tx.Truncate(operatorsRel); err != nil {
-			return err
+	if g.written != nil && len(g.written) == len(fresh) {
+		same := true
+		for id, row := range fresh {
+			if old, ok := g.written[id]; !ok || delta.RowKey(old) != delta.RowKey(row) {
+				same = false
+				break
+			}
 		}
-		all := delta.New(relKinds(operatorsRel))
-		for _, row := range fresh {
-			all.AppendRow(row, 1)
-		}
-		return tx.Insert(operatorsRel, all)
-	}
-	stale := delta.New([]delta.Kind{delta.KindInt})
-	changed := delta.New(relKinds(operatorsRel))
-	for id, row := range g.written {
-		if now, ok := fresh[id]; !ok || delta.RowKey(now) != delta.RowKey(row) {
-			stale.AppendRow([]delta.Value{delta.Int(int64(id))}, 1)
+		if same {
+			return nil
 		}
 	}
-	for id, row := range fresh {
-		if old, ok := g.written[id]; !ok || delta.RowKey(old) != delta.RowKey(row) {
-			changed.AppendRow(row, 1)
-		}
-	}
-	if err := tx.DeleteMatching(operatorsRel, []int{0}, stale); err != nil {
+	// A new graph, a commit that failed (the table's rows are unknown), or changes.
+	if err := tx.Truncate(operatorsRel); err != nil {
 		return err
 	}
-	return tx.Insert(operatorsRel, changed)
+	all := delta.New(relKinds(operatorsRel))
+	for _, row := range fresh {
+		all.AppendRow(row, 1)
+	}
+	return tx.Insert(operatorsRel, all)
 }
 
 // commit commits a transaction that ran syncOperators and records what the operators

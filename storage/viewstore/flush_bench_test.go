@@ -78,3 +78,44 @@ func BenchmarkViewFlush(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSourceInsert is one flush of the ingest benchmark's events: 50,000 rows
+// (room_id, user_id, amount, ts timestamptz) appended to the source's table.
+func BenchmarkSourceInsert(b *testing.B) {
+	s, err := viewstore.Open(b.Context(), b.TempDir()+"/db", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rel := &catalog.Relation{ID: 3, Name: "events", Kind: catalog.Source, Columns: []catalog.Column{
+		{Name: "room_id", Type: catalog.Int8}, {Name: "user_id", Type: catalog.Int8},
+		{Name: "amount", Type: catalog.Int8}, {Name: "ts", Type: catalog.Timestamptz}}}
+	tx, _ := s.Begin(b.Context())
+	if err := tx.CreateRelation(rel); err != nil {
+		b.Fatal(err)
+	}
+	if err := tx.Commit(1); err != nil {
+		b.Fatal(err)
+	}
+	const rows = 50_000
+	ev := delta.New([]delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt})
+	for i := range rows {
+		ev.AppendRow([]delta.Value{delta.Int(int64(i % 1000)), delta.Int(int64(i % 100_000)), delta.Int(int64(i%1000 + 1)),
+			delta.Int(1_780_000_000_000_000 + int64(i)*1000)}, 1)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := range b.N {
+		tx, err := s.Begin(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Insert(rel, ev); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(uint64(n + 2)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
+}
