@@ -159,6 +159,11 @@ type group struct {
 	last    []delta.Value // the emitted row
 
 	failed error // the data exception the group's row last hit (it is then absent), if any
+
+	// Room for aggs and sets in the group's own allocation, when they fit: a push then
+	// finds a group's state in one place in memory rather than three.
+	aggsIn [2]aggState
+	setsIn [1]valueSet
 }
 
 // aggState is the running state of one aggregate in one group. Which fields are used
@@ -329,7 +334,12 @@ func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
 }
 
 func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
-	g := &group{enc: enc, key: key, aggs: make([]aggState, len(h.aggs))}
+	g := &group{enc: enc, key: key}
+	if len(h.aggs) <= len(g.aggsIn) {
+		g.aggs = g.aggsIn[:len(h.aggs):len(h.aggs)]
+	} else {
+		g.aggs = make([]aggState, len(h.aggs))
+	}
 	if h.expiry != nil {
 		h.expiryIdx.add(h.expiry.closesAt(key[h.expiryKey]), enc)
 	}
@@ -338,8 +348,12 @@ func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
 			g.aggs[i].best = delta.Null(h.aggs[i].resKind)
 		}
 	}
-	if len(h.setCols) > 0 {
-		g.sets = make([]valueSet, len(h.setCols))
+	switch n := len(h.setCols); {
+	case n == 0:
+	case n <= len(g.setsIn):
+		g.sets = g.setsIn[:n:n]
+	default:
+		g.sets = make([]valueSet, n)
 	}
 	return g
 }
