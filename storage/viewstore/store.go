@@ -558,6 +558,9 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 	if b.Len() == 0 {
 		return nil
 	}
+	if b.Len() <= maxDirectDelete && directKeys(rel, keyCols) {
+		return t.deleteDirect(rel, keyCols, b)
+	}
 	stage := fmt.Sprintf("weir_stage_%d_%d", rel.ID, len(keyCols))
 	defs := make([]string, len(keyCols))
 	conds := make([]string, len(keyCols))
@@ -585,6 +588,52 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 		return err
 	}
 	return t.Exec(`DELETE FROM ` + stage)
+}
+
+// maxDirectDelete is the most rows DeleteMatching deletes with their values as
+// parameters of one DELETE rather than through its staging table: a statement of a few
+// conditions costs less than staging and a join (~1.5 ms against ~4 ms).
+const maxDirectDelete = 8
+
+// directKeys reports whether the key columns are of types whose Go values (ToGo) bind
+// as parameters that compare with the column as the staged values do.
+func directKeys(rel *catalog.Relation, keyCols []int) bool {
+	for _, c := range keyCols {
+		col := rel.Columns[c]
+		switch col.Type {
+		case catalog.Int2, catalog.Int4, catalog.Int8, catalog.Float8, catalog.Bool, catalog.Text, catalog.Varchar,
+			catalog.Timestamptz:
+		case catalog.Numeric:
+			if col.DuckDB() != "VARCHAR" { // numeric text, when no precision is declared
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// deleteDirect is DeleteMatching for a few rows: one DELETE whose condition lists them.
+func (t *Tx) deleteDirect(rel *catalog.Relation, keyCols []int, b *delta.Batch) error {
+	var sb strings.Builder
+	sb.WriteString(`DELETE FROM ` + Quote(rel.Name) + ` WHERE `)
+	args := make([]any, 0, b.Len()*len(keyCols))
+	for i := 0; i < b.Len(); i++ {
+		if i > 0 {
+			sb.WriteString(" OR ")
+		}
+		sb.WriteString("(")
+		for j, c := range keyCols {
+			if j > 0 {
+				sb.WriteString(" AND ")
+			}
+			sb.WriteString(Quote(rel.Columns[c].Name) + " IS NOT DISTINCT FROM ?")
+			args = append(args, columnToGo(b.Cols[j].Get(i), rel.Columns[c]))
+		}
+		sb.WriteString(")")
+	}
+	return t.Exec(sb.String(), args...)
 }
 
 // Truncate deletes every row of rel's table.
