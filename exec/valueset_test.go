@@ -17,8 +17,8 @@ func TestValueSet(t *testing.T) {
 		var s valueSet
 		var buf []byte
 		want := map[int64]int64{}
-		for range 5000 {
-			x, w := rng.Int64N(3*valueSetSmall), rng.Int64N(5)-2
+		for round := range 20000 {
+			x, w := rng.Int64N(int64(3+round%2*40)*valueSetSmall), rng.Int64N(5)-2
 			if w == 0 {
 				continue
 			}
@@ -44,5 +44,26 @@ func TestValueSet(t *testing.T) {
 			got[x] = n
 		})
 		require.Equal(t, want, got)
+	}
+}
+
+// BenchmarkValueSetLarge is max()'s multiset of a hot group: amounts 1..1000 added and,
+// a quarter of the time, retracted.
+func BenchmarkValueSetLarge(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	vals := make([]int64, 4096)
+	for i := range vals {
+		vals[i] = rng.Int64N(1000) + 1
+	}
+	var s valueSet
+	var buf []byte
+	b.ReportAllocs()
+	for n := range b.N {
+		v := delta.Int(vals[n%len(vals)])
+		w := int64(1)
+		if n%4 == 3 {
+			w = -1
+		}
+		s.add(v, w, &buf)
 	}
 }
