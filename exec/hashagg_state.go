@@ -337,11 +337,11 @@ func (h *HashAggregate) readSet(r *delta.StateReader, kind delta.Kind, set *valu
 		}
 		before := set.len()
 		if v.Null || cnt == 0 {
-			r.Failf("bad valueSet entry")
+			r.Failf("bad multiset entry")
 			return
 		}
-		if set.add(v, cnt, &h.valBuf); set.len() == before {
-			r.Failf("bad valueSet entry") // a duplicate
+		if set.add(v, cnt, &h.valBuf); set.len() != before+1 {
+			r.Failf("bad multiset entry") // a duplicate
 			return
 		}
 	}
