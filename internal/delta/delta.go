@@ -322,6 +322,15 @@ func (b *Batch) Kinds() []Kind {
 // Len is the number of rows in b.
 func (b *Batch) Len() int { return len(b.Weights) }
 
+// growFull doubles b's room when it is full: a batch filled a row at a time then
+// allocates about twice its final size in all, where append's growth of large slices
+// (by a quarter) allocates about five times.
+func (b *Batch) growFull() {
+	if n := len(b.Weights); n == cap(b.Weights) && n >= 256 {
+		b.Grow(n)
+	}
+}
+
 // Grow makes room for n more rows in b without further allocation.
 func (b *Batch) Grow(n int) {
 	for c := range b.Cols {
@@ -367,6 +376,7 @@ func (b *Batch) Row(i int, dst []Value) []Value {
 
 // AppendRow adds row with weight w. len(row) must equal len(b.Cols).
 func (b *Batch) AppendRow(row []Value, w int64) {
+	b.growFull()
 	for c := range b.Cols {
 		b.Cols[c].Append(row[c])
 	}
@@ -375,6 +385,7 @@ func (b *Batch) AppendRow(row []Value, w int64) {
 
 // AppendFrom adds row i of src (same kinds) with weight w.
 func (b *Batch) AppendFrom(src *Batch, i int, w int64) {
+	b.growFull()
 	for c := range b.Cols {
 		b.Cols[c].AppendAt(&src.Cols[c], i)
 	}
