@@ -45,3 +45,17 @@ func TestConsolidateRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendKeyAt checks the vector form of the key encoding against AppendValueKey.
+func TestAppendKeyAt(t *testing.T) {
+	for _, v := range []Value{Int(-3), Null(KindInt), Str("héllo"), Str(""), Null(KindString), Numeric("1.50"),
+		Numeric("-0"), Null(KindNumeric), Float(-0.0), Bool(true), Jsonb(`{"a": 1.0}`), Interval(1, 2, 3)} {
+		var vec Vector
+		vec.Kind = v.Kind
+		vec.Append(Int(0)) // a value before, so that index 1 is read
+		vec.Append(v)
+		if got, want := string(vec.AppendKeyAt(nil, 1)), string(AppendValueKey(nil, v)); got != want {
+			t.Errorf("%v: AppendKeyAt %q, AppendValueKey %q", v, got, want)
+		}
+	}
+}

@@ -229,9 +229,9 @@ func (v *Vector) Get(i int) Value {
 
 // Append adds x, which must be of v's kind (a NULL of any kind is accepted).
 func (v *Vector) Append(x Value) {
-	n := v.Len()
 	if x.Null {
 		if v.Nulls == nil {
+			n := v.Len()
 			v.Nulls = make([]bool, n, n+1)
 		}
 		v.Nulls = append(v.Nulls, true)
@@ -471,9 +471,22 @@ func (b *Batch) AppendKey(dst []byte, i int) []byte {
 
 // AppendKeyAt appends the key encoding of value i (AppendValueKey of v.Get(i)).
 func (v *Vector) AppendKeyAt(dst []byte, i int) []byte {
-	if v.Kind == KindInt && (v.Nulls == nil || !v.Nulls[i]) {
+	if v.Nulls != nil && v.Nulls[i] {
+		return append(dst, 0)
+	}
+	switch v.Kind {
+	case KindInt:
 		dst = append(dst, 1)
 		return binary.LittleEndian.AppendUint64(dst, uint64(v.I64[i]))
+	case KindString:
+		dst = append(dst, 3)
+		dst = binary.AppendUvarint(dst, uint64(len(v.Str[i])))
+		return append(dst, v.Str[i]...)
+	case KindNumeric:
+		n := NormalizeDecimal(v.Str[i])
+		dst = append(dst, 6)
+		dst = binary.AppendUvarint(dst, uint64(len(n)))
+		return append(dst, n...)
 	}
 	return AppendValueKey(dst, v.Get(i))
 }
