@@ -37,6 +37,7 @@ func (g *bag) contents() *delta.Batch {
 // apply folds a change batch into the bag and appends, for every row whose multiplicity
 // changed, the row with its new multiplicity (0 when gone) to touched.
 func (g *bag) apply(changes, touched *delta.Batch) {
+	touched.Grow(changes.Len())
 	var key []byte
 	for i := 0; i < changes.Len(); i++ {
 		key = changes.AppendKey(key[:0], i)
@@ -54,17 +55,27 @@ func (g *bag) apply(changes, touched *delta.Batch) {
 }
 
 // writeBag mirrors touched rows (row, new multiplicity) into rel's DuckDB table: every
-// copy of each touched row is deleted, then the new number of copies inserted.
-func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch) error {
+// copy of each touched row is deleted, then the new number of copies inserted. When the
+// table has a unique key (key, non-empty: no two rows of it ever share those columns'
+// values), every row with the key of a touched row is deleted instead, which is the
+// same rows (the rows a touched key had are touched too, being retracted) found by
+// fewer, narrower columns.
+func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch, key []int) error {
 	if touched.Len() == 0 {
 		return nil
 	}
-	all := make([]int, len(rel.Columns))
-	for i := range all {
-		all[i] = i
-	}
-	if err := tx.DeleteMatching(rel, all, touched); err != nil {
-		return err
+	if len(key) > 0 {
+		if err := tx.DeleteMatching(rel, key, touchedKeys(touched, key)); err != nil {
+			return err
+		}
+	} else {
+		all := make([]int, len(rel.Columns))
+		for i := range all {
+			all[i] = i
+		}
+		if err := tx.DeleteMatching(rel, all, touched); err != nil {
+			return err
+		}
 	}
 	live := delta.New(touched.Kinds())
 	for i := 0; i < touched.Len(); i++ {
@@ -76,6 +87,33 @@ func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch) error
 		}
 	}
 	return tx.Insert(rel, live)
+}
+
+// touchedKeys returns the distinct values of the key columns of the touched rows, as a
+// batch of those columns.
+func touchedKeys(touched *delta.Batch, key []int) *delta.Batch {
+	kinds := make([]delta.Kind, len(key))
+	for j, c := range key {
+		kinds[j] = touched.Cols[c].Kind
+	}
+	out := delta.New(kinds)
+	seen := make(map[string]struct{}, touched.Len()/2)
+	var enc []byte
+	for i := 0; i < touched.Len(); i++ {
+		enc = enc[:0]
+		for _, c := range key {
+			enc = touched.Cols[c].AppendKeyAt(enc, i)
+		}
+		if _, dup := seen[string(enc)]; dup {
+			continue
+		}
+		seen[string(enc)] = struct{}{}
+		for j, c := range key {
+			out.Cols[j].AppendAt(&touched.Cols[c], i)
+		}
+		out.Weights = append(out.Weights, 1)
+	}
+	return out
 }
 
 // errorsRel is the system table of the row errors that stand in the views: a row that hit
@@ -108,40 +146,35 @@ var operatorsRel = &catalog.Relation{Name: viewstore.OperatorsTable, Kind: catal
 	{Name: "state_rows", Type: catalog.Int8},
 }}
 
-// syncOperators brings the operators table up to date: the rows of operators whose
-// counters or users changed since the last call are rewritten, those of removed
-// operators deleted. It runs inside every tick's transaction.
+// syncOperators brings the operators table up to date: when any operator's counters
+// or users changed since the last call (or operators were added or removed), the
+// table is rewritten whole, in two statements; it holds a row per operator, and most of
+// them change on every tick anyway. It runs inside every tick's transaction.
 func (d *DB) syncOperators(tx storeWriter) error {
 	g := d.graph
 	fresh := g.operatorRows()
 	g.pending = fresh
-	if g.written == nil {
-		// A new graph, or a commit that failed: the table's rows are unknown.
-		if err := tx.Truncate(operatorsRel); err != nil {
-			return err
+	if g.written != nil && len(g.written) == len(fresh) {
+		same := true
+		for id, row := range fresh {
+			if old, ok := g.written[id]; !ok || delta.RowKey(old) != delta.RowKey(row) {
+				same = false
+				break
+			}
 		}
-		all := delta.New(relKinds(operatorsRel))
-		for _, row := range fresh {
-			all.AppendRow(row, 1)
-		}
-		return tx.Insert(operatorsRel, all)
-	}
-	stale := delta.New([]delta.Kind{delta.KindInt})
-	changed := delta.New(relKinds(operatorsRel))
-	for id, row := range g.written {
-		if now, ok := fresh[id]; !ok || delta.RowKey(now) != delta.RowKey(row) {
-			stale.AppendRow([]delta.Value{delta.Int(int64(id))}, 1)
+		if same {
+			return nil
 		}
 	}
-	for id, row := range fresh {
-		if old, ok := g.written[id]; !ok || delta.RowKey(old) != delta.RowKey(row) {
-			changed.AppendRow(row, 1)
-		}
-	}
-	if err := tx.DeleteMatching(operatorsRel, []int{0}, stale); err != nil {
+	// A new graph, a commit that failed (the table's rows are unknown), or changes.
+	if err := tx.Truncate(operatorsRel); err != nil {
 		return err
 	}
-	return tx.Insert(operatorsRel, changed)
+	all := delta.New(relKinds(operatorsRel))
+	for _, row := range fresh {
+		all.AppendRow(row, 1)
+	}
+	return tx.Insert(operatorsRel, all)
 }
 
 // commit commits a transaction that ran syncOperators and records what the operators

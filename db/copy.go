@@ -23,12 +23,13 @@ import (
 // CopyChunkRows is how many rows of a COPY into a source make one tick. A COPY of up to
 // this many rows is applied at once, or not at all; a longer one is applied a chunk at
 // a time as it streams in, so that its memory stays bounded (a chunk of 100,000 rows of
-// four columns holds about 20 MB while it is parsed), and a failure in a later chunk
+// four bigint columns holds about 8 MB while it is parsed), and a failure in a later chunk
 // leaves the earlier chunks applied. The error then says how many rows were. A COPY
 // into a table is always applied at once: a table lives in memory anyway.
 const CopyChunkRows = 100_000
 
-// copyBlockRows is the largest allocation unit of a chunk's rows.
+// copyBlockRows is the largest allocation unit of a table COPY's rows, and how often
+// a COPY checks for cancellation.
 const copyBlockRows = 1024
 
 // CopyInfo describes a prepared COPY statement to the wire layer.
@@ -135,14 +136,15 @@ func (d *DB) copyFrom(ctx context.Context, st *planner.Copy, src io.Reader) (int
 		}
 		return d.copyIntoTable(ctx, rel, cv, chunk)
 	}
-	// Into a source: each full chunk is committed by Ingest on a goroutine of its own
-	// while the next one is parsed, so parsing and the tick share the work on two cores.
-	// At most one commit is in flight, and chunks commit in order.
+	// Into a source: each full chunk is committed (ingestBatch) on a goroutine of its
+	// own while the next one is parsed, so parsing and the tick share the work on two
+	// cores. At most one commit is in flight, and chunks commit in order. The rows go
+	// straight into the chunk's batch, checked as Ingest checks them.
 	var (
-		cur, spare = &copyChunk{width: len(rel.Columns)}, &copyChunk{width: len(rel.Columns)}
-		applied    int64
-		inflight   int
-		pending    chan error // the result of the commit in flight, if any
+		cur      = newSourceChunk(rel)
+		applied  int64
+		inflight int
+		pending  chan error // the result of the commit in flight, if any
 	)
 	wait := func() error {
 		if pending == nil {
@@ -157,18 +159,17 @@ func (d *DB) copyFrom(ctx context.Context, st *planner.Copy, src io.Reader) (int
 	}
 	defer func() { _ = wait() }() // the goroutine never outlives the COPY
 	commit := func() {
-		rows, ch := cur.rows(), make(chan error, 1)
-		inflight, pending = cur.n, ch
-		go func() { ch <- d.Ingest(ctx, rel.Name, rows) }()
-		cur, spare = spare, cur
-		cur.reset()
+		b, ch := cur.b, make(chan error, 1)
+		inflight, pending = cur.len(), ch
+		go func() { ch <- d.ingestChunk(ctx, rel, b) }()
+		cur = newSourceChunk(rel)
 	}
 	for rd.Next() {
-		if err := cv.next(ctx, rd, cur); err != nil {
+		if err := cv.nextSource(ctx, rd, cur); err != nil {
 			_ = wait()
 			return applied, cv.failed(err, applied)
 		}
-		if cur.n == CopyChunkRows {
+		if cur.len() == CopyChunkRows {
 			if err := wait(); err != nil {
 				return applied, cv.failed(err, applied)
 			}
@@ -182,7 +183,7 @@ func (d *DB) copyFrom(ctx context.Context, st *planner.Copy, src io.Reader) (int
 	if err := wait(); err != nil {
 		return applied, cv.failed(err, applied)
 	}
-	if cur.n > 0 {
+	if cur.len() > 0 {
 		commit()
 		if err := wait(); err != nil {
 			return applied, cv.failed(err, applied)
@@ -200,6 +201,55 @@ func (cv *copyConverter) next(ctx context.Context, rd *pgcopy.Reader, chunk *cop
 	}
 	return cv.convert(rd, chunk.add())
 }
+
+// ingestChunk ingests a chunk of a COPY into source rel as Ingest would its rows: if
+// the source was dropped, or dropped and created again, since the COPY began, the rows
+// go through Ingest, which fails or checks them against the source there is now.
+func (d *DB) ingestChunk(ctx context.Context, rel *catalog.Relation, b *delta.Batch) error {
+	if err := d.checkReady(); err != nil {
+		return err
+	}
+	if now, err := d.cat.Get(rel.Name); err != nil || now != rel {
+		rows := make([][]delta.Value, b.Len())
+		for i := range rows {
+			rows[i] = b.Row(i, nil)
+		}
+		return d.Ingest(ctx, rel.Name, rows)
+	}
+	return d.ingestBatch(ctx, rel.Name, b, nil)
+}
+
+// nextSource converts the reader's current row into a new row of a source's chunk,
+// checked as Ingest checks a row.
+func (cv *copyConverter) nextSource(ctx context.Context, rd *pgcopy.Reader, chunk *sourceChunk) error {
+	n := chunk.len()
+	if n%copyBlockRows == 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := cv.convert(rd, chunk.row); err != nil {
+		return err
+	}
+	if err := checkRow(cv.rel, chunk.row, n+1); err != nil {
+		return err
+	}
+	chunk.b.AppendRow(chunk.row, 1)
+	return nil
+}
+
+// sourceChunk holds the rows of a COPY into a source not yet applied, as the batch
+// that will be ingested.
+type sourceChunk struct {
+	b   *delta.Batch
+	row []delta.Value // scratch: the row being converted
+}
+
+func newSourceChunk(rel *catalog.Relation) *sourceChunk {
+	return &sourceChunk{b: delta.New(relKinds(rel)), row: make([]delta.Value, len(rel.Columns))}
+}
+
+func (c *sourceChunk) len() int { return c.b.Len() }
 
 // copyIntoTable inserts the COPY's rows into a table with INSERT's semantics: a
 // primary key already present, or present twice in the data, fails the whole COPY
@@ -252,9 +302,8 @@ func (d *DB) existingKey(rel *catalog.Relation, rows [][]delta.Value) int {
 	return -1
 }
 
-// copyChunk holds the rows of a COPY not yet applied, in blocks that are reused from
-// chunk to chunk. Blocks start small (a COPY of a few rows allocates a few kilobytes)
-// and grow to copyBlockRows rows.
+// copyChunk holds the rows of a COPY into a table, in blocks. Blocks start small (a
+// COPY of a few rows allocates a few kilobytes) and grow to copyBlockRows rows.
 type copyChunk struct {
 	width  int
 	n      int
@@ -284,9 +333,6 @@ func (c *copyChunk) add() []delta.Value {
 
 // rows returns the chunk's rows; they stay valid until reset.
 func (c *copyChunk) rows() [][]delta.Value { return c.list }
-
-// reset empties the chunk; its rows are overwritten as it fills again.
-func (c *copyChunk) reset() { c.n, c.b, c.at, c.list = 0, 0, 0, c.list[:0] }
 
 // copyConverter turns a COPY's fields into a relation's row with PostgreSQL's input
 // rules (the same casts INSERT's literals go through) and checks the row as INSERT does.

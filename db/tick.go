@@ -76,7 +76,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
 	errChanges := delta.New(relKinds(errorsRel))
 	if len(d.views) > 0 {
-		if _, err := d.graph.df.Step(ctx, d.tickAt(tick), changes); err != nil {
+		if err := d.graph.df.Run(ctx, d.tickAt(tick), changes); err != nil {
 			return err
 		}
 		for _, rel := range d.cat.List(catalog.View) {
@@ -195,11 +195,15 @@ func (d *DB) write(tx storeWriter, in tickInput, viewChanges map[string]*delta.B
 		if err != nil {
 			return err
 		}
-		if err := writeBag(tx, rel, touched); err != nil {
+		var key []int
+		if v, ok := d.views[name]; ok {
+			key, _ = d.graph.df.UniqueKey(v.out)
+		}
+		if err := writeBag(tx, rel, touched, key); err != nil {
 			return err
 		}
 	}
-	if err := writeBag(tx, errorsRel, errChanges); err != nil {
+	if err := writeBag(tx, errorsRel, errChanges, nil); err != nil {
 		return err
 	}
 	return d.syncOperators(tx)

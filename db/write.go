@@ -74,6 +74,7 @@ func (d *DB) IngestWithProgress(ctx context.Context, source string, rows [][]del
 		return sqlerr.New(sqlerr.WrongObjectType, "%q is a %s, not a source", source, rel.Kind)
 	}
 	b := delta.New(relKinds(rel))
+	b.Grow(len(rows))
 	for i, row := range rows {
 		if len(row) != len(rel.Columns) {
 			return sqlerr.New(sqlerr.DatatypeMismatch, "row %d has %d values; source %q has %d columns", i+1, len(row), source, len(rel.Columns))
@@ -83,6 +84,12 @@ func (d *DB) IngestWithProgress(ctx context.Context, source string, rows [][]del
 		}
 		b.AppendRow(row, 1)
 	}
+	return d.ingestBatch(ctx, source, b, progress)
+}
+
+// ingestBatch is IngestWithProgress for rows already checked (checkRow) and gathered
+// into b, a batch of the source's kinds with weights 1, which the call takes over.
+func (d *DB) ingestBatch(ctx context.Context, source string, b *delta.Batch, progress map[string]string) error {
 	if b.Len() == 0 && len(progress) == 0 {
 		return nil
 	}
@@ -104,7 +111,7 @@ func (d *DB) IngestWithProgress(ctx context.Context, source string, rows [][]del
 	d.pendMu.Unlock()
 	// The group's tick must not be abandoned because the leader's client went away.
 	tctx := context.WithoutCancel(ctx)
-	err = d.runTick(tctx, mergeAppends(group))
+	err := d.runTick(tctx, mergeAppends(group))
 	if err != nil && len(group) > 1 {
 		for _, r := range group {
 			r.err = d.runTick(tctx, mergeAppends([]*ingestReq{r}))

@@ -12,9 +12,9 @@ import (
 func appendRowKey(dst []byte, b *delta.Batch, i int, cols []int) ([]byte, bool) {
 	null := false
 	for _, c := range cols {
-		v := b.Cols[c].Get(i)
-		null = null || v.Null
-		dst = delta.AppendValueKey(dst, v)
+		col := &b.Cols[c]
+		null = null || (col.Nulls != nil && col.Nulls[i])
+		dst = col.AppendKeyAt(dst, i)
 	}
 	return dst, null
 }

@@ -58,3 +58,33 @@ func BenchmarkHashJoin(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*in.Len())/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkHashAggregateUsers is the ingest benchmark's user_totals view: sum and max of
+// an amount per user, 100,000 users, 50,000 rows a tick, so most groups stay live with
+// a multiset of a dozen values or so for max.
+func BenchmarkHashAggregateUsers(b *testing.B) {
+	const users, rowsPerTick, ticks = 100_000, 50_000, 16
+	batches := make([]*delta.Batch, ticks)
+	x := uint64(1)
+	for t := range batches {
+		batches[t] = delta.New(ints2)
+		for range rowsPerTick {
+			x = x*6364136223846793005 + 1442695040888963407
+			batches[t].AppendRow([]delta.Value{delta.Int(int64(x>>33) % users), delta.Int(int64(x>>20) % 1000)}, 1)
+		}
+	}
+	h := NewHashAggregate(ints2, []int{0}, []AggSpec{agg(AggSum, 1), agg(AggMax, 1)})
+	out := delta.New(h.OutKinds())
+	ctx := b.Context()
+	b.ReportAllocs()
+	for n := range b.N {
+		out.Reset()
+		if err := h.Push(ctx, 0, batches[n%ticks], out); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Advance(ctx, Tick{Seq: uint64(n)}, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*rowsPerTick)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -162,7 +162,18 @@ func (d *Dataflow) OutKinds() []delta.Kind {
 // caller owns. Errors carry a SQLSTATE: an operator's error unchanged (22003, 22012, …),
 // XX000 for a wiring error, a source batch of the wrong kinds or an operator panic (with
 // a *PanicError cause). After an error every later Step returns it again.
-func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.Batch) (res *delta.Batch, err error) {
+func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.Batch) (*delta.Batch, error) {
+	return d.step(ctx, t, changes, true)
+}
+
+// Run is Step without its result, for an owner that reads the nodes it needs with
+// Output.
+func (d *Dataflow) Run(ctx context.Context, t Tick, changes map[string]*delta.Batch) error {
+	_, err := d.step(ctx, t, changes, false)
+	return err
+}
+
+func (d *Dataflow) step(ctx context.Context, t Tick, changes map[string]*delta.Batch, result bool) (res *delta.Batch, err error) {
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -214,13 +225,43 @@ func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.B
 		n.rowsOut += int64(n.out.Len())
 		d.deliver(n, n.out)
 	}
+	if !result {
+		return nil, nil
+	}
 	out := d.nodes[d.outputID()]
 	res = delta.New(out.kinds)
 	if src := out.srcBatch(); src != nil {
 		res.AppendBatch(src, 1)
 	}
-	res.Consolidate()
+	if out.op == nil || !d.consolidated(d.outputID()) {
+		res.Consolidate()
+	}
 	return res, nil
+}
+
+// consolidated reports whether operator node id's output of a Step is consolidated
+// by construction: a HashAggregate emits one retraction and one insertion at most per
+// group, of rows that differ, and a Project that only reorders the columns of such an
+// input keeps it so.
+func (d *Dataflow) consolidated(id NodeID) bool {
+	n := d.nodes[id]
+	switch op := n.op.(type) {
+	case *HashAggregate:
+		return op.err == nil
+	case *Project:
+		if op.cols == nil || len(n.inputs) != 1 || len(op.cols) != len(d.nodes[n.inputs[0]].kinds) {
+			return false
+		}
+		seen := make([]bool, len(op.cols))
+		for _, c := range op.cols {
+			if c >= len(seen) || seen[c] {
+				return false
+			}
+			seen[c] = true
+		}
+		return d.nodes[n.inputs[0]].op != nil && d.consolidated(n.inputs[0])
+	}
+	return false
 }
 
 // Errors returns the row errors of the last Step, consolidated: each row is (operator,

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/weirdb/weir/catalog"
@@ -104,13 +105,13 @@ type HashAggregate struct {
 	err       *sqlerr.Error // configuration error, returned by every call
 
 	// Invariant: every group in groups is live (non-empty state) or dirty or global.
-	groups map[string]*group
-	dirty  []*group // groups changed since the last Advance, in the order they changed
-	global bool     // no group columns: the one group always exists
+	groups   groupTable
+	setCount int64    // the distinct values in all groups' multisets, for StateRows
+	dirty    []*group // groups changed since the last Advance, in the order they changed
+	global   bool     // no group columns: the one group always exists
 
 	keyBuf []byte        // scratch: group key encoding
 	valBuf []byte        // scratch: multiset value encoding
-	encBuf []byte        // scratch: output row encoding
 	row    []delta.Value // scratch: output row
 	tmp    big.Float     // scratch for fsum.add
 
@@ -151,14 +152,18 @@ type group struct {
 	key   []delta.Value // group column values
 	n     int64         // total input weight (count(*))
 	aggs  []aggState
-	sets  []map[string]*setEntry // value encoding -> value with its count, per setCols
+	sets  []valueSet // per setCols
 	dirty bool
 
 	emitted bool          // last holds the row the group last emitted and has not retracted
 	last    []delta.Value // the emitted row
-	lastEnc string        // its encoding
 
 	failed error // the data exception the group's row last hit (it is then absent), if any
+
+	// Room for aggs and sets in the group's own allocation, when they fit: a push then
+	// finds a group's state in one place in memory rather than three.
+	aggsIn [2]aggState
+	setsIn [1]valueSet
 }
 
 // aggState is the running state of one aggregate in one group. Which fields are used
@@ -173,13 +178,6 @@ type aggState struct {
 	stale bool // min/max: best was retracted and must be recomputed from the multiset
 }
 
-// setEntry is one distinct value of a multiset. Invariant: n != 0 (entries are deleted at
-// zero); a value is present while n > 0.
-type setEntry struct {
-	v delta.Value
-	n int64
-}
-
 // NewHashAggregate returns a HashAggregate over input columns of kinds in, grouping by
 // groupCols and computing aggs (see AggSpec for how types are derived). A configuration
 // error (column out of range, sum over text, …) is returned (XX000) by the first Push or
@@ -188,9 +186,9 @@ func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec) *HashAgg
 	h := &HashAggregate{
 		in:        slices.Clone(in),
 		groupCols: slices.Clone(groupCols),
-		groups:    make(map[string]*group),
 		global:    len(groupCols) == 0,
 	}
+	h.groups = newGroupTable(len(groupCols) == 1 && groupCols[0] >= 0 && groupCols[0] < len(in) && in[groupCols[0]] == delta.KindInt, 0)
 	if err := checkCols("HashAggregate", "group", groupCols, len(in)); err != nil {
 		h.err = err
 	}
@@ -211,7 +209,7 @@ func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec) *HashAgg
 	}
 	if h.global {
 		g := h.newGroup("", nil)
-		h.groups[""] = g
+		h.groups.put(g)
 		g.dirty = true
 		h.dirty = append(h.dirty, g)
 	}
@@ -336,7 +334,12 @@ func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
 }
 
 func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
-	g := &group{enc: enc, key: key, aggs: make([]aggState, len(h.aggs))}
+	g := &group{enc: enc, key: key}
+	if len(h.aggs) <= len(g.aggsIn) {
+		g.aggs = g.aggsIn[:len(h.aggs):len(h.aggs)]
+	} else {
+		g.aggs = make([]aggState, len(h.aggs))
+	}
 	if h.expiry != nil {
 		h.expiryIdx.add(h.expiry.closesAt(key[h.expiryKey]), enc)
 	}
@@ -345,11 +348,12 @@ func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
 			g.aggs[i].best = delta.Null(h.aggs[i].resKind)
 		}
 	}
-	if len(h.setCols) > 0 {
-		g.sets = make([]map[string]*setEntry, len(h.setCols))
-		for i := range g.sets {
-			g.sets[i] = make(map[string]*setEntry)
-		}
+	switch n := len(h.setCols); {
+	case n == 0:
+	case n <= len(g.setsIn):
+		g.sets = g.setsIn[:n:n]
+	default:
+		g.sets = make([]valueSet, n)
 	}
 	return g
 }
@@ -366,15 +370,15 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 		if w == 0 {
 			continue
 		}
-		h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
-		g := h.groups[string(h.keyBuf)]
+		g := h.lookup(b, i)
 		if g == nil {
+			h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
 			key := make([]delta.Value, len(h.groupCols))
 			for k, c := range h.groupCols {
 				key[k] = b.Cols[c].Get(i)
 			}
 			g = h.newGroup(string(h.keyBuf), key)
-			h.groups[g.enc] = g
+			h.groups.put(g)
 		}
 		if !g.dirty {
 			g.dirty = true
@@ -442,19 +446,10 @@ func (h *HashAggregate) addSum(st *aggState, p *aggPlan, v delta.Value, w int64)
 // addToSet adds w copies of v to multiset s of g and, when v becomes present or absent,
 // updates the aggregates the multiset feeds.
 func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error {
-	set := g.sets[s]
-	h.valBuf = delta.AppendValueKey(h.valBuf[:0], v)
-	e := set[string(h.valBuf)]
-	if e == nil {
-		e = &setEntry{v: v}
-		set[string(h.valBuf)] = e
-	}
-	was := e.n > 0
-	e.n += w
-	is := e.n > 0
-	if e.n == 0 {
-		delete(set, string(h.valBuf))
-	}
+	set := &g.sets[s]
+	before := set.len()
+	v, was, is := set.add(v, w, &h.valBuf)
+	h.setCount += int64(set.len() - before)
 	if was == is {
 		return nil
 	}
@@ -464,9 +459,9 @@ func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error 
 		case AggMin, AggMax:
 			switch {
 			case st.stale:
-			case is && (st.best.Null || better(p.spec.Func, e.v, st.best)):
-				st.best = e.v
-			case !is && !st.best.Null && delta.Compare(e.v, st.best) == 0:
+			case is && (st.best.Null || better(p.spec.Func, v, st.best)):
+				st.best = v
+			case !is && !st.best.Null && delta.Compare(v, st.best) == 0:
 				st.stale = true
 			}
 		default: // a DISTINCT count, sum or avg
@@ -476,7 +471,7 @@ func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error 
 			}
 			st.n += d
 			if p.spec.Func != AggCount {
-				if err := h.addSum(st, p, e.v, d); err != nil {
+				if err := h.addSum(st, p, v, d); err != nil {
 					return err
 				}
 			}
@@ -501,8 +496,8 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 	}
 	if h.expiry != nil {
 		defer h.expiryIdx.expire(t.Watermark(h.expiry.Sources...), func(enc string) {
-			if g, ok := h.groups[enc]; ok && !g.dirty {
-				delete(h.groups, enc)
+			if g := h.groups.get(enc); g != nil && !g.dirty {
+				h.forget(g)
 			}
 		})
 	}
@@ -520,7 +515,7 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 				g.emitted = false
 			}
 			if h.isEmpty(g) {
-				delete(h.groups, g.enc)
+				h.forget(g)
 			}
 			continue
 		}
@@ -552,12 +547,8 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 			}
 			continue
 		}
-		h.encBuf = h.encBuf[:0]
-		for _, v := range h.row {
-			h.encBuf = delta.AppendValueKey(h.encBuf, v)
-		}
 		if g.emitted {
-			if g.lastEnc == string(h.encBuf) {
+			if sameRow(g.last, h.row) {
 				continue
 			}
 			out.AppendRow(g.last, -1)
@@ -565,10 +556,23 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 		out.AppendRow(h.row, 1)
 		g.emitted = true
 		g.last = append(g.last[:0], h.row...)
-		g.lastEnc = string(h.encBuf)
 	}
 	h.dirty = h.dirty[:0]
 	return nil
+}
+
+// sameRow reports whether rows a and b are equal as GROUP BY compares (their key
+// encodings are equal: 1.0 equals 1.00, -0 equals 0).
+func sameRow(a, b []delta.Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if delta.Compare(a[i], b[i]) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // isEmpty reports whether g holds no input any more, so forgetting it loses nothing.
@@ -582,12 +586,20 @@ func (h *HashAggregate) isEmpty(g *group) bool {
 			return false
 		}
 	}
-	for _, s := range g.sets {
-		if len(s) != 0 {
+	for s := range g.sets {
+		if g.sets[s].len() != 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// forget drops group g.
+func (h *HashAggregate) forget(g *group) {
+	for s := range g.sets {
+		h.setCount -= int64(g.sets[s].len())
+	}
+	h.groups.remove(g.enc)
 }
 
 // result computes aggregate a of group g.
@@ -601,11 +613,11 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 	case AggMin, AggMax:
 		if st.stale {
 			st.best, st.stale = delta.Null(p.resKind), false
-			for _, e := range g.sets[p.set] {
-				if e.n > 0 && (st.best.Null || better(p.spec.Func, e.v, st.best)) {
-					st.best = e.v
+			g.sets[p.set].each(func(v delta.Value, n int64) {
+				if n > 0 && (st.best.Null || better(p.spec.Func, v, st.best)) {
+					st.best = v
 				}
-			}
+			})
 		}
 		return st.best, nil
 	}
@@ -653,9 +665,12 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 // by the count with numeric division's scale, as PostgreSQL's numeric_avg does.
 func numericResult(p *aggPlan, st *aggState) (delta.Value, error) {
 	var sum decimal.Decimal
-	if p.numeric {
+	switch v, ok := st.isum.int64(); {
+	case p.numeric:
 		sum = st.nsum.value()
-	} else {
+	case ok && p.spec.Func == AggSum:
+		return delta.Numeric(strconv.FormatInt(v, 10)), nil // the decimal's text at scale 0
+	default:
 		sum = decimal.Decimal{Coef: st.isum.big()}
 	}
 	if p.spec.Func == AggAvg {

@@ -37,14 +37,14 @@ const (
 
 // AppendState appends the aggregate's groups to dst (see Checkpointer).
 func (h *HashAggregate) AppendState(dst []byte) []byte {
-	dst = slices.Grow(dst, 16+len(h.groups)*(8+8*len(h.outKinds)))
+	dst = slices.Grow(dst, 16+h.groups.len()*(8+8*len(h.outKinds)))
 	dst = append(dst, stateVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(h.groups)))
+	dst = binary.AppendUvarint(dst, uint64(h.groups.len()))
 	dst = binary.AppendUvarint(dst, uint64(len(h.dirty)))
 	for _, g := range h.dirty {
 		dst = h.appendGroup(dst, g)
 	}
-	for _, g := range h.groups {
+	for g := range h.groups.all {
 		if !g.dirty {
 			dst = h.appendGroup(dst, g)
 		}
@@ -78,12 +78,12 @@ func (h *HashAggregate) appendGroup(dst []byte, g *group) []byte {
 	for a := range g.aggs {
 		dst = h.appendAggState(dst, &h.aggs[a], &g.aggs[a])
 	}
-	for _, set := range g.sets {
-		dst = binary.AppendUvarint(dst, uint64(len(set)))
-		for _, e := range set {
-			dst = delta.AppendStateValue(dst, e.v)
-			dst = binary.AppendVarint(dst, e.n)
-		}
+	for s := range g.sets {
+		dst = binary.AppendUvarint(dst, uint64(g.sets[s].len()))
+		g.sets[s].each(func(v delta.Value, n int64) {
+			dst = delta.AppendStateValue(dst, v)
+			dst = binary.AppendVarint(dst, n)
+		})
 	}
 	return dst
 }
@@ -172,8 +172,9 @@ func (h *HashAggregate) LoadState(p []byte) error {
 	gs := make([]group, nGroups)
 	states := make([]aggState, nGroups*len(h.aggs))
 	vals := make([]delta.Value, 0, nGroups*(nKey+nOut))
-	encs := make([]int, 0, 3*nGroups) // per group: the start, end of key, end of last row of its encodings in buf
+	encs := make([]int, 0, 2*nGroups) // per group: the start and end of its key encoding in buf
 	var buf []byte
+	var setCount int64
 	for i := range gs {
 		g := &gs[i]
 		g.aggs = states[i*len(h.aggs) : (i+1)*len(h.aggs) : (i+1)*len(h.aggs)]
@@ -203,9 +204,10 @@ func (h *HashAggregate) LoadState(p []byte) error {
 			h.readAggState(r, &h.aggs[a], &g.aggs[a])
 		}
 		if len(h.setCols) > 0 {
-			g.sets = make([]map[string]*setEntry, len(h.setCols))
+			g.sets = make([]valueSet, len(h.setCols))
 			for s, col := range h.setCols {
-				g.sets[s] = h.readSet(r, h.in[col])
+				h.readSet(r, h.in[col], &g.sets[s])
+				setCount += int64(g.sets[s].len())
 			}
 		}
 		if r.Err() != nil {
@@ -230,25 +232,20 @@ func (h *HashAggregate) LoadState(p []byte) error {
 				g.last = vals[at : at+nOut : at+nOut]
 			}
 			g.emitted = true
-			buf = appendRowEnc(buf, g.last[nKey:])
 		}
-		encs = append(encs, len(buf))
 	}
 	all := string(buf)
-	h.groups = make(map[string]*group, nGroups)
+	h.groups = newGroupTable(h.groups.intKey, nGroups)
+	h.setCount = setCount
 	h.dirty = h.dirty[:0]
 	for i := range gs {
 		g := &gs[i]
-		e := encs[3*i : 3*i+3]
-		g.enc = all[e[0]:e[1]]
-		if g.emitted {
-			g.lastEnc = all[e[0]:e[2]]
-		}
-		if _, dup := h.groups[g.enc]; dup {
+		g.enc = all[encs[2*i]:encs[2*i+1]]
+		if h.groups.get(g.enc) != nil {
 			r.Failf("duplicate group")
 			return r.Err()
 		}
-		h.groups[g.enc] = g
+		h.groups.put(g)
 		if i < nDirty {
 			g.dirty = true
 			h.dirty = append(h.dirty, g)
@@ -330,21 +327,22 @@ func (h *HashAggregate) readAggState(r *delta.StateReader, p *aggPlan, st *aggSt
 	}
 }
 
-func (h *HashAggregate) readSet(r *delta.StateReader, kind delta.Kind) map[string]*setEntry {
+func (h *HashAggregate) readSet(r *delta.StateReader, kind delta.Kind, set *valueSet) {
 	n := r.Count(2)
-	set := make(map[string]*setEntry, n)
 	for range n {
 		v := r.Value(kind)
 		cnt := r.Varint()
 		if r.Err() != nil {
-			return set
+			return
 		}
-		h.valBuf = delta.AppendValueKey(h.valBuf[:0], v)
-		if _, dup := set[string(h.valBuf)]; dup || v.Null || cnt == 0 {
+		before := set.len()
+		if v.Null || cnt == 0 {
 			r.Failf("bad multiset entry")
-			return set
+			return
 		}
-		set[string(h.valBuf)] = &setEntry{v: v, n: cnt}
+		if set.add(v, cnt, &h.valBuf); set.len() != before+1 {
+			r.Failf("bad multiset entry") // a duplicate
+			return
+		}
 	}
-	return set
 }

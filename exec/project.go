@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/weirdb/weir/exec/expr"
@@ -15,6 +16,7 @@ var _ Operator = (*Project)(nil)
 type Project struct {
 	exprs []expr.Expr
 	kinds []delta.Kind
+	cols  []int         // when every expression is a column reference: the columns, else nil
 	row   []delta.Value // scratch: the input row
 	res   []delta.Value // scratch: the output row
 	errs  *rowErrors
@@ -29,6 +31,11 @@ func NewProject(exprs []expr.Expr) *Project {
 	p := &Project{exprs: exprs, kinds: make([]delta.Kind, len(exprs))}
 	for i, e := range exprs {
 		p.kinds[i] = e.Type().Kind()
+		if c, ok := e.(*expr.Col); ok && c.Idx >= 0 && (p.cols != nil || i == 0) {
+			p.cols = append(p.cols, c.Idx)
+		} else {
+			p.cols = nil
+		}
 	}
 	return p
 }
@@ -37,6 +44,9 @@ func NewProject(exprs []expr.Expr) *Project {
 func (p *Project) Push(_ context.Context, in int, b *delta.Batch, out *delta.Batch) error {
 	if in != 0 {
 		return portError("Project", in)
+	}
+	if p.copyColumns(b, out) {
+		return nil
 	}
 	for i, w := range b.Weights {
 		if w == 0 {
@@ -63,6 +73,37 @@ func (p *Project) Push(_ context.Context, in int, b *delta.Batch, out *delta.Bat
 		out.AppendRow(p.res, w)
 	}
 	return nil
+}
+
+// copyColumns is Push for a projection of columns only, which cannot fail: the columns
+// are copied whole rather than a row at a time. It reports false, doing nothing, for
+// other projections (or input kinds that differ from the columns' types).
+func (p *Project) copyColumns(b *delta.Batch, out *delta.Batch) bool {
+	if p.cols == nil {
+		return false
+	}
+	for j, c := range p.cols {
+		if c >= len(b.Cols) || b.Cols[c].Kind != p.kinds[j] {
+			return false
+		}
+	}
+	if !slices.Contains(b.Weights, 0) {
+		for j, c := range p.cols {
+			out.Cols[j].AppendVector(&b.Cols[c])
+		}
+		out.Weights = append(out.Weights, b.Weights...)
+		return true
+	}
+	for i, w := range b.Weights {
+		if w == 0 {
+			continue
+		}
+		for j, c := range p.cols {
+			out.Cols[j].AppendAt(&b.Cols[c], i)
+		}
+		out.Weights = append(out.Weights, w)
+	}
+	return true
 }
 
 // Advance does nothing: a projection buffers nothing.

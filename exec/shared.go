@@ -28,7 +28,9 @@ func (d *Dataflow) Output(id NodeID) *delta.Batch {
 	res := delta.New(n.kinds)
 	if n.op != nil && !n.dead {
 		res.AppendBatch(n.out, 1)
-		res.Consolidate()
+		if !d.consolidated(id) {
+			res.Consolidate()
+		}
 	}
 	return res
 }
@@ -73,4 +75,46 @@ func (d *Dataflow) OutputID() NodeID { return d.outputID() }
 func (d *Dataflow) CarryStats(to NodeID, src *Dataflow, from NodeID) {
 	f, t := src.nodes[from], d.nodes[to]
 	t.rowsIn, t.rowsOut = f.rowsIn, f.rowsOut
+}
+
+// UniqueKey returns columns of node id's output that are a key of its accumulated
+// output: after every Step, the rows with a positive total weight are at most one per
+// value of those columns, NULLs comparing equal (an empty key: at most one row). It
+// reports false when it cannot tell. A grouped HashAggregate (without expiry) is keyed
+// by its group columns, a global one by nothing; a Project of column references keeps its input's
+// key when it passes on every key column.
+func (d *Dataflow) UniqueKey(id NodeID) ([]int, bool) {
+	if id < 0 || int(id) >= len(d.nodes) {
+		return nil, false
+	}
+	n := d.nodes[id]
+	switch op := n.op.(type) {
+	case *HashAggregate:
+		if op.err != nil || op.expiry != nil {
+			// An expired group's row stays emitted, so a group of the same key made
+			// again later would be a second row with that key.
+			return nil, false
+		}
+		key := make([]int, len(op.groupCols))
+		for i := range key {
+			key[i] = i
+		}
+		return key, true
+	case *Project:
+		if op.cols == nil || len(n.inputs) != 1 {
+			return nil, false
+		}
+		in, ok := d.UniqueKey(n.inputs[0])
+		if !ok {
+			return nil, false
+		}
+		key := make([]int, len(in))
+		for i, c := range in {
+			if key[i] = slices.Index(op.cols, c); key[i] < 0 {
+				return nil, false
+			}
+		}
+		return key, true
+	}
+	return nil, false
 }

@@ -38,13 +38,7 @@ func (j *SemiJoin) StateRows() int64 {
 // StateRows is the number of groups plus the distinct values kept for min, max and
 // DISTINCT aggregates.
 func (h *HashAggregate) StateRows() int64 {
-	n := int64(len(h.groups))
-	for _, g := range h.groups {
-		for _, s := range g.sets {
-			n += int64(len(s))
-		}
-	}
-	return n
+	return int64(h.groups.len()) + h.setCount
 }
 
 // StateRows is the number of distinct rows tracked.

@@ -77,6 +77,10 @@ func (a *WindowAssign) Push(_ context.Context, in int, b *delta.Batch, out *delt
 	}
 	n := len(a.out) - 2
 	tumble := a.w.Slide == a.w.Size
+	if tumble {
+		a.pushTumble(b, out)
+		return nil
+	}
 	for i, wt := range b.Weights {
 		if wt == 0 {
 			continue
@@ -109,6 +113,36 @@ func (a *WindowAssign) Push(_ context.Context, in int, b *delta.Batch, out *delt
 		}
 	}
 	return nil
+}
+
+// pushTumble is Push for tumbling windows, where a row is in one window (or none, when
+// late): the row's columns are copied as they are, without making a row of Values.
+func (a *WindowAssign) pushTumble(b *delta.Batch, out *delta.Batch) {
+	n := len(a.out) - 2
+	tc := &b.Cols[a.w.TimeCol]
+	for i, wt := range b.Weights {
+		if wt == 0 {
+			continue
+		}
+		var start, end delta.Value
+		if tc.Nulls != nil && tc.Nulls[i] {
+			start, end = delta.Null(delta.KindInt), delta.Null(delta.KindInt)
+		} else {
+			t := tc.I64[i]
+			s := a.w.Offset + floorDiv(t-a.w.Offset, a.w.Slide)*a.w.Slide
+			if a.arrival && b.Cols[n].Get(i).I >= s+a.w.Size {
+				a.late++
+				continue
+			}
+			start, end = delta.Int(s), delta.Int(s+a.w.Size)
+		}
+		for c := 0; c < n; c++ {
+			out.Cols[c].AppendAt(&b.Cols[c], i)
+		}
+		out.Cols[n].Append(start)
+		out.Cols[n+1].Append(end)
+		out.Weights = append(out.Weights, wt)
+	}
 }
 
 func floorDiv(a, b int64) int64 {

@@ -176,7 +176,8 @@ func (t *Tx) SetWatermark(source string, wm, maxTS, late int64) error {
 		}
 		return time.UnixMicro(us).UTC()
 	}
-	return t.Exec(`INSERT OR REPLACE INTO `+WatermarksTable+` VALUES (?, ?, ?, ?)`, source, ts(wm), ts(maxTS), late)
+	return t.upsert(`UPDATE `+WatermarksTable+` SET watermark = ?, max_event_time = ?, late_events = ? WHERE source = ?`,
+		[]any{ts(wm), ts(maxTS), late, source}, `INSERT INTO `+WatermarksTable+` VALUES (?, ?, ?, ?)`, []any{source, ts(wm), ts(maxTS), late})
 }
 
 // Close closes the database.
@@ -353,6 +354,31 @@ func columnToGo(v delta.Value, c catalog.Column) any {
 	return duckdb.Decimal{Width: uint8(c.Precision), Scale: uint8(c.Scale), Value: d.Coef}
 }
 
+// goValue converts value i of a vector of column c as columnToGo does.
+type goValue func(v *delta.Vector, i int) any
+
+// columnGoValue returns the goValue of column c, reading the common types' values
+// straight from the vector.
+func columnGoValue(c catalog.Column) goValue {
+	switch {
+	case c.Type == catalog.Int8:
+		return func(v *delta.Vector, i int) any {
+			if v.Nulls != nil && v.Nulls[i] || v.Kind != delta.KindInt {
+				return columnToGo(v.Get(i), c)
+			}
+			return v.I64[i]
+		}
+	case c.Type == catalog.Timestamptz || c.Type == catalog.Timestamp:
+		return func(v *delta.Vector, i int) any {
+			if v.Nulls != nil && v.Nulls[i] || v.Kind != delta.KindInt {
+				return columnToGo(v.Get(i), c)
+			}
+			return time.UnixMicro(v.I64[i]).UTC()
+		}
+	}
+	return func(v *delta.Vector, i int) any { return columnToGo(v.Get(i), c) }
+}
+
 // Tx is one tick's transaction on the writer connection. Only one Tx is open at a time.
 type Tx struct {
 	s   *Store
@@ -369,7 +395,7 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 
 // Commit makes the tick visible to readers, atomically.
 func (t *Tx) Commit(tick uint64) error {
-	if err := t.Exec(`INSERT OR REPLACE INTO weir_meta VALUES ('tick', ?)`, fmt.Sprint(tick)); err != nil {
+	if err := t.SetMeta("tick", fmt.Sprint(tick)); err != nil {
 		t.Rollback()
 		return err
 	}
@@ -400,7 +426,21 @@ const MetaLSN = "wal_lsn"
 
 // SetMeta sets a weir_meta key in the transaction.
 func (t *Tx) SetMeta(key, value string) error {
-	return t.Exec(`INSERT OR REPLACE INTO weir_meta VALUES (?, ?)`, key, value)
+	return t.upsert(`UPDATE weir_meta SET value = ? WHERE key = ?`, []any{value, key}, `INSERT INTO weir_meta VALUES (?, ?)`, []any{key, value})
+}
+
+// upsert runs update and, when it changed no row, insert: an INSERT OR REPLACE of one
+// row whose key is usually there already, at a third of its cost in DuckDB (which
+// replaces through its primary-key index).
+func (t *Tx) upsert(update string, uargs []any, insert string, iargs []any) error {
+	res, err := t.s.w.ExecContext(t.ctx, update, uargs...)
+	if err != nil {
+		return sqlerr.Wrap(err, sqlerr.Internal, "view store")
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		return nil
+	}
+	return t.Exec(insert, iargs...)
 }
 
 // Meta returns a weir_meta value ("" when unset).
@@ -484,15 +524,32 @@ func (t *Tx) DropRelation(name string) error {
 
 // Insert appends each row of b (weights must be positive: w copies) to rel's table.
 func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
-	var idx []int // row i of b, repeated by weight
-	for i := 0; i < b.Len(); i++ {
-		for w := int64(0); w < b.Weights[i]; w++ {
+	var idx []int // row i of b, repeated by weight; nil when every weight is 1
+	for i, w := range b.Weights {
+		if w != 1 && idx == nil {
+			idx = make([]int, i, b.Len())
+			for k := range idx {
+				idx[k] = k
+			}
+		}
+		for ; idx != nil && w > 0; w-- {
 			idx = append(idx, i)
 		}
 	}
-	return t.appendRows(rel.Name, len(rel.Columns), len(idx), func(j int, dst []driver.Value) {
-		for c, col := range rel.Columns {
-			dst[c] = columnToGo(b.Cols[c].Get(idx[j]), col)
+	n := b.Len()
+	if idx != nil {
+		n = len(idx)
+	}
+	conv := make([]goValue, len(rel.Columns))
+	for c, col := range rel.Columns {
+		conv[c] = columnGoValue(col)
+	}
+	return t.appendRows(rel.Name, len(rel.Columns), n, func(j int, dst []driver.Value) {
+		if idx != nil {
+			j = idx[j]
+		}
+		for c := range conv {
+			dst[c] = conv[c](&b.Cols[c], j)
 		}
 	})
 }
@@ -505,6 +562,9 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 	if b.Len() == 0 {
 		return nil
 	}
+	if b.Len() <= maxDirectDelete && directKeys(rel, keyCols) {
+		return t.deleteDirect(rel, keyCols, b)
+	}
 	stage := fmt.Sprintf("weir_stage_%d_%d", rel.ID, len(keyCols))
 	defs := make([]string, len(keyCols))
 	conds := make([]string, len(keyCols))
@@ -516,9 +576,13 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 	if err := t.Exec(`CREATE TEMP TABLE IF NOT EXISTS ` + stage + ` (` + strings.Join(defs, ", ") + `)`); err != nil {
 		return err
 	}
+	conv := make([]goValue, len(keyCols))
+	for j, c := range keyCols {
+		conv[j] = columnGoValue(rel.Columns[c])
+	}
 	err := t.appendRows(stage, len(keyCols), b.Len(), func(i int, dst []driver.Value) {
-		for j, c := range keyCols {
-			dst[j] = columnToGo(b.Cols[j].Get(i), rel.Columns[c])
+		for j := range conv {
+			dst[j] = conv[j](&b.Cols[j], i)
 		}
 	})
 	if err != nil {
@@ -528,6 +592,52 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 		return err
 	}
 	return t.Exec(`DELETE FROM ` + stage)
+}
+
+// maxDirectDelete is the most rows DeleteMatching deletes with their values as
+// parameters of one DELETE rather than through its staging table: a statement of a few
+// conditions costs less than staging and a join (~1.5 ms against ~4 ms).
+const maxDirectDelete = 8
+
+// directKeys reports whether the key columns are of types whose Go values (ToGo) bind
+// as parameters that compare with the column as the staged values do.
+func directKeys(rel *catalog.Relation, keyCols []int) bool {
+	for _, c := range keyCols {
+		col := rel.Columns[c]
+		switch col.Type {
+		case catalog.Int2, catalog.Int4, catalog.Int8, catalog.Float8, catalog.Bool, catalog.Text, catalog.Varchar,
+			catalog.Timestamptz:
+		case catalog.Numeric:
+			if col.DuckDB() != "VARCHAR" { // numeric text, when no precision is declared
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// deleteDirect is DeleteMatching for a few rows: one DELETE whose condition lists them.
+func (t *Tx) deleteDirect(rel *catalog.Relation, keyCols []int, b *delta.Batch) error {
+	var sb strings.Builder
+	sb.WriteString(`DELETE FROM ` + Quote(rel.Name) + ` WHERE `)
+	args := make([]any, 0, b.Len()*len(keyCols))
+	for i := 0; i < b.Len(); i++ {
+		if i > 0 {
+			sb.WriteString(" OR ")
+		}
+		sb.WriteString("(")
+		for j, c := range keyCols {
+			if j > 0 {
+				sb.WriteString(" AND ")
+			}
+			sb.WriteString(Quote(rel.Columns[c].Name) + " IS NOT DISTINCT FROM ?")
+			args = append(args, columnToGo(b.Cols[j].Get(i), rel.Columns[c]))
+		}
+		sb.WriteString(")")
+	}
+	return t.Exec(sb.String(), args...)
 }
 
 // Truncate deletes every row of rel's table.
