@@ -31,9 +31,13 @@ func (s *fakeSession) prepareCopy(sql string) (Statement, error) {
 			st.info.Options = pgcopy.Defaults(pgcopy.Binary)
 		}
 	case strings.HasPrefix(sql, "copy (select series "):
-		n, err := strconv.Atoi(strings.Fields(strings.TrimPrefix(sql, "copy (select series "))[0][:1])
+		f := strings.Fields(strings.TrimPrefix(sql, "copy (select series "))
+		if len(f) == 0 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "bad series")
+		}
+		n, err := strconv.Atoi(f[0][:1])
 		if err != nil {
-			return nil, err
+			return nil, sqlerr.New(sqlerr.SyntaxError, "bad series")
 		}
 		st.cols = []Column{{Name: "series", OID: pgtype.Int8OID}}
 		for i := 1; i <= n; i++ {
