@@ -1,6 +1,7 @@
 package db
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,8 +20,24 @@ type bag struct {
 }
 
 type countedRow struct {
+	key string // the row's key in rows (delta.Batch.AppendKey), kept so touching it allocates nothing
 	row []delta.Value
 	n   int64
+}
+
+// touchedRows lists, by key, the rows of a bag whose multiplicity a tick changed (a key
+// may repeat): what the next flush rewrites with their multiplicities as they are then.
+// The rows are the bag's own, which are never modified.
+type touchedRows struct {
+	keys []string
+	rows [][]delta.Value
+}
+
+func (t *touchedRows) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.keys)
 }
 
 func newBag(kinds []delta.Kind) *bag { return &bag{kinds: kinds, rows: map[string]*countedRow{}} }
@@ -34,22 +51,29 @@ func (g *bag) contents() *delta.Batch {
 	return b
 }
 
-// apply folds a change batch into the bag and appends, for every row whose multiplicity
-// changed, the row with its new multiplicity (0 when gone) to touched.
-func (g *bag) apply(changes, touched *delta.Batch) {
-	touched.Grow(changes.Len())
+// apply folds a change batch into the bag and adds every row whose multiplicity changed
+// to touched (when not nil).
+func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
+	if touched != nil {
+		touched.keys = slices.Grow(touched.keys, changes.Len())
+		touched.rows = slices.Grow(touched.rows, changes.Len())
+	}
 	var key []byte
 	for i := 0; i < changes.Len(); i++ {
 		key = changes.AppendKey(key[:0], i)
 		r, ok := g.rows[string(key)]
 		if !ok {
-			r = &countedRow{row: changes.Row(i, nil)}
-			g.rows[string(key)] = r
+			k := string(key)
+			r = &countedRow{key: k, row: changes.Row(i, nil)}
+			g.rows[k] = r
 		}
 		r.n += changes.Weights[i]
-		touched.AppendRow(r.row, r.n)
+		if touched != nil {
+			touched.keys = append(touched.keys, r.key)
+			touched.rows = append(touched.rows, r.row)
+		}
 		if r.n <= 0 {
-			delete(g.rows, string(key))
+			delete(g.rows, r.key)
 		}
 	}
 }

@@ -149,7 +149,7 @@ type unflushed struct {
 func (u *unflushed) empty() bool { return u == nil || u.ticks == 0 }
 
 // add folds one tick into u.
-func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[string]*delta.Batch, errChanges, late *delta.Batch) {
+func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[string]*touchedRows, errChanges *touchedRows, late *delta.Batch) {
 	if u.ticks == 0 {
 		u.since = time.Now()
 	}
@@ -163,12 +163,10 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 		u.progress[k] = v
 	}
 	u.rows += appendBatches(&u.tables, in.tables)
-	keys := func(b *delta.Batch, into map[string][]delta.Value) {
-		var key []byte
-		for i := 0; i < b.Len(); i++ {
-			key = b.AppendKey(key[:0], i)
-			if _, ok := into[string(key)]; !ok {
-				into[string(key)] = b.Row(i, nil)
+	keys := func(t *touchedRows, into map[string][]delta.Value) {
+		for i, key := range t.keys {
+			if _, ok := into[key]; !ok {
+				into[key] = t.rows[i]
 				u.rows++
 			}
 		}
