@@ -244,6 +244,47 @@ func TestInsertWeights(t *testing.T) {
 	require.Equal(t, map[string]int{`1 "a"`: 2, `3 "c"`: 1, `4 "d"`: 300}, count)
 }
 
+// TestInsertManyRows checks that a large Insert (which DuckDB reads a chunk at a time
+// through weir_batch) stores exactly what small ones (through the Appender) do: every
+// type it writes, NULLs, weights, more rows than a chunk.
+func TestInsertManyRows(t *testing.T) {
+	s := open(t, "")
+	cols := []catalog.Column{{Name: "i", Type: catalog.Int8}, {Name: "tz", Type: catalog.Timestamptz},
+		{Name: "ts", Type: catalog.Timestamp}, {Name: "s", Type: catalog.Text}, {Name: "f", Type: catalog.Float8},
+		{Name: "b", Type: catalog.Bool}}
+	big, small := relation(1, "big", catalog.Source, cols...), relation(2, "small", catalog.Source, cols...)
+	b := delta.New(kindsOf(big))
+	for i := range 5000 {
+		row := []delta.Value{I(int64(i) - 2500), I(1_780_000_000_000_000 + int64(i)*1_001), I(-int64(i) * 7_000_001),
+			S(fmt.Sprintf("row %d é", i)), delta.Float(float64(i) / 3), delta.Bool(i%2 == 0)}
+		if i%7 == 0 {
+			row[i%len(row)] = delta.Null(row[i%len(row)].Kind)
+		}
+		b.AppendRow(row, int64(1+i%3)-map[bool]int64{true: 1}[i%11 == 0])
+	}
+	inTick(t, s, 1, func(tx *viewstore.Tx) {
+		require.NoError(t, tx.CreateRelation(big))
+		require.NoError(t, tx.CreateRelation(small))
+		require.NoError(t, tx.Insert(big, b))
+		for at := 0; at < b.Len(); at += 100 {
+			part := delta.New(kindsOf(small))
+			for i := at; i < min(at+100, b.Len()); i++ {
+				part.AppendFrom(b, i, b.Weights[i])
+			}
+			require.NoError(t, tx.Insert(small, part))
+		}
+	})
+	got, want := scan(t, s, big), scan(t, s, small)
+	require.Greater(t, len(want), 9000)
+	slices.Sort(got)
+	slices.Sort(want)
+	require.Equal(t, want, got)
+
+	// A read cannot call weir_batch to see (or disturb) a batch being inserted.
+	_, err := s.DB().ExecContext(t.Context(), `SELECT * FROM weir_batch(1)`)
+	require.Error(t, err)
+}
+
 func TestDeleteMatching(t *testing.T) {
 	// timestamp and real keys are staged; timestamptz and double precision ones (and
 	// bigint, text) may go as parameters of a direct DELETE when there are few.
