@@ -2,6 +2,7 @@ package viewstore
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -35,15 +36,23 @@ func batchFunc(s *Store) duckdb.ChunkTableFunction {
 }
 
 // chunkTypes maps the column types chunkSource writes to their DuckDB types and the
-// kind of vector holding their values.
+// kind of vector holding their values. The text-like ones (numeric and jsonb included)
+// are VARCHAR in DuckDB; a numeric with a precision (a DECIMAL) is not written here.
 var chunkTypes = map[catalog.Type]struct {
 	duck duckdb.Type
 	kind delta.Kind
 }{
+	catalog.Int2:        {duckdb.TYPE_SMALLINT, delta.KindInt},
+	catalog.Int4:        {duckdb.TYPE_INTEGER, delta.KindInt},
 	catalog.Int8:        {duckdb.TYPE_BIGINT, delta.KindInt},
 	catalog.Timestamptz: {duckdb.TYPE_TIMESTAMP_TZ, delta.KindInt},
 	catalog.Timestamp:   {duckdb.TYPE_TIMESTAMP, delta.KindInt},
+	catalog.Date:        {duckdb.TYPE_DATE, delta.KindInt},
 	catalog.Text:        {duckdb.TYPE_VARCHAR, delta.KindString},
+	catalog.Varchar:     {duckdb.TYPE_VARCHAR, delta.KindString},
+	catalog.Numeric:     {duckdb.TYPE_VARCHAR, delta.KindNumeric},
+	catalog.Jsonb:       {duckdb.TYPE_VARCHAR, delta.KindJsonb},
+	catalog.Float4:      {duckdb.TYPE_FLOAT, delta.KindFloat},
 	catalog.Float8:      {duckdb.TYPE_DOUBLE, delta.KindFloat},
 	catalog.Bool:        {duckdb.TYPE_BOOLEAN, delta.KindBool},
 }
@@ -60,16 +69,24 @@ type chunkSource struct {
 	token int64
 }
 
-// newChunkSource returns the source of b's rows for rel's table, or nil when a column is
-// of a type (or held in a vector of a kind) it does not write: Insert then appends.
-func newChunkSource(rel *catalog.Relation, b *delta.Batch, idx []int, n int) *chunkSource {
-	for c, col := range rel.Columns {
+// newChunkSource returns the source of b's rows for a table of columns cols, or nil when
+// a column is of a type (or held in a vector of a kind) it does not write: the caller
+// then appends.
+func newChunkSource(cols []catalog.Column, b *delta.Batch, idx []int, n int) *chunkSource {
+	for c, col := range cols {
 		t, ok := chunkTypes[col.Type]
 		if !ok || col.DuckDB() != col.Type.DuckDB() || b.Cols[c].Kind != t.kind {
 			return nil
 		}
 	}
-	return &chunkSource{cols: rel.Columns, b: b, idx: idx, n: n, token: rand.Int64()}
+	return &chunkSource{cols: cols, b: b, idx: idx, n: n, token: rand.Int64()}
+}
+
+// insertChunks inserts src's rows into table (quoted) through weir_batch.
+func (t *Tx) insertChunks(table string, src *chunkSource) error {
+	t.s.feed.Store(src)
+	defer t.s.feed.Store(nil)
+	return t.Exec(fmt.Sprintf(`INSERT INTO %s SELECT * FROM weir_batch(%d)`, table, src.token))
 }
 
 func (s *chunkSource) ColumnInfos() []duckdb.ColumnInfo {
@@ -96,14 +113,22 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 		switch col.Type {
 		case catalog.Int8:
 			err = fillColumn(ch, c, k, s, v, func(i int) int64 { return v.I64[i] })
+		case catalog.Int4:
+			err = fillColumn(ch, c, k, s, v, func(i int) int32 { return int32(v.I64[i]) })
+		case catalog.Int2:
+			err = fillColumn(ch, c, k, s, v, func(i int) int16 { return int16(v.I64[i]) })
 		case catalog.Timestamptz, catalog.Timestamp:
 			err = fillColumn(ch, c, k, s, v, func(i int) time.Time { return time.UnixMicro(v.I64[i]).UTC() })
-		case catalog.Text:
-			err = fillColumn(ch, c, k, s, v, func(i int) string { return v.Str[i] })
+		case catalog.Date:
+			err = fillColumn(ch, c, k, s, v, func(i int) time.Time { return time.UnixMicro(v.I64[i] * 86_400_000_000).UTC() })
 		case catalog.Float8:
 			err = fillColumn(ch, c, k, s, v, func(i int) float64 { return v.F64[i] })
-		default:
+		case catalog.Float4:
+			err = fillColumn(ch, c, k, s, v, func(i int) float32 { return float32(v.F64[i]) })
+		case catalog.Bool:
 			err = fillColumn(ch, c, k, s, v, func(i int) bool { return v.Bool[i] })
+		default: // VARCHAR
+			err = fillColumn(ch, c, k, s, v, func(i int) string { return v.Str[i] })
 		}
 		if err != nil {
 			return err

@@ -547,10 +547,8 @@ func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
 		n = len(idx)
 	}
 	if n >= minChunkInsert {
-		if src := newChunkSource(rel, b, idx, n); src != nil {
-			t.s.feed.Store(src)
-			defer t.s.feed.Store(nil)
-			return t.Exec(fmt.Sprintf(`INSERT INTO %s SELECT * FROM weir_batch(%d)`, Quote(rel.Name), src.token))
+		if src := newChunkSource(rel.Columns, b, idx, n); src != nil {
+			return t.insertChunks(Quote(rel.Name), src)
 		}
 	}
 	conv := make([]goValue, len(rel.Columns))
@@ -595,15 +593,24 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 	if err := t.Exec(`CREATE TEMP TABLE IF NOT EXISTS ` + stage + ` (` + strings.Join(defs, ", ") + `)`); err != nil {
 		return err
 	}
-	conv := make([]goValue, len(keyCols))
+	cols := make([]catalog.Column, len(keyCols))
 	for j, c := range keyCols {
-		conv[j] = columnGoValue(rel.Columns[c])
+		cols[j] = rel.Columns[c]
 	}
-	err := t.appendRows(stage, len(keyCols), b.Len(), func(i int, dst []driver.Value) {
-		for j := range conv {
-			dst[j] = conv[j](&b.Cols[j], i)
+	var err error
+	if src := newChunkSource(cols, b, nil, b.Len()); src != nil && b.Len() >= minChunkInsert {
+		err = t.insertChunks(stage, src)
+	} else {
+		conv := make([]goValue, len(cols))
+		for j, col := range cols {
+			conv[j] = columnGoValue(col)
 		}
-	})
+		err = t.appendRows(stage, len(keyCols), b.Len(), func(i int, dst []driver.Value) {
+			for j := range conv {
+				dst[j] = conv[j](&b.Cols[j], i)
+			}
+		})
+	}
 	if err != nil {
 		return err
 	}
