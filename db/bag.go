@@ -27,10 +27,12 @@ type countedRow struct {
 
 // touchedRows lists, by key, the rows of a bag whose multiplicity a tick changed (a key
 // may repeat): what the next flush rewrites with their multiplicities as they are then.
-// The rows are the bag's own, which are never modified.
+// The rows are the bag's own.
 type touchedRows struct {
-	keys []string
-	rows [][]delta.Value
+	bag   *bag // the bag of the rows
+	mixed bool // the rows are from several bags (the error bags of several views)
+	keys  []string
+	rows  []*countedRow
 }
 
 func (t *touchedRows) Len() int {
@@ -55,6 +57,11 @@ func (g *bag) contents() *delta.Batch {
 // to touched (when not nil).
 func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	if touched != nil {
+		if touched.bag == nil {
+			touched.bag = g
+		} else if touched.bag != g {
+			touched.mixed = true
+		}
 		touched.keys = slices.Grow(touched.keys, changes.Len())
 		touched.rows = slices.Grow(touched.rows, changes.Len())
 	}
@@ -70,7 +77,7 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 		r.n += changes.Weights[i]
 		if touched != nil {
 			touched.keys = append(touched.keys, r.key)
-			touched.rows = append(touched.rows, r.row)
+			touched.rows = append(touched.rows, r)
 		}
 		if r.n <= 0 {
 			delete(g.rows, r.key)
