@@ -139,8 +139,8 @@ type unflushed struct {
 	rows     int       // rows pending, to bound memory
 	appends  map[string]*delta.Batch
 	tables   map[string]*delta.Batch
-	views    map[string]*pendingRows              // view -> its touched rows
-	errs     map[string][]delta.Value            // error row key -> row (its first column is the view)
+	views    map[string]*pendingRows  // view -> its touched rows
+	errs     map[string][]delta.Value // error row key -> row (its first column is the view)
 	late     *delta.Batch
 	moved    map[string]bool   // sources whose watermark moved
 	progress map[string]string // connector positions, the latest of each key
