@@ -128,6 +128,18 @@ func touchedKeys(touched *delta.Batch, key []int) *delta.Batch {
 		kinds[j] = touched.Cols[c].Kind
 	}
 	out := delta.New(kinds)
+	if v := &touched.Cols[key[0]]; len(key) == 1 && v.Kind == delta.KindInt && v.Nulls == nil {
+		// One integer key without NULLs (a GROUP BY of a bigint): the values themselves.
+		seen := make(map[int64]struct{}, touched.Len()/2)
+		for _, x := range v.I64 {
+			if _, dup := seen[x]; !dup {
+				seen[x] = struct{}{}
+				out.Cols[0].I64 = append(out.Cols[0].I64, x)
+				out.Weights = append(out.Weights, 1)
+			}
+		}
+		return out
+	}
 	seen := make(map[string]struct{}, touched.Len()/2)
 	var enc []byte
 	for i := 0; i < touched.Len(); i++ {
