@@ -1,6 +1,7 @@
 package db
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,8 +20,26 @@ type bag struct {
 }
 
 type countedRow struct {
+	key string // the row's key in rows (delta.Batch.AppendKey), kept so touching it allocates nothing
 	row []delta.Value
 	n   int64
+}
+
+// touchedRows lists, by key, the rows of a bag whose multiplicity a tick changed (a key
+// may repeat): what the next flush rewrites with their multiplicities as they are then.
+// The rows are the bag's own.
+type touchedRows struct {
+	bag   *bag // the bag of the rows
+	mixed bool // the rows are from several bags (the error bags of several views)
+	keys  []string
+	rows  []*countedRow
+}
+
+func (t *touchedRows) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.keys)
 }
 
 func newBag(kinds []delta.Kind) *bag { return &bag{kinds: kinds, rows: map[string]*countedRow{}} }
@@ -34,22 +53,34 @@ func (g *bag) contents() *delta.Batch {
 	return b
 }
 
-// apply folds a change batch into the bag and appends, for every row whose multiplicity
-// changed, the row with its new multiplicity (0 when gone) to touched.
-func (g *bag) apply(changes, touched *delta.Batch) {
-	touched.Grow(changes.Len())
+// apply folds a change batch into the bag and adds every row whose multiplicity changed
+// to touched (when not nil).
+func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
+	if touched != nil {
+		if touched.bag == nil {
+			touched.bag = g
+		} else if touched.bag != g {
+			touched.mixed = true
+		}
+		touched.keys = slices.Grow(touched.keys, changes.Len())
+		touched.rows = slices.Grow(touched.rows, changes.Len())
+	}
 	var key []byte
 	for i := 0; i < changes.Len(); i++ {
 		key = changes.AppendKey(key[:0], i)
 		r, ok := g.rows[string(key)]
 		if !ok {
-			r = &countedRow{row: changes.Row(i, nil)}
-			g.rows[string(key)] = r
+			k := string(key)
+			r = &countedRow{key: k, row: changes.Row(i, nil)}
+			g.rows[k] = r
 		}
 		r.n += changes.Weights[i]
-		touched.AppendRow(r.row, r.n)
+		if touched != nil {
+			touched.keys = append(touched.keys, r.key)
+			touched.rows = append(touched.rows, r)
+		}
 		if r.n <= 0 {
-			delete(g.rows, string(key))
+			delete(g.rows, r.key)
 		}
 	}
 }
@@ -97,6 +128,18 @@ func touchedKeys(touched *delta.Batch, key []int) *delta.Batch {
 		kinds[j] = touched.Cols[c].Kind
 	}
 	out := delta.New(kinds)
+	if v := &touched.Cols[key[0]]; len(key) == 1 && v.Kind == delta.KindInt && v.Nulls == nil {
+		// One integer key without NULLs (a GROUP BY of a bigint): the values themselves.
+		seen := make(map[int64]struct{}, touched.Len()/2)
+		for _, x := range v.I64 {
+			if _, dup := seen[x]; !dup {
+				seen[x] = struct{}{}
+				out.Cols[0].I64 = append(out.Cols[0].I64, x)
+				out.Weights = append(out.Weights, 1)
+			}
+		}
+		return out
+	}
 	seen := make(map[string]struct{}, touched.Len()/2)
 	var enc []byte
 	for i := 0; i < touched.Len(); i++ {

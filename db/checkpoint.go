@@ -490,8 +490,8 @@ func (d *DB) load(ctx context.Context, c *checkpoint) error {
 			}
 		}
 		v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel)), historyFrom: c.tick}
-		v.rows.apply(saved[0], delta.New(relKinds(rel)))
-		v.errs.apply(saved[1], delta.New(relKinds(errorsRel)))
+		v.rows.apply(saved[0], nil)
+		v.errs.apply(saved[1], nil)
 		d.merge(v, tmp, keys)
 		d.graph.register(v)
 		d.views[rel.Name] = v

@@ -160,7 +160,7 @@ func (d *DB) backfillTick() exec.Tick {
 // view change, no row error, and no operator counter. Such a tick is not committed and
 // its number is used again by the next one, so an idle database that ticks every second
 // writes nothing. The caller holds d.mu.
-func (d *DB) idleNoop(in tickInput, viewChanges map[string]*delta.Batch, errChanges *delta.Batch) bool {
+func (d *DB) idleNoop(in tickInput, viewChanges map[string]*touchedRows, errChanges *touchedRows) bool {
 	if len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0 || len(viewChanges) > 0 || errChanges.Len() > 0 {
 		return false
 	}

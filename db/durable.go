@@ -139,17 +139,63 @@ type unflushed struct {
 	rows     int       // rows pending, to bound memory
 	appends  map[string]*delta.Batch
 	tables   map[string]*delta.Batch
-	views    map[string]map[string][]delta.Value // view -> row key -> row
-	errs     map[string][]delta.Value            // error row key -> row (its first column is the view)
+	views    map[string]*pendingRows  // view -> its touched rows
+	errs     map[string][]delta.Value // error row key -> row (its first column is the view)
 	late     *delta.Batch
 	moved    map[string]bool   // sources whose watermark moved
 	progress map[string]string // connector positions, the latest of each key
 }
 
+// pendingRows are the touched rows of a view, by key. A row still counted in the bag it
+// came from (n > 0: a bag drops a row when its count reaches 0, and never counts it
+// again) has its multiplicity at hand when that bag is still the view's; any other
+// (gone, or from a bag since replaced by a rebuild) is looked up by key.
+type pendingRows struct {
+	bag  *bag // the bag every row came from; nil when they came from several
+	rows map[string]*countedRow
+}
+
+// note records touched rows of the view; it returns how many keys are new.
+func (p *pendingRows) note(t *touchedRows) int {
+	if t.Len() == 0 {
+		return 0
+	}
+	if len(p.rows) == 0 {
+		p.bag = t.bag
+	}
+	if t.mixed || p.bag != t.bag {
+		p.bag = nil
+	}
+	n := 0
+	for i, key := range t.keys {
+		if _, ok := p.rows[key]; !ok {
+			p.rows[key] = t.rows[i]
+			n++
+		}
+	}
+	return n
+}
+
+// merge records the rows of q, touched later than p's.
+func (p *pendingRows) merge(q *pendingRows) {
+	if len(q.rows) == 0 {
+		return
+	}
+	if len(p.rows) == 0 {
+		p.bag = q.bag
+	}
+	if p.bag != q.bag {
+		p.bag = nil
+	}
+	for k, r := range q.rows {
+		p.rows[k] = r
+	}
+}
+
 func (u *unflushed) empty() bool { return u == nil || u.ticks == 0 }
 
 // add folds one tick into u.
-func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[string]*delta.Batch, errChanges, late *delta.Batch) {
+func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[string]*touchedRows, errChanges *touchedRows, late *delta.Batch) {
 	if u.ticks == 0 {
 		u.since = time.Now()
 	}
@@ -163,30 +209,25 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 		u.progress[k] = v
 	}
 	u.rows += appendBatches(&u.tables, in.tables)
-	keys := func(b *delta.Batch, into map[string][]delta.Value) {
-		var key []byte
-		for i := 0; i < b.Len(); i++ {
-			key = b.AppendKey(key[:0], i)
-			if _, ok := into[string(key)]; !ok {
-				into[string(key)] = b.Row(i, nil)
-				u.rows++
-			}
-		}
-	}
-	for name, b := range viewChanges {
+	for name, t := range viewChanges {
 		if u.views == nil {
-			u.views = map[string]map[string][]delta.Value{}
+			u.views = map[string]*pendingRows{}
 		}
 		if u.views[name] == nil {
-			u.views[name] = map[string][]delta.Value{}
+			u.views[name] = &pendingRows{rows: map[string]*countedRow{}}
 		}
-		keys(b, u.views[name])
+		u.rows += u.views[name].note(t)
 	}
 	if errChanges.Len() > 0 {
 		if u.errs == nil {
 			u.errs = map[string][]delta.Value{}
 		}
-		keys(errChanges, u.errs)
+		for i, key := range errChanges.keys {
+			if _, ok := u.errs[key]; !ok {
+				u.errs[key] = errChanges.rows[i].row
+				u.rows++
+			}
+		}
 	}
 	if late.Len() > 0 {
 		if u.late == nil {
@@ -236,16 +277,20 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 	return d.writeEventTime(tx, late, moved)
 }
 
-// touched returns, for each given row key, the row with its multiplicity now (0 when
-// gone): what writeBag mirrors.
-func (g *bag) touched(rows map[string][]delta.Value) *delta.Batch {
+// touched returns each pending row with its multiplicity now (0 when gone): what
+// writeBag mirrors.
+func (g *bag) touched(p *pendingRows) *delta.Batch {
 	b := delta.New(g.kinds)
-	for key, row := range rows {
-		n := int64(0)
-		if r, ok := g.rows[key]; ok {
-			n = r.n
+	b.Grow(len(p.rows))
+	for key, r := range p.rows {
+		n := r.n
+		if p.bag != g || n <= 0 {
+			n = 0
+			if cur, ok := g.rows[key]; ok {
+				n = cur.n
+			}
 		}
-		b.AppendRow(row, n)
+		b.AppendRow(r.row, n)
 	}
 	return b
 }

@@ -176,12 +176,17 @@ func (d *DB) eventTimeParts(tick uint64, in tickInput, changes map[string]*delta
 
 // withArrival returns b with an arrival-watermark column appended.
 func withArrival(b *delta.Batch, arrival func(i int) int64) *delta.Batch {
+	n := b.Len()
 	out := delta.New(append(b.Kinds(), delta.KindInt))
-	row := make([]delta.Value, 0, len(b.Cols)+1)
-	for i := 0; i < b.Len(); i++ {
-		row = append(b.Row(i, row[:0]), delta.Int(arrival(i)))
-		out.AppendRow(row, b.Weights[i])
+	out.Grow(n)
+	for c := range b.Cols {
+		out.Cols[c].AppendVector(&b.Cols[c])
 	}
+	wm := &out.Cols[len(b.Cols)]
+	for i := range n {
+		wm.I64 = append(wm.I64, arrival(i))
+	}
+	out.Weights = append(out.Weights, b.Weights...)
 	return out
 }
 

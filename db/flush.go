@@ -212,14 +212,12 @@ func (u *unflushed) then(v *unflushed) *unflushed {
 		appendBatches(&out.tables, x.tables)
 		for name, rows := range x.views {
 			if out.views == nil {
-				out.views = map[string]map[string][]delta.Value{}
+				out.views = map[string]*pendingRows{}
 			}
 			if out.views[name] == nil {
-				out.views[name] = map[string][]delta.Value{}
+				out.views[name] = &pendingRows{rows: map[string]*countedRow{}}
 			}
-			for k, row := range rows {
-				out.views[name][k] = row
-			}
+			out.views[name].merge(rows)
 		}
 		for k, row := range x.errs {
 			if out.errs == nil {

@@ -54,8 +54,8 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 		return nil, err
 	}
 	v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel)), historyFrom: d.tick}
-	v.rows.apply(out, delta.New(relKinds(rel)))
-	v.errs.apply(withView(rel.Name, tmp.Errors()), delta.New(relKinds(errorsRel)))
+	v.rows.apply(out, nil)
+	v.errs.apply(withView(rel.Name, tmp.Errors()), nil)
 	d.merge(v, tmp, keys)
 	return v, nil
 }

@@ -72,9 +72,9 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			}
 		}
 	}
-	viewChanges := map[string]*delta.Batch{}
+	viewChanges := map[string]*touchedRows{}
 	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
-	errChanges := delta.New(relKinds(errorsRel))
+	errChanges := &touchedRows{}
 	if len(d.views) > 0 {
 		if err := d.graph.df.Run(ctx, d.tickAt(tick), changes); err != nil {
 			return err
@@ -85,7 +85,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			if out.Len() == 0 {
 				continue
 			}
-			rows := delta.New(relKinds(rel))
+			rows := &touchedRows{}
 			v.rows.apply(out, rows)
 			d.numShapes.note(rel, out)
 			viewChanges[rel.Name] = rows
@@ -114,7 +114,7 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 		if errChanges.Len() > 0 {
 			d.recoveryTouched[errorsRel.Name] = true
 		}
-		viewChanges, errChanges = nil, delta.New(relKinds(errorsRel))
+		viewChanges, errChanges = nil, &touchedRows{}
 	}
 	if d.replaying && tick <= d.storedTick {
 		// The store holds this tick's input and late events (checkpoint.go); the view
@@ -211,7 +211,7 @@ func (d *DB) write(tx storeWriter, in tickInput, viewChanges map[string]*delta.B
 
 // attributeErrors hands the graph's row errors of a tick to every view that includes the
 // failing node, logs the new ones, and folds them into the views' error bags.
-func (d *DB) attributeErrors(errs, errChanges *delta.Batch, viewChanges map[string]*delta.Batch) {
+func (d *DB) attributeErrors(errs *delta.Batch, errChanges *touchedRows, viewChanges map[string]*touchedRows) {
 	perView := map[string]*delta.Batch{}
 	for i := 0; i < errs.Len(); i++ {
 		node := exec.NodeID(errs.Cols[4].I64[i])
@@ -228,7 +228,7 @@ func (d *DB) attributeErrors(errs, errChanges *delta.Batch, viewChanges map[stri
 		d.logRowErrors(name, b)
 		d.views[name].errs.apply(withView(name, b), errChanges)
 		if _, ok := viewChanges[name]; !ok {
-			viewChanges[name] = delta.New(relKinds(d.views[name].rel)) // so its operators are rewritten
+			viewChanges[name] = &touchedRows{} // so its operators are rewritten
 		}
 	}
 }

@@ -244,6 +244,90 @@ func TestInsertWeights(t *testing.T) {
 	require.Equal(t, map[string]int{`1 "a"`: 2, `3 "c"`: 1, `4 "d"`: 300}, count)
 }
 
+// TestInsertManyRows checks that a large Insert or DeleteMatching (which DuckDB reads a
+// chunk at a time through weir_batch) does exactly what small ones (through the
+// Appender) do: every type, NULLs, weights, more rows than a chunk, and a DECIMAL
+// column, which always takes the Appender.
+func TestInsertManyRows(t *testing.T) {
+	s := open(t, "")
+	cols := []catalog.Column{{Name: "i", Type: catalog.Int8}, {Name: "tz", Type: catalog.Timestamptz},
+		{Name: "ts", Type: catalog.Timestamp}, {Name: "s", Type: catalog.Text}, {Name: "f", Type: catalog.Float8},
+		{Name: "b", Type: catalog.Bool}, {Name: "i2", Type: catalog.Int2}, {Name: "i4", Type: catalog.Int4},
+		{Name: "d", Type: catalog.Date}, {Name: "vc", Type: catalog.Varchar}, {Name: "n", Type: catalog.Numeric},
+		{Name: "j", Type: catalog.Jsonb}, {Name: "f4", Type: catalog.Float4}}
+	row := func(i int) []delta.Value {
+		r := []delta.Value{I(int64(i) - 2500), I(1_780_000_000_000_000 + int64(i)*1_001), I(-int64(i) * 7_000_001),
+			S(fmt.Sprintf("row %d é", i)), delta.Float(float64(i) / 3), delta.Bool(i%2 == 0), I(int64(i%300) - 150),
+			I(int64(i) * 1000), I(int64(i) - 1000), S(fmt.Sprint(i % 10)), delta.Numeric(fmt.Sprintf("%d.%02d", i, i%100)),
+			delta.Jsonb(fmt.Sprintf(`{"a": %d}`, i)), delta.Float(float64(i) / 7)}
+		if i%7 == 0 {
+			r[i%len(r)] = delta.Null(r[i%len(r)].Kind)
+		}
+		return r
+	}
+	for round, decimal := range []bool{false, true} {
+		cols := slices.Clone(cols)
+		if decimal {
+			cols[10].Precision, cols[10].Scale = 12, 2
+		}
+		id := uint64(2*round + 1) // a new ID, as the catalog gives: staging tables are named by it
+		big, small := relation(id, "big", catalog.Source, cols...), relation(id+1, "small", catalog.Source, cols...)
+		b, keys := delta.New(kindsOf(big)), delta.New(kindsOf(big))
+		for i := range 5000 {
+			w := int64(1 + i%3)
+			if i%11 == 0 {
+				w = 0
+			}
+			b.AppendRow(row(i), w)
+			if i%3 == 0 {
+				keys.AppendRow(row(i), 1)
+			}
+		}
+		inPieces := func(b *delta.Batch, fn func(part *delta.Batch)) {
+			for at := 0; at < b.Len(); at += 100 {
+				part := delta.New(b.Kinds())
+				for i := at; i < min(at+100, b.Len()); i++ {
+					part.AppendFrom(b, i, b.Weights[i])
+				}
+				fn(part)
+			}
+		}
+		all := make([]int, len(cols))
+		for i := range all {
+			all[i] = i
+		}
+		inTick(t, s, 1, func(tx *viewstore.Tx) {
+			require.NoError(t, tx.CreateRelation(big))
+			require.NoError(t, tx.CreateRelation(small))
+			require.NoError(t, tx.Insert(big, b))
+			inPieces(b, func(part *delta.Batch) { require.NoError(t, tx.Insert(small, part)) })
+		})
+		got, want := scan(t, s, big), scan(t, s, small)
+		require.Greater(t, len(want), 9000)
+		slices.Sort(got)
+		slices.Sort(want)
+		require.Equal(t, want, got)
+
+		inTick(t, s, 2, func(tx *viewstore.Tx) {
+			require.NoError(t, tx.DeleteMatching(big, all, keys))
+			inPieces(keys, func(part *delta.Batch) { require.NoError(t, tx.DeleteMatching(small, all, part)) })
+		})
+		got, want = scan(t, s, big), scan(t, s, small)
+		require.Less(t, len(want), 8000)
+		slices.Sort(got)
+		slices.Sort(want)
+		require.Equal(t, want, got)
+		inTick(t, s, 3, func(tx *viewstore.Tx) {
+			require.NoError(t, tx.DropRelation(big.Name))
+			require.NoError(t, tx.DropRelation(small.Name))
+		})
+	}
+
+	// A read cannot call weir_batch to see (or disturb) a batch being inserted.
+	_, err := s.DB().ExecContext(t.Context(), `SELECT * FROM weir_batch(1)`)
+	require.Error(t, err)
+}
+
 func TestDeleteMatching(t *testing.T) {
 	// timestamp and real keys are staged; timestamptz and double precision ones (and
 	// bigint, text) may go as parameters of a direct DELETE when there are few.
