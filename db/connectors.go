@@ -424,20 +424,49 @@ func (t *kafkaTarget) Commit(ctx context.Context, parts []kafka.Partition) error
 	return t.d.commitKafka(ctx, t.rel, t.topic, parts)
 }
 
-// commitKafka commits one poll of a Kafka source as one tick: the rows, the dead letters
-// and every partition's position and event time, or nothing.
-func (d *DB) commitKafka(ctx context.Context, rel *catalog.Relation, topic string, parts []kafka.Partition) error {
+// lockConsumer takes d.mu for a commit of rel's consumer, unless the database is not
+// ready, the consumer was stopped (a dropped relation's last poll must not land) or rel
+// is no longer the relation of its name.
+func (d *DB) lockConsumer(ctx context.Context, rel *catalog.Relation) error {
 	if err := d.checkReady(); err != nil {
 		return err
 	}
-	if ctx.Err() != nil { // stopped: a dropped source's last poll must not land
+	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if cur, err := d.cat.Get(rel.Name); err != nil || cur != rel {
-		return sqlerr.New(sqlerr.UndefinedTable, "source %q was dropped", rel.Name)
+		d.mu.Unlock()
+		return sqlerr.New(sqlerr.UndefinedTable, "%s %q was dropped", rel.Kind, rel.Name)
 	}
+	return nil
+}
+
+// appendDeadLetters appends the messages of source (a Kafka source or table) that did not
+// decode to dead, a batch of weir_dead_letters made on first use, and returns it. The
+// caller holds d.mu.
+func (d *DB) appendDeadLetters(ctx context.Context, dead *delta.Batch, source, topic string, dls []kafka.DeadLetter, now int64) (*delta.Batch, error) {
+	for _, dl := range dls {
+		if dead == nil {
+			dlRel, err := d.deadLetters(ctx)
+			if err != nil {
+				return nil, err
+			}
+			dead = delta.New(relKinds(dlRel))
+		}
+		dead.AppendRow([]delta.Value{delta.Str(source), delta.Str(topic), delta.Int(int64(dl.Partition)),
+			delta.Int(dl.Offset), delta.Str(dl.Err), payloadText(dl.Payload), delta.Int(now)}, 1)
+	}
+	return dead, nil
+}
+
+// commitKafka commits one poll of a Kafka source as one tick: the rows, the dead letters
+// and every partition's position and event time, or nothing.
+func (d *DB) commitKafka(ctx context.Context, rel *catalog.Relation, topic string, parts []kafka.Partition) error {
+	if err := d.lockConsumer(ctx, rel); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
 	in := tickInput{appends: map[string]*delta.Batch{}, progress: map[string]string{}}
 	rows := delta.New(relKinds(rel))
 	var dead *delta.Batch
@@ -457,16 +486,9 @@ func (d *DB) commitKafka(ctx context.Context, rel *catalog.Relation, topic strin
 				in.progress[k] = strconv.FormatInt(maxTS, 10)
 			}
 		}
-		for _, dl := range p.Dead {
-			if dead == nil {
-				dlRel, err := d.deadLetters(ctx)
-				if err != nil {
-					return err
-				}
-				dead = delta.New(relKinds(dlRel))
-			}
-			dead.AppendRow([]delta.Value{delta.Str(rel.Name), delta.Str(topic), delta.Int(int64(dl.Partition)),
-				delta.Int(dl.Offset), delta.Str(dl.Err), payloadText(dl.Payload), delta.Int(now)}, 1)
+		var err error
+		if dead, err = d.appendDeadLetters(ctx, dead, rel.Name, topic, p.Dead, now); err != nil {
+			return err
 		}
 	}
 	if rows.Len() > 0 {
@@ -482,17 +504,10 @@ func (d *DB) commitKafka(ctx context.Context, rel *catalog.Relation, topic strin
 // tick: the table's changes (upserts and deletes, applied in message order over the
 // table's rows), the dead letters and every partition's position, or nothing.
 func (d *DB) commitKafkaTable(ctx context.Context, rel *catalog.Relation, topic string, parts []kafka.Partition) error {
-	if err := d.checkReady(); err != nil {
+	if err := d.lockConsumer(ctx, rel); err != nil {
 		return err
 	}
-	if ctx.Err() != nil { // stopped: a dropped table's last poll must not land
-		return ctx.Err()
-	}
-	d.mu.Lock()
 	defer d.mu.Unlock()
-	if cur, err := d.cat.Get(rel.Name); err != nil || cur != rel {
-		return sqlerr.New(sqlerr.UndefinedTable, "table %q was dropped", rel.Name)
-	}
 	t := d.tables[rel.Name]
 	type state struct {
 		row    []delta.Value // nil: no row with the key
@@ -521,16 +536,9 @@ func (d *DB) commitKafkaTable(ctx context.Context, rel *catalog.Relation, topic 
 			}
 		}
 		in.progress[positionKey(rel.Name, p.ID)] = strconv.FormatInt(p.Next, 10)
-		for _, dl := range p.Dead {
-			if dead == nil {
-				dlRel, err := d.deadLetters(ctx)
-				if err != nil {
-					return err
-				}
-				dead = delta.New(relKinds(dlRel))
-			}
-			dead.AppendRow([]delta.Value{delta.Str(rel.Name), delta.Str(topic), delta.Int(int64(dl.Partition)),
-				delta.Int(dl.Offset), delta.Str(dl.Err), payloadText(dl.Payload), delta.Int(now)}, 1)
+		var err error
+		if dead, err = d.appendDeadLetters(ctx, dead, rel.Name, topic, p.Dead, now); err != nil {
+			return err
 		}
 	}
 	changes := delta.New(relKinds(rel))
