@@ -34,7 +34,7 @@ import (
 
 // startWeir boots a database and server on loopback ports chosen by the kernel and
 // returns a DSN for it.
-func startWeir(t *testing.T) string {
+func startWeir(t testing.TB) string {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d, err := db.Open(t.Context(), db.Config{Dir: t.TempDir()}, logger)
@@ -53,7 +53,7 @@ func startWeir(t *testing.T) string {
 	return "postgres://weir@" + srv.PGAddr() + "/weir?sslmode=disable"
 }
 
-func connect(t *testing.T, dsn string) *pgx.Conn {
+func connect(t testing.TB, dsn string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), dsn)
 	require.NoError(t, err)
@@ -727,18 +727,7 @@ func TestCopyLibPQ(t *testing.T) {
 // timestamptz) into a source with one aggregate view, over the wire: binary COPY, as
 // applications load bulk data.
 func BenchmarkCopyFromPgx(b *testing.B) {
-	logger := slog.New(slog.DiscardHandler)
-	d, err := db.Open(b.Context(), db.Config{Dir: b.TempDir()}, logger)
-	require.NoError(b, err)
-	srv, err := server.Start(server.Config{PGAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}, d, logger)
-	require.NoError(b, err)
-	defer func() {
-		_ = srv.Shutdown(context.Background())
-		_ = d.Close()
-	}()
-	conn, err := pgx.Connect(b.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(b, err)
-	defer conn.Close(context.Background())
+	conn := connect(b, startWeir(b))
 	for _, q := range []string{
 		`CREATE SOURCE events (id bigint NOT NULL, room bigint, name text, ts timestamptz)`,
 		`CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n, sum(id) AS s, max(ts) AS last FROM events GROUP BY room`,

@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"context"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"syscall"
@@ -11,9 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-
-	"github.com/weirdb/weir/db"
-	"github.com/weirdb/weir/server"
 )
 
 // BenchmarkStreamPgx measures a pgx client reading 1M rows of (bigint, bigint, bigint,
@@ -22,18 +17,8 @@ import (
 // binary (extended protocol, pgx's default). Run with -benchtime=3x; each iteration is
 // one full read. cpu-s/op is the process's: server, DuckDB and client.
 func BenchmarkStreamPgx(b *testing.B) {
-	logger := slog.New(slog.DiscardHandler)
-	d, err := db.Open(b.Context(), db.Config{Dir: b.TempDir()}, logger)
-	require.NoError(b, err)
-	srv, err := server.Start(server.Config{PGAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}, d, logger)
-	require.NoError(b, err)
-	defer func() {
-		_ = srv.Shutdown(context.Background())
-		_ = d.Close()
-	}()
-	conn, err := pgx.Connect(b.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(b, err)
-	defer conn.Close(context.Background())
+	conn := connect(b, startWeir(b))
+	var err error
 	_, err = conn.Exec(b.Context(), `CREATE SOURCE events (room_id bigint NOT NULL, user_id bigint NOT NULL, amount bigint NOT NULL, ts timestamptz NOT NULL)`)
 	require.NoError(b, err)
 	const n = 1_000_000
@@ -121,18 +106,7 @@ func cpuTime() time.Duration {
 // BenchmarkSmallRead measures a read of one row, the other end of ad-hoc reads: what
 // a read costs beyond its rows (planning, DuckDB, the hand-over of rows to the wire).
 func BenchmarkSmallRead(b *testing.B) {
-	logger := slog.New(slog.DiscardHandler)
-	d, err := db.Open(b.Context(), db.Config{Dir: b.TempDir()}, logger)
-	require.NoError(b, err)
-	srv, err := server.Start(server.Config{PGAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"}, d, logger)
-	require.NoError(b, err)
-	defer func() {
-		_ = srv.Shutdown(context.Background())
-		_ = d.Close()
-	}()
-	conn, err := pgx.Connect(b.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(b, err)
-	defer conn.Close(context.Background())
+	conn := connect(b, startWeir(b))
 	for _, q := range []string{`CREATE TABLE kv (k bigint PRIMARY KEY, v text)`, `INSERT INTO kv VALUES (1, 'one'), (2, 'two')`} {
 		_, err := conn.Exec(b.Context(), q)
 		require.NoError(b, err)
