@@ -53,6 +53,16 @@ func (g *bag) contents() *delta.Batch {
 	return b
 }
 
+// held returns the rows with their multiplicities now, in no order. The rows are the
+// bag's own, which it never modifies (it replaces them).
+func (g *bag) held() []viewstore.LentRow {
+	out := make([]viewstore.LentRow, 0, len(g.rows))
+	for _, r := range g.rows {
+		out = append(out, viewstore.LentRow{Values: r.row, N: r.n})
+	}
+	return out
+}
+
 // apply folds a change batch into the bag and adds every row whose multiplicity changed
 // to touched (when not nil).
 func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {

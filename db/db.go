@@ -93,6 +93,7 @@ type DB struct {
 	log           *wal.Log      // the write-ahead log; nil without a data directory
 	flushInterval time.Duration // see Config.FlushInterval
 	flushes       atomic.Int64  // flushes to the view store, for tests and metrics
+	memReads      atomic.Int64  // reads served from the views' rows in memory (memread.go)
 	flushNanos    atomic.Int64  // their total duration
 	flushMax      atomic.Int64  // the longest, in ns
 	flushLoop     *clockLoop    // the background flusher (durable.go)

@@ -52,8 +52,9 @@ type duckBatch struct {
 
 // queryDuck runs q with args on a connection of its own and returns its rows once
 // DuckDB has computed the result (runRead relies on that), or the error that stopped
-// it. cols is the number of result columns.
-func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int) (*duckRows, error) {
+// it. cols is the number of result columns. release, when not nil, runs once the query
+// has been bound and run (what it lent DuckDB may be withdrawn then).
+func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int, release func()) (*duckRows, error) {
 	conn, err := d.store.DB().Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -69,12 +70,17 @@ func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int) (*du
 	for range 2 {
 		r.free <- &duckBatch{} // vals are allocated as produce needs them
 	}
+	if release == nil {
+		release = func() {}
+	}
+	release = sync.OnceFunc(release)
 	opened := make(chan error, 1)
 	go func() {
 		defer close(r.exited)
 		sent := false
 		err := conn.Raw(func(dc any) error {
 			rows, err := queryDriver(ctx, dc, q, args)
+			release() // the query has bound what it reads
 			if err == nil && len(rows.Columns()) != cols {
 				// The read was described with other columns (database/sql's Scan
 				// reported the same).
@@ -90,6 +96,7 @@ func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int) (*du
 			r.produce(ctx, rows, per)
 			return nil
 		})
+		release()
 		if !sent {
 			opened <- err
 		}

@@ -453,6 +453,10 @@ func mergeRecords(recs []tickRecord) tickInput {
 	return in
 }
 
+// MemoryReads returns how many reads were served from the views' rows in memory
+// rather than from the view store (memread.go).
+func (d *DB) MemoryReads() int64 { return d.memReads.Load() }
+
 // FlushStats returns the flushes to the view store so far, their total time and the
 // longest one.
 func (d *DB) FlushStats() (n int64, total, longest time.Duration) {

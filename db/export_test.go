@@ -50,3 +50,10 @@ func HoldFlushes() (entered <-chan struct{}, release func()) {
 	flushHook = func() { in <- struct{}{}; <-ch }
 	return in, func() { flushHook = nil; close(ch) }
 }
+
+// MemoryReadsOff sends every read to the view store (after a flush) until restore is
+// called, as before reads of views were served from memory.
+func MemoryReadsOff() (restore func()) {
+	memReadsOff.Store(true)
+	return func() { memReadsOff.Store(false) }
+}

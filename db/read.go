@@ -28,6 +28,8 @@ type readPlan struct {
 	castAll  bool   // every parameter was cast (castParams) to describe the read
 	numeric  bool   // the read names a relation with a plain numeric column (rewriteNumeric)
 	declared []uint32
+	views    []string // the views it reads, when it reads nothing else (memread.go)
+	viewRefs int      // how many times it names them
 	columns  []Column
 	params   []uint32
 	conv     []func(any) any
@@ -45,6 +47,7 @@ func (d *DB) describeRead(ctx context.Context, sql string, paramOIDs []uint32) (
 	}
 	defer conn.Close()
 	rp := &readPlan{base: sql, declared: paramOIDs}
+	rp.views, rp.viewRefs = d.memViews(sql)
 	nr, err := d.rewriteNumeric(ctx, sql)
 	if err != nil {
 		return nil, err
@@ -249,43 +252,56 @@ func decimalShape(s string) (scale, digits int, ok bool) {
 }
 
 func (d *DB) runRead(ctx context.Context, rp *readPlan, args []any) (*Rows, error) {
+	if len(args) != len(rp.params) {
+		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(args), len(rp.params))
+	}
+	if rp.views != nil {
+		if rows, ok, err := d.readFromMemory(ctx, rp, args); ok {
+			return rows, err
+		}
+	}
 	// No flush commits between this read's flush and the start of its query (DuckDB
 	// computes the result before QueryContext returns): the bounds of numeric columns'
 	// scales taken in between (numshape.go) then cover every value the query reads.
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
 	d.flushForRead(ctx)
-	if len(args) != len(rp.params) {
-		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(args), len(rp.params))
-	}
-	q := rp.sql
-	casts, err := numericParamCasts(rp.params, args)
+	q, err := d.readText(ctx, rp, args, nil)
 	if err != nil {
 		return nil, err
 	}
-	if rp.numeric || len(casts) > 0 {
-		// Rebuild the read: the numeric columns' scales are those of now, and each
-		// numeric parameter is cast to its own.
-		nr, err := d.rewriteNumeric(ctx, rp.base)
-		if err != nil {
-			return nil, err
-		}
-		q = nr.sql
-		cast := func(n int) string {
-			if c, ok := casts[n]; ok {
-				return "CAST(CAST($" + fmt.Sprint(n) + " AS VARCHAR) AS " + c + ")"
-			}
-			return ""
-		}
-		if q, err = castParamsWith(q, rp.declared, rp.castAll, cast); err != nil {
-			return nil, err
-		}
-	}
-	rows, err := d.queryDuck(ctx, q, args, len(rp.columns))
+	rows, err := d.queryDuck(ctx, q, args, len(rp.columns), nil)
 	if err != nil {
 		return nil, duckErr(err)
 	}
 	return &Rows{cols: rp.columns, duck: rows, conv: rp.conv}, nil
+}
+
+// readText is the text DuckDB runs for rp with args: as described, or, when it reads a
+// plain numeric column or has a numeric parameter, rebuilt with the numeric columns'
+// scales of now and each numeric parameter cast to its own.
+func (d *DB) readText(ctx context.Context, rp *readPlan, args []any, lent *lentViews) (string, error) {
+	casts, err := numericParamCasts(rp.params, args)
+	if err != nil {
+		return "", err
+	}
+	if !rp.numeric && len(casts) == 0 && lent == nil {
+		return rp.sql, nil
+	}
+	nr, err := d.rewriteNumericFrom(ctx, rp.base, lent)
+	if err != nil {
+		return "", err
+	}
+	if lent != nil && nr.lentRefs != rp.viewRefs {
+		return "", errNotLent
+	}
+	cast := func(n int) string {
+		if c, ok := casts[n]; ok {
+			return "CAST(CAST($" + fmt.Sprint(n) + " AS VARCHAR) AS " + c + ")"
+		}
+		return ""
+	}
+	return castParamsWith(nr.sql, rp.declared, rp.castAll, cast)
 }
 
 // castParamsWith casts parameters as describeRead did (all of them when all), with the
@@ -519,6 +535,7 @@ type numericRead struct {
 	numParams map[int]bool      // parameters that are numeric by their use (compared with or added to a numeric column)
 	callNames map[string]bool   // the names given to bare calls in the select list
 	kept      map[int]uint32    // result columns whose PostgreSQL type DuckDB's does not tell (passThrough)
+	lentRefs  int               // references to lent views replaced by their snapshots (memread.go)
 }
 
 // rewriteNumeric makes a read compute on numerics exactly, as PostgreSQL does.
@@ -555,6 +572,12 @@ type numericRead struct {
 // PostgreSQL keeps each value's own (1.5 in a column that also holds 2.25 prints as 1.50:
 // equal as numbers, not as text).
 func (d *DB) rewriteNumeric(ctx context.Context, sql string) (numericRead, error) {
+	return d.rewriteNumericFrom(ctx, sql, nil)
+}
+
+// rewriteNumericFrom is rewriteNumeric with every reference to a view lent reading
+// its snapshot (weir_batch) instead of its table (memread.go).
+func (d *DB) rewriteNumericFrom(ctx context.Context, sql string, lent *lentViews) (numericRead, error) {
 	out := numericRead{sql: sql, typmods: map[[2]int32]bool{}, numParams: map[int]bool{}, callNames: map[string]bool{}, kept: map[int]uint32{}}
 	lower := strings.ToLower(sql)
 	if !strings.Contains(lower, "from") && !strings.Contains(lower, "numeric") && !strings.Contains(lower, "decimal") {
@@ -622,12 +645,7 @@ func (d *DB) rewriteNumeric(ctx context.Context, sql string) (numericRead, error
 		tokAt[t.Start] = i
 	}
 	text := func(i int) string { return sql[toks[i].Start:toks[i].End] }
-	nameEnd := func(i int) int { // the last token of the (qualified) name starting at token i
-		for i+2 < len(toks) && text(i+1) == "." {
-			i += 2
-		}
-		return i
-	}
+	nameEnd := func(i int) int { return qualifiedNameEnd(sql, toks, i) }
 	type edit struct {
 		start, end int
 		text       string
@@ -720,11 +738,17 @@ func (d *DB) rewriteNumeric(ctx context.Context, sql string) (numericRead, error
 				cols[c.Name] = nc
 			}
 		}
-		if len(plain) == 0 {
-			continue
-		}
 		i, ok := tokAt[rv.Location]
-		if !ok {
+		token, isLent := lent.token(rel.Name)
+		if len(plain) == 0 || !ok {
+			if isLent && ok {
+				s := fmt.Sprintf("weir_batch(%d)", token)
+				if rv.Alias == nil {
+					s += " AS " + viewstore.Quote(rel.Name)
+				}
+				replace(i, nameEnd(i), s)
+				out.lentRefs++
+			}
 			continue
 		}
 		for _, c := range rel.Columns {
@@ -732,7 +756,12 @@ func (d *DB) rewriteNumeric(ctx context.Context, sql string) (numericRead, error
 				items = append(items, viewstore.Quote(c.Name)+" AS "+viewstore.Quote(textName(c.Name)))
 			}
 		}
-		s := "(SELECT " + strings.Join(items, ", ") + " FROM main." + viewstore.Quote(rel.Name) + ")"
+		from := "main." + viewstore.Quote(rel.Name)
+		if isLent {
+			from = fmt.Sprintf("weir_batch(%d)", token)
+			out.lentRefs++
+		}
+		s := "(SELECT " + strings.Join(items, ", ") + " FROM " + from + ")"
 		if rv.Alias == nil {
 			s += " AS " + viewstore.Quote(rel.Name)
 		}
@@ -1299,4 +1328,13 @@ func walkMessages(m protoreflect.Message, fn func(proto.Message)) {
 		walkMessages(v.Message(), fn)
 		return true
 	})
+}
+
+// qualifiedNameEnd returns the index of the last token of the (possibly qualified) name
+// whose first token is toks[i].
+func qualifiedNameEnd(sql string, toks []*pg_query.ScanToken, i int) int {
+	for i+2 < len(toks) && sql[toks[i+1].Start:toks[i+1].End] == "." {
+		i += 2
+	}
+	return i
 }

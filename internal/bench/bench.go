@@ -299,7 +299,7 @@ func (r *runner) freshness(ctx context.Context, w *weirServer, sustained float64
 			name string
 			read func(context.Context) (int64, error)
 		}{
-			{"SQL over the wire protocol (view store)", read},
+			{"SQL over the wire protocol (views in memory, via DuckDB)", read},
 			{"HTTP GET /v1/views (in-memory snapshot)", httpMarker(w)},
 		} {
 			r.progress(fmt.Sprintf("Weir: freshness at %.0f events/s for %s, reader: %s", rate, r.cfg.Freshness, reader.name))

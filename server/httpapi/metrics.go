@@ -74,11 +74,13 @@ var (
 	groupsDesc = prometheus.NewDesc("weir_ingest_group_commits_total", "Ticks run by ingest group commit.", nil, nil)
 	flushDesc  = prometheus.NewDesc("weir_flushes_total", "Flushes of acknowledged ticks to the view store.", nil, nil)
 	flushTime  = prometheus.NewDesc("weir_flush_seconds_total", "Time spent flushing to the view store.", nil, nil)
-	ckptDesc   = prometheus.NewDesc("weir_checkpoints_total", "Checkpoints of operator state taken (periodic, after DDL, at shutdown).", nil, nil)
-	ckptTime   = prometheus.NewDesc("weir_checkpoint_seconds_total", "Time spent taking checkpoints (ticks wait while the state is encoded).", nil, nil)
-	ckptMax    = prometheus.NewDesc("weir_checkpoint_max_seconds", "The longest checkpoint so far.", nil, nil)
-	ckptSize   = prometheus.NewDesc("weir_checkpoint_bytes", "The size of the last checkpoint.", nil, nil)
-	freshDesc  = prometheus.NewDesc("weir_view_freshness_seconds",
+	memReads   = prometheus.NewDesc("weir_memory_reads_total",
+		"SQL reads of views answered from the views' rows in memory instead of the view store (no flush first).", nil, nil)
+	ckptDesc  = prometheus.NewDesc("weir_checkpoints_total", "Checkpoints of operator state taken (periodic, after DDL, at shutdown).", nil, nil)
+	ckptTime  = prometheus.NewDesc("weir_checkpoint_seconds_total", "Time spent taking checkpoints (ticks wait while the state is encoded).", nil, nil)
+	ckptMax   = prometheus.NewDesc("weir_checkpoint_max_seconds", "The longest checkpoint so far.", nil, nil)
+	ckptSize  = prometheus.NewDesc("weir_checkpoint_bytes", "The size of the last checkpoint.", nil, nil)
+	freshDesc = prometheus.NewDesc("weir_view_freshness_seconds",
 		"Seconds since the view last changed (watched from the first scrape that saw the view; until it changes, since then).", []string{"view"}, nil)
 	changedDesc = prometheus.NewDesc("weir_view_last_change_timestamp_seconds",
 		"When the view last changed, in seconds since the Unix epoch (watched from the first scrape that saw the view).", []string{"view"}, nil)
@@ -92,7 +94,7 @@ type collector struct {
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{walBytes, stateDesc, lateDesc, watermarkDesc, tickDesc, walDesc, groupsDesc, flushDesc, flushTime,
-		ckptDesc, ckptTime, ckptMax, ckptSize, freshDesc, changedDesc} {
+		memReads, ckptDesc, ckptTime, ckptMax, ckptSize, freshDesc, changedDesc} {
 		ch <- d
 	}
 }
@@ -109,6 +111,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	n, total, _ := c.d.FlushStats()
 	ch <- prometheus.MustNewConstMetric(flushDesc, prometheus.CounterValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(flushTime, prometheus.CounterValue, total.Seconds())
+	ch <- prometheus.MustNewConstMetric(memReads, prometheus.CounterValue, float64(c.d.MemoryReads()))
 	cn, ctotal, cmax, cbytes := c.d.CheckpointStats()
 	ch <- prometheus.MustNewConstMetric(ckptDesc, prometheus.CounterValue, float64(cn))
 	ch <- prometheus.MustNewConstMetric(ckptTime, prometheus.CounterValue, ctotal.Seconds())

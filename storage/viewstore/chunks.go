@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -15,24 +16,77 @@ import (
 // Insert's fast path: DuckDB reads the batch a chunk at a time through the table
 // function weir_batch(token), registered on the writer connection, and the rows go in
 // with INSERT INTO … SELECT * FROM weir_batch(token). Each value is written to its chunk
-// typed, where the Appender (appendRows) takes every row as boxed driver.Values. The
-// batch is handed over in Store.feed while Insert runs; the function is visible to
-// every connection, so it serves the batch only to the statement that knows its random
-// token (an ad-hoc read calling it gets an error, never the rows).
+// typed, where the Appender (appendRows) takes every row as boxed driver.Values. Reads
+// of views served from memory (Lend) read their snapshot through the same function. A
+// batch is registered in lent under a random token while it is read; the function is
+// visible to every connection, so it serves a batch only to a statement that knows its
+// token (an ad-hoc read calling it gets an error, never the rows). The registry is the
+// process's, not a Store's: a database file opened twice in one process is one DuckDB
+// instance, whose weir_batch is the first Store's.
 
-// batchFunc is the table function weir_batch(token): the rows of s.feed.
-func batchFunc(s *Store) duckdb.ChunkTableFunction {
+// lent holds the batches weir_batch serves, by token (*chunkSource).
+var lent sync.Map
+
+// batchFunc is the table function weir_batch(token): the rows lent under token.
+func batchFunc() duckdb.ChunkTableFunction {
 	bigint, _ := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
 	return duckdb.ChunkTableFunction{
 		Config: duckdb.TableFunctionConfig{Arguments: []duckdb.TypeInfo{bigint}},
 		BindArguments: func(_ map[string]any, args ...any) (duckdb.ChunkTableSource, error) {
-			src := s.feed.Load()
-			if token, ok := args[0].(int64); !ok || src == nil || token != src.token {
+			token, ok := args[0].(int64)
+			src, found := lent.Load(token)
+			if !ok || !found {
 				return nil, errors.New("weir_batch is internal to the view store")
 			}
-			return src, nil
+			cp := *src.(*chunkSource) // each call of the function reads from the start
+			return &cp, nil
 		},
 	}
+}
+
+// LentRow is a row Lend serves N copies of.
+type LentRow struct {
+	Values []delta.Value
+	N      int64
+}
+
+// Lend makes rows, a relation of columns cols, readable by any connection as
+// weir_batch(token) until release is called. The rows are read in place, only the
+// columns a query reads, and must not change until then. ok is false when a column is
+// of a type weir_batch does not write; the caller then reads the table.
+func (*Store) Lend(cols []catalog.Column, rows []LentRow) (token int64, release func(), ok bool) {
+	if !CanLend(cols) {
+		return 0, nil, false
+	}
+	values := make([][]delta.Value, len(rows))
+	weights := make([]int64, len(rows))
+	for i, r := range rows {
+		values[i], weights[i] = r.Values, r.N
+	}
+	idx, n := repeatByWeight(weights)
+	src := &chunkSource{cols: cols, rows: values, idx: idx, n: n, token: rand.Int64()}
+	lent.Store(src.token, src)
+	return src.token, func() { lent.Delete(src.token) }, true
+}
+
+// repeatByWeight returns the rows repeated by their weights (row i weights[i] times), as
+// indexes, and how many there are; idx is nil when every weight is 1.
+func repeatByWeight(weights []int64) (idx []int, n int) {
+	for i, w := range weights {
+		if w != 1 && idx == nil {
+			idx = make([]int, i, len(weights))
+			for k := range idx {
+				idx[k] = k
+			}
+		}
+		for ; idx != nil && w > 0; w-- {
+			idx = append(idx, i)
+		}
+	}
+	if idx != nil {
+		return idx, len(idx)
+	}
+	return nil, len(weights)
 }
 
 // chunkTypes maps the column types chunkSource writes to their DuckDB types and the
@@ -57,16 +111,27 @@ var chunkTypes = map[catalog.Type]struct {
 	catalog.Bool:        {duckdb.TYPE_BOOLEAN, delta.KindBool},
 }
 
-// chunkSource is the rows of a batch, row idx[j] for j < n (row j when idx is nil), as
-// a DuckDB table function's source.
+// chunkSource is the rows of a batch (or rows held one by one), row idx[j] for j < n
+// (row j when idx is nil), as a DuckDB table function's source.
 type chunkSource struct {
 	cols []catalog.Column
-	b    *delta.Batch
+	b    *delta.Batch    // the rows by column; or
+	rows [][]delta.Value // the rows one by one (Lend)
 	idx  []int
 	n    int
 	at   int // rows handed over so far
 	// token is what weir_batch must be called with to read the rows.
 	token int64
+}
+
+// CanLend reports whether Lend takes the rows of a relation of columns cols.
+func CanLend(cols []catalog.Column) bool {
+	for _, col := range cols {
+		if _, ok := chunkTypes[col.Type]; !ok || col.DuckDB() != col.Type.DuckDB() {
+			return false
+		}
+	}
+	return true
 }
 
 // newChunkSource returns the source of b's rows for a table of columns cols, or nil when
@@ -84,8 +149,8 @@ func newChunkSource(cols []catalog.Column, b *delta.Batch, idx []int, n int) *ch
 
 // insertChunks inserts src's rows into table (quoted) through weir_batch.
 func (t *Tx) insertChunks(table string, src *chunkSource) error {
-	t.s.feed.Store(src)
-	defer t.s.feed.Store(nil)
+	lent.Store(src.token, src)
+	defer lent.Delete(src.token)
 	return t.Exec(fmt.Sprintf(`INSERT INTO %s SELECT * FROM weir_batch(%d)`, table, src.token))
 }
 
@@ -108,27 +173,36 @@ func (s *chunkSource) Init() { s.at = 0 }
 func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 	k := min(duckdb.GetDataChunkCapacity(), s.n-s.at)
 	for c, col := range s.cols {
-		v := &s.b.Cols[c]
+		if _, err := ch.GetVector(c); err != nil {
+			// DuckDB pushed the projection down and does not read this column (a read
+			// of some columns of a lent view); each value set would be an error value
+			// built and dropped.
+			continue
+		}
+		v := colValues{rows: s.rows, c: c}
+		if s.b != nil {
+			v.v = &s.b.Cols[c]
+		}
 		var err error
 		switch col.Type {
 		case catalog.Int8:
-			err = fillColumn(ch, c, k, s, v, func(i int) int64 { return v.I64[i] })
+			err = fillColumn(ch, c, k, s, v, v.int)
 		case catalog.Int4:
-			err = fillColumn(ch, c, k, s, v, func(i int) int32 { return int32(v.I64[i]) })
+			err = fillColumn(ch, c, k, s, v, func(i int) int32 { return int32(v.int(i)) })
 		case catalog.Int2:
-			err = fillColumn(ch, c, k, s, v, func(i int) int16 { return int16(v.I64[i]) })
+			err = fillColumn(ch, c, k, s, v, func(i int) int16 { return int16(v.int(i)) })
 		case catalog.Timestamptz, catalog.Timestamp:
-			err = fillColumn(ch, c, k, s, v, func(i int) time.Time { return time.UnixMicro(v.I64[i]).UTC() })
+			err = fillColumn(ch, c, k, s, v, func(i int) time.Time { return time.UnixMicro(v.int(i)).UTC() })
 		case catalog.Date:
-			err = fillColumn(ch, c, k, s, v, func(i int) time.Time { return time.UnixMicro(v.I64[i] * 86_400_000_000).UTC() })
+			err = fillColumn(ch, c, k, s, v, func(i int) time.Time { return time.UnixMicro(v.int(i) * 86_400_000_000).UTC() })
 		case catalog.Float8:
-			err = fillColumn(ch, c, k, s, v, func(i int) float64 { return v.F64[i] })
+			err = fillColumn(ch, c, k, s, v, v.float)
 		case catalog.Float4:
-			err = fillColumn(ch, c, k, s, v, func(i int) float32 { return float32(v.F64[i]) })
+			err = fillColumn(ch, c, k, s, v, func(i int) float32 { return float32(v.float(i)) })
 		case catalog.Bool:
-			err = fillColumn(ch, c, k, s, v, func(i int) bool { return v.Bool[i] })
+			err = fillColumn(ch, c, k, s, v, v.bool)
 		default: // VARCHAR
-			err = fillColumn(ch, c, k, s, v, func(i int) string { return v.Str[i] })
+			err = fillColumn(ch, c, k, s, v, v.str)
 		}
 		if err != nil {
 			return err
@@ -139,14 +213,14 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 }
 
 // fillColumn writes column c of the next k rows, value(i) being row i's (not NULL).
-func fillColumn[T any](ch duckdb.DataChunk, c, k int, s *chunkSource, v *delta.Vector, value func(i int) T) error {
+func fillColumn[T any](ch duckdb.DataChunk, c, k int, s *chunkSource, v colValues, value func(i int) T) error {
 	for r := range k {
 		i := s.at + r
 		if s.idx != nil {
 			i = s.idx[i]
 		}
 		var err error
-		if v.Nulls != nil && v.Nulls[i] {
+		if v.null(i) {
 			err = ch.SetValue(c, r, nil)
 		} else {
 			err = duckdb.SetChunkValue(ch, c, r, value(i))
@@ -156,4 +230,46 @@ func fillColumn[T any](ch duckdb.DataChunk, c, k int, s *chunkSource, v *delta.V
 		}
 	}
 	return nil
+}
+
+// colValues reads column c of a chunk source: a batch's vector v, or the rows' c-th values.
+type colValues struct {
+	v    *delta.Vector
+	rows [][]delta.Value
+	c    int
+}
+
+func (cv colValues) null(i int) bool {
+	if cv.v != nil {
+		return cv.v.Nulls != nil && cv.v.Nulls[i]
+	}
+	return cv.rows[i][cv.c].Null
+}
+
+func (cv colValues) int(i int) int64 {
+	if cv.v != nil {
+		return cv.v.I64[i]
+	}
+	return cv.rows[i][cv.c].I
+}
+
+func (cv colValues) float(i int) float64 {
+	if cv.v != nil {
+		return cv.v.F64[i]
+	}
+	return cv.rows[i][cv.c].F
+}
+
+func (cv colValues) bool(i int) bool {
+	if cv.v != nil {
+		return cv.v.Bool[i]
+	}
+	return cv.rows[i][cv.c].B
+}
+
+func (cv colValues) str(i int) string {
+	if cv.v != nil {
+		return cv.v.Str[i]
+	}
+	return cv.rows[i][cv.c].S
 }

@@ -14,7 +14,6 @@ import (
 	"math"
 	"math/big"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -31,7 +30,6 @@ type Store struct {
 	db     *sql.DB
 	w      *sql.Conn // the one writer connection: ticks run on it, holding their staging tables
 	logger *slog.Logger
-	feed   atomic.Pointer[chunkSource] // the rows weir_batch() reads (chunks.go), while Insert runs
 }
 
 // Open opens (creating if needed) the DuckDB database at path; "" is in-memory.
@@ -66,7 +64,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		db.Close()
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "register weir_numeric_avg")
 	}
-	if err := duckdb.RegisterTableUDF(w, "weir_batch", batchFunc(s)); err != nil {
+	if err := duckdb.RegisterTableUDF(w, "weir_batch", batchFunc()); err != nil {
 		db.Close()
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "register weir_batch")
 	}
@@ -530,22 +528,7 @@ func (t *Tx) DropRelation(name string) error {
 
 // Insert appends each row of b (weights must be positive: w copies) to rel's table.
 func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
-	var idx []int // row i of b, repeated by weight; nil when every weight is 1
-	for i, w := range b.Weights {
-		if w != 1 && idx == nil {
-			idx = make([]int, i, b.Len())
-			for k := range idx {
-				idx[k] = k
-			}
-		}
-		for ; idx != nil && w > 0; w-- {
-			idx = append(idx, i)
-		}
-	}
-	n := b.Len()
-	if idx != nil {
-		n = len(idx)
-	}
+	idx, n := repeatByWeight(b.Weights) // row i of b, repeated by weight; nil when every weight is 1
 	if n >= minChunkInsert {
 		if src := newChunkSource(rel.Columns, b, idx, n); src != nil {
 			return t.insertChunks(Quote(rel.Name), src)

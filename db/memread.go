@@ -1,0 +1,191 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/storage/viewstore"
+)
+
+// Reads of views from memory. A read flushes every acknowledged tick to the view store
+// first (flushForRead), which puts the flush, tens of milliseconds of DuckDB writes, on
+// the path of every read that follows a write. A read that names only views does not
+// need the store: the views' current rows are in memory (their bags), at one tick for
+// all of them. Such a read takes a snapshot of those bags under d.mu, lends them to
+// DuckDB as weir_batch(token) (viewstore.Lend), and runs the same query with each view's
+// name replaced by its snapshot. DuckDB computes the answer as it would over the tables
+// (the snapshot has the tables' column types), and the flush stays in the background.
+//
+// The replacing is done by rewriteNumericFrom, which already replaces each reference to
+// a view with plain numeric columns by a subquery over its table; it counts the
+// references it replaced, and a read whose count is not memViews' goes to the store.
+//
+// A read goes to the store as before when it names anything else (a source, a table, a
+// catalog relation, a schema-qualified name, a CTE with a view's name), when a view holds
+// more than memReadMaxRows rows in all (copying them would cost more than the flush), when
+// a view's column type is not one weir_batch writes, or when a view has a plain numeric
+// column whose scale bound (numshape.go) has not yet been read from the store.
+
+// memReadMaxRows is the most rows the views of one read may hold for it to be served from
+// memory: copying a bag costs about 60 ns a row under d.mu, so 256k rows are ~15 ms.
+const memReadMaxRows = 1 << 18
+
+// memReadsOff sends every read to the store (tests compare the two paths).
+var memReadsOff atomic.Bool
+
+// memViews returns the views sql reads, and how many times it names them, when it reads
+// nothing but views named without a schema (CTEs aside); nil otherwise. sql is a read
+// after the catalog rewrite.
+func (d *DB) memViews(sql string) (views []string, refs int) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil || len(tree.Stmts) != 1 || tree.Stmts[0].Stmt.GetSelectStmt() == nil {
+		return nil, 0
+	}
+	var (
+		rvs  []*pg_query.RangeVar
+		ctes = map[string]bool{}
+	)
+	walkMessages(tree.ProtoReflect(), func(m proto.Message) {
+		switch v := m.(type) {
+		case *pg_query.RangeVar:
+			rvs = append(rvs, v)
+		case *pg_query.CommonTableExpr:
+			ctes[v.Ctename] = true
+		}
+	})
+	for _, rv := range rvs {
+		if rv.Schemaname != "" || rv.Catalogname != "" {
+			return nil, 0
+		}
+		rel, err := d.cat.Get(rv.Relname)
+		switch {
+		case err == nil && ctes[rv.Relname]:
+			return nil, 0 // a CTE named as a view: which one a name means is for DuckDB to say
+		case ctes[rv.Relname]:
+			continue
+		case err != nil || rel.Kind != catalog.View:
+			return nil, 0
+		}
+		refs++
+		if !slices.Contains(views, rv.Relname) {
+			views = append(views, rv.Relname)
+		}
+	}
+	return views, refs
+}
+
+// lentViews is a read's snapshot of its views, lent to DuckDB.
+type lentViews struct {
+	tokens   map[string]int64 // view name → the weir_batch token of its rows
+	releases []func()
+}
+
+// token returns the weir_batch token of the view name's snapshot; l may be nil.
+func (l *lentViews) token(name string) (int64, bool) {
+	if l == nil {
+		return 0, false
+	}
+	t, ok := l.tokens[name]
+	return t, ok
+}
+
+// errNotLent is a read that named a lent view where its text could not be rewritten to
+// read the snapshot: it goes to the store.
+var errNotLent = errors.New("the read does not name only lent views")
+
+func (l *lentViews) release() {
+	for _, r := range l.releases {
+		r()
+	}
+	l.releases = nil
+}
+
+// lendViews snapshots the named views at the current tick and lends them to DuckDB; nil
+// when the read must go to the store instead (see above). Under d.mu it only copies
+// each bag's row references and multiplicities (a bag's rows are never modified, only
+// replaced); DuckDB reads the values from those rows, while ticks go on.
+func (d *DB) lendViews(names []string) *lentViews {
+	if memReadsOff.Load() {
+		return nil
+	}
+	snaps := make([][]viewstore.LentRow, len(names))
+	rels := make([]*catalog.Relation, len(names))
+	if !func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.recovering || d.replaying {
+			return false
+		}
+		total := 0
+		for _, name := range names {
+			v, ok := d.views[name]
+			if !ok || !viewstore.CanLend(v.rel.Columns) || !d.shapesKnown(v.rel) {
+				return false
+			}
+			total += len(v.rows.rows)
+		}
+		if total > memReadMaxRows {
+			return false
+		}
+		for i, name := range names {
+			v := d.views[name]
+			rels[i], snaps[i] = v.rel, v.rows.held()
+		}
+		return true
+	}() {
+		return nil
+	}
+	l := &lentViews{tokens: make(map[string]int64, len(names))}
+	for i, name := range names {
+		token, release, ok := d.store.Lend(rels[i].Columns, snaps[i])
+		if !ok {
+			l.release()
+			return nil
+		}
+		l.tokens[name], l.releases = token, append(l.releases, release)
+	}
+	return l
+}
+
+// shapesKnown reports whether rel has no plain numeric column, or its columns' scale
+// bound covers the store's rows as well as every tick since (numshape.go).
+func (d *DB) shapesKnown(rel *catalog.Relation) bool {
+	if !slices.ContainsFunc(rel.Columns, isPlainNumeric) {
+		return true
+	}
+	c := &d.numShapes
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.rels[rel.ID]
+	return ok && e.known
+}
+
+// readFromMemory runs rp from the lent snapshots of its views; ok is false when it must
+// go to the store.
+func (d *DB) readFromMemory(ctx context.Context, rp *readPlan, args []any) (rows *Rows, ok bool, err error) {
+	l := d.lendViews(rp.views)
+	if l == nil {
+		return nil, false, nil
+	}
+	q, err := d.readText(ctx, rp, args, l)
+	if err != nil {
+		l.release()
+		if errors.Is(err, errNotLent) {
+			return nil, false, nil
+		}
+		return nil, true, err
+	}
+	d.memReads.Add(1)
+	duck, err := d.queryDuck(ctx, q, args, len(rp.columns), l.release)
+	if err != nil {
+		l.release() // queryDuck failed before it ran the query (it releases once it has)
+		return nil, true, duckErr(err)
+	}
+	return &Rows{cols: rp.columns, duck: duck, conv: rp.conv}, true, nil
+}

@@ -1,0 +1,121 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirdb/weir/db"
+)
+
+// memReadSchema has views of every column type a read from memory lends DuckDB, a view
+// whose rows repeat (no key), and a numeric view whose scale grows as rows arrive.
+var memReadSchema = []string{
+	`CREATE SOURCE ev (id bigint NOT NULL, room integer, who text, amt numeric, price double precision,
+		ok boolean, at timestamptz, day date, meta jsonb, tiny smallint, ratio real)`,
+	`CREATE TABLE rooms (room integer PRIMARY KEY, name text)`,
+	`CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n, sum(amt) AS total, max(price) AS top,
+		min(at) AS first_at, max(day) AS last_day FROM ev GROUP BY room`,
+	`CREATE MATERIALIZED VIEW whos AS SELECT who, room, ok FROM ev WHERE id % 3 <> 0`,
+	`CREATE MATERIALIZED VIEW docs AS SELECT id, meta, tiny, ratio FROM ev WHERE meta IS NOT NULL`,
+	`CREATE MATERIALIZED VIEW named AS SELECT e.room, r.name, count(*) AS n FROM ev e JOIN rooms r ON r.room = e.room GROUP BY e.room, r.name`,
+}
+
+// memReadQueries are reads of views only (served from memory) and, marked store, reads
+// that must go to the view store. Rows are compared in order where the read orders them.
+var memReadQueries = []struct {
+	sql     string
+	args    []any
+	store   bool // the read names something other than views: it flushes and reads the store
+	ordered bool
+}{
+	{sql: `SELECT * FROM per_room`},
+	{sql: `SELECT room, n, total FROM per_room WHERE room = $1`, args: []any{int64(2)}},
+	{sql: `SELECT room, total FROM per_room WHERE total > $1 ORDER BY room`, args: []any{"2.5"}, ordered: true},
+	{sql: `SELECT sum(n), count(*), max(total) FROM per_room`},
+	{sql: `SELECT per_room.room, per_room.first_at, per_room.last_day FROM per_room ORDER BY per_room.room`, ordered: true},
+	{sql: `SELECT p.room, p.n, count(*) AS k FROM per_room p JOIN whos w ON w.room = p.room GROUP BY p.room, p.n`},
+	{sql: `SELECT who, ok, count(*) FROM whos GROUP BY who, ok`},
+	{sql: `SELECT * FROM whos`},
+	{sql: `SELECT (SELECT sum(n) FROM per_room), (SELECT count(*) FROM whos), (SELECT count(*) FROM docs)`},
+	{sql: `WITH t AS (SELECT room, n FROM per_room WHERE n > 1) SELECT count(*), sum(n) FROM t`},
+	{sql: `SELECT room, n FROM per_room ORDER BY n DESC, room LIMIT 3`, ordered: true},
+	{sql: `SELECT id, meta->>'k' AS k, tiny, ratio FROM docs ORDER BY id`, ordered: true},
+	{sql: `SELECT room, name, n FROM named`},
+	{sql: `SELECT w.who FROM whos AS w WHERE w.room IN (SELECT room FROM per_room WHERE n >= 2)`},
+	// Not only views: the store, after a flush.
+	{sql: `SELECT count(*) FROM ev`, store: true},
+	{sql: `SELECT p.room, p.n, count(*) FROM ev e JOIN per_room p ON p.room = e.room GROUP BY p.room, p.n`, store: true},
+	{sql: `SELECT count(*) FROM rooms r JOIN per_room p ON p.room = r.room`, store: true},
+	{sql: `SELECT count(*) FROM public.per_room`, store: true},
+	{sql: `WITH per_room AS (SELECT 7 AS room) SELECT room FROM per_room`, store: true},
+}
+
+// TestReadFromMemory: every read of views only is answered from the views' rows in
+// memory, without a flush, and equals the same read from the view store after a flush,
+// for each query shape and column type, while every tick is still only in the log.
+func TestReadFromMemory(t *testing.T) {
+	d, s := openDurable(t, t.TempDir(), time.Hour) // nothing flushes on its own
+	defer d.Close()
+	for _, q := range memReadSchema {
+		weirExec(t, s, q)
+	}
+	weirExec(t, s, `INSERT INTO rooms VALUES (1, 'one'), (2, 'two'), (3, NULL)`)
+	amounts := []string{"1", "2.5", "0.125", "-3", "10.0625", "NULL"}
+	for i, q := range memReadQueries {
+		// A tick only the log holds, with a numeric of a scale the views have not had.
+		for j := range 3 {
+			id := i*3 + j
+			meta := "NULL"
+			if id%2 == 0 {
+				meta = fmt.Sprintf(`'{"k": "v%d"}'`, id)
+			}
+			weirExec(t, s, fmt.Sprintf(`INSERT INTO ev VALUES (%d, %d, 'u%d', %s, %d.5, %t, '2026-11-%02d 10:00:%02d+00', '2026-10-%02d', %s, %d, %d.25)`,
+				id, id%4, id%5, amounts[id%len(amounts)], id, id%2 == 0, 1+id%28, id%60, 1+id%28, meta, id%7, id))
+		}
+		// Once, the first read of a numeric view learns its scale from the store; after
+		// that no read of views only flushes.
+		if i == 0 {
+			weirRows(t, s, `SELECT max(total) FROM per_room`)
+			weirExec(t, s, `INSERT INTO ev (id, room, amt) VALUES (1000, 1, 99.999)`)
+		}
+		flushes, mem := d.Flushes(), d.MemoryReads()
+		got := readRows(t, s, q.sql, q.args, q.ordered)
+		if q.store {
+			require.Equal(t, mem, d.MemoryReads(), "%s: read from memory", q.sql)
+		} else {
+			require.Equal(t, mem+1, d.MemoryReads(), "%s: not read from memory", q.sql)
+			require.Equal(t, flushes, d.Flushes(), "%s: a read from memory flushed", q.sql)
+		}
+		restore := db.MemoryReadsOff()
+		want := readRows(t, s, q.sql, q.args, q.ordered)
+		restore()
+		require.Equal(t, want, got, "%s: from memory and from the store", q.sql)
+		require.NotEmpty(t, got, q.sql)
+	}
+}
+
+// readRows runs q with args and returns its rows as text, sorted unless ordered.
+func readRows(t *testing.T, s *db.Session, q string, args []any, ordered bool) []string {
+	t.Helper()
+	ctx := context.Background()
+	p, err := s.Prepare(ctx, q, nil)
+	require.NoError(t, err, q)
+	rows, err := p.Execute(ctx, args)
+	require.NoError(t, err, q)
+	defer rows.Close()
+	var out []string
+	dst := make([]any, len(rows.Columns()))
+	for rows.Next(dst) {
+		out = append(out, canonRow(dst))
+	}
+	require.NoError(t, rows.Err(), q)
+	if !ordered {
+		slices.Sort(out)
+	}
+	return out
+}
