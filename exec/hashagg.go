@@ -117,6 +117,8 @@ type HashAggregate struct {
 
 	errs *rowErrors // where data exceptions go, when run in a Dataflow
 
+	insertOnly bool // InsertOnly: min/max keep the extreme only
+
 	expiry    *Expiry     // when set, groups of closed windows are forgotten
 	expiryKey int         // the position of expiry.Col among the group columns
 	expiryIdx expiryIndex // group encodings by closing time
@@ -182,11 +184,14 @@ type aggState struct {
 // groupCols and computing aggs (see AggSpec for how types are derived). A configuration
 // error (column out of range, sum over text, …) is returned (XX000) by the first Push or
 // Advance.
-func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec) *HashAggregate {
+func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec, opts ...AggOption) *HashAggregate {
 	h := &HashAggregate{
 		in:        slices.Clone(in),
 		groupCols: slices.Clone(groupCols),
 		global:    len(groupCols) == 0,
+	}
+	for _, o := range opts {
+		o(h)
 	}
 	h.groups = newGroupTable(len(groupCols) == 1 && groupCols[0] >= 0 && groupCols[0] < len(in) && in[groupCols[0]] == delta.KindInt, 0)
 	if err := checkCols("HashAggregate", "group", groupCols, len(in)); err != nil {
@@ -216,6 +221,16 @@ func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec) *HashAgg
 	return h
 }
 
+// An AggOption configures a HashAggregate.
+type AggOption func(*HashAggregate)
+
+// InsertOnly declares that the aggregate's input only ever inserts rows (its input is
+// an append-only source through filters, projections, window assignment and inner
+// joins): min and max then keep only the extreme so far in each group, not the multiset
+// of values that lets them survive a retraction. A retraction reaching such a min or
+// max fails the tick with an internal error (XX000) rather than leaving it wrong.
+func InsertOnly() AggOption { return func(h *HashAggregate) { h.insertOnly = true } }
+
 // resolve fills in the types of s and assigns it a multiset if it needs one.
 func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
 	p := aggPlan{spec: s, set: -1}
@@ -240,7 +255,7 @@ func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
 	p.float = kind == delta.KindFloat
 	p.numeric = kind == delta.KindNumeric
 	p.ival = kind == delta.KindInterval
-	if s.Func == AggMin || s.Func == AggMax || s.Distinct {
+	if s.Distinct || (s.Func == AggMin || s.Func == AggMax) && !h.insertOnly {
 		p.set = slices.Index(h.setCols, s.Arg)
 		if p.set < 0 {
 			p.set = len(h.setCols)
@@ -396,7 +411,16 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 			}
 			st := &g.aggs[a]
 			st.n += w
-			if p.spec.Func == AggCount {
+			switch p.spec.Func {
+			case AggCount:
+				continue
+			case AggMin, AggMax: // InsertOnly: no multiset
+				if w < 0 {
+					return sqlerr.New(sqlerr.Internal, "internal error: HashAggregate: %s over insert-only input received a retraction", p.spec)
+				}
+				if st.best.Null || better(p.spec.Func, v, st.best) {
+					st.best = v
+				}
 				continue
 			}
 			if err := h.addSum(st, p, v, w); err != nil {
@@ -707,6 +731,9 @@ func (h *HashAggregate) String() string {
 			as[i] = h.aggs[i].spec.String()
 		}
 		parts = append(parts, strings.Join(as, ", "))
+	}
+	if h.insertOnly && slices.ContainsFunc(h.aggs, func(p aggPlan) bool { return p.set < 0 && (p.spec.Func == AggMin || p.spec.Func == AggMax) }) {
+		parts = append(parts, "insert-only input")
 	}
 	if h.expiry != nil {
 		parts = append(parts, "state freed when "+h.expiry.String())

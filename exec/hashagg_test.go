@@ -294,3 +294,33 @@ func TestAggSpecTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestHashAggregateInsertOnly: over insert-only input min and max keep only the extreme,
+// with the same results as with a multiset, no multiset rows in the state, and a
+// retraction fails rather than leaving a stale extreme.
+func TestHashAggregateInsertOnly(t *testing.T) {
+	aggs := []AggSpec{agg(AggMin, 1), agg(AggMax, 1), countStar(), distinct(AggCount, 1)}
+	ticks := []tick{
+		{push: []input{L("1 5 +1\n1 3 +1\n2 NULL +1")}, want: "1 3 5 2 2 +1\n2 NULL NULL 1 0 +1"},
+		{push: []input{L("1 4 +2\n2 7 +1")}, want: "1 3 5 2 2 -1\n1 3 5 4 3 +1\n2 NULL NULL 1 0 -1\n2 7 7 2 1 +1"},
+		{push: []input{L("1 9 +1\n1 1 +1")}, want: "1 3 5 4 3 -1\n1 1 9 6 5 +1"},
+	}
+	withSets := NewHashAggregate(ints2, []int{0}, aggs)
+	script(t, withSets, [][]delta.Kind{ints2}, ticks, true)
+	h := NewHashAggregate(ints2, []int{0}, aggs, InsertOnly())
+	script(t, h, [][]delta.Kind{ints2}, ticks, true)
+	require.Equal(t, "HashAggregate(group=#0; min(#1), max(#1), count(*), count(DISTINCT #1); insert-only input)", h.String())
+	// Only count(DISTINCT) keeps values: 6 of them, against 6 more for min/max's multiset.
+	require.Equal(t, withSets.StateRows(), h.StateRows(), "the DISTINCT multiset is shared with min/max")
+	onlyMinMax := NewHashAggregate(ints2, []int{0}, aggs[:2], InsertOnly())
+	script(t, onlyMinMax, [][]delta.Kind{ints2}, []tick{{push: []input{L("1 5 +1\n1 3 +1\n2 8 +1")}, want: "1 3 5 +1\n2 8 8 +1"}}, true)
+	require.EqualValues(t, 2, onlyMinMax.StateRows(), "groups only, no multiset")
+
+	state := onlyMinMax.AppendState(nil)
+	restored := NewHashAggregate(ints2, []int{0}, aggs[:2], InsertOnly())
+	require.NoError(t, LoadState(restored, state))
+	script(t, restored, [][]delta.Kind{ints2}, []tick{
+		{push: []input{L("1 4 +1\n2 9 +1")}, want: "2 8 8 -1\n2 8 9 +1"},
+		{push: []input{L("1 3 -1")}, code: "XX000"},
+	}, true)
+}

@@ -121,6 +121,11 @@ func nodeKey(n plan.Node) string {
 	case *plan.SemiJoin:
 		return fmt.Sprintf("semi(%v;%v;%v;%v;%s)", x.Anti, x.NullAware, x.LeftKeys, x.RightKeys, opt(x.Residual))
 	case *plan.Aggregate:
+		if insertOnly(x.Input) {
+			// Its state has no multisets for min/max: a checkpoint of the other kind
+			// does not load into it.
+			return fmt.Sprintf("agg(%v;%v;insert-only)", x.GroupCols, x.Aggs)
+		}
 		return fmt.Sprintf("agg(%v;%v)", x.GroupCols, x.Aggs)
 	case *plan.SetOp:
 		return fmt.Sprintf("setop(%v;%v)", x.Op, x.All)
@@ -217,7 +222,11 @@ func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 		}
 		op = t
 	case *plan.Aggregate:
-		h := exec.NewHashAggregate(kinds(x.Input.Schema()), x.GroupCols, x.Aggs)
+		var opts []exec.AggOption
+		if insertOnly(x.Input) {
+			opts = append(opts, exec.InsertOnly())
+		}
+		h := exec.NewHashAggregate(kinds(x.Input.Schema()), x.GroupCols, x.Aggs, opts...)
 		if x.Expiry != nil {
 			h.SetExpiry(*x.Expiry)
 		}
@@ -228,4 +237,31 @@ func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 		return 0, fmt.Errorf("lower: unexpected plan node %T", n)
 	}
 	return df.Add(op, ins...), nil
+}
+
+// insertOnly reports whether n's output only ever inserts rows: it reads append-only
+// sources through operators that map each input row to output rows without taking any
+// back (filters, projections, TUMBLE/HOP assignment, inner joins, UNION ALL).
+// Everything else (tables, views, aggregates, outer joins, set operations, top-N,
+// sessions, temporal filters) may retract.
+func insertOnly(n plan.Node) bool {
+	switch x := n.(type) {
+	case *plan.Scan:
+		return x.Rel.Kind == catalog.Source
+	case *plan.WindowScan:
+		return x.Rel.Kind == catalog.Source
+	case *plan.Filter, *plan.Project, *plan.Union:
+	case *plan.Join:
+		if x.Kind != exec.JoinInner {
+			return false
+		}
+	default:
+		return false
+	}
+	for _, c := range n.Children() {
+		if !insertOnly(c) {
+			return false
+		}
+	}
+	return true
 }
