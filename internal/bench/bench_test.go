@@ -31,9 +31,15 @@ func TestRunSmoke(t *testing.T) {
 
 	systems := 1
 	if cfg.Peers {
-		systems = 4
+		systems = 5 // PostgreSQL without views, refreshing after every batch and every second; DuckDB
 	}
 	require.Len(t, rep.Ingest, systems)
+	if cfg.Peers {
+		r := rep.ingest("PostgreSQL: COPY, REFRESH ×3 every")
+		require.NotNil(t, r)
+		require.Positive(t, r.BatchP50Ms, "staleness of a batch in the 1-second refresh peer")
+		require.Positive(t, r.RefreshSeconds)
+	}
 	for _, r := range rep.Ingest {
 		require.Equal(t, int64(cfg.Events), r.Events, r.System)
 		require.Positive(t, r.EventsPerSec, r.System)

@@ -84,7 +84,10 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		p("Three aggregate views: count per room, sum and max of amount per user, count per minute " +
 			"(`TUMBLE`; `date_trunc('minute', ts)` for the peers). A batch is done when its COPY is " +
 			"acknowledged and a read of all three views shows it (checked against the totals); PostgreSQL " +
-			"(b) and DuckDB refresh or recompute all three views between the two.\n\n")
+			"(b) and DuckDB refresh or recompute all three views between the two. PostgreSQL (c) instead " +
+			"COPYs the batches back to back while a second connection refreshes the three views every second; " +
+			"its run ends with a refresh that started after the last batch, and its batch p50 / p99 is how stale " +
+			"a batch is: from the start of its COPY to the end of the first refresh that started after its acknowledgement.\n\n")
 		weir := rep.ingest("Weir")
 		p("| system | events/s | Weir ÷ this | total s | load s | refresh s | read s | batch p50 / p99 ms | CPU s per M events | peak RSS | load avg |\n")
 		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
