@@ -158,7 +158,13 @@ func (d *DB) copyFrom(ctx context.Context, st *planner.Copy, src io.Reader) (int
 		return err
 	}
 	defer func() { _ = wait() }() // the goroutine never outlives the COPY
+	// A chunk starts with room for as many rows as the last COPY into rel committed in
+	// its last chunk (bulk loads repeat their batch size), instead of growing by doubling.
+	if hint, ok := d.copyHint.Load(rel.Name); ok {
+		cur.b.Grow(hint.(int))
+	}
 	commit := func() {
+		d.copyHint.Store(rel.Name, cur.len())
 		b, ch := cur.b, make(chan error, 1)
 		inflight, pending = cur.len(), ch
 		go func() { ch <- d.ingestChunk(ctx, rel, b) }()

@@ -126,6 +126,8 @@ type DB struct {
 	recoveryTouched map[string]bool       // those views (and errorsRel.Name for row errors)
 	inflight        *inflight             // a flush writing the store without d.mu (flush.go)
 	unflushed       *unflushed            // acknowledged ticks not yet in the view store (durable.go)
+	recBuf          []byte                // the last tick's log record (a tick encodes into it)
+	copyHint        sync.Map              // source name → rows in the last chunk a COPY into it committed (copy.go)
 	flushedLSN      wal.LSN               // the last log record the view store holds
 	replaying       bool                  // recovery is replaying the log: ticks are not logged again
 	storedTick      uint64                // while replaying: ticks up to this one are in the store already

@@ -46,8 +46,11 @@ const tickRecordVersion = 2
 // encodeTick renders a tick's input as a log record: a version byte, the tick, then
 // the source appends and the table changes, each a count and (name, batch) pairs in
 // name order.
-func encodeTick(seq uint64, in tickInput) []byte {
-	buf := []byte{tickRecordVersion}
+func encodeTick(seq uint64, in tickInput) []byte { return appendTick(nil, seq, in) }
+
+// appendTick appends encodeTick's record to buf.
+func appendTick(buf []byte, seq uint64, in tickInput) []byte {
+	buf = append(buf, tickRecordVersion)
 	buf = binary.AppendUvarint(buf, seq)
 	for _, m := range []map[string]*delta.Batch{in.appends, in.tables} {
 		names := make([]string, 0, len(m))
@@ -135,9 +138,9 @@ type unflushed struct {
 	ticks    int
 	tick     uint64 // the last tick folded in
 	lsn      wal.LSN
-	since    time.Time // when the oldest pending tick was applied
-	rows     int       // rows pending, to bound memory
-	appends  map[string]*delta.Batch
+	since    time.Time                 // when the oldest pending tick was applied
+	rows     int                       // rows pending, to bound memory
+	appends  map[string][]*delta.Batch // each source's ticks' batches, in order, as ingested (never modified)
 	tables   map[string]*delta.Batch
 	views    map[string]*pendingRows  // view -> its touched rows
 	errs     map[string][]delta.Value // error row key -> row (its first column is the view)
@@ -201,7 +204,7 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 	}
 	u.ticks++
 	u.tick, u.lsn = tick, max(u.lsn, lsn)
-	u.rows += appendBatches(&u.appends, in.appends)
+	u.rows += keepBatches(&u.appends, in.appends)
 	for k, v := range in.progress {
 		if u.progress == nil {
 			u.progress = map[string]string{}
@@ -263,7 +266,19 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 		}
 		errChanges.AppendRow(row, n)
 	}
-	if err := d.write(tx, tickInput{appends: u.appends, tables: u.tables}, viewChanges, errChanges); err != nil {
+	// The sources' history: a tick's batch is kept as it was ingested (copying it into
+	// one batch per source would cost the tick a copy of every event); the store writer
+	// concatenates the small ones.
+	for name, bs := range u.appends {
+		rel, err := d.cat.Get(name)
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertBatches(rel, bs); err != nil {
+			return err
+		}
+	}
+	if err := d.write(tx, tickInput{tables: u.tables}, viewChanges, errChanges); err != nil {
 		return err
 	}
 	late := u.late

@@ -21,6 +21,7 @@ import (
 // storeWriter is what writing a flush needs of a store transaction.
 type storeWriter interface {
 	Insert(rel *catalog.Relation, b *delta.Batch) error
+	InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error
 	DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error
 	Truncate(rel *catalog.Relation) error
 	SetWatermark(source string, wm, maxTS, late int64) error
@@ -35,6 +36,10 @@ func (r *txRecorder) add(f func(*viewstore.Tx) error) error { r.steps = append(r
 
 func (r *txRecorder) Insert(rel *catalog.Relation, b *delta.Batch) error {
 	return r.add(func(tx *viewstore.Tx) error { return tx.Insert(rel, b) })
+}
+
+func (r *txRecorder) InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error {
+	return r.add(func(tx *viewstore.Tx) error { return tx.InsertBatches(rel, bs) })
 }
 
 func (r *txRecorder) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error {
@@ -208,7 +213,12 @@ func (u *unflushed) then(v *unflushed) *unflushed {
 		out.tick = max(out.tick, x.tick)
 		out.lsn = max(out.lsn, x.lsn)
 		out.rows += x.rows
-		appendBatches(&out.appends, x.appends)
+		for name, bs := range x.appends {
+			if out.appends == nil {
+				out.appends = map[string][]*delta.Batch{}
+			}
+			out.appends[name] = append(out.appends[name], bs...)
+		}
 		appendBatches(&out.tables, x.tables)
 		for name, rows := range x.views {
 			if out.views == nil {
@@ -245,6 +255,20 @@ func (u *unflushed) then(v *unflushed) *unflushed {
 		}
 	}
 	return out
+}
+
+// keepBatches adds each batch of src, not copied, to the list of the same name in *dst,
+// and returns how many rows they hold.
+func keepBatches(dst *map[string][]*delta.Batch, src map[string]*delta.Batch) int {
+	n := 0
+	for name, b := range src {
+		if *dst == nil {
+			*dst = map[string][]*delta.Batch{}
+		}
+		(*dst)[name] = append((*dst)[name], b)
+		n += b.Len()
+	}
+	return n
 }
 
 // appendBatches appends each batch of src to the batch of the same name in *dst.

@@ -103,7 +103,9 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	// hand its store writes to the next flush (durable.go).
 	var lsn wal.LSN
 	if d.log != nil && !d.replaying && (len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0) {
-		if lsn, err = d.log.Commit(ctx, encodeTick(tick, in)); err != nil {
+		// The log is done with the record when Commit returns: the buffer is reused.
+		d.recBuf = appendTick(d.recBuf[:0], tick, in)
+		if lsn, err = d.log.Commit(ctx, d.recBuf); err != nil {
 			return durabilityError(err)
 		}
 	}

@@ -548,6 +548,37 @@ func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
 	})
 }
 
+// InsertBatches inserts the rows of bs, in order, as Insert would their concatenation:
+// a batch of minChunkInsert rows or more goes in on its own, runs of smaller ones are
+// concatenated first (one Appender rather than one each).
+func (t *Tx) InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error {
+	var small *delta.Batch
+	insertSmall := func() error {
+		if small == nil {
+			return nil
+		}
+		b := small
+		small = nil
+		return t.Insert(rel, b)
+	}
+	for _, b := range bs {
+		if b.Len() < minChunkInsert {
+			if small == nil {
+				small = delta.New(b.Kinds())
+			}
+			small.AppendBatch(b, 1)
+			continue
+		}
+		if err := insertSmall(); err != nil {
+			return err
+		}
+		if err := t.Insert(rel, b); err != nil {
+			return err
+		}
+	}
+	return insertSmall()
+}
+
 // minChunkInsert is the fewest rows Insert writes through weir_batch (chunks.go)
 // rather than the Appender: a statement costs ~0.2 ms more than an Appender to set up,
 // and the chunks gain it back at a few hundred rows (50k rows of text, bigint, bigint,

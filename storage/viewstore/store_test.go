@@ -302,6 +302,25 @@ func TestInsertManyRows(t *testing.T) {
 			require.NoError(t, tx.Insert(big, b))
 			inPieces(b, func(part *delta.Batch) { require.NoError(t, tx.Insert(small, part)) })
 		})
+		// InsertBatches: runs of small batches concatenated, big ones on their own, in
+		// order (pieces of 100, 600, 50 and 1000 rows).
+		mixed := relation(id+100, "mixed", catalog.Source, cols...)
+		var parts []*delta.Batch
+		for at, k := 0, 0; at < b.Len(); k++ {
+			n := []int{100, 600, 50, 1000}[k%4]
+			part := delta.New(b.Kinds())
+			for i := at; i < min(at+n, b.Len()); i++ {
+				part.AppendFrom(b, i, b.Weights[i])
+			}
+			parts, at = append(parts, part), at+n
+		}
+		inTick(t, s, 1, func(tx *viewstore.Tx) {
+			require.NoError(t, tx.CreateRelation(mixed))
+			require.NoError(t, tx.InsertBatches(mixed, parts))
+		})
+		require.Equal(t, scan(t, s, big), scan(t, s, mixed), "InsertBatches: the same rows in the same order")
+		inTick(t, s, 1, func(tx *viewstore.Tx) { require.NoError(t, tx.DropRelation(mixed.Name)) })
+
 		got, want := scan(t, s, big), scan(t, s, small)
 		require.Greater(t, len(want), 9000)
 		slices.Sort(got)
