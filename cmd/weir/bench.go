@@ -31,6 +31,8 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	set.DurationVar(&cfg.Freshness, "freshness", cfg.Freshness, "how long each freshness reader runs (0: skip)")
 	set.IntVar(&cfg.Nexmark, "nexmark", cfg.Nexmark, "Nexmark events per query (0: skip Nexmark)")
 	set.IntVar(&cfg.NexmarkBatches, "nexmark-batches", cfg.NexmarkBatches, "COPY batches per Nexmark query")
+	set.DurationVar(&cfg.PackDuration, "pack-duration", cfg.PackDuration, "wall time the live-room pack runs under unpaced weir gen traffic (0: skip)")
+	set.DurationVar(&cfg.PackSample, "pack-sample", cfg.PackSample, "how often the live-room pack's memory, state and view reads are sampled")
 	noPeers := set.Bool("no-peers", false, "skip the PostgreSQL and DuckDB peers")
 	set.BoolVar(&cfg.Backfill, "backfill", cfg.Backfill, "time new views over the loaded history")
 	set.IntVar(&cfg.StreamRows, "stream-rows", cfg.StreamRows, "LIMIT of the read streamed to a pgx client from Weir and PostgreSQL (0: skip)")

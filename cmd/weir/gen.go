@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/term"
 
 	"github.com/weirdb/weir/internal/livegen"
@@ -107,11 +106,12 @@ func gen(args []string, stdout io.Writer, logger *slog.Logger) error {
 		defer w.flush()
 		sink, n = w, 1
 	case *useCopy:
-		cs, err := newCopySink(ctx, *pgAddr, n)
+		dsn := fmt.Sprintf("postgres://weir@%s/weir?sslmode=disable&application_name=weir%%20gen", *pgAddr)
+		cs, err := livegen.NewCopySink(ctx, dsn, n)
 		if err != nil {
 			return err
 		}
-		defer cs.close()
+		defer cs.Close()
 		sink = cs
 	default:
 		sink = newHTTPSink(*httpAddr, n)
@@ -243,47 +243,6 @@ func (s *httpSink) post(ctx context.Context, path, contentType string, body []by
 		return fmt.Errorf("POST %s: %s: %s %s", path, resp.Status, e.Code, e.Message)
 	}
 	return fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(msg))
-}
-
-// copySink writes events with COPY … FROM STDIN (pgx CopyFrom, binary format), one
-// connection per worker.
-type copySink struct {
-	conns chan *pgx.Conn
-	all   []*pgx.Conn
-}
-
-func newCopySink(ctx context.Context, addr string, workers int) (*copySink, error) {
-	s := &copySink{conns: make(chan *pgx.Conn, workers)}
-	for range workers {
-		c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://weir@%s/weir?sslmode=disable&application_name=weir%%20gen", addr))
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		s.all = append(s.all, c)
-		s.conns <- c
-	}
-	return s, nil
-}
-
-func (s *copySink) close() {
-	for _, c := range s.all {
-		c.Close(context.Background())
-	}
-}
-
-func (s *copySink) Upsert(ctx context.Context, t livegen.Schema, rows [][]any) error {
-	c := <-s.conns
-	defer func() { s.conns <- c }()
-	_, err := c.Exec(ctx, livegen.UpsertSQL(t, rows), pgx.QueryExecModeSimpleProtocol)
-	return err
-}
-
-func (s *copySink) Append(ctx context.Context, src livegen.Schema, rows [][]any) error {
-	c := <-s.conns
-	defer func() { s.conns <- c }()
-	_, err := c.CopyFrom(ctx, pgx.Identifier{src.Name}, src.Names(), pgx.CopyFromRows(rows))
-	return err
 }
 
 // ndjsonSink writes one JSON object per line: {"table": name, "row": {…}} for table

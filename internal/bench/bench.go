@@ -1,7 +1,8 @@
 // Package bench is `weir bench` (DESIGN §7, issue #9): it runs Weir in this process on
 // loopback, a throwaway PostgreSQL 15 and an in-process DuckDB on the same input, and
 // reports, side by side, sustained ingest with every view current, freshness, memory,
-// CPU per event, rows streamed to a client and backfill speed, then Nexmark.
+// CPU per event, rows streamed to a client and backfill speed, then Nexmark, then the
+// live-room pack (queries/*.sql) under unpaced `weir gen` traffic with its memory sampled.
 //
 // Weir runs in-process (db.Open + server.Start, as `weir serve` does) so that the
 // harness's CPU profile is the engine's; its clients still go over TCP: COPY in
@@ -39,10 +40,15 @@ type Config struct {
 	StreamRows int
 	// NexmarkBatches is how many batches Nexmark's events arrive in.
 	NexmarkBatches int
-	Peers          bool   // run the PostgreSQL and DuckDB peers
-	NoSync         bool   // Weir skips fsync in its write-ahead log
-	Seed           uint64 // the generators' seed
-	TempDir        string // where the databases go ("" : os.TempDir())
+	// PackDuration is how long (wall time) the live-room pack runs under unpaced
+	// `weir gen` traffic (workload (a)); 0 skips it. PackSample is how often its
+	// memory, state and view reads are sampled meanwhile.
+	PackDuration time.Duration
+	PackSample   time.Duration
+	Peers        bool   // run the PostgreSQL and DuckDB peers
+	NoSync       bool   // Weir skips fsync in its write-ahead log
+	Seed         uint64 // the generators' seed
+	TempDir      string // where the databases go ("" : os.TempDir())
 	// Progress, when set, receives a line about each step as it happens.
 	Progress func(string)
 	Logger   *slog.Logger
@@ -61,6 +67,8 @@ func DefaultConfig() Config {
 		Backfill:       true,
 		Nexmark:        300_000,
 		NexmarkBatches: 10,
+		PackDuration:   time.Minute,
+		PackSample:     5 * time.Second,
 		Peers:          true,
 		Seed:           1,
 	}
@@ -80,6 +88,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: need at least 2 rooms and 2 users", ErrInvalidConfig)
 	case c.Nexmark > 0 && (c.NexmarkBatches < 1 || c.Nexmark < c.NexmarkBatches*50):
 		return fmt.Errorf("%w: Nexmark needs at least 50 events per batch", ErrInvalidConfig)
+	case c.PackDuration < 0 || c.PackDuration > 0 && c.PackSample <= 0:
+		return fmt.Errorf("%w: the live-room pack needs a positive duration and sample interval", ErrInvalidConfig)
 	}
 	return nil
 }
@@ -97,6 +107,7 @@ type Report struct {
 	Backfill  []BackfillResult  `json:"backfill,omitempty"`
 	Stream    []StreamResult    `json:"stream,omitempty"`
 	Nexmark   []NexmarkResult   `json:"nexmark,omitempty"`
+	Pack      *PackResult       `json:"pack,omitempty"`
 	Notes     []string          `json:"notes,omitempty"`
 }
 
@@ -110,6 +121,8 @@ type ReportConfig struct {
 	StreamRows     int     `json:"stream_rows"`
 	Nexmark        int     `json:"nexmark_events"`
 	NexmarkBatches int     `json:"nexmark_batches"`
+	PackSec        float64 `json:"pack_seconds"`
+	PackSampleSec  float64 `json:"pack_sample_seconds"`
 	NoSync         bool    `json:"nosync"`
 	Seed           uint64  `json:"seed"`
 }
@@ -151,6 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Machine: describeMachine(root),
 		Config: ReportConfig{Events: cfg.Events, Batches: cfg.Batches, Rooms: cfg.Rooms, Users: cfg.Users,
 			FreshnessSec: cfg.Freshness.Seconds(), StreamRows: cfg.StreamRows, Nexmark: cfg.Nexmark, NexmarkBatches: cfg.NexmarkBatches,
+			PackSec: cfg.PackDuration.Seconds(), PackSampleSec: cfg.PackSample.Seconds(),
 			NoSync: cfg.NoSync, Seed: cfg.Seed},
 	}
 	load := startLoadSampler(5 * time.Second)
@@ -195,6 +209,11 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if r.cfg.Nexmark > 0 {
 		if err := r.nexmark(ctx); err != nil {
+			return err
+		}
+	}
+	if r.cfg.PackDuration > 0 {
+		if err := r.pack(ctx); err != nil {
 			return err
 		}
 	}

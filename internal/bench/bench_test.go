@@ -23,6 +23,7 @@ func TestRunSmoke(t *testing.T) {
 	cfg.AggGroups = 1000
 	cfg.Freshness = 300 * time.Millisecond
 	cfg.Nexmark, cfg.NexmarkBatches = 1500, 2
+	cfg.PackDuration = 0         // TestPack runs it
 	cfg.Peers = !testing.Short() // PostgreSQL's initdb takes seconds
 	cfg.TempDir = t.TempDir()
 	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -174,4 +175,50 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestPack runs workload (a) for a few seconds: the generator must have written events
+// through COPY, the sampler taken samples, and the views' totals matched the sink's.
+func TestPack(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Events, cfg.Batches = 300, 1
+	cfg.Rooms, cfg.Users = 20, 200
+	cfg.AggGroups, cfg.StreamRows, cfg.Nexmark = 0, 0, 0
+	cfg.Freshness, cfg.Backfill, cfg.Peers = 0, false, false
+	cfg.PackDuration, cfg.PackSample = 3*time.Second, time.Second
+	cfg.TempDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rep, err := Run(t.Context(), cfg)
+	require.NoError(t, err)
+
+	pk := rep.Pack
+	require.NotNil(t, pk)
+	require.Positive(t, pk.Events)
+	require.Positive(t, pk.EventsPerSec)
+	require.Positive(t, pk.CPUSecPerMEvents)
+	require.GreaterOrEqual(t, len(pk.Samples), 2)
+	last := pk.Samples[len(pk.Samples)-1]
+	require.Equal(t, pk.Events, last.Events)
+	require.Positive(t, last.LiveHeapBytes)
+	require.Positive(t, last.StateRows)
+	require.Positive(t, last.ReadMs)
+	require.NotEmpty(t, pk.Views)
+	require.Len(t, pk.Checks, 3)
+	for _, c := range pk.Checks {
+		require.Positive(t, c.Want, c.Query)
+		require.Equal(t, c.Want, c.Got, c.Query)
+	}
+	require.Positive(t, pk.SecondHalf.Seconds)
+
+	var md bytes.Buffer
+	rep.WriteMarkdown(&md)
+	require.Contains(t, md.String(), "### Live-room pack under `weir gen` traffic")
+	require.Contains(t, md.String(), "| memory flat over a 30-minute windowed run | live heap ")
+	require.Contains(t, md.String(), "not measured at this length (0.1 min)")
+	var js bytes.Buffer
+	require.NoError(t, rep.JSON(&js))
+	var back Report
+	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
+	require.Equal(t, pk.Events, back.Pack.Events)
+	require.Len(t, back.Pack.Samples, len(pk.Samples))
 }

@@ -174,6 +174,10 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		rep.writeNexmark(w)
 	}
 
+	if rep.Pack != nil {
+		rep.writePack(w)
+	}
+
 	rep.writeTargets(w)
 	rep.writeWireTargets(w)
 
@@ -204,15 +208,17 @@ func (rep *Report) backfill(system, view string) *BackfillResult {
 func (rep *Report) writeTargets(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	weir := rep.ingest("Weir")
-	if weir == nil {
+	if weir == nil && rep.Pack == nil {
 		return
 	}
 	p("### Issue #9's targets\n\n| target | measured | met |\n|---|---|---|\n")
-	p("| ≥ 1,000,000 events/s through COPY with three views current | %s events/s | %s |\n", rate(weir.EventsPerSec), yes(weir.EventsPerSec >= 1e6))
-	if pg := rep.ingest("PostgreSQL: COPY into"); pg != nil {
+	if weir != nil {
+		p("| ≥ 1,000,000 events/s through COPY with three views current | %s events/s | %s |\n", rate(weir.EventsPerSec), yes(weir.EventsPerSec >= 1e6))
+	}
+	if pg := rep.ingest("PostgreSQL: COPY into"); pg != nil && weir != nil {
 		p("| faster than PostgreSQL COPY into a plain table | %.2f× (%s events/s) | %s |\n", weir.EventsPerSec/pg.EventsPerSec, rate(pg.EventsPerSec), yes(weir.EventsPerSec > pg.EventsPerSec))
 	}
-	if pg := rep.ingest("PostgreSQL: COPY +"); pg != nil {
+	if pg := rep.ingest("PostgreSQL: COPY +"); pg != nil && weir != nil {
 		r := weir.EventsPerSec / pg.EventsPerSec
 		p("| ≥ 20× PostgreSQL COPY + REFRESH after each of %d batches | %.1f× | %s |\n", weir.Batches, r, yes(r >= 20))
 	}
@@ -233,7 +239,78 @@ func (rep *Report) writeTargets(w io.Writer) {
 			p("| Nexmark %s ≥ 2,000,000 events/s | %s events/s | %s |\n", q.Query, rate(q.Weir.EventsPerSec), yes(q.Weir.EventsPerSec >= 2e6))
 		}
 	}
+	if pk := rep.Pack; pk != nil && len(pk.Samples) >= 2 {
+		g := pk.SecondHalf
+		mins := pk.Seconds / 60
+		met := fmt.Sprintf("not measured at this length (%.1f min)", mins)
+		if mins >= 30 {
+			met = yes(g.LiveHeapPct <= 5 && g.StateRowsPct <= 5)
+		}
+		p("| memory flat over a 30-minute windowed run | live heap %+.1f MiB (%+.1f%%) over the second half of a %.1f-min run of the live-room pack; state rows %+d (%+.1f%%) | %s |\n",
+			float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, mins, g.StateRows, g.StateRowsPct, met)
+	}
 	p("\n")
+}
+
+// writePack renders workload (a): the live-room pack under `weir gen` traffic.
+func (rep *Report) writePack(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	pk := rep.Pack
+	p("### Live-room pack under `weir gen` traffic\n\n")
+	p("The live-room pack (queries/*.sql: %d views) on a fresh Weir, fed by `weir gen`'s generator "+
+		"(livegen defaults, seed %d) unpaced, as fast as %d COPY connections take it, for %.0f s of wall time. "+
+		"Every %.0f s a sampler read RSS (VmRSS), the Go live heap (runtime/metrics `/gc/heap/live:bytes`, "+
+		"as of the last collection), the state rows summed over `weir_operators`, and timed "+
+		"`SELECT count(*)` of every view over the wire; a sample's read time is its slowest view's.\n\n",
+		len(pk.Views), rep.Config.Seed, packWorkers, rep.Config.PackSec, rep.Config.PackSampleSec)
+	p("| duration | events | events/s | CPU s per M events | peak RSS | read p50 / p99 / max ms |\n|--:|--:|--:|--:|--:|--:|\n")
+	p("| %.1f s | %s | %s | %.2f | %s | %.1f / %.1f / %.1f |\n\n", pk.Seconds, count(pk.Events), rate(pk.EventsPerSec),
+		pk.CPUSecPerMEvents, mib(pk.PeakRSSBytes), pk.ReadP50Ms, pk.ReadP99Ms, pk.ReadMaxMs)
+	p("Events/s counts from the first event (after the tables were filled, %.1f s of writing events); "+
+		"CPU is the whole harness process (getrusage: Weir, its DuckDB store, the generator and its clients) "+
+		"over the generator's run.\n\n", pk.EventSeconds)
+	p("| elapsed s | events | RSS MiB | live heap MiB | state rows | slowest read ms |\n|--:|--:|--:|--:|--:|--:|\n")
+	for _, s := range spread(pk.Samples, 12) {
+		p("| %.1f | %s | %.0f | %.0f | %d | %.1f (%s) |\n", s.ElapsedSec, count(s.Events), float64(s.RSSBytes)/(1<<20),
+			float64(s.LiveHeapBytes)/(1<<20), s.StateRows, s.ReadMs, s.SlowestView)
+	}
+	if len(pk.Samples) > 12 {
+		p("\n%d samples; 12 evenly spaced ones shown.\n", len(pk.Samples))
+	}
+	g := pk.SecondHalf
+	perMin := func(v float64) float64 {
+		if g.Seconds <= 0 {
+			return 0
+		}
+		return v / g.Seconds * 60
+	}
+	p("\nGrowth over the second half (%.0f s, from the sample nearest half-way to the last): live heap %+.1f MiB "+
+		"(%+.1f%%, %+.1f MiB/min), RSS %+.1f MiB (%+.1f%%, %+.1f MiB/min), state rows %+d (%+.1f%%, %+.0f/min).\n\n",
+		g.Seconds, float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, perMin(float64(g.LiveHeapBytes)/(1<<20)),
+		float64(g.RSSBytes)/(1<<20), g.RSSPct, perMin(float64(g.RSSBytes)/(1<<20)), g.StateRows, g.StateRowsPct, perMin(float64(g.StateRows)))
+	if len(pk.Checks) > 0 {
+		p("Checked after the run, against what the COPY sink had acknowledged:\n\n")
+		for _, c := range pk.Checks {
+			verdict := "equal"
+			if c.Got != c.Want {
+				verdict = fmt.Sprintf("**differs**: %d", c.Want)
+			}
+			p("- `%s` = %d; %s: %s\n", c.Query, c.Got, c.What, verdict)
+		}
+		p("\n")
+	}
+}
+
+// spread returns at most n of ss, evenly spaced, the first and the last included.
+func spread[T any](ss []T, n int) []T {
+	if len(ss) <= n {
+		return ss
+	}
+	out := make([]T, n)
+	for i := range n {
+		out[i] = ss[i*(len(ss)-1)/(n-1)]
+	}
+	return out
 }
 
 // writeStream renders the streaming reads, Weir's beside PostgreSQL's of the same rows.

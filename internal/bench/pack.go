@@ -1,0 +1,355 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/weirdb/weir/internal/livegen"
+	"github.com/weirdb/weir/planner"
+	"github.com/weirdb/weir/queries"
+)
+
+// PackResult is workload (a): the live-room pack (queries/*.sql) fed by `weir gen`'s
+// generator, unpaced, through COPY, with memory and view reads sampled as it runs.
+type PackResult struct {
+	Seconds          float64      `json:"seconds"`        // wall time of the generator's run
+	EventSeconds     float64      `json:"event_seconds"`  // of which writing events (after the tables were filled)
+	Events           int64        `json:"events"`         // events the server acknowledged
+	EventsPerSec     float64      `json:"events_per_sec"` // Events ÷ EventSeconds
+	CPUSecPerMEvents float64      `json:"cpu_sec_per_m_events"`
+	PeakRSSBytes     int64        `json:"peak_rss_bytes"`
+	Views            []string     `json:"views"`
+	ReadP50Ms        float64      `json:"read_p50_ms"` // over the samples' slowest view read
+	ReadP99Ms        float64      `json:"read_p99_ms"`
+	ReadMaxMs        float64      `json:"read_max_ms"`
+	Samples          []PackSample `json:"samples"`
+	// SecondHalf is the growth from the sample nearest half-way through the run to
+	// the last sample.
+	SecondHalf PackGrowth  `json:"second_half"`
+	Checks     []PackCheck `json:"checks"`
+}
+
+// PackSample is one look at the server while the generator runs.
+type PackSample struct {
+	ElapsedSec    float64 `json:"elapsed_seconds"`
+	Events        int64   `json:"events"`
+	RSSBytes      int64   `json:"rss_bytes"`
+	LiveHeapBytes int64   `json:"live_heap_bytes"` // runtime/metrics /gc/heap/live:bytes
+	StateRows     int64   `json:"state_rows"`      // summed over weir_operators
+	// ReadMs is the slowest of the `SELECT count(*)` reads of every view, SlowestView
+	// the view it read.
+	ReadMs      float64 `json:"read_ms"`
+	SlowestView string  `json:"slowest_view"`
+}
+
+// PackGrowth is what grew between two samples.
+type PackGrowth struct {
+	Seconds       float64 `json:"seconds"`
+	LiveHeapBytes int64   `json:"live_heap_bytes"`
+	LiveHeapPct   float64 `json:"live_heap_pct"`
+	RSSBytes      int64   `json:"rss_bytes"`
+	RSSPct        float64 `json:"rss_pct"`
+	StateRows     int64   `json:"state_rows"`
+	StateRowsPct  float64 `json:"state_rows_pct"`
+}
+
+// PackCheck compares an all-time total of a view with what the sink had acknowledged.
+type PackCheck struct {
+	Query string `json:"query"`
+	What  string `json:"what"`
+	Want  int64  `json:"want"`
+	Got   int64  `json:"got"`
+}
+
+// packWorkers is how many COPY connections the generator writes through.
+const packWorkers = 2
+
+// pack runs workload (a) on a Weir server of its own.
+func (r *runner) pack(ctx context.Context) error {
+	w, err := startWeir(ctx, filepath.Join(r.root, "pack"), r.cfg.NoSync, r.logger)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	conn, err := w.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := applyPack(ctx, conn); err != nil {
+		return fmt.Errorf("Weir: applying the pack: %w", err)
+	}
+	res := &PackResult{}
+	if res.Views, err = packViews(ctx, conn); err != nil {
+		return fmt.Errorf("Weir: weir_catalog: %w", err)
+	}
+
+	gcfg := livegen.DefaultConfig()
+	gcfg.Seed = r.cfg.Seed
+	gcfg.Start = time.Now().UTC().Truncate(time.Microsecond)
+	g, err := livegen.New(gcfg)
+	if err != nil {
+		return err
+	}
+	cs, err := livegen.NewCopySink(ctx, w.dsn+"&application_name=weir%20bench", packWorkers)
+	if err != nil {
+		return err
+	}
+	defer cs.Close()
+	sink := &countingSink{Sink: cs}
+
+	r.progress(fmt.Sprintf("Weir: live-room pack under unpaced weir gen traffic for %s", r.cfg.PackDuration))
+	resetPeakRSS()
+	cpu0 := cpuSelf()
+	start := time.Now()
+	sample := func() (PackSample, error) {
+		s := PackSample{ElapsedSec: time.Since(start).Seconds(), Events: sink.events.Load(), LiveHeapBytes: heapLive()}
+		s.RSSBytes, _ = rss()
+		var err error
+		if s.StateRows, err = stateRows(ctx, conn); err != nil {
+			return s, fmt.Errorf("weir_operators: %w", err)
+		}
+		for _, v := range res.Views {
+			t0 := time.Now()
+			var n int64
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{v}.Sanitize()).Scan(&n); err != nil {
+				return s, fmt.Errorf("reading %s: %w", v, err)
+			}
+			if d := ms(time.Since(t0)); d > s.ReadMs {
+				s.ReadMs, s.SlowestView = d, v
+			}
+		}
+		return s, nil
+	}
+	first, err := sample()
+	if err != nil {
+		return fmt.Errorf("Weir: %w", err)
+	}
+	res.Samples = append(res.Samples, first)
+
+	// The sampler shares conn with nothing else until Run returns.
+	runCtx, stopRun := context.WithTimeout(ctx, r.cfg.PackDuration)
+	defer stopRun()
+	done := make(chan struct{})
+	var sampler sync.WaitGroup
+	var sampleErr error
+	sampler.Go(func() {
+		t := time.NewTicker(r.cfg.PackSample)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			s, err := sample()
+			if err != nil {
+				sampleErr = err
+				stopRun()
+				return
+			}
+			res.Samples = append(res.Samples, s)
+			r.progress(fmt.Sprintf("Weir: live-room pack: %.0f s, %s events, live heap %s, RSS %s, %d state rows, slowest read %.1f ms",
+				s.ElapsedSec, count(s.Events), mib(s.LiveHeapBytes), mib(s.RSSBytes), s.StateRows, s.ReadMs))
+		}
+	})
+	p, runErr := livegen.Run(runCtx, g, sink, livegen.RunConfig{Paced: false, Workers: packWorkers})
+	close(done)
+	sampler.Wait()
+	elapsed := time.Since(start)
+	cpu := cpuSelf() - cpu0
+	res.PeakRSSBytes, _ = peakRSS()
+	r.rep.Pack = res
+	switch {
+	case sampleErr != nil:
+		return fmt.Errorf("Weir: live-room pack: %w", sampleErr)
+	case runErr != nil:
+		return fmt.Errorf("Weir: live-room pack: the generator: %w", runErr)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	last, err := sample()
+	if err != nil {
+		return fmt.Errorf("Weir: %w", err)
+	}
+	res.Samples = append(res.Samples, last)
+
+	res.Seconds = elapsed.Seconds()
+	res.Events = sink.events.Load()
+	res.EventSeconds = p.Elapsed.Seconds()
+	if res.Events == 0 || p.Elapsed <= 0 {
+		return fmt.Errorf("Weir: live-room pack: the generator wrote no events in %s (filling the tables took the whole run?)", r.cfg.PackDuration)
+	}
+	if p.Events != res.Events {
+		return fmt.Errorf("Weir: live-room pack: the generator counted %d events, the sink %d", p.Events, res.Events)
+	}
+	res.EventsPerSec = float64(res.Events) / p.Elapsed.Seconds()
+	res.CPUSecPerMEvents = cpu.Seconds() / (float64(res.Events) / 1e6)
+	reads := make([]time.Duration, len(res.Samples))
+	for i, s := range res.Samples {
+		reads[i] = time.Duration(s.ReadMs * float64(time.Millisecond))
+	}
+	slices.Sort(reads)
+	res.ReadP50Ms, res.ReadP99Ms, res.ReadMaxMs = ms(quantile(reads, 0.5)), ms(quantile(reads, 0.99)), ms(reads[len(reads)-1])
+	res.SecondHalf = secondHalf(res.Samples)
+	return r.packChecks(ctx, conn, res, sink)
+}
+
+// packChecks compares all-time totals of three views with what the sink had
+// acknowledged; any difference fails the workload.
+func (r *runner) packChecks(ctx context.Context, conn *pgx.Conn, res *PackResult, sink *countingSink) error {
+	for _, c := range []PackCheck{
+		{Query: `SELECT sum(comments)::bigint FROM room_activity`, What: "comments acknowledged", Want: sink.comments.Load()},
+		{Query: `SELECT sum(coins::bigint)::bigint FROM category_leaderboard`, What: "coins (price × count) of the gifts acknowledged", Want: sink.coins.Load()},
+		{Query: `SELECT sum(gifts)::bigint FROM anchor_revenue_hourly`, What: "gifts acknowledged", Want: sink.gifts.Load()},
+	} {
+		var got *int64
+		if err := conn.QueryRow(ctx, c.Query).Scan(&got); err != nil {
+			return fmt.Errorf("Weir: live-room pack: %s: %w", c.Query, err)
+		}
+		if got != nil {
+			c.Got = *got
+		}
+		res.Checks = append(res.Checks, c)
+		if c.Got != c.Want {
+			return fmt.Errorf("Weir: live-room pack: %s returned %d, but the sink had %d %s", c.Query, c.Got, c.Want, c.What)
+		}
+	}
+	return nil
+}
+
+// secondHalf is the growth from the sample nearest half the last sample's elapsed
+// time to the last sample.
+func secondHalf(ss []PackSample) PackGrowth {
+	if len(ss) < 2 {
+		return PackGrowth{}
+	}
+	end := ss[len(ss)-1]
+	mid := ss[0]
+	for _, s := range ss[:len(ss)-1] {
+		if abs(s.ElapsedSec-end.ElapsedSec/2) < abs(mid.ElapsedSec-end.ElapsedSec/2) {
+			mid = s
+		}
+	}
+	pct := func(a, b int64) float64 {
+		if a == 0 {
+			return 0
+		}
+		return 100 * float64(b-a) / float64(a)
+	}
+	return PackGrowth{
+		Seconds:       end.ElapsedSec - mid.ElapsedSec,
+		LiveHeapBytes: end.LiveHeapBytes - mid.LiveHeapBytes, LiveHeapPct: pct(mid.LiveHeapBytes, end.LiveHeapBytes),
+		RSSBytes: end.RSSBytes - mid.RSSBytes, RSSPct: pct(mid.RSSBytes, end.RSSBytes),
+		StateRows: end.StateRows - mid.StateRows, StateRowsPct: pct(mid.StateRows, end.StateRows),
+	}
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+// countingSink counts what its sink acknowledged: every event, and per source what the
+// correctness checks compare with.
+type countingSink struct {
+	livegen.Sink
+	events, comments, gifts, coins atomic.Int64
+}
+
+func (s *countingSink) Append(ctx context.Context, src livegen.Schema, rows [][]any) error {
+	if err := s.Sink.Append(ctx, src, rows); err != nil {
+		return err
+	}
+	s.events.Add(int64(len(rows)))
+	switch src.Name {
+	case livegen.Comments:
+		s.comments.Add(int64(len(rows)))
+	case livegen.Gifts:
+		var coins int64
+		for _, row := range rows {
+			coins += row[3].(int64) * row[4].(int64) // price, count
+		}
+		s.gifts.Add(int64(len(rows)))
+		s.coins.Add(coins)
+	}
+	return nil
+}
+
+// applyPack runs the statements of the pack's files in file-name order, as `weir
+// apply` does on an empty server.
+func applyPack(ctx context.Context, conn *pgx.Conn) error {
+	names, err := fs.Glob(queries.Files, "*.sql")
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return errors.New("the pack has no .sql files")
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		text, err := fs.ReadFile(queries.Files, n)
+		if err != nil {
+			return err
+		}
+		stmts, err := planner.Split(string(text))
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		for _, s := range stmts {
+			if _, err := conn.Exec(ctx, s, pgx.QueryExecModeSimpleProtocol); err != nil {
+				return fmt.Errorf("%s: %s: %w", n, firstWords(s), err)
+			}
+		}
+	}
+	return nil
+}
+
+// packViews lists the server's materialized views from weir_catalog, in creation order.
+func packViews(ctx context.Context, conn *pgx.Conn) ([]string, error) {
+	rows, err := conn.Query(ctx, `SELECT name, kind FROM weir_catalog ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	var views []string
+	var name, kind string
+	_, err = pgx.ForEachRow(rows, []any{&name, &kind}, func() error {
+		if kind == "materialized view" {
+			views = append(views, name)
+		}
+		return nil
+	})
+	if err == nil && len(views) == 0 {
+		err = errors.New("no materialized views")
+	}
+	return views, err
+}
+
+// stateRows sums weir_operators.state_rows over every operator.
+func stateRows(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	rows, err := conn.Query(ctx, `SELECT state_rows FROM weir_operators`)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	var n *int64 // NULL for a stateless operator
+	_, err = pgx.ForEachRow(rows, []any{&n}, func() error {
+		if n != nil {
+			total += *n
+		}
+		return nil
+	})
+	return total, err
+}
