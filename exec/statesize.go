@@ -48,7 +48,7 @@ func (s *SetOp) StateRows() int64 { return int64(len(s.rows)) }
 func (t *TopN) StateRows() int64 {
 	n := int64(0)
 	for _, p := range t.parts {
-		n += int64(len(p.rows))
+		n += int64(p.rows.len())
 	}
 	return n
 }

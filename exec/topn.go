@@ -81,9 +81,9 @@ func (k RankKind) String() string {
 // holding its number (each copy of a duplicated row gets its own row_number, so copies
 // become distinct output rows).
 //
-// Each partition keeps its live rows in a slice sorted by (sort key, encoding): a change
-// costs a binary search (O(log p) comparisons) plus moving O(p) slice elements for a
-// partition of p distinct rows. Push only updates the slice and marks the partition
+// Each partition keeps its live rows sorted by (sort key, encoding), in chunks of at
+// most 256 rows (sortedRows): a change costs two binary searches (O(log p) comparisons)
+// plus moving at most a chunk's rows, for a partition of p distinct rows. Push only updates the slice and marks the partition
 // dirty; Advance recomputes each dirty partition's kept rows, walking the slice from the
 // start up to the last kept row (O(offset + limit) rows, more with ties; all of them
 // without a limit), diffs them against what it last emitted for the partition, and emits
@@ -128,8 +128,8 @@ func (t *TopN) SetExpiry(e Expiry) {
 // topPartition is the state of one partition.
 type topPartition struct {
 	key   string
-	rows  []topRow // the live rows, sorted by TopN.compare; Invariant: n != 0
-	shown []topOut // the output emitted so far, in the same order
+	rows  sortedRows // the live rows, sorted by TopN.compare; Invariant: n != 0
+	shown []topOut   // the output emitted so far, in the same order
 	dirty bool
 }
 
@@ -138,6 +138,9 @@ type topRow struct {
 	vals []delta.Value // the input row; never modified once stored
 	n    int64
 }
+
+// add adds w to the row's multiplicity and returns the new one.
+func (r *topRow) add(w int64) int64 { r.n += w; return r.n }
 
 // topOut is one output row: an input row and its number, with a multiplicity.
 type topOut struct {
@@ -246,15 +249,13 @@ func (t *TopN) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) e
 		t.row = b.Row(i, t.row)
 		t.encBuf = b.AppendKey(t.encBuf[:0], i)
 		enc := string(t.encBuf)
-		pos, found := slices.BinarySearchFunc(p.rows, t.row, func(r topRow, row []delta.Value) int {
-			return t.compare(r.vals, r.enc, row, enc)
-		})
+		c, at, found := p.rows.search(t, t.row, enc)
 		if !found {
-			p.rows = slices.Insert(p.rows, pos, topRow{enc: enc, vals: slices.Clone(t.row), n: w})
+			p.rows.insert(c, at, topRow{enc: enc, vals: slices.Clone(t.row), n: w})
 			continue
 		}
-		if p.rows[pos].n += w; p.rows[pos].n == 0 {
-			p.rows = slices.Delete(p.rows, pos, pos+1)
+		if r := p.rows.at(c, at); r.add(w) == 0 {
+			p.rows.remove(c, at)
 		}
 	}
 	return nil
@@ -275,8 +276,7 @@ func (t *TopN) kept(p *topPartition) {
 	end := t.end()
 	var pos, rank, dense int64 // rows before the current one; its rank and dense_rank
 	var prev []delta.Value
-	for i := range p.rows {
-		r := &p.rows[i]
+	for _, r := range p.rows.all {
 		if r.n < 0 {
 			continue // only with invalid input: such a row takes no position
 		}
@@ -338,7 +338,7 @@ func (t *TopN) Advance(_ context.Context, tk Tick, out *delta.Batch) error {
 		t.diff(p.shown, t.next, out)
 		clear(p.shown)
 		p.shown = append(p.shown[:0], t.next...)
-		if len(p.rows) == 0 && len(p.shown) == 0 {
+		if p.rows.len() == 0 && len(p.shown) == 0 {
 			delete(t.parts, p.key)
 		}
 	}

@@ -30,19 +30,23 @@ func (t *TopN) AppendState(dst []byte) []byte {
 
 func (t *TopN) appendPartition(dst []byte, p *topPartition) []byte {
 	dst = delta.AppendStateBytes(dst, p.key)
-	dst = binary.AppendUvarint(dst, uint64(len(p.rows)))
-	for i := range p.rows {
-		dst = delta.AppendStateRow(dst, p.rows[i].vals)
-		dst = binary.AppendVarint(dst, p.rows[i].n)
+	rows := make([]*topRow, 0, p.rows.len())
+	for _, r := range p.rows.all {
+		rows = append(rows, r)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(rows)))
+	for _, r := range rows {
+		dst = delta.AppendStateRow(dst, r.vals)
+		dst = binary.AppendVarint(dst, r.n)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(p.shown)))
 	j := 0 // both are in partition order: shown[i]'s row is at or after rows[j]
 	for i := range p.shown {
 		o := &p.shown[i]
-		for j < len(p.rows) && t.compare(p.rows[j].vals, p.rows[j].enc, o.vals, o.enc) < 0 {
+		for j < len(rows) && t.compare(rows[j].vals, rows[j].enc, o.vals, o.enc) < 0 {
 			j++
 		}
-		if j < len(p.rows) && p.rows[j].enc == o.enc {
+		if j < len(rows) && rows[j].enc == o.enc {
 			dst = binary.AppendUvarint(dst, uint64(j+1))
 		} else {
 			dst = delta.AppendStateRow(append(dst, 0), o.vals)
@@ -91,20 +95,22 @@ func (t *TopN) readPartition(r *delta.StateReader, p *topPartition) {
 	if r.Err() != nil {
 		return
 	}
-	p.rows = make([]topRow, 0, nRows)
+	p.rows = sortedRows{}
+	rows := make([]*topRow, 0, nRows) // by position, for the shown rows
 	for range nRows {
 		row := topRow{vals: r.Row(t.in, make([]delta.Value, 0, len(t.in)))}
 		row.n = r.Varint()
 		t.encBuf = appendRowEnc(t.encBuf[:0], row.vals)
 		row.enc = string(t.encBuf)
-		if last := len(p.rows) - 1; r.Err() == nil &&
-			(row.n == 0 || (last >= 0 && t.compare(p.rows[last].vals, p.rows[last].enc, row.vals, row.enc) >= 0)) {
+		if last := p.rows.last(); r.Err() == nil &&
+			(row.n == 0 || (last != nil && t.compare(last.vals, last.enc, row.vals, row.enc) >= 0)) {
 			r.Failf("partition rows out of order")
 		}
 		if r.Err() != nil {
 			return
 		}
-		p.rows = append(p.rows, row)
+		p.rows.push(row)
+		rows = append(rows, p.rows.last())
 	}
 	nShown := r.Count(3)
 	if r.Err() != nil {
@@ -118,10 +124,10 @@ func (t *TopN) readPartition(r *delta.StateReader, p *topPartition) {
 			o.vals = r.Row(t.in, make([]delta.Value, 0, len(t.in)))
 			t.encBuf = appendRowEnc(t.encBuf[:0], o.vals)
 			o.enc = string(t.encBuf)
-		case at <= uint64(len(p.rows)):
-			o.vals, o.enc = p.rows[at-1].vals, p.rows[at-1].enc
+		case at <= uint64(len(rows)):
+			o.vals, o.enc = rows[at-1].vals, rows[at-1].enc
 		default:
-			r.Failf("shown row %d of %d", at, len(p.rows))
+			r.Failf("shown row %d of %d", at, len(rows))
 		}
 		o.num, o.n = r.Varint(), r.Varint()
 		if r.Err() != nil {
