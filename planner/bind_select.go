@@ -173,14 +173,14 @@ func (b *binder) selectPlan(s *pg_query.SelectStmt) plan.Node {
 		for _, c := range conjuncts {
 			if bin, ok := c.(*expr.Binary); ok {
 				col, cok := bin.L.(*expr.Col)
-				k, kok := bin.R.(*expr.Const)
-				if cok && kok && k.T.IsInteger() && !k.V.Null {
+				k, kok := intConst(bin.R)
+				if cok && kok {
 					switch {
-					case bin.Op == expr.OpLe && k.V.I >= 0:
-						pushRankLimit(items[0].node, col.Idx, k.V.I)
-					case bin.Op == expr.OpLt && k.V.I >= 1:
-						pushRankLimit(items[0].node, col.Idx, k.V.I-1)
-					case bin.Op == expr.OpEq && k.V.I == 1:
+					case bin.Op == expr.OpLe && k >= 0:
+						pushRankLimit(items[0].node, col.Idx, k)
+					case bin.Op == expr.OpLt && k >= 1:
+						pushRankLimit(items[0].node, col.Idx, k-1)
+					case bin.Op == expr.OpEq && k == 1:
 						pushRankLimit(items[0].node, col.Idx, 1)
 					}
 				}

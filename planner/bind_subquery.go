@@ -663,6 +663,19 @@ func withoutLocations(m proto.Message) proto.Message {
 	return c
 }
 
+// intConst returns the value of an integer constant, also one the binder cast to
+// another integer type (rn <= 10 compares a bigint with 10::bigint).
+func intConst(e expr.Expr) (int64, bool) {
+	if c, ok := e.(*expr.Cast); ok && c.T.IsInteger() {
+		e = c.E
+	}
+	k, ok := e.(*expr.Const)
+	if !ok || !k.T.IsInteger() || k.V.Null {
+		return 0, false
+	}
+	return k.V.I, true
+}
+
 // pushRankLimit sets the limit of the TopN numbering column col of node, when node is a
 // projection of such a TopN's rank column and the TopN has no limit yet.
 func pushRankLimit(node plan.Node, col int, limit int64) {

@@ -226,6 +226,19 @@ Project(e.id)
 			deps: []string{"events", "other", "rooms"},
 		},
 		{
+			name: "rn <= N over a numbering subquery keeps only N per partition (the literal cast to bigint)",
+			sql:  "SELECT room, id, rn FROM (SELECT room, id, row_number() OVER (PARTITION BY room ORDER BY amount DESC, id) AS rn FROM events) r WHERE rn <= 3",
+			explain: `
+Project(room, id, rn)
+└─ Filter((rn <= 3::bigint))
+   └─ Project(room, id, row_number)
+      └─ TopN(partition=(room); order=(amount DESC, id); limit=3; row_number AS row_number)
+         └─ Project(id, room, amount, price, name, ts, day, score, flag, small, room, amount, id)
+            └─ Scan(events)`,
+			cols: []col{{"room", catalog.Int4}, {"id", catalog.Int8}, {"rn", catalog.Int8}},
+			deps: []string{"events"},
+		},
+		{
 			name: "integer widening still gives a key",
 			sql:  "SELECT o.v FROM events e JOIN other o ON o.k = e.room",
 			explain: `
