@@ -74,6 +74,13 @@ type PackCheck struct {
 // packWorkers is how many COPY connections the generator writes through.
 const packWorkers = 2
 
+// packEventRate is the generator's events per second of event time. The default (2,000,
+// a quiet evening in 200 rooms) makes batches of 250 ms of event time hold ~500 events,
+// spread over five sources: ticks of ~100 events, and event time running several times
+// faster than the wall clock when unpaced. 50,000 is the platform's busy hour: batches
+// of ~12,500 events, and event time slower than the wall clock at the rates Weir takes.
+const packEventRate = 50_000
+
 // pack runs workload (a) on a Weir server of its own.
 func (r *runner) pack(ctx context.Context) error {
 	w, err := startWeir(ctx, filepath.Join(r.root, "pack"), r.cfg.NoSync, r.logger)
@@ -96,6 +103,7 @@ func (r *runner) pack(ctx context.Context) error {
 
 	gcfg := livegen.DefaultConfig()
 	gcfg.Seed = r.cfg.Seed
+	gcfg.Rate = packEventRate
 	gcfg.Start = time.Now().UTC().Truncate(time.Microsecond)
 	g, err := livegen.New(gcfg)
 	if err != nil {
