@@ -34,7 +34,7 @@ import (
 
 // memReadMaxRows is the most rows the views of one read may hold for it to be served from
 // memory: copying a bag costs about 60 ns a row under d.mu, so 256k rows are ~15 ms.
-const memReadMaxRows = 1 << 18
+const memReadMaxRows = 1 << 20
 
 // memReadsOff sends every read to the store (tests compare the two paths).
 var memReadsOff atomic.Bool
