@@ -666,10 +666,7 @@ func (b *binder) aexpr(a *pg_query.A_Expr, sc *scope) expr.Expr {
 			}
 			return &expr.Binary{Op: bop, L: l, R: r, T: catalog.Bool}
 		}
-		if !t.IsNumeric() {
-			b.noOperator(l.Type(), op, r.Type(), a.Location)
-		}
-		return b.fold2(&expr.Binary{Op: bop, L: l, R: r, T: t}, a.Location)
+		return b.arith(bop, op, l, r, t, a.Location)
 	case pg_query.A_Expr_Kind_AEXPR_DISTINCT, pg_query.A_Expr_Kind_AEXPR_NOT_DISTINCT:
 		l, r, _ := b.unify(b.expr(a.Lexpr, sc), b.expr(a.Rexpr, sc), "=", a.Location)
 		o := expr.OpIsDistinct
@@ -815,6 +812,14 @@ func (b *binder) builtin(name string, args []expr.Expr, loc int32) expr.Expr {
 	return f
 }
 
+// arith is the arithmetic operator op (bop) over l and r, unified to t.
+func (b *binder) arith(bop expr.Op, op string, l, r expr.Expr, t catalog.Type, loc int32) expr.Expr {
+	if !t.IsNumeric() {
+		b.noOperator(l.Type(), op, r.Type(), loc)
+	}
+	return b.fold2(&expr.Binary{Op: bop, L: l, R: r, T: t}, loc)
+}
+
 func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 	name := strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().Sval)
 	if len(fc.Funcname) == 2 && fc.Funcname[0].GetString_().Sval != "pg_catalog" {
@@ -838,6 +843,11 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 	if !aggregateNames[name] {
 		if fc.AggStar || fc.AggDistinct || fc.AggFilter != nil || len(fc.AggOrder) > 0 {
 			b.fail(sqlerr.WrongObjectType, fc.Location, "%s is not an aggregate function", name)
+		}
+		if name == "mod" && len(fc.Args) == 2 {
+			// mod(a, b) is a % b, for every numeric type PostgreSQL has it for.
+			l, r, t := b.unify(b.expr(fc.Args[0], sc), b.expr(fc.Args[1], sc), "%", fc.Location)
+			return b.arith(expr.OpMod, "%", l, r, t, fc.Location)
 		}
 		return b.builtin(name, b.exprs(fc.Args, sc), fc.Location)
 	}
