@@ -1,9 +1,7 @@
 package db_test
 
 import (
-	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -97,25 +95,4 @@ func TestReadFromMemory(t *testing.T) {
 		require.Equal(t, want, got, "%s: from memory and from the store", q.sql)
 		require.NotEmpty(t, got, q.sql)
 	}
-}
-
-// readRows runs q with args and returns its rows as text, sorted unless ordered.
-func readRows(t *testing.T, s *db.Session, q string, args []any, ordered bool) []string {
-	t.Helper()
-	ctx := context.Background()
-	p, err := s.Prepare(ctx, q, nil)
-	require.NoError(t, err, q)
-	rows, err := p.Execute(ctx, args)
-	require.NoError(t, err, q)
-	defer rows.Close()
-	var out []string
-	dst := make([]any, len(rows.Columns()))
-	for rows.Next(dst) {
-		out = append(out, canonRow(dst))
-	}
-	require.NoError(t, rows.Err(), q)
-	if !ordered {
-		slices.Sort(out)
-	}
-	return out
 }

@@ -187,9 +187,16 @@ func weirExec(t testing.TB, s *db.Session, q string) {
 
 func weirRows(t testing.TB, s *db.Session, q string) []string {
 	t.Helper()
-	p, err := s.Prepare(context.Background(), q, nil)
+	return readRows(t, s, q, nil, false)
+}
+
+// readRows runs q with args and returns its rows as text, sorted unless ordered.
+func readRows(t testing.TB, s *db.Session, q string, args []any, ordered bool) []string {
+	t.Helper()
+	ctx := context.Background()
+	p, err := s.Prepare(ctx, q, nil)
 	require.NoError(t, err, q)
-	rows, err := p.Execute(context.Background(), nil)
+	rows, err := p.Execute(ctx, args)
 	require.NoError(t, err, q)
 	defer rows.Close()
 	var out []string
@@ -197,8 +204,10 @@ func weirRows(t testing.TB, s *db.Session, q string) []string {
 	for rows.Next(dst) {
 		out = append(out, canonRow(dst))
 	}
-	require.NoError(t, rows.Err())
-	sort.Strings(out)
+	require.NoError(t, rows.Err(), q)
+	if !ordered {
+		sort.Strings(out)
+	}
 	return out
 }
 

@@ -222,16 +222,11 @@ func (r *runner) run(ctx context.Context) error {
 
 // weir runs the COPY workload, streaming, backfill and freshness on one Weir server.
 func (r *runner) weir(ctx context.Context) error {
-	w, err := startWeir(ctx, filepath.Join(r.root, "weir"), r.cfg.NoSync, r.logger)
+	w, conn, done, err := r.startWeirConn(ctx, filepath.Join(r.root, "weir"))
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	conn, err := w.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
+	defer done()
 	if err := execAll(ctx, conn, weirSchema...); err != nil {
 		return fmt.Errorf("Weir: %w", err)
 	}

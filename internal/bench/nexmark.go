@@ -155,16 +155,11 @@ func (r *runner) nexmarkWeir(ctx context.Context, q nexQuery, ev *nexEvents, pay
 	res := NexmarkResult{Query: q.name, About: q.about}
 	dir := filepath.Join(r.root, "nexmark-"+q.name)
 	defer os.RemoveAll(dir)
-	w, err := startWeir(ctx, dir, r.cfg.NoSync, r.logger)
+	_, conn, done, err := r.startWeirConn(ctx, dir)
 	if err != nil {
 		return res, err
 	}
-	defer w.Close()
-	conn, err := w.connect(ctx)
-	if err != nil {
-		return res, err
-	}
-	defer conn.Close(context.Background())
+	defer done()
 	if err := execAll(ctx, conn, nexWeirSchema...); err != nil {
 		return res, fmt.Errorf("Nexmark: %w", err)
 	}

@@ -83,16 +83,11 @@ const packEventRate = 50_000
 
 // pack runs workload (a) on a Weir server of its own.
 func (r *runner) pack(ctx context.Context) error {
-	w, err := startWeir(ctx, filepath.Join(r.root, "pack"), r.cfg.NoSync, r.logger)
+	w, conn, closeWeir, err := r.startWeirConn(ctx, filepath.Join(r.root, "pack"))
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	conn, err := w.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer closeWeir()
 	if err := applyPack(ctx, conn); err != nil {
 		return fmt.Errorf("Weir: applying the pack: %w", err)
 	}

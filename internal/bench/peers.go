@@ -73,14 +73,13 @@ func (r *runner) postgres(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err = runInterval(ctx, intervalSystem{name: fmt.Sprintf("PostgreSQL: COPY, REFRESH ×3 every %s on a second connection", refreshInterval),
-		load:     load,
-		refresh:  func(ctx context.Context) error { return refreshAll(ctx, refresher) },
-		read:     func(ctx context.Context, want totals) error { return check(pgScan(ctx, conn), want) },
-		cpu:      cpu,
-		cpuWhat:  "PostgreSQL backends and background processes",
-		interval: refreshInterval,
-	}, r.events, r.cfg.Batches, r.progress)
+	res, err = runInterval(ctx, ingestSystem{name: fmt.Sprintf("PostgreSQL: COPY, REFRESH ×3 every %s on a second connection", refreshInterval),
+		load:    load,
+		refresh: func(ctx context.Context) error { return refreshAll(ctx, refresher) },
+		read:    func(ctx context.Context, want totals) error { return check(pgScan(ctx, conn), want) },
+		cpu:     cpu,
+		cpuWhat: "PostgreSQL backends and background processes",
+	}, refreshInterval, r.events, r.cfg.Batches, r.progress)
 	if err != nil {
 		return err
 	}

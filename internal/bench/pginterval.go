@@ -12,27 +12,16 @@ import (
 // issue's "1-second freshness interval".
 const refreshInterval = time.Second
 
-// intervalSystem is a system whose views are refreshed on a clock rather than after
-// every batch: load appends batch i on one connection while refresh, on another, makes
-// the views current; read checks them at the end.
-type intervalSystem struct {
-	name     string
-	load     func(ctx context.Context, i int) error
-	refresh  func(ctx context.Context) error
-	read     func(ctx context.Context, want totals) error
-	cpu      func() time.Duration
-	cpuWhat  string
-	interval time.Duration
-}
-
 // runInterval loads the batches back to back while a refresher starts a refresh of the
-// views every sys.interval (at once when the last one took longer). The run ends when
+// views every interval (at once when the last one took longer). The run ends when
 // the last batch is loaded and a refresh that started after its acknowledgement has
 // ended, so the views are current; they are then read back and checked. A batch's
 // latency (BatchP50Ms, BatchP99Ms) is its staleness: from the start of its load to the
 // end of the first refresh that started after it was acknowledged, the moment a reader
 // of the views sees it.
-func runInterval(ctx context.Context, sys intervalSystem, events []Event, batches int, progress func(string)) (IngestResult, error) {
+//
+// sys.refresh runs on a connection of its own, concurrently with sys.load.
+func runInterval(ctx context.Context, sys ingestSystem, interval time.Duration, events []Event, batches int, progress func(string)) (IngestResult, error) {
 	res := IngestResult{System: sys.name, Events: int64(len(events)), Batches: batches}
 	type cycle struct{ start, end time.Time }
 	var (
@@ -72,7 +61,7 @@ func runInterval(ctx context.Context, sys intervalSystem, events []Event, batche
 			}
 			select {
 			case <-loaded:
-			case <-time.After(time.Until(c.start.Add(sys.interval))):
+			case <-time.After(time.Until(c.start.Add(interval))):
 			case <-ctx.Done():
 				refreshErr <- ctx.Err()
 				return

@@ -42,6 +42,21 @@ func startWeir(ctx context.Context, dir string, noSync bool, logger *slog.Logger
 	}, nil
 }
 
+// startWeirConn starts Weir in dir and connects to it; done closes both.
+func (r *runner) startWeirConn(ctx context.Context, dir string) (w *weirServer, conn *pgx.Conn, done func(), err error) {
+	if w, err = startWeir(ctx, dir, r.cfg.NoSync, r.logger); err != nil {
+		return nil, nil, nil, err
+	}
+	if conn, err = w.connect(ctx); err != nil {
+		w.Close()
+		return nil, nil, nil, err
+	}
+	return w, conn, func() {
+		conn.Close(context.WithoutCancel(ctx))
+		w.Close()
+	}, nil
+}
+
 func (w *weirServer) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
