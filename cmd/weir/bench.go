@@ -33,6 +33,7 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	set.IntVar(&cfg.NexmarkBatches, "nexmark-batches", cfg.NexmarkBatches, "COPY batches per Nexmark query")
 	set.DurationVar(&cfg.PackDuration, "pack-duration", cfg.PackDuration, "wall time the live-room pack runs under unpaced weir gen traffic (0: skip)")
 	set.DurationVar(&cfg.PackSample, "pack-sample", cfg.PackSample, "how often the live-room pack's memory, state and view reads are sampled")
+	set.Float64Var(&cfg.PackRate, "pack-rate", 0, "pace the pack's generator at this many events/s, event time following the wall clock (0: unpaced)")
 	noPeers := set.Bool("no-peers", false, "skip the PostgreSQL and DuckDB peers")
 	set.BoolVar(&cfg.Backfill, "backfill", cfg.Backfill, "time new views over the loaded history")
 	set.IntVar(&cfg.StreamRows, "stream-rows", cfg.StreamRows, "LIMIT of the read streamed to a pgx client from Weir and PostgreSQL (0: skip)")

@@ -45,10 +45,14 @@ type Config struct {
 	// memory, state and view reads are sampled meanwhile.
 	PackDuration time.Duration
 	PackSample   time.Duration
-	Peers        bool   // run the PostgreSQL and DuckDB peers
-	NoSync       bool   // Weir skips fsync in its write-ahead log
-	Seed         uint64 // the generators' seed
-	TempDir      string // where the databases go ("" : os.TempDir())
+	// PackRate, when positive, paces the generator at that many events per second
+	// (event time follows the wall clock: windows close, now() filters expire) instead
+	// of running it unpaced at 50k events per second of event time.
+	PackRate float64
+	Peers    bool   // run the PostgreSQL and DuckDB peers
+	NoSync   bool   // Weir skips fsync in its write-ahead log
+	Seed     uint64 // the generators' seed
+	TempDir  string // where the databases go ("" : os.TempDir())
 	// Progress, when set, receives a line about each step as it happens.
 	Progress func(string)
 	Logger   *slog.Logger
@@ -88,7 +92,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: need at least 2 rooms and 2 users", ErrInvalidConfig)
 	case c.Nexmark > 0 && (c.NexmarkBatches < 1 || c.Nexmark < c.NexmarkBatches*50):
 		return fmt.Errorf("%w: Nexmark needs at least 50 events per batch", ErrInvalidConfig)
-	case c.PackDuration < 0 || c.PackDuration > 0 && c.PackSample <= 0:
+	case c.PackDuration < 0 || c.PackDuration > 0 && c.PackSample <= 0 || c.PackRate < 0:
 		return fmt.Errorf("%w: the live-room pack needs a positive duration and sample interval", ErrInvalidConfig)
 	}
 	return nil
@@ -123,6 +127,7 @@ type ReportConfig struct {
 	NexmarkBatches int     `json:"nexmark_batches"`
 	PackSec        float64 `json:"pack_seconds"`
 	PackSampleSec  float64 `json:"pack_sample_seconds"`
+	PackRate       float64 `json:"pack_rate,omitempty"`
 	NoSync         bool    `json:"nosync"`
 	Seed           uint64  `json:"seed"`
 }
@@ -164,7 +169,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Machine: describeMachine(root),
 		Config: ReportConfig{Events: cfg.Events, Batches: cfg.Batches, Rooms: cfg.Rooms, Users: cfg.Users,
 			FreshnessSec: cfg.Freshness.Seconds(), StreamRows: cfg.StreamRows, Nexmark: cfg.Nexmark, NexmarkBatches: cfg.NexmarkBatches,
-			PackSec: cfg.PackDuration.Seconds(), PackSampleSec: cfg.PackSample.Seconds(),
+			PackSec: cfg.PackDuration.Seconds(), PackSampleSec: cfg.PackSample.Seconds(), PackRate: cfg.PackRate,
 			NoSync: cfg.NoSync, Seed: cfg.Seed},
 	}
 	load := startLoadSampler(5 * time.Second)

@@ -81,6 +81,14 @@ const packWorkers = 2
 // of ~12,500 events, and event time slower than the wall clock at the rates Weir takes.
 const packEventRate = 50_000
 
+// packPace says how the generator runs.
+func packPace(rate float64) string {
+	if rate > 0 {
+		return fmt.Sprintf("paced at %s events/s, event time following the wall clock", count(int64(rate)))
+	}
+	return fmt.Sprintf("unpaced, %s events per second of event time", count(packEventRate))
+}
+
 // pack runs workload (a) on a Weir server of its own.
 func (r *runner) pack(ctx context.Context) error {
 	w, conn, closeWeir, err := r.startWeirConn(ctx, filepath.Join(r.root, "pack"))
@@ -99,6 +107,9 @@ func (r *runner) pack(ctx context.Context) error {
 	gcfg := livegen.DefaultConfig()
 	gcfg.Seed = r.cfg.Seed
 	gcfg.Rate = packEventRate
+	if r.cfg.PackRate > 0 {
+		gcfg.Rate = r.cfg.PackRate
+	}
 	gcfg.Start = time.Now().UTC().Truncate(time.Microsecond)
 	g, err := livegen.New(gcfg)
 	if err != nil {
@@ -111,7 +122,7 @@ func (r *runner) pack(ctx context.Context) error {
 	defer cs.Close()
 	sink := &countingSink{Sink: cs}
 
-	r.progress(fmt.Sprintf("Weir: live-room pack under unpaced weir gen traffic for %s", r.cfg.PackDuration))
+	r.progress(fmt.Sprintf("Weir: live-room pack under weir gen traffic (%s) for %s", packPace(r.cfg.PackRate), r.cfg.PackDuration))
 	resetPeakRSS()
 	cpu0 := cpuSelf()
 	start := time.Now()
@@ -166,7 +177,7 @@ func (r *runner) pack(ctx context.Context) error {
 				s.ElapsedSec, count(s.Events), mib(s.LiveHeapBytes), mib(s.RSSBytes), s.StateRows, s.ReadMs))
 		}
 	})
-	p, runErr := livegen.Run(runCtx, g, sink, livegen.RunConfig{Paced: false, Workers: packWorkers})
+	p, runErr := livegen.Run(runCtx, g, sink, livegen.RunConfig{Paced: r.cfg.PackRate > 0, Workers: packWorkers})
 	close(done)
 	sampler.Wait()
 	elapsed := time.Since(start)

@@ -258,11 +258,11 @@ func (rep *Report) writePack(w io.Writer) {
 	pk := rep.Pack
 	p("### Live-room pack under `weir gen` traffic\n\n")
 	p("The live-room pack (queries/*.sql: %d views) on a fresh Weir, fed by `weir gen`'s generator "+
-		"(livegen defaults but %s events per second of event time, seed %d) unpaced, as fast as %d COPY connections take it, for %.0f s of wall time. "+
+		"(livegen defaults, seed %d; %s) through %d COPY connections, for %.0f s of wall time. "+
 		"Every %.0f s a sampler read RSS (VmRSS), the Go live heap (runtime/metrics `/gc/heap/live:bytes`, "+
 		"as of the last collection), the state rows summed over `weir_operators`, and timed "+
 		"`SELECT count(*)` of every view over the wire; a sample's read time is its slowest view's.\n\n",
-		len(pk.Views), count(packEventRate), rep.Config.Seed, packWorkers, rep.Config.PackSec, rep.Config.PackSampleSec)
+		len(pk.Views), rep.Config.Seed, packPace(rep.Config.PackRate), packWorkers, rep.Config.PackSec, rep.Config.PackSampleSec)
 	p("| duration | events | events/s | CPU s per M events | peak RSS | read p50 / p99 / max ms |\n|--:|--:|--:|--:|--:|--:|\n")
 	p("| %.1f s | %s | %s | %.2f | %s | %.1f / %.1f / %.1f |\n\n", pk.Seconds, count(pk.Events), rate(pk.EventsPerSec),
 		pk.CPUSecPerMEvents, mib(pk.PeakRSSBytes), pk.ReadP50Ms, pk.ReadP99Ms, pk.ReadMaxMs)
