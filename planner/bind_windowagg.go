@@ -69,6 +69,7 @@ func funcName(fc *pg_query.FuncCall) string {
 // aggregates' arguments, the WindowAgg, and the select list over its output.
 func (b *binder) windowAggSelect(s *pg_query.SelectStmt, in plan.Node, full *scope, calls []*pg_query.FuncCall) plan.Node {
 	over := calls[0].Over
+	frame := b.windowFrame(over, full, calls[0].Location)
 	for _, fc := range calls {
 		name := funcName(fc)
 		if !aggregateNames[name] {
@@ -77,7 +78,9 @@ func (b *binder) windowAggSelect(s *pg_query.SelectStmt, in plan.Node, full *sco
 		if fc.Over.Name != "" || fc.Over.Refname != "" {
 			b.unsupported(fc.Location, "named windows")
 		}
-		if !proto.Equal(withoutLocations(over), withoutLocations(fc.Over)) {
+		// The same window, also when its frame is spelled differently (ROWS UNBOUNDED
+		// PRECEDING, ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW).
+		if !proto.Equal(windowKeysOnly(over), windowKeysOnly(fc.Over)) || b.windowFrame(fc.Over, full, fc.Location) != frame {
 			b.unsupported(fc.Location, "window functions over different windows in one SELECT")
 		}
 		if fc.AggDistinct {
@@ -87,7 +90,6 @@ func (b *binder) windowAggSelect(s *pg_query.SelectStmt, in plan.Node, full *sco
 			b.unsupported(fc.Location, "FILTER in a window aggregate")
 		}
 	}
-	frame := b.windowFrame(over, full, calls[0].Location)
 	ls := in.Schema()
 	pre := identity(ls)
 	preCols := append([]plan.Column{}, ls...)
@@ -122,6 +124,13 @@ func (b *binder) windowAggSelect(s *pg_query.SelectStmt, in plan.Node, full *sco
 	defer func() { b.winAggs = nil }()
 	exprs, cols := b.targets(s.TargetList, full)
 	return &plan.Project{Input: node, Exprs: exprs, Cols: cols}
+}
+
+// windowKeysOnly is w without its frame clause and source locations.
+func windowKeysOnly(w *pg_query.WindowDef) proto.Message {
+	c := proto.Clone(w).(*pg_query.WindowDef)
+	c.FrameOptions, c.StartOffset, c.EndOffset = 0, nil, nil
+	return withoutLocations(c)
 }
 
 // windowFrame binds the frame clause of over. Supported: ROWS frames from n PRECEDING
