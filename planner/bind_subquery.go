@@ -18,7 +18,8 @@ import (
 
 // This file binds the query shapes beyond a single SELECT … FROM … WHERE … GROUP BY:
 // common table expressions, subqueries in FROM, scalar subqueries, EXISTS and IN as
-// semi- and anti-joins, set operations, ORDER BY … LIMIT and ranking window functions.
+// semi- and anti-joins, set operations, ORDER BY … LIMIT and ranking window functions
+// (aggregate window functions: bind_windowagg.go).
 
 // outerScope is the scope of the query enclosing a subquery. Correlated references are
 // allowed only where allow is set: the WHERE equalities of an EXISTS subquery.
@@ -558,6 +559,7 @@ func hasWindow(list []*pg_query.Node) bool {
 // windowSelect binds a select list with a ranking window function — row_number(),
 // rank() or dense_rank() OVER (PARTITION BY … ORDER BY …) — as a TopN that numbers every
 // row. A filter on the rank in an enclosing query (rn <= N) is pushed into the TopN.
+// A select list with aggregate window functions goes to windowAggSelect instead.
 func (b *binder) windowSelect(s *pg_query.SelectStmt, in plan.Node, full *scope) plan.Node {
 	if calls := windowCalls(s.TargetList); slices.ContainsFunc(calls, func(fc *pg_query.FuncCall) bool {
 		return aggregateNames[funcName(fc)]
