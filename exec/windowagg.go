@@ -66,8 +66,11 @@ func (f WindowFrame) String() string {
 // fine for partitions of thousands of rows, not for one huge partition. The state is the
 // live rows and the emitted output (one entry per distinct row and aggregate values).
 //
-// A data exception while computing an aggregate (a bigint sum out of range) fails the
-// Advance; the partition stays dirty, so a retried Advance fails the same way.
+// A data exception while computing a partition's aggregates (a bigint sum out of range)
+// sets the whole partition aside, as HashAggregate does a group: its rows are retracted
+// from the output and the error, with the partition key as its row, stands in the
+// dataflow's error batch until the partition is recomputed without it. Outside a
+// dataflow (no error batch) the Advance fails instead, and the partition stays dirty.
 type WindowAgg struct {
 	in        []delta.Kind
 	partition []int
@@ -87,7 +90,11 @@ type WindowAgg struct {
 	row    []delta.Value // scratch: the pushed row, an output row
 	seq    []*topRow     // scratch: a partition's rows in order
 	next   []winOut      // scratch: a partition's new output
+
+	errs *rowErrors // where data exceptions go, when run in a Dataflow
 }
+
+func (w *WindowAgg) setErrors(e *rowErrors) { w.errs = e }
 
 // winPartition is the state of one partition.
 type winPartition struct {
@@ -95,6 +102,11 @@ type winPartition struct {
 	rows  sortedRows // the live rows, in rowOrder
 	shown []winOut   // the output emitted so far, ordered by winAgg.compareOut
 	dirty bool
+
+	// failed is the data exception the partition last hit (its output is then absent,
+	// and the error was reported with failKey, the partition column values), if any.
+	failed  error
+	failKey []delta.Value
 }
 
 // winOut is one distinct output row: an input row and its aggregates, with the number of
@@ -184,17 +196,34 @@ func (w *WindowAgg) Advance(_ context.Context, _ Tick, out *delta.Batch) error {
 		return w.err
 	}
 	for i, p := range w.dirty {
-		if err := w.compute(p); err != nil {
+		if p.failed != nil {
+			// The partition's previous error is resolved or replaced below.
+			w.errs.add(w.String(), p.failed, p.failKey, -1)
+			p.failed, p.failKey = nil, nil
+		}
+		err := w.compute(p)
+		if err != nil && (w.errs == nil || !IsRowError(err)) {
 			// Keep this partition and the rest dirty: a retried Advance fails the same way.
 			w.dirty = w.dirty[i:]
 			return err
 		}
 		w.dirty[i] = nil
 		p.dirty = false
+		if err != nil {
+			clear(w.next)
+			w.next = w.next[:0]
+			p.failed = err
+			first := p.rows.chunks[0][0].vals // compute fails only on rows
+			p.failKey = make([]delta.Value, len(w.partition))
+			for k, c := range w.partition {
+				p.failKey[k] = first[c]
+			}
+			w.errs.add(w.String(), err, p.failKey, 1)
+		}
 		w.diff(p.shown, w.next, out)
 		clear(p.shown)
 		p.shown = append(p.shown[:0], w.next...)
-		if p.rows.len() == 0 && len(p.shown) == 0 {
+		if p.rows.len() == 0 && len(p.shown) == 0 && p.failed == nil {
 			delete(w.parts, p.key)
 		}
 	}

@@ -4,13 +4,16 @@ import (
 	"encoding/binary"
 
 	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
 )
 
 // WindowAgg's state (version 1): uvarint partitions, uvarint dirty partitions, then the
 // partitions (the dirty ones first, in the order they became dirty). A partition is its
 // key, its rows in order (values, multiplicity) and the output it last emitted, in
 // order: each entry names its row by position+1 (0: a row no longer stored, whose values
-// follow), then its aggregate values and multiplicity. The running aggregate states are
+// follow), then its aggregate values and multiplicity; then whether the partition is set
+// aside by a data exception and if so the error's code, message and the partition key
+// values it was reported with. The running aggregate states are
 // not saved: Advance computes them again from the rows.
 
 // AppendState appends the partitions to dst.
@@ -54,6 +57,13 @@ func (w *WindowAgg) appendPartition(dst []byte, p *winPartition) []byte {
 		}
 		dst = delta.AppendStateRow(dst, o.aggs)
 		dst = binary.AppendVarint(dst, o.n)
+	}
+	dst = appendBool(dst, p.failed != nil)
+	if p.failed != nil {
+		e := sqlerr.As(p.failed)
+		dst = delta.AppendStateBytes(dst, string(e.Code))
+		dst = delta.AppendStateBytes(dst, e.Msg)
+		dst = delta.AppendStateRow(dst, p.failKey)
 	}
 	return dst
 }
@@ -151,5 +161,18 @@ func (w *WindowAgg) readPartition(r *delta.StateReader, p *winPartition) {
 			return
 		}
 		p.shown = append(p.shown, o)
+	}
+	if r.Bool() {
+		code, msg := r.String(), r.String()
+		p.failed = &sqlerr.Error{Code: sqlerr.Code(code), Msg: msg}
+		kinds := make([]delta.Kind, len(w.partition))
+		for k, c := range w.partition {
+			kinds[k] = w.in[c]
+		}
+		p.failKey = r.Row(kinds, make([]delta.Value, 0, len(kinds)))
+		w.keyBuf = appendRowEnc(w.keyBuf[:0], p.failKey)
+		if r.Err() == nil && (string(w.keyBuf) != p.key || len(p.shown) > 0) {
+			r.Failf("bad failed partition")
+		}
 	}
 }

@@ -281,3 +281,35 @@ func TestWindowAggConfigErrors(t *testing.T) {
 		require.Error(t, err, fmt.Sprint(w))
 	}
 }
+
+// TestWindowAggRowErrors checks that a data exception sets the partition aside (its
+// rows retracted, the error reported with the partition key) until it is resolved.
+func TestWindowAggRowErrors(t *testing.T) {
+	w := NewWindowAgg(ints3, []int{0}, []SortKey{asc(1)}, WindowFrame{Preceding: 1}, []AggSpec{agg(AggSum, 2)})
+	errs := &rowErrors{b: delta.New(RowErrorKinds)}
+	w.setErrors(errs)
+	step := func(in string) ([]string, []string) {
+		out := delta.New(w.OutKinds())
+		require.NoError(t, w.Push(t.Context(), 0, rows(t, ints3, in), out))
+		require.NoError(t, w.Advance(t.Context(), Tick{}, out))
+		e := lines(errs.b)
+		errs.b.Reset()
+		return lines(out), e
+	}
+	out, e := step("1 1 9223372036854775807 +1\n2 1 5 +1")
+	require.Equal(t, []string{"1 1 9223372036854775807 9223372036854775807 +1", "2 1 5 5 +1"}, out)
+	require.Empty(t, e)
+	out, e = step("1 2 1 +1")
+	require.Equal(t, []string{"1 1 9223372036854775807 9223372036854775807 -1"}, out)
+	require.Len(t, e, 1)
+	require.Contains(t, e[0], "22003")
+	require.Contains(t, e[0], "(1) 0 +1")
+	saved := w.AppendState(nil)
+	twin := NewWindowAgg(ints3, []int{0}, []SortKey{asc(1)}, WindowFrame{Preceding: 1}, []AggSpec{agg(AggSum, 2)})
+	require.NoError(t, twin.LoadState(saved))
+	require.Equal(t, saved, twin.AppendState(nil))
+	out, e = step("1 1 9223372036854775807 -1")
+	require.Equal(t, []string{"1 2 1 1 +1"}, out)
+	require.Len(t, e, 1)
+	require.Contains(t, e[0], "(1) 0 -1")
+}
