@@ -23,6 +23,7 @@ var (
 	_ Checkpointer = (*SemiJoin)(nil)
 	_ Checkpointer = (*SetOp)(nil)
 	_ Checkpointer = (*TopN)(nil)
+	_ Checkpointer = (*WindowAgg)(nil)
 	_ Checkpointer = (*WindowAssign)(nil)
 	_ Checkpointer = (*WindowClose)(nil)
 	_ Checkpointer = (*SessionAssign)(nil)

@@ -226,6 +226,28 @@ func checkpointCases() []cpCase {
 		cpCase{"SetOp/mixed", two(mixedKinds), keyed(mixedKinds, mixedKinds), func() Operator {
 			return NewSetOp(mixedKinds, SetExcept, true)
 		}},
+		cpCase{"WindowAgg/rows", one(ints3), keyed(ints3), func() Operator {
+			return NewWindowAgg(ints3, []int{0}, []SortKey{asc(1)}, WindowFrame{Preceding: 2}, []AggSpec{countStar(),
+				agg(AggCount, 2), {Func: AggSum, Arg: 2, ResultType: catalog.Numeric},
+				{Func: AggAvg, Arg: 2, ResultType: catalog.Numeric}, agg(AggMin, 2), agg(AggMax, 1)})
+		}},
+		cpCase{"WindowAgg/unbounded", one(ints3), keyed(ints3), func() Operator {
+			return NewWindowAgg(ints3, nil, []SortKey{desc(1)}, WindowFrame{Preceding: -1}, []AggSpec{countStar(),
+				{Func: AggSum, Arg: 2, ResultType: catalog.Numeric}, agg(AggMax, 2)})
+		}},
+		cpCase{"WindowAgg/range", one(ints3), keyed(ints3), func() Operator {
+			return NewWindowAgg(ints3, []int{0}, []SortKey{asc(1)}, WindowFrame{Preceding: -1, Peers: true},
+				[]AggSpec{{Func: AggAvg, Arg: 2, ResultType: catalog.Float8}, agg(AggMin, 2)})
+		}},
+		cpCase{"WindowAgg/overflow", one(ints3), keyed(ints3), func() Operator {
+			// bigint sums of cpValue's extremes overflow: partitions set aside as row errors.
+			return NewWindowAgg(ints3, []int{0}, []SortKey{desc(2)}, WindowFrame{Preceding: 1}, []AggSpec{agg(AggSum, 1), countStar()})
+		}},
+		cpCase{"WindowAgg/mixed", one(mixedKinds), keyed(mixedKinds), func() Operator {
+			return NewWindowAgg(mixedKinds, []int{2}, []SortKey{asc(1), desc(4)}, WindowFrame{Preceding: 1},
+				[]AggSpec{countStar(), agg(AggCount, 6), agg(AggMin, 1), agg(AggMax, 5), agg(AggAvg, 3),
+					agg(AggSum, 4), agg(AggMin, 4)})
+		}},
 		cpCase{"TopN/row_number", one(ints2), keyed(ints2), func() Operator {
 			return NewTopN(ints2, []int{0}, []SortKey{asc(1)}, 2, 1, RowNumber, true)
 		}},
@@ -464,6 +486,7 @@ func TestCheckpointOperatorsCovered(t *testing.T) {
 		"SemiJoin":       NewSemiJoin(ints2, ints2, nil, nil, nil, false, false),
 		"SetOp":          NewSetOp(ints2, SetUnion, false),
 		"TopN":           NewTopN(ints2, nil, nil, 1, 0, RowNumber, false),
+		"WindowAgg":      NewWindowAgg(ints2, nil, nil, WindowFrame{Preceding: -1}, nil),
 		"WindowAssign":   NewWindowAssign(ints2, Window{TimeCol: 0, Size: 1, Slide: 1}, false),
 		"WindowClose":    NewWindowClose(ints2, Expiry{}),
 		"SessionAssign":  NewSessionAssign(ints2, 0, 1, nil, nil),

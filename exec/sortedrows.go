@@ -6,7 +6,7 @@ import (
 	"github.com/weirdb/weir/internal/delta"
 )
 
-// sortedRows is a TopN partition's live rows in order, held in chunks of at most
+// sortedRows is a TopN or WindowAgg partition's live rows in order, held in chunks of at most
 // maxChunkRows rows, each chunk sorted and every row of a chunk before every row of the
 // next. A change costs a binary search over the chunks' last rows and one within a chunk,
 // and moves at most a chunk's rows, where one sorted slice moved half the partition on
@@ -24,7 +24,7 @@ func (s *sortedRows) len() int { return s.n }
 
 // search finds the position of the row (row, enc) in t's order: chunk c and index i
 // within it where it is or would be inserted, and whether it is there.
-func (s *sortedRows) search(t *TopN, row []delta.Value, enc string) (c, i int, found bool) {
+func (s *sortedRows) search(t *rowOrder, row []delta.Value, enc string) (c, i int, found bool) {
 	// The first chunk whose last row is not before the row.
 	c, _ = slices.BinarySearchFunc(s.chunks, row, func(ch []topRow, row []delta.Value) int {
 		last := &ch[len(ch)-1]

@@ -14,6 +14,7 @@ var (
 	_ stateSizer = (*HashAggregate)(nil)
 	_ stateSizer = (*SetOp)(nil)
 	_ stateSizer = (*TopN)(nil)
+	_ stateSizer = (*WindowAgg)(nil)
 )
 
 func (a *arrangement) rowCount() int64 {
@@ -48,6 +49,15 @@ func (s *SetOp) StateRows() int64 { return int64(len(s.rows)) }
 func (t *TopN) StateRows() int64 {
 	n := int64(0)
 	for _, p := range t.parts {
+		n += int64(p.rows.len())
+	}
+	return n
+}
+
+// StateRows is the number of distinct rows kept across all partitions.
+func (w *WindowAgg) StateRows() int64 {
+	n := int64(0)
+	for _, p := range w.parts {
 		n += int64(p.rows.len())
 	}
 	return n

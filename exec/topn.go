@@ -92,7 +92,7 @@ func (k RankKind) String() string {
 type TopN struct {
 	in        []delta.Kind
 	partition []int
-	order     []SortKey
+	rowOrder  // the sort keys
 	limit     int64
 	offset    int64
 	rank      RankKind
@@ -160,7 +160,7 @@ func NewTopN(in []delta.Kind, partition []int, order []SortKey, limit, offset in
 	t := &TopN{
 		in:        slices.Clone(in),
 		partition: slices.Clone(partition),
-		order:     slices.Clone(order),
+		rowOrder:  rowOrder{order: slices.Clone(order)},
 		limit:     limit,
 		offset:    offset,
 		rank:      rank,
@@ -189,8 +189,14 @@ func NewTopN(in []delta.Kind, partition []int, order []SortKey, limit, offset in
 	return t
 }
 
+// rowOrder is the order of a partition's rows, for TopN and WindowAgg: the sort keys,
+// then the whole row's encoding among peers.
+type rowOrder struct {
+	order []SortKey
+}
+
 // compareOrder orders two rows by the sort keys alone: 0 means they are peers.
-func (t *TopN) compareOrder(a, b []delta.Value) int {
+func (t *rowOrder) compareOrder(a, b []delta.Value) int {
 	for _, k := range t.order {
 		x, y := a[k.Col], b[k.Col]
 		switch {
@@ -214,7 +220,7 @@ func (t *TopN) compareOrder(a, b []delta.Value) int {
 }
 
 // compare is the total order of a partition: the sort keys, then the row encoding.
-func (t *TopN) compare(aVals []delta.Value, aEnc string, bVals []delta.Value, bEnc string) int {
+func (t *rowOrder) compare(aVals []delta.Value, aEnc string, bVals []delta.Value, bEnc string) int {
 	if c := t.compareOrder(aVals, bVals); c != 0 {
 		return c
 	}
@@ -249,7 +255,7 @@ func (t *TopN) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) e
 		t.row = b.Row(i, t.row)
 		t.encBuf = b.AppendKey(t.encBuf[:0], i)
 		enc := string(t.encBuf)
-		c, at, found := p.rows.search(t, t.row, enc)
+		c, at, found := p.rows.search(&t.rowOrder, t.row, enc)
 		if !found {
 			p.rows.insert(c, at, topRow{enc: enc, vals: slices.Clone(t.row), n: w})
 			continue

@@ -34,6 +34,7 @@ type binder struct {
 	corr      *corrCapture                           // the EXISTS subquery whose correlations are collected
 	scalars   map[*pg_query.SubLink]int              // scalar subqueries of the SELECT being bound → column
 	rankCol   *expr.Col                              // the ranking window function's column, in windowSelect
+	winAggs   map[*pg_query.FuncCall]*expr.Col       // the window aggregates' columns, in windowAggSelect
 	// locs holds the source location of each bound expression, so an error found later
 	// (a bad literal, an ungrouped column, a CASE arm of the wrong type) points where
 	// PostgreSQL does.

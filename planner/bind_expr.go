@@ -829,6 +829,9 @@ func (b *binder) funcCall(fc *pg_query.FuncCall, sc *scope) expr.Expr {
 		if _, ok := rankingFunctions[name]; ok && b.rankCol != nil {
 			return b.rankCol
 		}
+		if c, ok := b.winAggs[fc]; ok {
+			return c
+		}
 		b.unsupported(fc.Location, "window function "+name+"() OVER (…) here (ranking functions are supported in the select list)")
 	}
 	if unsupportedAggregates[name] {

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -17,7 +18,8 @@ import (
 
 // This file binds the query shapes beyond a single SELECT … FROM … WHERE … GROUP BY:
 // common table expressions, subqueries in FROM, scalar subqueries, EXISTS and IN as
-// semi- and anti-joins, set operations, ORDER BY … LIMIT and ranking window functions.
+// semi- and anti-joins, set operations, ORDER BY … LIMIT and ranking window functions
+// (aggregate window functions: bind_windowagg.go).
 
 // outerScope is the scope of the query enclosing a subquery. Correlated references are
 // allowed only where allow is set: the WHERE equalities of an EXISTS subquery.
@@ -557,7 +559,13 @@ func hasWindow(list []*pg_query.Node) bool {
 // windowSelect binds a select list with a ranking window function — row_number(),
 // rank() or dense_rank() OVER (PARTITION BY … ORDER BY …) — as a TopN that numbers every
 // row. A filter on the rank in an enclosing query (rn <= N) is pushed into the TopN.
+// A select list with aggregate window functions goes to windowAggSelect instead.
 func (b *binder) windowSelect(s *pg_query.SelectStmt, in plan.Node, full *scope) plan.Node {
+	if calls := windowCalls(s.TargetList); slices.ContainsFunc(calls, func(fc *pg_query.FuncCall) bool {
+		return aggregateNames[funcName(fc)]
+	}) {
+		return b.windowAggSelect(s, in, full, calls)
+	}
 	var over *pg_query.WindowDef
 	var kind exec.RankKind
 	var visit func(n *pg_query.Node)
@@ -569,7 +577,7 @@ func (b *binder) windowSelect(s *pg_query.SelectStmt, in plan.Node, full *scope)
 			name := strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().Sval)
 			k, ok := rankingFunctions[name]
 			if !ok {
-				b.unsupported(fc.Location, "window function "+name+"() (only row_number, rank and dense_rank, for top-N)")
+				b.unsupported(fc.Location, "window function "+name+"() (only row_number, rank and dense_rank, and count, sum, avg, min and max)")
 			}
 			if len(fc.Args) > 0 || fc.AggStar || fc.AggFilter != nil {
 				b.fail(sqlerr.UndefinedFunction, fc.Location, "function %s with arguments does not exist", name)
@@ -593,12 +601,31 @@ func (b *binder) windowSelect(s *pg_query.SelectStmt, in plan.Node, full *scope)
 	ls := in.Schema()
 	pre := identity(ls)
 	preCols := append([]plan.Column{}, ls...)
+	partition, order := b.windowKeys(over, full, &pre, &preCols)
+	var node plan.Node = &plan.Project{Input: in, Exprs: pre, Cols: preCols}
+	rankName := "row_number"
+	for name, k := range rankingFunctions {
+		if k == kind {
+			rankName = name
+		}
+	}
+	node = &plan.TopN{Input: node, Partition: partition, Order: order, Limit: -1, Rank: kind, RankCol: true, RankName: rankName}
+	b.rankCol = &expr.Col{Idx: len(pre), T: catalog.Int8, Name: rankName}
+	defer func() { b.rankCol = nil }()
+	exprs, cols := b.targets(s.TargetList, full)
+	return &plan.Project{Input: node, Exprs: exprs, Cols: cols}
+}
+
+// windowKeys binds the PARTITION BY and ORDER BY of a window over the scope full,
+// appending their expressions to the pre-projection pre (with columns preCols), and
+// returns the partition columns and sort keys, as indexes into it.
+func (b *binder) windowKeys(over *pg_query.WindowDef, full *scope, pre *[]expr.Expr, preCols *[]plan.Column) ([]int, []exec.SortKey) {
 	var partition []int
 	for _, p := range over.PartitionClause {
 		e := b.finalType(b.expr(p, full), location(p))
-		partition = append(partition, len(pre))
-		pre = append(pre, e)
-		preCols = append(preCols, plan.Column{Name: e.String(), Type: e.Type()})
+		partition = append(partition, len(*pre))
+		*pre = append(*pre, e)
+		*preCols = append(*preCols, plan.Column{Name: e.String(), Type: e.Type()})
 	}
 	var order []exec.SortKey
 	for _, o := range over.OrderClause {
@@ -616,22 +643,11 @@ func (b *binder) windowSelect(s *pg_query.SelectStmt, in plan.Node, full *scope)
 		case pg_query.SortByNulls_SORTBY_NULLS_LAST:
 			nullsFirst = false
 		}
-		order = append(order, exec.SortKey{Col: len(pre), Desc: desc, NullsFirst: nullsFirst})
-		pre = append(pre, e)
-		preCols = append(preCols, plan.Column{Name: e.String(), Type: e.Type()})
+		order = append(order, exec.SortKey{Col: len(*pre), Desc: desc, NullsFirst: nullsFirst})
+		*pre = append(*pre, e)
+		*preCols = append(*preCols, plan.Column{Name: e.String(), Type: e.Type()})
 	}
-	var node plan.Node = &plan.Project{Input: in, Exprs: pre, Cols: preCols}
-	rankName := "row_number"
-	for name, k := range rankingFunctions {
-		if k == kind {
-			rankName = name
-		}
-	}
-	node = &plan.TopN{Input: node, Partition: partition, Order: order, Limit: -1, Rank: kind, RankCol: true, RankName: rankName}
-	b.rankCol = &expr.Col{Idx: len(pre), T: catalog.Int8, Name: rankName}
-	defer func() { b.rankCol = nil }()
-	exprs, cols := b.targets(s.TargetList, full)
-	return &plan.Project{Input: node, Exprs: exprs, Cols: cols}
+	return partition, order
 }
 
 // withoutLocations returns a copy of m with every source location cleared, so two

@@ -137,6 +137,8 @@ func nodeKey(n plan.Node) string {
 		return fmt.Sprintf("session(%d;%d;%v)<%s>", x.TimeCol, x.Gap, x.Partition, SourceKey(x.Rel.Name))
 	case *plan.WindowClose:
 		return fmt.Sprintf("eowc(%+v)", x.Expiry)
+	case *plan.WindowAgg:
+		return fmt.Sprintf("windowagg(%v;%v;%+v;%v)", x.Partition, x.Order, x.Frame, x.Aggs)
 	case *plan.TopN:
 		return fmt.Sprintf("topn(%v;%v;%d;%d;%v;%v)", x.Partition, x.Order, x.Limit, x.Offset, x.Rank, x.RankCol)
 	}
@@ -221,6 +223,8 @@ func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 			t.SetExpiry(*x.Expiry)
 		}
 		op = t
+	case *plan.WindowAgg:
+		op = exec.NewWindowAgg(kinds(x.Input.Schema()), x.Partition, x.Order, x.Frame, x.Aggs)
 	case *plan.Aggregate:
 		var opts []exec.AggOption
 		if insertOnly(x.Input) {

@@ -239,6 +239,29 @@ Project(room, id, rn)
 			deps: []string{"events"},
 		},
 		{
+			name: "window aggregates over a ROWS frame (Nexmark q6's shape)",
+			sql: "SELECT room, avg(amount) OVER (PARTITION BY room ORDER BY id ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS avg_amount, " +
+				"count(*) OVER (PARTITION BY room ORDER BY id ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS n FROM events",
+			explain: `
+Project(room, avg, count)
+└─ WindowAgg(partition=(room); order=(id); rows 10 preceding; avg(amount) AS avg, count(*) AS count)
+   └─ Project(id, room, amount, price, name, ts, day, score, flag, small, room, id, amount)
+      └─ Scan(events)`,
+			cols: []col{{"room", catalog.Int4}, {"avg_amount", catalog.Numeric}, {"n", catalog.Int8}},
+			deps: []string{"events"},
+		},
+		{
+			name: "a window aggregate without a frame clause runs over the rows up to the last peer",
+			sql:  "SELECT id, sum(id) OVER (PARTITION BY room ORDER BY amount) AS s, max(score) OVER (PARTITION BY room ORDER BY amount) AS m FROM events",
+			explain: `
+Project(id, sum, max)
+└─ WindowAgg(partition=(room); order=(amount); range unbounded preceding; sum(id) AS sum, max(score) AS max)
+   └─ Project(id, room, amount, price, name, ts, day, score, flag, small, room, amount, id, score)
+      └─ Scan(events)`,
+			cols: []col{{"id", catalog.Int8}, {"s", catalog.Numeric}, {"m", catalog.Float4}},
+			deps: []string{"events"},
+		},
+		{
 			name: "integer widening still gives a key",
 			sql:  "SELECT o.v FROM events e JOIN other o ON o.k = e.room",
 			explain: `
@@ -934,8 +957,29 @@ func TestErrors(t *testing.T) {
 		{"correlated IN", mv + "SELECT id FROM events e WHERE id IN (SELECT k FROM other WHERE other.k = e.room)", sqlerr.FeatureNotSupported, "e.room)", "correlated subquery"},
 		{"EXISTS in the select list", mv + "SELECT EXISTS (SELECT 1 FROM other) FROM events", sqlerr.FeatureNotSupported, "EXISTS", "conjunct of WHERE"},
 		{"scalar subquery", mv + "SELECT (SELECT 1) AS x FROM events", sqlerr.FeatureNotSupported, "(SELECT", "subquery"},
-		{"window function", mv + "SELECT sum(id) OVER () FROM events", sqlerr.FeatureNotSupported, "sum", "window function sum"},
-		{"aggregate as window function", mv + "SELECT sum(amount) OVER (PARTITION BY room) FROM events", sqlerr.FeatureNotSupported, "sum", "window function"},
+		{"window function", mv + "SELECT lag(id) OVER (ORDER BY id) FROM events", sqlerr.FeatureNotSupported, "lag", "window function lag"},
+		{"window aggregate with a RANGE offset", mv + "SELECT sum(amount) OVER (ORDER BY id RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM events",
+			sqlerr.FeatureNotSupported, "sum", "RANGE window frames"},
+		{"window aggregate over GROUPS", mv + "SELECT sum(amount) OVER (ORDER BY id GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM events",
+			sqlerr.FeatureNotSupported, "sum", "GROUPS"},
+		{"window aggregate with EXCLUDE", mv + "SELECT sum(amount) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) FROM events",
+			sqlerr.FeatureNotSupported, "sum", "EXCLUDE"},
+		{"window frame ending after the current row", mv + "SELECT sum(amount) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM events",
+			sqlerr.FeatureNotSupported, "sum", "CURRENT ROW"},
+		{"window frame from a column", mv + "SELECT sum(amount) OVER (ORDER BY id ROWS BETWEEN amount PRECEDING AND CURRENT ROW) FROM events",
+			sqlerr.FeatureNotSupported, "amount PRECEDING", "integer constant"},
+		{"negative window frame offset", mv + "SELECT sum(amount) OVER (ORDER BY id ROWS BETWEEN -1 PRECEDING AND CURRENT ROW) FROM events",
+			sqlerr.InvalidPrecedingOrFollowing, "-1", "must not be negative"},
+		{"window aggregate FILTER", mv + "SELECT sum(amount) FILTER (WHERE flag) OVER (ORDER BY id ROWS 2 PRECEDING) FROM events",
+			sqlerr.FeatureNotSupported, "sum", "FILTER in a window aggregate"},
+		{"window aggregate DISTINCT", mv + "SELECT count(DISTINCT amount) OVER (ORDER BY id ROWS 2 PRECEDING) FROM events",
+			sqlerr.FeatureNotSupported, "count", "DISTINCT in a window aggregate"},
+		{"ranking and aggregate window functions", mv + "SELECT row_number() OVER (ORDER BY id) AS rn, sum(amount) OVER (ORDER BY id) AS s FROM events",
+			sqlerr.FeatureNotSupported, "row_number", "together with aggregate window functions"},
+		{"window aggregates over different windows", mv + "SELECT sum(amount) OVER (ORDER BY id) AS s, avg(amount) OVER (ORDER BY ts) AS a FROM events",
+			sqlerr.FeatureNotSupported, "avg", "different windows"},
+		{"window aggregate over a named window", mv + "SELECT sum(amount) OVER w FROM events WINDOW w AS (ORDER BY id)",
+			sqlerr.FeatureNotSupported, "", "WINDOW clause"},
 		{"UNION ORDER BY expression", mv + "SELECT id FROM events UNION SELECT k FROM other ORDER BY id + 1 LIMIT 3", sqlerr.FeatureNotSupported, "id + 1", "ORDER BY an expression"},
 		{"scalar subquery without aggregate", mv + "SELECT id, (SELECT k FROM other) FROM events", sqlerr.FeatureNotSupported, "(SELECT k", "scalar subquery"},
 		{"WITH RECURSIVE", mv + "WITH RECURSIVE x AS (SELECT 1) SELECT id FROM events", sqlerr.FeatureNotSupported, "WITH", "WITH RECURSIVE"},

@@ -24,6 +24,7 @@ const (
 	InvalidDatetimeFormat       Code = "22007"
 	DatetimeFieldOverflow       Code = "22008"
 	DivisionByZero              Code = "22012"
+	InvalidPrecedingOrFollowing Code = "22013" // a negative window frame offset
 	InvalidTextRepresentation   Code = "22P02"
 	InvalidBinaryRepresentation Code = "22P03"
 	BadCopyFileFormat           Code = "22P04"

@@ -197,8 +197,23 @@ func (t *TopN) String() string {
 		}
 		parts = append(parts, "partition=("+strings.Join(p, ", ")+")")
 	}
+	parts = append(parts, orderString(in, t.Order))
+	if t.Limit >= 0 {
+		parts = append(parts, fmt.Sprintf("limit=%d", t.Limit))
+	}
+	if t.Offset > 0 {
+		parts = append(parts, fmt.Sprintf("offset=%d", t.Offset))
+	}
+	if t.RankCol {
+		parts = append(parts, [...]string{"row_number", "rank", "dense_rank"}[t.Rank]+" AS "+t.RankName)
+	}
+	return "TopN(" + strings.Join(parts, "; ") + ")"
+}
+
+// orderString renders sort keys over input columns in: "order=(amount DESC, id)".
+func orderString(in []Column, order []exec.SortKey) string {
 	var o []string
-	for _, k := range t.Order {
+	for _, k := range order {
 		s := in[k.Col].Name
 		if k.Desc {
 			s += " DESC"
@@ -212,17 +227,50 @@ func (t *TopN) String() string {
 		}
 		o = append(o, s)
 	}
-	parts = append(parts, "order=("+strings.Join(o, ", ")+")")
-	if t.Limit >= 0 {
-		parts = append(parts, fmt.Sprintf("limit=%d", t.Limit))
+	return "order=(" + strings.Join(o, ", ") + ")"
+}
+
+// WindowAgg computes, for every row, aggregates over a frame of the rows of its
+// partition in Order: avg(x) OVER (PARTITION BY … ORDER BY … ROWS BETWEEN n PRECEDING
+// AND CURRENT ROW). Its output is the input row followed by one column per aggregate,
+// described by Cols.
+type WindowAgg struct {
+	Input     Node
+	Partition []int
+	Order     []exec.SortKey
+	Frame     exec.WindowFrame
+	Aggs      []exec.AggSpec
+	Cols      []Column // one per aggregate
+}
+
+func (w *WindowAgg) Schema() []Column {
+	return append(append([]Column{}, w.Input.Schema()...), w.Cols...)
+}
+func (w *WindowAgg) Children() []Node { return []Node{w.Input} }
+func (w *WindowAgg) String() string {
+	in := w.Input.Schema()
+	var parts []string
+	if len(w.Partition) > 0 {
+		var p []string
+		for _, c := range w.Partition {
+			p = append(p, in[c].Name)
+		}
+		parts = append(parts, "partition=("+strings.Join(p, ", ")+")")
 	}
-	if t.Offset > 0 {
-		parts = append(parts, fmt.Sprintf("offset=%d", t.Offset))
+	if len(w.Order) > 0 {
+		parts = append(parts, orderString(in, w.Order))
 	}
-	if t.RankCol {
-		parts = append(parts, [...]string{"row_number", "rank", "dense_rank"}[t.Rank]+" AS "+t.RankName)
+	parts = append(parts, w.Frame.String())
+	as := make([]string, len(w.Aggs))
+	for i, a := range w.Aggs {
+		arg := "*"
+		if a.Arg >= 0 {
+			arg = in[a.Arg].Name
+		}
+		as[i] = a.Func.String() + "(" + arg + ") AS " + w.Cols[i].Name
 	}
-	return "TopN(" + strings.Join(parts, "; ") + ")"
+	parts = append(parts, strings.Join(as, ", "))
+	return "WindowAgg(" + strings.Join(parts, "; ") + ")"
 }
 
 // Aggregate groups by the first len(GroupCols) columns named in GroupCols and computes

@@ -1,0 +1,178 @@
+package exec
+
+import (
+	"encoding/binary"
+
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/internal/sqlerr"
+)
+
+// WindowAgg's state (version 1): uvarint partitions, uvarint dirty partitions, then the
+// partitions (the dirty ones first, in the order they became dirty). A partition is its
+// key, its rows in order (values, multiplicity) and the output it last emitted, in
+// order: each entry names its row by position+1 (0: a row no longer stored, whose values
+// follow), then its aggregate values and multiplicity; then whether the partition is set
+// aside by a data exception and if so the error's code, message and the partition key
+// values it was reported with. The running aggregate states are
+// not saved: Advance computes them again from the rows.
+
+// AppendState appends the partitions to dst.
+func (w *WindowAgg) AppendState(dst []byte) []byte {
+	dst = append(dst, stateVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(w.parts)))
+	dst = binary.AppendUvarint(dst, uint64(len(w.dirty)))
+	for _, p := range w.dirty {
+		dst = w.appendPartition(dst, p)
+	}
+	for _, p := range w.parts {
+		if !p.dirty {
+			dst = w.appendPartition(dst, p)
+		}
+	}
+	return dst
+}
+
+func (w *WindowAgg) appendPartition(dst []byte, p *winPartition) []byte {
+	dst = delta.AppendStateBytes(dst, p.key)
+	rows := make([]*topRow, 0, p.rows.len())
+	for _, r := range p.rows.all {
+		rows = append(rows, r)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(rows)))
+	for _, r := range rows {
+		dst = delta.AppendStateRow(dst, r.vals)
+		dst = binary.AppendVarint(dst, r.n)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(p.shown)))
+	j := 0 // both are in partition order: shown[i]'s row is at or after rows[j]
+	for i := range p.shown {
+		o := &p.shown[i]
+		for j < len(rows) && w.compare(rows[j].vals, rows[j].enc, o.vals, o.enc) < 0 {
+			j++
+		}
+		if j < len(rows) && rows[j].enc == o.enc {
+			dst = binary.AppendUvarint(dst, uint64(j+1))
+		} else {
+			dst = delta.AppendStateRow(append(dst, 0), o.vals)
+		}
+		dst = delta.AppendStateRow(dst, o.aggs)
+		dst = binary.AppendVarint(dst, o.n)
+	}
+	dst = appendBool(dst, p.failed != nil)
+	if p.failed != nil {
+		e := sqlerr.As(p.failed)
+		dst = delta.AppendStateBytes(dst, string(e.Code))
+		dst = delta.AppendStateBytes(dst, e.Msg)
+		dst = delta.AppendStateRow(dst, p.failKey)
+	}
+	return dst
+}
+
+// LoadState replaces the partitions with those saved in p.
+func (w *WindowAgg) LoadState(p []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	r := delta.NewStateReader(p)
+	readVersion(r, "WindowAgg")
+	n := r.Count(3)
+	nDirty := r.Count(0)
+	if r.Err() == nil && nDirty > n {
+		r.Failf("%d dirty partitions of %d", nDirty, n)
+	}
+	w.parts = make(map[string]*winPartition, n)
+	w.dirty = w.dirty[:0]
+	for i := range n {
+		part := &winPartition{key: r.String()}
+		if _, dup := w.parts[part.key]; dup {
+			r.Failf("duplicate partition")
+		}
+		w.readPartition(r, part)
+		if r.Err() != nil {
+			return r.Err()
+		}
+		w.parts[part.key] = part
+		if i < nDirty {
+			part.dirty = true
+			w.dirty = append(w.dirty, part)
+		}
+	}
+	return finish(r)
+}
+
+// readPartition reads one partition's rows and output, checking that both are in order
+// and belong to the partition.
+func (w *WindowAgg) readPartition(r *delta.StateReader, p *winPartition) {
+	inPartition := func(vals []delta.Value) {
+		w.keyBuf, _ = appendKeyOf(w.keyBuf[:0], vals, w.partition)
+		if r.Err() == nil && string(w.keyBuf) != p.key {
+			r.Failf("row outside its partition")
+		}
+	}
+	nRows := r.Count(minRowBytes(len(w.in)))
+	if r.Err() != nil {
+		return
+	}
+	p.rows = sortedRows{}
+	rows := make([]*topRow, 0, nRows) // by position, for the shown rows
+	for range nRows {
+		row := topRow{vals: r.Row(w.in, make([]delta.Value, 0, len(w.in)))}
+		row.n = r.Varint()
+		w.encBuf = appendRowEnc(w.encBuf[:0], row.vals)
+		row.enc = string(w.encBuf)
+		if last := p.rows.last(); r.Err() == nil &&
+			(row.n == 0 || (last != nil && w.compare(last.vals, last.enc, row.vals, row.enc) >= 0)) {
+			r.Failf("partition rows out of order")
+		}
+		inPartition(row.vals)
+		if r.Err() != nil {
+			return
+		}
+		p.rows.push(row)
+		rows = append(rows, p.rows.last())
+	}
+	nShown := r.Count(1 + minRowBytes(len(w.aggKinds))) // a position, the aggregates, a multiplicity
+	if r.Err() != nil {
+		return
+	}
+	p.shown = make([]winOut, 0, nShown)
+	for range nShown {
+		var o winOut
+		switch at := r.Uvarint(); {
+		case at == 0:
+			o.vals = r.Row(w.in, make([]delta.Value, 0, len(w.in)))
+			w.encBuf = appendRowEnc(w.encBuf[:0], o.vals)
+			o.enc = string(w.encBuf)
+			inPartition(o.vals)
+		case at <= uint64(len(rows)):
+			o.vals, o.enc = rows[at-1].vals, rows[at-1].enc
+		default:
+			r.Failf("shown row %d of %d", at, len(rows))
+		}
+		o.aggs = r.Row(w.aggKinds, make([]delta.Value, 0, len(w.aggKinds)))
+		o.n = r.Varint()
+		if r.Err() != nil {
+			return
+		}
+		w.encBuf = appendRowEnc(w.encBuf[:0], o.aggs)
+		o.aggEnc = string(w.encBuf)
+		if k := len(p.shown); o.n <= 0 || (k > 0 && w.compareOut(&p.shown[k-1], &o) >= 0) {
+			r.Failf("partition output out of order")
+			return
+		}
+		p.shown = append(p.shown, o)
+	}
+	if r.Bool() {
+		code, msg := r.String(), r.String()
+		p.failed = &sqlerr.Error{Code: sqlerr.Code(code), Msg: msg}
+		kinds := make([]delta.Kind, len(w.partition))
+		for k, c := range w.partition {
+			kinds[k] = w.in[c]
+		}
+		p.failKey = r.Row(kinds, make([]delta.Value, 0, len(kinds)))
+		w.keyBuf = appendRowEnc(w.keyBuf[:0], p.failKey)
+		if r.Err() == nil && (string(w.keyBuf) != p.key || len(p.shown) > 0) {
+			r.Failf("bad failed partition")
+		}
+	}
+}
