@@ -81,6 +81,9 @@ const packWorkers = 2
 // of ~12,500 events, and event time slower than the wall clock at the rates Weir takes.
 const packEventRate = 50_000
 
+// packFillLimit bounds how long filling the pack's tables may take before its events.
+const packFillLimit = 2 * time.Minute
+
 // packPace says how the generator runs.
 func packPace(rate float64) string {
 	if rate > 0 {
@@ -151,9 +154,12 @@ func (r *runner) pack(ctx context.Context) error {
 	}
 	res.Samples = append(res.Samples, first)
 
-	// The sampler shares conn with nothing else until Run returns.
-	runCtx, stopRun := context.WithTimeout(ctx, r.cfg.PackDuration)
+	// The run lasts PackDuration from the first event (filling the tables first takes
+	// seconds, more under -race), and at most packFillLimit more. The sampler shares
+	// conn with nothing else until Run returns.
+	runCtx, stopRun := context.WithTimeout(ctx, r.cfg.PackDuration+packFillLimit)
 	defer stopRun()
+	sink.first = func() { time.AfterFunc(r.cfg.PackDuration, stopRun) }
 	done := make(chan struct{})
 	var sampler sync.WaitGroup
 	var sampleErr error
@@ -202,7 +208,7 @@ func (r *runner) pack(ctx context.Context) error {
 	res.Events = sink.events.Load()
 	res.EventSeconds = p.Elapsed.Seconds()
 	if res.Events == 0 || p.Elapsed <= 0 {
-		return fmt.Errorf("Weir: live-room pack: the generator wrote no events in %s (filling the tables took the whole run?)", r.cfg.PackDuration)
+		return fmt.Errorf("Weir: live-room pack: the generator wrote no events in %s (filling the tables took all of it)", packFillLimit)
 	}
 	if p.Events != res.Events {
 		return fmt.Errorf("Weir: live-room pack: the generator counted %d events, the sink %d", p.Events, res.Events)
@@ -281,9 +287,14 @@ func abs(f float64) float64 {
 type countingSink struct {
 	livegen.Sink
 	events, comments, gifts, coins atomic.Int64
+	first                          func() // called once, when the first events are written
+	once                           sync.Once
 }
 
 func (s *countingSink) Append(ctx context.Context, src livegen.Schema, rows [][]any) error {
+	if s.first != nil {
+		s.once.Do(s.first)
+	}
 	if err := s.Sink.Append(ctx, src, rows); err != nil {
 		return err
 	}
