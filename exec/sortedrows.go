@@ -43,6 +43,19 @@ func (s *sortedRows) search(t *rowOrder, row []delta.Value, enc string) (c, i in
 	return c, i, found
 }
 
+// add adds w copies of row (encoded enc) in o's order: a new row is inserted (a copy of
+// row), a row whose multiplicity reaches 0 removed.
+func (s *sortedRows) add(o *rowOrder, row []delta.Value, enc string, w int64) {
+	c, i, found := s.search(o, row, enc)
+	if !found {
+		s.insert(c, i, topRow{enc: enc, vals: slices.Clone(row), n: w})
+		return
+	}
+	if r := s.at(c, i); r.add(w) == 0 {
+		s.remove(c, i)
+	}
+}
+
 // at returns the row at chunk c, index i.
 func (s *sortedRows) at(c, i int) *topRow { return &s.chunks[c][i] }
 

@@ -255,14 +255,7 @@ func (t *TopN) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) e
 		t.row = b.Row(i, t.row)
 		t.encBuf = b.AppendKey(t.encBuf[:0], i)
 		enc := string(t.encBuf)
-		c, at, found := p.rows.search(&t.rowOrder, t.row, enc)
-		if !found {
-			p.rows.insert(c, at, topRow{enc: enc, vals: slices.Clone(t.row), n: w})
-			continue
-		}
-		if r := p.rows.at(c, at); r.add(w) == 0 {
-			p.rows.remove(c, at)
-		}
+		p.rows.add(&t.rowOrder, t.row, enc, w)
 	}
 	return nil
 }

@@ -177,14 +177,7 @@ func (w *WindowAgg) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Bat
 		w.row = b.Row(i, w.row)
 		w.encBuf = b.AppendKey(w.encBuf[:0], i)
 		enc := string(w.encBuf)
-		c, at, found := p.rows.search(&w.rowOrder, w.row, enc)
-		if !found {
-			p.rows.insert(c, at, topRow{enc: enc, vals: slices.Clone(w.row), n: wt})
-			continue
-		}
-		if r := p.rows.at(c, at); r.add(wt) == 0 {
-			p.rows.remove(c, at)
-		}
+		p.rows.add(&w.rowOrder, w.row, enc, wt)
 	}
 	return nil
 }
