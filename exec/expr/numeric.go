@@ -1,6 +1,9 @@
 package expr
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
@@ -16,6 +19,22 @@ func NumericValue(d decimal.Decimal) delta.Value { return delta.Numeric(d.String
 // DecimalOf reads a non-NULL numeric value. The text was printed by decimal.String, so it
 // always parses.
 func DecimalOf(v delta.Value) decimal.Decimal { return decimal.MustParse(v.S) }
+
+// plainInt reads a numeric's canonical text that is an integer of at most 18 digits (a
+// sum of bigints, say) without parsing a decimal; ok is false for anything else.
+func plainInt(s string) (int64, bool) {
+	digits := strings.TrimPrefix(s, "-")
+	if len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
 
 func numericArith(op Op, a, b delta.Value) (delta.Value, error) {
 	x, y := DecimalOf(a), DecimalOf(b)
@@ -55,7 +74,10 @@ func convertNumeric(v delta.Value, from, to catalog.Type) (delta.Value, error) {
 		}
 		return NumericValue(d), nil
 	case from == catalog.Numeric && to.IsInteger():
-		n, ok := DecimalOf(v).Int64()
+		n, ok := plainInt(v.S)
+		if !ok {
+			n, ok = DecimalOf(v).Int64()
+		}
 		if !ok || !fitsInt(n, to) {
 			return v, overflow(to)
 		}

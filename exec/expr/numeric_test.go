@@ -40,6 +40,11 @@ func TestNumericCasts(t *testing.T) {
 		{"negative half away", cast(num("-2.5"), catalog.Int8), "-3", ""},
 		{"numeric to smallint overflow", cast(num("32767.5"), catalog.Int2), "", sqlerr.NumericValueOutOfRange},
 		{"numeric to bigint overflow", cast(num("9223372036854775807.5"), catalog.Int8), "", sqlerr.NumericValueOutOfRange},
+		{"integral numeric to bigint", cast(num("-123456789012345678"), catalog.Int8), "-123456789012345678", ""},
+		{"19 digits to bigint", cast(num("9223372036854775807"), catalog.Int8), "9223372036854775807", ""},
+		{"20 digits to bigint overflow", cast(num("-92233720368547758080"), catalog.Int8), "", sqlerr.NumericValueOutOfRange},
+		{"integral numeric to smallint overflow", cast(num("40000"), catalog.Int2), "", sqlerr.NumericValueOutOfRange},
+		{"integral numeric to int", cast(num("-0"), catalog.Int4), "0", ""},
 		{"numeric to float", cast(num("0.1"), catalog.Float8), "0.1", ""},
 		{"numeric to float overflow", cast(num("1e400"), catalog.Float8), "", sqlerr.NumericValueOutOfRange},
 		{"numeric to real", cast(num("1.5"), catalog.Float4), "1.5", ""},
@@ -82,4 +87,20 @@ func TestNumericFunctions(t *testing.T) {
 		{"ceiling negative", fn("ceiling", "-0.4"), "0", ""},
 		{"trunc", fn("trunc", "-2.7"), "-2", ""},
 	})
+}
+
+// BenchmarkNumericToBigint casts a bigint sum's numeric text back to bigint (the pack's
+// sum(score)::bigint): integral text takes plainInt, text with a fraction the decimal
+// parse it took before.
+func BenchmarkNumericToBigint(b *testing.B) {
+	for _, s := range []string{"1234567", "1234567.0"} {
+		b.Run(s, func(b *testing.B) {
+			c := cast(num(s), catalog.Int8)
+			for b.Loop() {
+				if _, err := c.Eval(nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
