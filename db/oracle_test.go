@@ -48,26 +48,33 @@ var oracleViews = map[string]string{
 	"comma_join": `SELECT t1.k, t2.w FROM t1, t2 WHERE t1.k = t2.k AND t2.w > 0.5`,
 }
 
+// openWithOracle opens a durable Weir and an in-memory DuckDB, closed at the test's end;
+// both runs a statement on each.
+func openWithOracle(t *testing.T) (d *db.DB, s *db.Session, oracle *sql.DB, both func(q string)) {
+	t.Helper()
+	d, err := db.Open(context.Background(), db.Config{Dir: t.TempDir()}, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	s = d.NewSession(nil)
+	oracle, err = sql.Open("duckdb", "")
+	require.NoError(t, err)
+	t.Cleanup(func() { oracle.Close() })
+	oracle.SetMaxOpenConns(1)
+	return d, s, oracle, func(q string) {
+		t.Helper()
+		weirExec(t, s, q)
+		_, err := oracle.ExecContext(context.Background(), q)
+		require.NoError(t, err, q)
+	}
+}
+
 func TestDifferentialOracle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("oracle test runs in the full suite (make test)")
 	}
 	ctx := context.Background()
-	d, err := db.Open(ctx, db.Config{Dir: t.TempDir()}, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	require.NoError(t, err)
-	defer d.Close()
-	s := d.NewSession(nil)
-	oracle, err := sql.Open("duckdb", "")
-	require.NoError(t, err)
-	defer oracle.Close()
-	oracle.SetMaxOpenConns(1)
+	_, s, oracle, both := openWithOracle(t)
 
-	both := func(q string) {
-		t.Helper()
-		weirExec(t, s, q)
-		_, err := oracle.ExecContext(ctx, q)
-		require.NoError(t, err, q)
-	}
 	for _, q := range oracleSchema {
 		both(q)
 	}

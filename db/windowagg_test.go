@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -53,21 +52,7 @@ func TestWindowAggOracle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("oracle test runs in the full suite (make test)")
 	}
-	ctx := context.Background()
-	d, err := db.Open(ctx, db.Config{Dir: t.TempDir()}, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	require.NoError(t, err)
-	defer d.Close()
-	s := d.NewSession(nil)
-	oracle, err := sql.Open("duckdb", "")
-	require.NoError(t, err)
-	defer oracle.Close()
-	oracle.SetMaxOpenConns(1)
-	both := func(q string) {
-		t.Helper()
-		weirExec(t, s, q)
-		_, err := oracle.ExecContext(ctx, q)
-		require.NoError(t, err, q)
-	}
+	_, s, oracle, both := openWithOracle(t)
 	both(`CREATE TABLE a (id bigint PRIMARY KEY, seller integer, dt bigint)`)
 	both(`CREATE TABLE b (id bigint PRIMARY KEY, auction bigint, dt bigint, price bigint)`)
 

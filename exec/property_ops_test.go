@@ -459,6 +459,32 @@ type topNSpec struct {
 	rankCol       bool
 }
 
+// oracleCompareOrder orders rows a and b by the sort keys alone, as SQL's ORDER BY does
+// (each key's NULLs first or last as it says), written apart from exec's rowOrder.
+func oracleCompareOrder(order []SortKey, a, b []delta.Value) int {
+	for _, k := range order {
+		x, y := a[k.Col], b[k.Col]
+		if x.Null || y.Null {
+			if x.Null && y.Null {
+				continue
+			}
+			// x.Null && NullsFirst, or y.Null && !NullsFirst: x first
+			if x.Null == k.NullsFirst {
+				return -1
+			}
+			return 1
+		}
+		c := delta.Compare(x, y)
+		if k.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
 // oracleTopN numbers the rows of each partition of rel from scratch: sort the copies of
 // the rows, then count.
 func oracleTopN(rel multiset, s topNSpec) multiset {
@@ -471,29 +497,7 @@ func oracleTopN(rel multiset, s topNSpec) multiset {
 		k := delta.RowKey(key)
 		parts[k] = append(parts[k], r)
 	}
-	cmpOrder := func(a, b *mrow) int {
-		for _, k := range s.order {
-			x, y := a.vals[k.Col], b.vals[k.Col]
-			if x.Null || y.Null {
-				if x.Null && y.Null {
-					continue
-				}
-				// x.Null && NullsFirst, or y.Null && !NullsFirst: x first
-				if x.Null == k.NullsFirst {
-					return -1
-				}
-				return 1
-			}
-			c := delta.Compare(x, y)
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	}
+	cmpOrder := func(a, b *mrow) int { return oracleCompareOrder(s.order, a.vals, b.vals) }
 	out := multiset{}
 	for _, rows := range parts {
 		slices.SortFunc(rows, func(a, b *mrow) int {

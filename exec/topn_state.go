@@ -30,27 +30,12 @@ func (t *TopN) AppendState(dst []byte) []byte {
 
 func (t *TopN) appendPartition(dst []byte, p *topPartition) []byte {
 	dst = delta.AppendStateBytes(dst, p.key)
-	rows := make([]*topRow, 0, p.rows.len())
-	for _, r := range p.rows.all {
-		rows = append(rows, r)
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(rows)))
-	for _, r := range rows {
-		dst = delta.AppendStateRow(dst, r.vals)
-		dst = binary.AppendVarint(dst, r.n)
-	}
+	dst, rows := p.rows.appendState(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(p.shown)))
-	j := 0 // both are in partition order: shown[i]'s row is at or after rows[j]
+	j := 0
 	for i := range p.shown {
 		o := &p.shown[i]
-		for j < len(rows) && t.compare(rows[j].vals, rows[j].enc, o.vals, o.enc) < 0 {
-			j++
-		}
-		if j < len(rows) && rows[j].enc == o.enc {
-			dst = binary.AppendUvarint(dst, uint64(j+1))
-		} else {
-			dst = delta.AppendStateRow(append(dst, 0), o.vals)
-		}
+		dst = appendShown(dst, &t.rowOrder, rows, &j, o.vals, o.enc)
 		dst = binary.AppendVarint(dst, o.num)
 		dst = binary.AppendVarint(dst, o.n)
 	}
@@ -91,27 +76,7 @@ func (t *TopN) LoadState(p []byte) error {
 }
 
 func (t *TopN) readPartition(r *delta.StateReader, p *topPartition) {
-	nRows := r.Count(minRowBytes(len(t.in)))
-	if r.Err() != nil {
-		return
-	}
-	p.rows = sortedRows{}
-	rows := make([]*topRow, 0, nRows) // by position, for the shown rows
-	for range nRows {
-		row := topRow{vals: r.Row(t.in, make([]delta.Value, 0, len(t.in)))}
-		row.n = r.Varint()
-		t.encBuf = appendRowEnc(t.encBuf[:0], row.vals)
-		row.enc = string(t.encBuf)
-		if last := p.rows.last(); r.Err() == nil &&
-			(row.n == 0 || (last != nil && t.compare(last.vals, last.enc, row.vals, row.enc) >= 0)) {
-			r.Failf("partition rows out of order")
-		}
-		if r.Err() != nil {
-			return
-		}
-		p.rows.push(row)
-		rows = append(rows, p.rows.last())
-	}
+	rows := p.rows.readState(r, &t.rowOrder, t.in, &t.encBuf, nil)
 	nShown := r.Count(3)
 	if r.Err() != nil {
 		return
@@ -119,16 +84,7 @@ func (t *TopN) readPartition(r *delta.StateReader, p *topPartition) {
 	p.shown = make([]topOut, 0, nShown)
 	for range nShown {
 		var o topOut
-		switch at := r.Uvarint(); {
-		case at == 0:
-			o.vals = r.Row(t.in, make([]delta.Value, 0, len(t.in)))
-			t.encBuf = appendRowEnc(t.encBuf[:0], o.vals)
-			o.enc = string(t.encBuf)
-		case at <= uint64(len(rows)):
-			o.vals, o.enc = rows[at-1].vals, rows[at-1].enc
-		default:
-			r.Failf("shown row %d of %d", at, len(rows))
-		}
+		o.vals, o.enc, _ = readShown(r, t.in, rows, &t.encBuf)
 		o.num, o.n = r.Varint(), r.Varint()
 		if r.Err() != nil {
 			return

@@ -34,27 +34,12 @@ func (w *WindowAgg) AppendState(dst []byte) []byte {
 
 func (w *WindowAgg) appendPartition(dst []byte, p *winPartition) []byte {
 	dst = delta.AppendStateBytes(dst, p.key)
-	rows := make([]*topRow, 0, p.rows.len())
-	for _, r := range p.rows.all {
-		rows = append(rows, r)
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(rows)))
-	for _, r := range rows {
-		dst = delta.AppendStateRow(dst, r.vals)
-		dst = binary.AppendVarint(dst, r.n)
-	}
+	dst, rows := p.rows.appendState(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(p.shown)))
-	j := 0 // both are in partition order: shown[i]'s row is at or after rows[j]
+	j := 0
 	for i := range p.shown {
 		o := &p.shown[i]
-		for j < len(rows) && w.compare(rows[j].vals, rows[j].enc, o.vals, o.enc) < 0 {
-			j++
-		}
-		if j < len(rows) && rows[j].enc == o.enc {
-			dst = binary.AppendUvarint(dst, uint64(j+1))
-		} else {
-			dst = delta.AppendStateRow(append(dst, 0), o.vals)
-		}
+		dst = appendShown(dst, &w.rowOrder, rows, &j, o.vals, o.enc)
 		dst = delta.AppendStateRow(dst, o.aggs)
 		dst = binary.AppendVarint(dst, o.n)
 	}
@@ -109,28 +94,7 @@ func (w *WindowAgg) readPartition(r *delta.StateReader, p *winPartition) {
 			r.Failf("row outside its partition")
 		}
 	}
-	nRows := r.Count(minRowBytes(len(w.in)))
-	if r.Err() != nil {
-		return
-	}
-	p.rows = sortedRows{}
-	rows := make([]*topRow, 0, nRows) // by position, for the shown rows
-	for range nRows {
-		row := topRow{vals: r.Row(w.in, make([]delta.Value, 0, len(w.in)))}
-		row.n = r.Varint()
-		w.encBuf = appendRowEnc(w.encBuf[:0], row.vals)
-		row.enc = string(w.encBuf)
-		if last := p.rows.last(); r.Err() == nil &&
-			(row.n == 0 || (last != nil && w.compare(last.vals, last.enc, row.vals, row.enc) >= 0)) {
-			r.Failf("partition rows out of order")
-		}
-		inPartition(row.vals)
-		if r.Err() != nil {
-			return
-		}
-		p.rows.push(row)
-		rows = append(rows, p.rows.last())
-	}
+	rows := p.rows.readState(r, &w.rowOrder, w.in, &w.encBuf, inPartition)
 	nShown := r.Count(1 + minRowBytes(len(w.aggKinds))) // a position, the aggregates, a multiplicity
 	if r.Err() != nil {
 		return
@@ -138,16 +102,9 @@ func (w *WindowAgg) readPartition(r *delta.StateReader, p *winPartition) {
 	p.shown = make([]winOut, 0, nShown)
 	for range nShown {
 		var o winOut
-		switch at := r.Uvarint(); {
-		case at == 0:
-			o.vals = r.Row(w.in, make([]delta.Value, 0, len(w.in)))
-			w.encBuf = appendRowEnc(w.encBuf[:0], o.vals)
-			o.enc = string(w.encBuf)
+		var fresh bool
+		if o.vals, o.enc, fresh = readShown(r, w.in, rows, &w.encBuf); fresh {
 			inPartition(o.vals)
-		case at <= uint64(len(rows)):
-			o.vals, o.enc = rows[at-1].vals, rows[at-1].enc
-		default:
-			r.Failf("shown row %d of %d", at, len(rows))
 		}
 		o.aggs = r.Row(w.aggKinds, make([]delta.Value, 0, len(w.aggKinds)))
 		o.n = r.Varint()

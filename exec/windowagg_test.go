@@ -68,36 +68,7 @@ func oracleWindow(rel multiset, partition []int, order []SortKey, frame WindowFr
 		}
 		parts[k] = append(parts[k], r)
 	}
-	cmpOrder := func(a, b []delta.Value) int {
-		for _, k := range order {
-			x, y := a[k.Col], b[k.Col]
-			var c int
-			switch {
-			case x.Null && y.Null:
-				continue
-			case x.Null:
-				c = 1
-				if k.NullsFirst {
-					c = -1
-				}
-				return c
-			case y.Null:
-				c = -1
-				if k.NullsFirst {
-					c = 1
-				}
-				return c
-			}
-			c = delta.Compare(x, y)
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	}
+	cmpOrder := func(a, b []delta.Value) int { return oracleCompareOrder(order, a, b) }
 	out := multiset{}
 	for _, rows := range parts {
 		slices.SortFunc(rows, func(a, b *mrow) int {

@@ -537,30 +537,38 @@ func figureName(n *pg_query.Node) string {
 
 func (b *binder) containsAggregate(list []*pg_query.Node) bool {
 	found := false
-	var visit func(n *pg_query.Node)
-	visit = func(n *pg_query.Node) {
-		if n == nil || found {
-			return
-		}
-		if n.GetSubLink() != nil {
-			return // a subquery's aggregates are its own
+	walkOutsideSubqueries(list, func(n *pg_query.Node) bool {
+		if found {
+			return false
 		}
 		if fc := n.GetFuncCall(); fc != nil {
 			name := strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().Sval)
 			if aggregateNames[name] && fc.Over == nil {
 				found = true
-				return
+				return false
 			}
 		}
-		// Walk generically through the message's child nodes.
+		return true
+	})
+	return found
+}
+
+// walkOutsideSubqueries calls visit on every node of list's expressions, depth first,
+// skipping subqueries (their calls are their own); visit returns whether to go into
+// the node's children.
+func walkOutsideSubqueries(list []*pg_query.Node, visit func(n *pg_query.Node) bool) {
+	var walk func(n *pg_query.Node)
+	walk = func(n *pg_query.Node) {
+		if n == nil || n.GetSubLink() != nil || !visit(n) {
+			return
+		}
 		for _, c := range children(n) {
-			visit(c)
+			walk(c)
 		}
 	}
 	for _, n := range list {
-		visit(n)
+		walk(n)
 	}
-	return found
 }
 
 // groupedSelect binds GROUP BY / aggregates / HAVING: a projection computing the group

@@ -39,22 +39,13 @@ const (
 // inside scalar subqueries).
 func windowCalls(list []*pg_query.Node) []*pg_query.FuncCall {
 	var calls []*pg_query.FuncCall
-	var visit func(n *pg_query.Node)
-	visit = func(n *pg_query.Node) {
-		if n == nil || n.GetSubLink() != nil {
-			return
-		}
+	walkOutsideSubqueries(list, func(n *pg_query.Node) bool {
 		if fc := n.GetFuncCall(); fc != nil && fc.Over != nil {
 			calls = append(calls, fc)
-			return
+			return false
 		}
-		for _, c := range children(n) {
-			visit(c)
-		}
-	}
-	for _, n := range list {
-		visit(n)
-	}
+		return true
+	})
 	return calls
 }
 
