@@ -14,25 +14,34 @@ import (
 
 // bag is a multiset of rows held in memory and mirrored in one DuckDB table: a view's
 // contents, or the row errors that stand in the views.
+//
+// Rows are found by the encoding of their key columns: a view's unique key (the GROUP BY
+// columns of an aggregate view), so that a group whose row changes keeps its entry and
+// the retraction and insertion a tick makes of it cost one short lookup each; or the
+// whole row, for a bag without one. Rows that share a key are chained: a keyed bag holds
+// one row per key after a tick, but a tick's changes may insert a key's new row before
+// they retract the old one. The key only has to be a good hash: two different rows of
+// one key are two entries of the chain, so the bag is exact whatever the key.
 type bag struct {
 	kinds []delta.Kind
+	key   []int // the key columns; nil: the whole row
 	rows  map[string]*countedRow
+	n     int // the rows with a positive multiplicity (counted once each)
 }
 
 type countedRow struct {
-	key string // the row's key in rows (delta.Batch.AppendKey), kept so touching it allocates nothing
-	row []delta.Value
-	n   int64
+	key  string // the row's key in rows, kept so touching it allocates nothing
+	row  []delta.Value
+	n    int64
+	next *countedRow // the next row of the same key
 }
 
 // touchedRows lists, by key, the rows of a bag whose multiplicity a tick changed (a key
-// may repeat): what the next flush rewrites with their multiplicities as they are then.
-// The rows are the bag's own.
+// may repeat): what the next flush rewrites with the key's rows as they are then.
 type touchedRows struct {
-	bag   *bag // the bag of the rows
-	mixed bool // the rows are from several bags (the error bags of several views)
-	keys  []string
-	rows  []*countedRow
+	bag  *bag // the bag of the first rows (the error bags of several views share one list)
+	keys []string
+	rows []*countedRow
 }
 
 func (t *touchedRows) Len() int {
@@ -42,87 +51,209 @@ func (t *touchedRows) Len() int {
 	return len(t.keys)
 }
 
-func newBag(kinds []delta.Kind) *bag { return &bag{kinds: kinds, rows: map[string]*countedRow{}} }
+// newBag returns an empty bag of rows of kinds, found by the key columns (nil: the
+// whole row).
+func newBag(kinds []delta.Kind, key []int) *bag {
+	return &bag{kinds: kinds, key: key, rows: map[string]*countedRow{}}
+}
+
+// each calls f for every row with a positive multiplicity.
+func (g *bag) each(f func(r *countedRow)) {
+	for _, head := range g.rows {
+		for r := head; r != nil; r = r.next {
+			if r.n > 0 {
+				f(r)
+			}
+		}
+	}
+}
 
 // contents returns the rows as insertions.
 func (g *bag) contents() *delta.Batch {
 	b := delta.New(g.kinds)
-	for _, r := range g.rows {
-		b.AppendRow(r.row, r.n)
-	}
+	b.Grow(g.n)
+	g.each(func(r *countedRow) { b.AppendRow(r.row, r.n) })
 	return b
 }
 
 // held returns the rows with their multiplicities now, in no order. The rows are the
 // bag's own, which it never modifies (it replaces them).
 func (g *bag) held() []viewstore.LentRow {
-	out := make([]viewstore.LentRow, 0, len(g.rows))
-	for _, r := range g.rows {
-		out = append(out, viewstore.LentRow{Values: r.row, N: r.n})
-	}
+	out := make([]viewstore.LentRow, 0, g.n)
+	g.each(func(r *countedRow) { out = append(out, viewstore.LentRow{Values: r.row, N: r.n}) })
 	return out
+}
+
+// appendKey appends the key encoding of changes' row i.
+func (g *bag) appendKey(dst []byte, changes *delta.Batch, i int) []byte {
+	if g.key == nil {
+		return changes.AppendKey(dst, i)
+	}
+	for _, c := range g.key {
+		dst = changes.Cols[c].AppendKeyAt(dst, i)
+	}
+	return dst
+}
+
+// rowKey appends the key encoding of row.
+func (g *bag) rowKey(dst []byte, row []delta.Value) []byte {
+	if g.key == nil {
+		for _, v := range row {
+			dst = delta.AppendValueKey(dst, v)
+		}
+		return dst
+	}
+	for _, c := range g.key {
+		dst = delta.AppendValueKey(dst, row[c])
+	}
+	return dst
 }
 
 // apply folds a change batch into the bag and adds every row whose multiplicity changed
 // to touched (when not nil).
 func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
-	if touched != nil {
-		if touched.bag == nil {
-			touched.bag = g
-		} else if touched.bag != g {
-			touched.mixed = true
-		}
-		touched.keys = slices.Grow(touched.keys, changes.Len())
-		touched.rows = slices.Grow(touched.rows, changes.Len())
+	if touched == nil {
+		touched = &touchedRows{}
 	}
-	var key []byte
+	if touched.bag == nil {
+		touched.bag = g
+	}
+	first := len(touched.rows)
+	touched.keys = slices.Grow(touched.keys, changes.Len())
+	touched.rows = slices.Grow(touched.rows, changes.Len())
+	// An aggregate retracts a group's old row just before it inserts the new one: a row
+	// of the previous row's key reuses its lookup (the chain's head stays put until the
+	// end: rows are added behind it, and unlinked after the loop).
+	var key, prev []byte
+	var head *countedRow
 	for i := 0; i < changes.Len(); i++ {
-		key = changes.AppendKey(key[:0], i)
-		r, ok := g.rows[string(key)]
-		if !ok {
-			k := string(key)
-			r = &countedRow{key: k, row: changes.Row(i, nil)}
-			g.rows[k] = r
+		w := changes.Weights[i]
+		if w == 0 {
+			continue
 		}
-		r.n += changes.Weights[i]
-		if touched != nil {
-			touched.keys = append(touched.keys, r.key)
-			touched.rows = append(touched.rows, r)
+		key = g.appendKey(key[:0], changes, i)
+		if head == nil || string(key) != string(prev) {
+			head = g.rows[string(key)]
+			prev = append(prev[:0], key...)
 		}
+		var r, free *countedRow
+		for x := head; x != nil; x = x.next {
+			if changes.RowEqual(i, x.row) {
+				r = x
+				break
+			}
+			if x.n == 0 && free == nil {
+				free = x
+			}
+		}
+		switch {
+		case r != nil:
+		case free != nil:
+			// A row of the key this batch took out: its entry takes the new row.
+			r = free
+			r.row = changes.Row(i, nil)
+		default:
+			r = &countedRow{row: changes.Row(i, nil)}
+			if head == nil {
+				r.key = string(key)
+				g.rows[r.key] = r
+				head = r
+			} else {
+				r.key = head.key
+				r.next, head.next = head.next, r
+			}
+		}
+		before := r.n
+		r.n += w
+		switch {
+		case before <= 0 && r.n > 0:
+			g.n++
+		case before > 0 && r.n <= 0:
+			g.n--
+		}
+		touched.keys = append(touched.keys, r.key)
+		touched.rows = append(touched.rows, r)
+	}
+	// Rows whose multiplicity fell to 0 leave the bag. A later touch of one finds it by
+	// key and sees it gone (touched).
+	for _, r := range touched.rows[first:] {
 		if r.n <= 0 {
-			delete(g.rows, r.key)
+			g.unlink(r)
 		}
 	}
 }
 
-// writeBag mirrors touched rows (row, new multiplicity) into rel's DuckDB table: every
-// copy of each touched row is deleted, then the new number of copies inserted. When the
-// table has a unique key (key, non-empty: no two rows of it ever share those columns'
-// values), every row with the key of a touched row is deleted instead, which is the
-// same rows (the rows a touched key had are touched too, being retracted) found by
-// fewer, narrower columns.
-func writeBag(tx storeWriter, rel *catalog.Relation, touched *delta.Batch, key []int) error {
-	if touched.Len() == 0 {
+// unlink removes r from its key's chain, if it is still there.
+func (g *bag) unlink(r *countedRow) {
+	head := g.rows[r.key]
+	if head == r {
+		if r.next == nil {
+			delete(g.rows, r.key)
+		} else {
+			g.rows[r.key] = r.next
+		}
+		return
+	}
+	for x := head; x != nil; x = x.next {
+		if x.next == r {
+			x.next = r.next
+			return
+		}
+	}
+}
+
+// current appends to dst every row of key with its multiplicity now, or, when the key
+// has none, like (a row the key had) with multiplicity 0.
+func (g *bag) current(dst []viewstore.LentRow, key string, like *countedRow) []viewstore.LentRow {
+	n := len(dst)
+	for r := g.rows[key]; r != nil; r = r.next {
+		if r.n > 0 {
+			dst = append(dst, viewstore.LentRow{Values: r.row, N: r.n})
+		}
+	}
+	if len(dst) == n {
+		dst = append(dst, viewstore.LentRow{Values: like.row})
+	}
+	return dst
+}
+
+// bagRows are the rows of a bag's touched keys as a flush found them: each with its
+// multiplicity then, or with 0 for a key that had none left.
+type bagRows struct {
+	kinds []delta.Kind
+	key   []int // the bag's key columns; nil: the whole row
+	rows  []viewstore.LentRow
+}
+
+// writeBag mirrors touched rows into rel's DuckDB table: every row with the key of a
+// touched row is deleted, then the rows the keys have now are inserted (a row held n
+// times, n times). For a bag keyed by the whole row, that is every copy of each touched
+// row; for one keyed by a view's unique key, the same rows (the row a key had is
+// touched too, being retracted) found by fewer, narrower columns.
+func writeBag(tx storeWriter, rel *catalog.Relation, touched *bagRows) error {
+	if len(touched.rows) == 0 {
 		return nil
 	}
-	if len(key) > 0 {
-		if err := tx.DeleteMatching(rel, key, touchedKeys(touched, key)); err != nil {
-			return err
-		}
-	} else {
-		all := make([]int, len(rel.Columns))
-		for i := range all {
-			all[i] = i
-		}
-		if err := tx.DeleteMatching(rel, all, touched); err != nil {
-			return err
+	b := delta.New(touched.kinds)
+	b.Grow(len(touched.rows))
+	for _, r := range touched.rows {
+		b.AppendRow(r.Values, r.N)
+	}
+	key := touched.key
+	if key == nil {
+		key = make([]int, len(rel.Columns))
+		for i := range key {
+			key[i] = i
 		}
 	}
-	live := delta.New(touched.Kinds())
-	for i := 0; i < touched.Len(); i++ {
-		switch w := touched.Weights[i]; {
+	if err := tx.DeleteMatching(rel, key, touchedKeys(b, key)); err != nil {
+		return err
+	}
+	live := delta.New(b.Kinds())
+	for i := 0; i < b.Len(); i++ {
+		switch w := b.Weights[i]; {
 		case w > 0:
-			live.AppendFrom(touched, i, w)
+			live.AppendFrom(b, i, w)
 		case w < 0:
 			return sqlerr.New(sqlerr.Internal, "internal error: %s would hold a row %d times", rel.Name, w)
 		}

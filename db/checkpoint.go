@@ -489,10 +489,11 @@ func (d *DB) load(ctx context.Context, c *checkpoint) error {
 				return fmt.Errorf("view %q: %w", rel.Name, err)
 			}
 		}
-		v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel)), historyFrom: c.tick}
+		v := &view{rel: rel, historyFrom: c.tick}
+		d.merge(v, tmp, keys)
+		d.newBags(v)
 		v.rows.apply(saved[0], nil)
 		v.errs.apply(saved[1], nil)
-		d.merge(v, tmp, keys)
 		d.graph.register(v)
 		d.views[rel.Name] = v
 	}

@@ -234,6 +234,9 @@ func (cv *copyConverter) nextSource(ctx context.Context, rd *pgcopy.Reader, chun
 			return err
 		}
 	}
+	if cv.direct != nil && cv.appendDirect(rd.Fields(), chunk.b) {
+		return nil
+	}
 	if err := cv.convert(rd, chunk.row); err != nil {
 		return err
 	}
@@ -242,6 +245,103 @@ func (cv *copyConverter) nextSource(ctx context.Context, rd *pgcopy.Reader, chun
 	}
 	chunk.b.AppendRow(chunk.row, 1)
 	return nil
+}
+
+// directInput appends a binary field straight to a column; false when the field is not
+// an ordinary value of the column (NULL, a wrong length, infinity, a value out of range,
+// text that is not UTF-8 or needs a length check), which the general path then converts
+// or rejects with its proper error.
+type directInput func(v *delta.Vector, f []byte) bool
+
+// directBinary returns the direct appender of a column of binary COPY data, or nil when
+// its type has none.
+func directBinary(col catalog.Column) directInput {
+	nulls := func(v *delta.Vector) {
+		if v.Nulls != nil {
+			v.Nulls = append(v.Nulls, false)
+		}
+	}
+	switch col.Type {
+	case catalog.Int2:
+		return func(v *delta.Vector, f []byte) bool {
+			if len(f) != 2 {
+				return false
+			}
+			nulls(v)
+			v.I64 = append(v.I64, int64(int16(binary.BigEndian.Uint16(f))))
+			return true
+		}
+	case catalog.Int4:
+		return func(v *delta.Vector, f []byte) bool {
+			if len(f) != 4 {
+				return false
+			}
+			nulls(v)
+			v.I64 = append(v.I64, int64(int32(binary.BigEndian.Uint32(f))))
+			return true
+		}
+	case catalog.Int8:
+		return func(v *delta.Vector, f []byte) bool {
+			if len(f) != 8 {
+				return false
+			}
+			nulls(v)
+			v.I64 = append(v.I64, int64(binary.BigEndian.Uint64(f)))
+			return true
+		}
+	case catalog.Float8:
+		return func(v *delta.Vector, f []byte) bool {
+			if len(f) != 8 {
+				return false
+			}
+			nulls(v)
+			v.F64 = append(v.F64, math.Float64frombits(binary.BigEndian.Uint64(f)))
+			return true
+		}
+	case catalog.Timestamp, catalog.Timestamptz:
+		return func(v *delta.Vector, f []byte) bool {
+			if len(f) != 8 {
+				return false
+			}
+			us := int64(binary.BigEndian.Uint64(f))
+			if us == math.MinInt64 || us > math.MaxInt64-pgEpochMicros {
+				return false
+			}
+			nulls(v)
+			v.I64 = append(v.I64, us+pgEpochMicros)
+			return true
+		}
+	case catalog.Text:
+		if col.MaxLen > 0 {
+			return nil
+		}
+		return func(v *delta.Vector, f []byte) bool {
+			if !utf8.Valid(f) || strings.IndexByte(transient(f), 0) >= 0 {
+				return false
+			}
+			nulls(v)
+			v.Str = append(v.Str, string(f))
+			return true
+		}
+	}
+	return nil
+}
+
+// appendDirect appends the row of fields to b through the direct appenders, and reports
+// whether it did; when not, b is as it was.
+func (cv *copyConverter) appendDirect(fields [][]byte, b *delta.Batch) bool {
+	if len(fields) != len(cv.direct) {
+		return false
+	}
+	n := b.Len()
+	for i, f := range fields {
+		if f == nil || !cv.direct[i](&b.Cols[cv.cols[i]], f) {
+			b.Truncate(n)
+			return false
+		}
+	}
+	b.Weights = append(b.Weights, 1)
+	return true
 }
 
 // sourceChunk holds the rows of a COPY into a source not yet applied, as the batch
@@ -348,6 +448,7 @@ type copyConverter struct {
 	binary bool
 	conv   []func([]byte) (delta.Value, error) // per data column
 	absent []int                               // relation columns not in the data
+	direct []directInput                       // per data column, when every column has one (binary COPY into a source)
 	lines  []int64                             // table COPY: each row's line, for errors
 
 	line int64  // the row being converted
@@ -369,6 +470,19 @@ func newCopyConverter(rel *catalog.Relation, st *planner.Copy) *copyConverter {
 	for i, ok := range in {
 		if !ok {
 			cv.absent = append(cv.absent, i)
+		}
+	}
+	// A row of a source is appended to the chunk's columns directly when every column
+	// is in the data and has a direct appender; checkRow has nothing to check in such a
+	// row once its fields are not NULL (no numeric typmod, no varchar length).
+	if cv.binary && rel.Kind == catalog.Source && len(cv.absent) == 0 {
+		for _, c := range st.Columns {
+			d := directBinary(rel.Columns[c])
+			if d == nil {
+				cv.direct = nil
+				break
+			}
+			cv.direct = append(cv.direct, d)
 		}
 	}
 	return cv

@@ -12,6 +12,7 @@ import (
 
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/storage/viewstore"
 	"github.com/weirdb/weir/storage/wal"
 )
 
@@ -149,12 +150,10 @@ type unflushed struct {
 	progress map[string]string // connector positions, the latest of each key
 }
 
-// pendingRows are the touched rows of a view, by key. A row still counted in the bag it
-// came from (n > 0: a bag drops a row when its count reaches 0, and never counts it
-// again) has its multiplicity at hand when that bag is still the view's; any other
-// (gone, or from a bag since replaced by a rebuild) is looked up by key.
+// pendingRows are the touched keys of a view (bag keys), each with a row it had: a
+// flush writes the rows the key has then (bag.current).
 type pendingRows struct {
-	bag  *bag // the bag every row came from; nil when they came from several
+	key  []int // the key columns of the bag the keys are from
 	rows map[string]*countedRow
 }
 
@@ -163,11 +162,8 @@ func (p *pendingRows) note(t *touchedRows) int {
 	if t.Len() == 0 {
 		return 0
 	}
-	if len(p.rows) == 0 {
-		p.bag = t.bag
-	}
-	if t.mixed || p.bag != t.bag {
-		p.bag = nil
+	if len(p.rows) == 0 && t.bag != nil {
+		p.key = t.bag.key
 	}
 	n := 0
 	for i, key := range t.keys {
@@ -185,10 +181,7 @@ func (p *pendingRows) merge(q *pendingRows) {
 		return
 	}
 	if len(p.rows) == 0 {
-		p.bag = q.bag
-	}
-	if p.bag != q.bag {
-		p.bag = nil
+		p.key = q.key
 	}
 	for k, r := range q.rows {
 		p.rows[k] = r
@@ -248,7 +241,7 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 
 // writePending writes u's changes in tx.
 func (d *DB) writePending(tx storeWriter, u *unflushed) error {
-	viewChanges := map[string]*delta.Batch{}
+	viewChanges := map[string]*bagRows{}
 	for name, rows := range u.views {
 		v, ok := d.views[name]
 		if !ok {
@@ -256,7 +249,7 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 		}
 		viewChanges[name] = v.rows.touched(rows)
 	}
-	errChanges := delta.New(relKinds(errorsRel))
+	errChanges := &bagRows{kinds: relKinds(errorsRel), rows: make([]viewstore.LentRow, 0, len(u.errs))}
 	for key, row := range u.errs {
 		n := int64(0)
 		if v, ok := d.views[row[0].S]; ok {
@@ -264,7 +257,7 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 				n = r.n
 			}
 		}
-		errChanges.AppendRow(row, n)
+		errChanges.rows = append(errChanges.rows, viewstore.LentRow{Values: row, N: n})
 	}
 	// The sources' history: a tick's batch is kept as it was ingested (copying it into
 	// one batch per source would cost the tick a copy of every event); the store writer
@@ -292,22 +285,21 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 	return d.writeEventTime(tx, late, moved)
 }
 
-// touched returns each pending row with its multiplicity now (0 when gone): what
-// writeBag mirrors.
-func (g *bag) touched(p *pendingRows) *delta.Batch {
-	b := delta.New(g.kinds)
-	b.Grow(len(p.rows))
+// touched returns the rows the pending keys have now (bag.current): what writeBag
+// mirrors. Keys noted from a bag with other key columns (a view dropped and made again
+// since) are found again from their row.
+func (g *bag) touched(p *pendingRows) *bagRows {
+	out := &bagRows{kinds: g.kinds, key: g.key, rows: make([]viewstore.LentRow, 0, len(p.rows))}
+	same := slices.Equal(p.key, g.key)
+	var enc []byte
 	for key, r := range p.rows {
-		n := r.n
-		if p.bag != g || n <= 0 {
-			n = 0
-			if cur, ok := g.rows[key]; ok {
-				n = cur.n
-			}
+		if !same {
+			enc = g.rowKey(enc[:0], r.row)
+			key = string(enc)
 		}
-		b.AppendRow(r.row, n)
+		out.rows = g.current(out.rows, key, r)
 	}
-	return b
+	return out
 }
 
 // durabilityError marks a failure to log a tick: the write is refused.

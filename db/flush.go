@@ -58,6 +58,15 @@ func (r *txRecorder) SetMeta(key, value string) error {
 	return r.add(func(tx *viewstore.Tx) error { return tx.SetMeta(key, value) })
 }
 
+// later runs f on w when w's writes run: at once on a transaction, when the recorder's
+// steps run on a recorder.
+func later(w storeWriter, f func(storeWriter) error) error {
+	if r, ok := w.(*txRecorder); ok {
+		return r.add(func(tx *viewstore.Tx) error { return f(tx) })
+	}
+	return f(w)
+}
+
 // writeFlush writes u's changes and the log position and connector positions it covers
 // to w.
 func (d *DB) writeFlush(w storeWriter, u *unflushed) error {

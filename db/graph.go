@@ -53,11 +53,22 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 	if err != nil {
 		return nil, err
 	}
-	v := &view{rel: rel, rows: newBag(relKinds(rel)), errs: newBag(relKinds(errorsRel)), historyFrom: d.tick}
+	v := &view{rel: rel, historyFrom: d.tick}
+	d.merge(v, tmp, keys)
+	d.newBags(v)
 	v.rows.apply(out, nil)
 	v.errs.apply(withView(rel.Name, tmp.Errors()), nil)
-	d.merge(v, tmp, keys)
 	return v, nil
+}
+
+// newBags gives v empty bags for its rows and row errors; its rows are found by the
+// unique key of its output node, when it has one. v.out must be set (merge).
+func (d *DB) newBags(v *view) {
+	key, ok := d.graph.df.UniqueKey(v.out)
+	if !ok || len(key) == 0 {
+		key = nil // the whole row (a view of one row at most is one chain)
+	}
+	v.rows, v.errs = newBag(relKinds(v.rel), key), newBag(relKinds(errorsRel), nil)
 }
 
 // merge moves the nodes of v's private dataflow tmp (with fingerprints keys) into the

@@ -128,7 +128,7 @@ func (d *DB) lendViews(names []string) *lentViews {
 			if !ok || !viewstore.CanLend(v.rel.Columns) || !d.shapesKnown(v.rel) {
 				return false
 			}
-			total += len(v.rows.rows)
+			total += v.rows.n
 		}
 		if total > memReadMaxRows {
 			return false

@@ -150,7 +150,10 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	return nil
 }
 
-func (d *DB) write(tx storeWriter, in tickInput, viewChanges map[string]*delta.Batch, errChanges *delta.Batch) error {
+// write writes a flush's changes to tx. The views' rows are made into batches and written
+// when tx runs its steps (a txRecorder's run without d.mu): writeBag reads only the rows
+// the flush took, which the bags never modify.
+func (d *DB) write(tx storeWriter, in tickInput, viewChanges map[string]*bagRows, errChanges *bagRows) error {
 	for name, b := range in.appends {
 		rel, err := d.cat.Get(name)
 		if err != nil {
@@ -197,15 +200,11 @@ func (d *DB) write(tx storeWriter, in tickInput, viewChanges map[string]*delta.B
 		if err != nil {
 			return err
 		}
-		var key []int
-		if v, ok := d.views[name]; ok {
-			key, _ = d.graph.df.UniqueKey(v.out)
-		}
-		if err := writeBag(tx, rel, touched, key); err != nil {
+		if err := later(tx, func(w storeWriter) error { return writeBag(w, rel, touched) }); err != nil {
 			return err
 		}
 	}
-	if err := writeBag(tx, errorsRel, errChanges, nil); err != nil {
+	if err := later(tx, func(w storeWriter) error { return writeBag(w, errorsRel, errChanges) }); err != nil {
 		return err
 	}
 	return d.syncOperators(tx)

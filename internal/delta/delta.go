@@ -352,6 +352,27 @@ func (b *Batch) Grow(n int) {
 	b.Weights = slices.Grow(b.Weights, n)
 }
 
+// Truncate drops the rows of b from the n-th on.
+func (b *Batch) Truncate(n int) {
+	for i := range b.Cols {
+		c := &b.Cols[i]
+		if c.Nulls != nil {
+			c.Nulls = c.Nulls[:min(n, len(c.Nulls))]
+		}
+		switch c.Kind {
+		case KindInt:
+			c.I64 = c.I64[:min(n, len(c.I64))]
+		case KindFloat:
+			c.F64 = c.F64[:min(n, len(c.F64))]
+		case KindString, KindNumeric, KindInterval, KindJsonb:
+			c.Str = c.Str[:min(n, len(c.Str))]
+		default:
+			c.Bool = c.Bool[:min(n, len(c.Bool))]
+		}
+	}
+	b.Weights = b.Weights[:min(n, len(b.Weights))]
+}
+
 // Reset empties b, keeping its columns' kinds and capacity.
 func (b *Batch) Reset() {
 	for i := range b.Cols {
@@ -489,6 +510,46 @@ func (v *Vector) AppendKeyAt(dst []byte, i int) []byte {
 		return append(dst, n...)
 	}
 	return AppendValueKey(dst, v.Get(i))
+}
+
+// RowEqual reports whether row i of b and row are equal as AppendKey sees rows (1.0
+// equals 1.00, NULL equals NULL): whether they would encode to the same key.
+func (b *Batch) RowEqual(i int, row []Value) bool {
+	if len(row) != len(b.Cols) {
+		return false
+	}
+	var x, y [32]byte
+	for c := range b.Cols {
+		v, r := &b.Cols[c], row[c]
+		null := v.Nulls != nil && v.Nulls[i]
+		if null || r.Null {
+			if null != r.Null {
+				return false
+			}
+			continue
+		}
+		if r.Kind != v.Kind {
+			return false
+		}
+		switch v.Kind {
+		case KindInt:
+			if v.I64[i] != r.I {
+				return false
+			}
+		case KindString:
+			if v.Str[i] != r.S {
+				return false
+			}
+		default:
+			if v.Kind == KindNumeric && v.Str[i] == r.S {
+				continue
+			}
+			if string(v.AppendKeyAt(x[:0], i)) != string(AppendValueKey(y[:0], r)) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // AppendValueKey appends v's key encoding to dst (see AppendKey). Floats are normalised so
