@@ -79,7 +79,13 @@ func runBatches(ctx context.Context, sys ingestSystem, events []Event, batches i
 			}
 		}
 		t3 := time.Now()
-		load, refresh, read = load+t1.Sub(t0), refresh+t2.Sub(t1), read+t3.Sub(t2)
+		load = load + t1.Sub(t0)
+		if sys.refresh != nil {
+			refresh += t2.Sub(t1)
+		}
+		if sys.read != nil {
+			read += t3.Sub(t2)
+		}
 		lat = append(lat, t3.Sub(t0))
 		if progress != nil {
 			progress(fmt.Sprintf("%s: batch %d/%d, %s events, %.0f events/s", sys.name, i+1, batches,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -60,6 +61,9 @@ func rss() (int64, bool) { return statusField("VmRSS:") }
 // resetPeakRSS restarts VmHWM at the current RSS (Linux ≥ 4.0), so that each phase's
 // peak is its own. It reports whether the reset worked.
 func resetPeakRSS() bool {
+	// Memory the earlier runs freed goes back to the OS first, so that the peak is this
+	// run's own and not the high-water mark the process already had.
+	debug.FreeOSMemory()
 	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 }
 
