@@ -156,12 +156,12 @@ func (d *DB) backfillTick() exec.Tick {
 	return t
 }
 
-// idleNoop reports whether a tick that had input in changed nothing at all: no input, no
-// view change, no row error, and no operator counter. Such a tick is not committed and
+// idleNoop reports whether a tick with input in that changed no view and added or
+// retracted no row error changed nothing at all: no input, and no operator counter. Such a tick is not committed and
 // its number is used again by the next one, so an idle database that ticks every second
 // writes nothing. The caller holds d.mu.
-func (d *DB) idleNoop(in tickInput, viewChanges map[string]*touchedRows, errChanges *touchedRows) bool {
-	if len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0 || len(viewChanges) > 0 || errChanges.Len() > 0 {
+func (d *DB) idleNoop(in tickInput) bool {
+	if len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0 {
 		return false
 	}
 	g := d.graph

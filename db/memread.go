@@ -82,8 +82,20 @@ func (d *DB) memViews(sql string) (views []string, refs int) {
 
 // lentViews is a read's snapshot of its views, lent to DuckDB.
 type lentViews struct {
-	tokens   map[string]int64 // view name → the weir_batch token of its rows
+	tokens   map[string]int64  // view name → the weir_batch token of its rows
+	ints     map[string][]bool // view name → its plain numeric columns lent as DECIMAL(18,0)
 	releases []func()
+}
+
+// lentInt reports whether column col of the lent view name is a plain numeric lent as
+// DECIMAL(18,0) (its values are integers of at most 18 digits): the read takes its text
+// as CAST(col AS VARCHAR), which is the same text. l may be nil.
+func (l *lentViews) lentInt(name string, col int) bool {
+	if l == nil {
+		return false
+	}
+	ints := l.ints[name]
+	return col < len(ints) && ints[col]
 }
 
 // token returns the weir_batch token of the view name's snapshot; l may be nil.
@@ -116,6 +128,7 @@ func (d *DB) lendViews(names []string) *lentViews {
 	}
 	snaps := make([][]viewstore.LentRow, len(names))
 	rels := make([]*catalog.Relation, len(names))
+	ints := make([][]bool, len(names))
 	if !func() bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -135,22 +148,49 @@ func (d *DB) lendViews(names []string) *lentViews {
 		}
 		for i, name := range names {
 			v := d.views[name]
-			rels[i], snaps[i] = v.rel, v.rows.held()
+			rels[i], snaps[i], ints[i] = v.rel, v.rows.held(), d.integralNumerics(v.rel)
 		}
 		return true
 	}() {
 		return nil
 	}
-	l := &lentViews{tokens: make(map[string]int64, len(names))}
+	l := &lentViews{tokens: make(map[string]int64, len(names)), ints: make(map[string][]bool, len(names))}
 	for i, name := range names {
-		token, release, ok := d.store.Lend(rels[i].Columns, snaps[i])
+		token, release, ok := d.store.Lend(rels[i].Columns, snaps[i], ints[i])
 		if !ok {
 			l.release()
 			return nil
 		}
-		l.tokens[name], l.releases = token, append(l.releases, release)
+		l.tokens[name], l.ints[name], l.releases = token, ints[i], append(l.releases, release)
 	}
 	return l
+}
+
+// integralNumerics marks rel's plain numeric columns whose scale bound (numshape.go) is
+// 0 and whose values have at most 18 digits: every value is then an integer DECIMAL(18,0)
+// holds. nil when there is none. The caller holds d.mu, so the bound covers the bags'
+// rows (a tick folds its changes in before it releases the lock).
+func (d *DB) integralNumerics(rel *catalog.Relation) []bool {
+	c := &d.numShapes
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.rels[rel.ID]
+	if !ok || !e.known {
+		return nil
+	}
+	var out []bool
+	for i, col := range rel.Columns {
+		if !isPlainNumeric(col) {
+			continue
+		}
+		if sh := e.shape[col.Name]; sh.scale == 0 && sh.intDigits <= 18 {
+			if out == nil {
+				out = make([]bool, len(rel.Columns))
+			}
+			out[i] = true
+		}
+	}
+	return out
 }
 
 // shapesKnown reports whether rel has no plain numeric column, or its columns' scale

@@ -21,6 +21,9 @@ var memReadSchema = []string{
 	`CREATE MATERIALIZED VIEW whos AS SELECT who, room, ok FROM ev WHERE id % 3 <> 0`,
 	`CREATE MATERIALIZED VIEW docs AS SELECT id, meta, tiny, ratio FROM ev WHERE meta IS NOT NULL`,
 	`CREATE MATERIALIZED VIEW named AS SELECT e.room, r.name, count(*) AS n FROM ev e JOIN rooms r ON r.room = e.room GROUP BY e.room, r.name`,
+	// Integral numerics: ids stays within 18 digits (lent as DECIMAL(18,0)), big soon
+	// has 19 (lent as text).
+	`CREATE MATERIALIZED VIEW per_who AS SELECT who, sum(id) AS ids, sum(id * 100000000000000000) AS big FROM ev GROUP BY who`,
 }
 
 // memReadQueries are reads of views only (served from memory) and, marked store, reads
@@ -45,6 +48,9 @@ var memReadQueries = []struct {
 	{sql: `SELECT id, meta->>'k' AS k, tiny, ratio FROM docs ORDER BY id`, ordered: true},
 	{sql: `SELECT room, name, n FROM named`},
 	{sql: `SELECT w.who FROM whos AS w WHERE w.room IN (SELECT room FROM per_room WHERE n >= 2)`},
+	{sql: `SELECT who, ids, big FROM per_who ORDER BY who`, ordered: true},
+	{sql: `SELECT sum(ids), max(big), min(ids)::bigint FROM per_who WHERE ids > $1`, args: []any{"3"}},
+	{sql: `SELECT p.who, p.ids + 1, w.room FROM per_who p JOIN whos w ON w.who = p.who ORDER BY 1, 2, 3`, ordered: true},
 	// Not only views: the store, after a flush.
 	{sql: `SELECT count(*) FROM ev`, store: true},
 	{sql: `SELECT p.room, p.n, count(*) FROM ev e JOIN per_room p ON p.room = e.room GROUP BY p.room, p.n`, store: true},

@@ -751,9 +751,13 @@ func (d *DB) rewriteNumericFrom(ctx context.Context, sql string, lent *lentViews
 			}
 			continue
 		}
-		for _, c := range rel.Columns {
+		for k, c := range rel.Columns {
 			if ref.text[c.Name] {
-				items = append(items, viewstore.Quote(c.Name)+" AS "+viewstore.Quote(textName(c.Name)))
+				text := viewstore.Quote(c.Name)
+				if isLent && lent.lentInt(rel.Name, k) {
+					text = "CAST(" + text + " AS VARCHAR)"
+				}
+				items = append(items, text+" AS "+viewstore.Quote(textName(c.Name)))
 			}
 		}
 		from := "main." + viewstore.Quote(rel.Name)

@@ -30,7 +30,37 @@ type tickPart struct {
 
 // runTick applies in as one tick: dataflows, then one store transaction. The caller
 // holds d.mu. On failure nothing of the tick is kept.
-func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
+func (d *DB) runTick(ctx context.Context, in tickInput) error {
+	r, err := d.computeTick(ctx, in)
+	if err != nil || r == nil {
+		return err
+	}
+	return d.applyTick(ctx, r)
+}
+
+// computedTick is a tick whose dataflows have run and whose input is in the log: all
+// that can fail of it has succeeded, except the store write without a log. What is left
+// (applyTick) brings the views' rows, the pending store writes and the subscribers up to
+// it.
+type computedTick struct {
+	tick uint64
+	now  int64 // d.now before the tick, which a failed apply puts back
+	in   tickInput
+	lsn  wal.LSN
+	late *delta.Batch
+	outs []viewOut    // the views' changes, in catalog order (only views that changed)
+	errs *delta.Batch // the row errors the tick added or retracted; nil when none
+}
+
+type viewOut struct {
+	v   *view
+	out *delta.Batch
+}
+
+// computeTick runs the dataflows over in and logs in; nil (and no error) when the tick
+// changes nothing and is skipped. The caller holds d.mu, and must applyTick the result
+// before releasing it. On failure nothing of the tick is kept.
+func (d *DB) computeTick(ctx context.Context, in tickInput) (_ *computedTick, err error) {
 	tick := d.tick + 1
 	prevNow := d.now
 	changes := map[string]*delta.Batch{}
@@ -64,7 +94,8 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			}
 		}
 	}
-	late := d.eventTimeParts(tick, in, changes)
+	r := &computedTick{tick: tick, now: prevNow, in: in}
+	r.late = d.eventTimeParts(tick, in, changes)
 	for _, m := range []map[string]*delta.Batch{in.appends, in.tables} {
 		for name, b := range m {
 			if rel, err := d.cat.Get(name); err == nil {
@@ -72,42 +103,61 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 			}
 		}
 	}
-	viewChanges := map[string]*touchedRows{}
-	published := map[*view]*delta.Batch{} // each view's changes, for its subscribers
-	errChanges := &touchedRows{}
 	if len(d.views) > 0 {
 		if err := d.graph.df.Run(ctx, d.tickAt(tick), changes); err != nil {
-			return err
+			return nil, err
 		}
 		for _, rel := range d.cat.List(catalog.View) {
 			v := d.views[rel.Name]
-			out := d.graph.df.Output(v.out)
-			if out.Len() == 0 {
-				continue
+			if out := d.graph.df.Output(v.out); out.Len() > 0 {
+				r.outs = append(r.outs, viewOut{v, out})
 			}
-			rows := &touchedRows{}
-			v.rows.apply(out, rows)
-			d.numShapes.note(rel, out)
-			viewChanges[rel.Name] = rows
-			published[v] = out
 		}
 		if errs := d.graph.df.Errors(); errs.Len() > 0 {
-			d.attributeErrors(errs, errChanges, viewChanges)
+			r.errs = errs
 		}
 	}
-
-	if d.idleNoop(in, viewChanges, errChanges) {
-		return nil // nothing to commit (clock.go)
+	if len(r.outs) == 0 && r.errs == nil && d.idleNoop(in) {
+		return nil, nil // nothing to commit (clock.go)
 	}
-	// The tick is applied in memory; log it (the acknowledgement's durability), then
-	// hand its store writes to the next flush (durable.go).
-	var lsn wal.LSN
+	// The tick is computed; log it (the acknowledgement's durability).
 	if d.log != nil && !d.replaying && (len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0) {
 		// The log is done with the record when Commit returns: the buffer is reused.
 		d.recBuf = appendTick(d.recBuf[:0], tick, in)
-		if lsn, err = d.log.Commit(ctx, d.recBuf); err != nil {
-			return durabilityError(err)
+		if r.lsn, err = d.log.Commit(ctx, d.recBuf); err != nil {
+			return nil, durabilityError(err)
 		}
+	}
+	return r, nil
+}
+
+// applyTick folds a computed tick into the views' rows and hands its store writes to the
+// next flush (durable.go). The caller holds d.mu. It fails only when there is no log and
+// the store write fails; the tick is then undone.
+func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
+	tick, in := r.tick, r.in
+	defer func() {
+		if p := recover(); p != nil {
+			d.logger.Error("tick panicked", "tick", tick, "panic", p)
+			err = sqlerr.New(sqlerr.Internal, "internal error: %v", p)
+		}
+		if err != nil && !d.replaying {
+			d.now = r.now
+			if rerr := d.rebuild(context.WithoutCancel(ctx)); rerr != nil {
+				d.logger.Error("rebuild after failed tick", "err", rerr)
+			}
+		}
+	}()
+	viewChanges := map[string]*touchedRows{}
+	errChanges := &touchedRows{}
+	for _, o := range r.outs {
+		rows := &touchedRows{}
+		o.v.rows.apply(o.out, rows)
+		d.numShapes.note(o.v.rel, o.out)
+		viewChanges[o.v.rel.Name] = rows
+	}
+	if r.errs != nil {
+		d.attributeErrors(r.errs, errChanges, viewChanges)
 	}
 	if d.recovering {
 		for name := range viewChanges {
@@ -121,11 +171,11 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	if d.replaying && tick <= d.storedTick {
 		// The store holds this tick's input and late events (checkpoint.go); the view
 		// rows it touches are rewritten with their multiplicity now, which is idempotent.
-		d.unflushed.add(tick, lsn, tickInput{}, viewChanges, errChanges, delta.New(relKinds(lateRel)))
+		d.unflushed.add(tick, r.lsn, tickInput{}, viewChanges, errChanges, delta.New(relKinds(lateRel)))
 		d.tick = tick
 		return nil
 	}
-	d.unflushed.add(tick, lsn, in, viewChanges, errChanges, late)
+	d.unflushed.add(tick, r.lsn, in, viewChanges, errChanges, r.late)
 	d.tick = tick
 	for k, v := range in.progress {
 		d.progress[k] = v
@@ -144,10 +194,18 @@ func (d *DB) runTick(ctx context.Context, in tickInput) (err error) {
 	case d.flushDue():
 		d.flushLoop.poke() // the tick is safe in the log; the flusher writes the store
 	}
-	for v, out := range published {
-		d.publish(v, tick, out)
+	for _, o := range r.outs {
+		d.publish(o.v, tick, o.out)
 	}
 	return nil
+}
+
+// ackBeforeApply reports whether a computed tick may be acknowledged before applyTick:
+// it is in the log and applyTick cannot fail. Whoever reads what applyTick writes
+// takes d.mu, which the apply holds until done, so a read after the acknowledgement
+// still sees the tick.
+func (d *DB) ackBeforeApply() bool {
+	return d.log != nil && !d.replaying && !d.recovering
 }
 
 // write writes a flush's changes to tx. The views' rows are made into batches and written

@@ -99,9 +99,9 @@ func (d *DB) ingestBatch(ctx context.Context, source string, b *delta.Batch, pro
 	d.pendMu.Unlock()
 
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	select {
 	case <-req.done: // a group commit led by another caller took this request
+		d.mu.Unlock()
 		return req.err
 	default:
 	}
@@ -111,7 +111,28 @@ func (d *DB) ingestBatch(ctx context.Context, source string, b *delta.Batch, pro
 	d.pendMu.Unlock()
 	// The group's tick must not be abandoned because the leader's client went away.
 	tctx := context.WithoutCancel(ctx)
-	err := d.runTick(tctx, mergeAppends(group))
+	r, err := d.computeTick(tctx, mergeAppends(group))
+	if err == nil && r != nil && d.ackBeforeApply() {
+		// The tick is in the log and its apply cannot fail: the writers are answered
+		// now, and the apply goes on under d.mu on a goroutine of its own, so that the
+		// next request (the next COPY's rows arriving and parsed) overlaps it. Anything
+		// that reads the views waits for d.mu, and so for the apply.
+		d.groups.Add(1)
+		for _, q := range group {
+			close(q.done)
+		}
+		go func() {
+			defer d.mu.Unlock()
+			if err := d.applyTick(tctx, r); err != nil {
+				d.logger.Error("applying an acknowledged tick", "tick", r.tick, "err", err)
+			}
+		}()
+		return nil
+	}
+	defer d.mu.Unlock()
+	if err == nil && r != nil {
+		err = d.applyTick(tctx, r)
+	}
 	if err != nil && len(group) > 1 {
 		for _, r := range group {
 			r.err = d.runTick(tctx, mergeAppends([]*ingestReq{r}))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,9 +55,19 @@ type LentRow struct {
 // weir_batch(token) until release is called. The rows are read in place, only the
 // columns a query reads, and must not change until then. ok is false when a column is
 // of a type weir_batch does not write; the caller then reads the table.
-func (*Store) Lend(cols []catalog.Column, rows []LentRow) (token int64, release func(), ok bool) {
+//
+// A plain numeric column is lent as its text (VARCHAR, as the table holds it), except
+// the columns ints names (nil: none), whose values the caller knows to be integers of
+// at most 18 digits: those are lent as DECIMAL(18,0), written as 64-bit integers where
+// text would cross into DuckDB one value at a time and be parsed there.
+func (*Store) Lend(cols []catalog.Column, rows []LentRow, ints []bool) (token int64, release func(), ok bool) {
 	if !CanLend(cols) {
 		return 0, nil, false
+	}
+	for c, isInt := range ints {
+		if isInt && cols[c].Type != catalog.Numeric {
+			return 0, nil, false
+		}
 	}
 	values := make([][]delta.Value, len(rows))
 	weights := make([]int64, len(rows))
@@ -64,7 +75,7 @@ func (*Store) Lend(cols []catalog.Column, rows []LentRow) (token int64, release 
 		values[i], weights[i] = r.Values, r.N
 	}
 	idx, n := repeatByWeight(weights)
-	src := &chunkSource{cols: cols, rows: values, idx: idx, n: n, token: rand.Int64()}
+	src := &chunkSource{cols: cols, ints: ints, rows: values, idx: idx, n: n, token: rand.Int64()}
 	lent.Store(src.token, src)
 	return src.token, func() { lent.Delete(src.token) }, true
 }
@@ -115,6 +126,7 @@ var chunkTypes = map[catalog.Type]struct {
 // (row j when idx is nil), as a DuckDB table function's source.
 type chunkSource struct {
 	cols []catalog.Column
+	ints []bool // numeric columns written as DECIMAL(18,0) (Lend)
 	b    *delta.Batch    // the rows by column; or
 	rows [][]delta.Value // the rows one by one (Lend)
 	idx  []int
@@ -157,11 +169,19 @@ func (t *Tx) insertChunks(table string, src *chunkSource) error {
 func (s *chunkSource) ColumnInfos() []duckdb.ColumnInfo {
 	infos := make([]duckdb.ColumnInfo, len(s.cols))
 	for c, col := range s.cols {
-		t, _ := duckdb.NewTypeInfo(chunkTypes[col.Type].duck)
+		var t duckdb.TypeInfo
+		if s.int(c) {
+			t, _ = duckdb.NewDecimalInfo(18, 0)
+		} else {
+			t, _ = duckdb.NewTypeInfo(chunkTypes[col.Type].duck)
+		}
 		infos[c] = duckdb.ColumnInfo{Name: col.Name, T: t}
 	}
 	return infos
 }
+
+// int reports whether column c is a numeric written as DECIMAL(18,0).
+func (s *chunkSource) int(c int) bool { return c < len(s.ints) && s.ints[c] }
 
 func (s *chunkSource) Cardinality() *duckdb.CardinalityInfo {
 	return &duckdb.CardinalityInfo{Cardinality: uint(s.n), Exact: true}
@@ -185,6 +205,22 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 		}
 		var err error
 		switch col.Type {
+		case catalog.Numeric:
+			if !s.int(c) {
+				err = fillColumn(ch, c, k, s, v, v.str)
+				break
+			}
+			var bad error
+			err = fillColumn(ch, c, k, s, v, func(i int) int64 {
+				n, perr := strconv.ParseInt(v.str(i), 10, 64)
+				if perr != nil && bad == nil {
+					bad = fmt.Errorf("weir_batch: numeric column %s lent as an integer holds %q", col.Name, v.str(i))
+				}
+				return n
+			})
+			if err == nil {
+				err = bad
+			}
 		case catalog.Int8:
 			err = fillColumn(ch, c, k, s, v, v.int)
 		case catalog.Int4:
