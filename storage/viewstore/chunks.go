@@ -126,7 +126,7 @@ var chunkTypes = map[catalog.Type]struct {
 // (row j when idx is nil), as a DuckDB table function's source.
 type chunkSource struct {
 	cols []catalog.Column
-	ints []bool // numeric columns written as DECIMAL(18,0) (Lend)
+	ints []bool          // numeric columns written as DECIMAL(18,0) (Lend)
 	b    *delta.Batch    // the rows by column; or
 	rows [][]delta.Value // the rows one by one (Lend)
 	idx  []int
