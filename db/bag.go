@@ -22,26 +22,31 @@ import (
 // one row per key after a tick, but a tick's changes may insert a key's new row before
 // they retract the old one. The key only has to be a good hash: two different rows of
 // one key are two entries of the chain, so the bag is exact whatever the key.
+//
+// The rows are held densely in one slice, so that a snapshot (held, contents) is a walk
+// over contiguous memory rather than over a map; the index finds a key's first row.
+// Between applies every row held has a positive multiplicity.
 type bag struct {
 	kinds []delta.Kind
 	key   []int // the key columns; nil: the whole row
-	rows  map[string]*countedRow
-	n     int // the rows with a positive multiplicity (counted once each)
+	index map[string]int32
+	rows  []bagRow
 }
 
-type countedRow struct {
-	key  string // the row's key in rows, kept so touching it allocates nothing
+type bagRow struct {
+	key  string // the row's key in index, kept so touching it allocates nothing
 	row  []delta.Value
 	n    int64
-	next *countedRow // the next row of the same key
+	next int32 // the position of the next row of the same key; -1: none
 }
 
 // touchedRows lists, by key, the rows of a bag whose multiplicity a tick changed (a key
-// may repeat): what the next flush rewrites with the key's rows as they are then.
+// may repeat), each with the row it touched: what the next flush rewrites with the key's
+// rows as they are then.
 type touchedRows struct {
 	bag  *bag // the bag of the first rows (the error bags of several views share one list)
 	keys []string
-	rows []*countedRow
+	rows [][]delta.Value
 }
 
 func (t *touchedRows) Len() int {
@@ -54,34 +59,42 @@ func (t *touchedRows) Len() int {
 // newBag returns an empty bag of rows of kinds, found by the key columns (nil: the
 // whole row).
 func newBag(kinds []delta.Kind, key []int) *bag {
-	return &bag{kinds: kinds, key: key, rows: map[string]*countedRow{}}
+	return &bag{kinds: kinds, key: key, index: map[string]int32{}}
 }
 
-// each calls f for every row with a positive multiplicity.
-func (g *bag) each(f func(r *countedRow)) {
-	for _, head := range g.rows {
-		for r := head; r != nil; r = r.next {
-			if r.n > 0 {
-				f(r)
-			}
-		}
-	}
-}
+// len is the number of distinct rows held.
+func (g *bag) len() int { return len(g.rows) }
 
 // contents returns the rows as insertions.
 func (g *bag) contents() *delta.Batch {
 	b := delta.New(g.kinds)
-	b.Grow(g.n)
-	g.each(func(r *countedRow) { b.AppendRow(r.row, r.n) })
+	b.Grow(len(g.rows))
+	for i := range g.rows {
+		b.AppendRow(g.rows[i].row, g.rows[i].n)
+	}
 	return b
 }
 
 // held returns the rows with their multiplicities now, in no order. The rows are the
 // bag's own, which it never modifies (it replaces them).
 func (g *bag) held() []viewstore.LentRow {
-	out := make([]viewstore.LentRow, 0, g.n)
-	g.each(func(r *countedRow) { out = append(out, viewstore.LentRow{Values: r.row, N: r.n}) })
+	out := make([]viewstore.LentRow, len(g.rows))
+	for i := range g.rows {
+		out[i] = viewstore.LentRow{Values: g.rows[i].row, N: g.rows[i].n}
+	}
 	return out
+}
+
+// multiplicity returns how many times the bag holds the rows of key; for a bag keyed by
+// the whole row, how many times it holds that row.
+func (g *bag) multiplicity(key string) int64 {
+	n := int64(0)
+	if p, ok := g.index[key]; ok {
+		for ; p >= 0; p = g.rows[p].next {
+			n += g.rows[p].n
+		}
+	}
+	return n
 }
 
 // appendKey appends the key encoding of changes' row i.
@@ -118,101 +131,136 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	if touched.bag == nil {
 		touched.bag = g
 	}
-	first := len(touched.rows)
+	first := len(touched.keys)
 	touched.keys = slices.Grow(touched.keys, changes.Len())
 	touched.rows = slices.Grow(touched.rows, changes.Len())
 	// An aggregate retracts a group's old row just before it inserts the new one: a row
-	// of the previous row's key reuses its lookup (the chain's head stays put until the
-	// end: rows are added behind it, and unlinked after the loop).
+	// of the previous row's key reuses its lookup (rows are added behind a chain's head,
+	// and removed only after the loop).
 	var key, prev []byte
-	var head *countedRow
+	head, looked := int32(-1), false
+	dropped := false
 	for i := 0; i < changes.Len(); i++ {
 		w := changes.Weights[i]
 		if w == 0 {
 			continue
 		}
 		key = g.appendKey(key[:0], changes, i)
-		if head == nil || string(key) != string(prev) {
-			head = g.rows[string(key)]
+		if !looked || string(key) != string(prev) {
+			head, looked = -1, true
+			if p, ok := g.index[string(key)]; ok {
+				head = p
+			}
 			prev = append(prev[:0], key...)
 		}
-		var r, free *countedRow
-		for x := head; x != nil; x = x.next {
-			if changes.RowEqual(i, x.row) {
+		r, free := int32(-1), int32(-1)
+		for x := head; x >= 0; x = g.rows[x].next {
+			if changes.RowEqual(i, g.rows[x].row) {
 				r = x
 				break
 			}
-			if x.n == 0 && free == nil {
+			if g.rows[x].n == 0 && free < 0 {
 				free = x
 			}
 		}
 		switch {
-		case r != nil:
-		case free != nil:
+		case r >= 0:
+		case free >= 0:
 			// A row of the key this batch took out: its entry takes the new row.
 			r = free
-			r.row = changes.Row(i, nil)
+			g.rows[r].row = changes.Row(i, nil)
 		default:
-			r = &countedRow{row: changes.Row(i, nil)}
-			if head == nil {
-				r.key = string(key)
-				g.rows[r.key] = r
+			r = int32(len(g.rows))
+			br := bagRow{row: changes.Row(i, nil), next: -1}
+			if head < 0 {
+				br.key = string(key)
+				g.index[br.key] = r
 				head = r
 			} else {
-				r.key = head.key
-				r.next, head.next = head.next, r
+				br.key, br.next = g.rows[head].key, g.rows[head].next
+				g.rows[head].next = r
 			}
+			g.rows = append(g.rows, br)
 		}
-		before := r.n
-		r.n += w
-		switch {
-		case before <= 0 && r.n > 0:
-			g.n++
-		case before > 0 && r.n <= 0:
-			g.n--
+		g.rows[r].n += w
+		if g.rows[r].n <= 0 {
+			dropped = true
 		}
-		touched.keys = append(touched.keys, r.key)
-		touched.rows = append(touched.rows, r)
+		touched.keys = append(touched.keys, g.rows[r].key)
+		touched.rows = append(touched.rows, g.rows[r].row)
 	}
-	// Rows whose multiplicity fell to 0 leave the bag. A later touch of one finds it by
-	// key and sees it gone (touched).
-	for _, r := range touched.rows[first:] {
-		if r.n <= 0 {
-			g.unlink(r)
-		}
+	if dropped {
+		g.compact(touched.keys[first:])
 	}
 }
 
-// unlink removes r from its key's chain, if it is still there.
-func (g *bag) unlink(r *countedRow) {
-	head := g.rows[r.key]
-	if head == r {
-		if r.next == nil {
-			delete(g.rows, r.key)
-		} else {
-			g.rows[r.key] = r.next
+// compact removes the rows of keys whose multiplicity is no longer positive: it unlinks
+// them from their chains, then fills each hole with the last row.
+func (g *bag) compact(keys []string) {
+	var dead []int32
+	for _, k := range keys {
+		p, ok := g.index[k]
+		if !ok {
+			continue
 		}
-		return
-	}
-	for x := head; x != nil; x = x.next {
-		if x.next == r {
-			x.next = r.next
-			return
+		prev := int32(-1)
+		for x := p; x >= 0; {
+			next := g.rows[x].next
+			if g.rows[x].n > 0 {
+				prev = x
+			} else {
+				switch {
+				case prev >= 0:
+					g.rows[prev].next = next
+				case next >= 0:
+					g.index[k] = next
+				default:
+					delete(g.index, k)
+				}
+				dead = append(dead, x)
+			}
+			x = next
 		}
 	}
+	// From the highest hole down, every row after the hole is held: the last one moves in.
+	slices.Sort(dead)
+	for i := len(dead) - 1; i >= 0; i-- {
+		d, last := dead[i], int32(len(g.rows)-1)
+		if d != last {
+			g.move(last, d)
+		}
+		g.rows[last] = bagRow{}
+		g.rows = g.rows[:last]
+	}
+}
+
+// move puts the held row at position from at position to, which is free.
+func (g *bag) move(from, to int32) {
+	r := g.rows[from]
+	if g.index[r.key] == from {
+		g.index[r.key] = to
+	} else {
+		for x := g.index[r.key]; ; x = g.rows[x].next {
+			if g.rows[x].next == from {
+				g.rows[x].next = to
+				break
+			}
+		}
+	}
+	g.rows[to] = r
 }
 
 // current appends to dst every row of key with its multiplicity now, or, when the key
 // has none, like (a row the key had) with multiplicity 0.
-func (g *bag) current(dst []viewstore.LentRow, key string, like *countedRow) []viewstore.LentRow {
+func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) []viewstore.LentRow {
 	n := len(dst)
-	for r := g.rows[key]; r != nil; r = r.next {
-		if r.n > 0 {
-			dst = append(dst, viewstore.LentRow{Values: r.row, N: r.n})
+	if p, ok := g.index[key]; ok {
+		for ; p >= 0; p = g.rows[p].next {
+			dst = append(dst, viewstore.LentRow{Values: g.rows[p].row, N: g.rows[p].n})
 		}
 	}
 	if len(dst) == n {
-		dst = append(dst, viewstore.LentRow{Values: like.row})
+		dst = append(dst, viewstore.LentRow{Values: like})
 	}
 	return dst
 }

@@ -154,7 +154,7 @@ type unflushed struct {
 // flush writes the rows the key has then (bag.current).
 type pendingRows struct {
 	key  []int // the key columns of the bag the keys are from
-	rows map[string]*countedRow
+	rows map[string][]delta.Value
 }
 
 // note records touched rows of the view; it returns how many keys are new.
@@ -210,7 +210,7 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 			u.views = map[string]*pendingRows{}
 		}
 		if u.views[name] == nil {
-			u.views[name] = &pendingRows{rows: map[string]*countedRow{}}
+			u.views[name] = &pendingRows{rows: map[string][]delta.Value{}}
 		}
 		u.rows += u.views[name].note(t)
 	}
@@ -220,7 +220,7 @@ func (u *unflushed) add(tick uint64, lsn wal.LSN, in tickInput, viewChanges map[
 		}
 		for i, key := range errChanges.keys {
 			if _, ok := u.errs[key]; !ok {
-				u.errs[key] = errChanges.rows[i].row
+				u.errs[key] = errChanges.rows[i]
 				u.rows++
 			}
 		}
@@ -253,9 +253,7 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 	for key, row := range u.errs {
 		n := int64(0)
 		if v, ok := d.views[row[0].S]; ok {
-			if r, ok := v.errs.rows[key]; ok {
-				n = r.n
-			}
+			n = v.errs.multiplicity(key)
 		}
 		errChanges.rows = append(errChanges.rows, viewstore.LentRow{Values: row, N: n})
 	}
@@ -294,7 +292,7 @@ func (g *bag) touched(p *pendingRows) *bagRows {
 	var enc []byte
 	for key, r := range p.rows {
 		if !same {
-			enc = g.rowKey(enc[:0], r.row)
+			enc = g.rowKey(enc[:0], r)
 			key = string(enc)
 		}
 		out.rows = g.current(out.rows, key, r)

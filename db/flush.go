@@ -234,7 +234,7 @@ func (u *unflushed) then(v *unflushed) *unflushed {
 				out.views = map[string]*pendingRows{}
 			}
 			if out.views[name] == nil {
-				out.views[name] = &pendingRows{rows: map[string]*countedRow{}}
+				out.views[name] = &pendingRows{rows: map[string][]delta.Value{}}
 			}
 			out.views[name].merge(rows)
 		}

@@ -141,7 +141,7 @@ func (d *DB) lendViews(names []string) *lentViews {
 			if !ok || !viewstore.CanLend(v.rel.Columns) || !d.shapesKnown(v.rel) {
 				return false
 			}
-			total += v.rows.n
+			total += v.rows.len()
 		}
 		if total > memReadMaxRows {
 			return false

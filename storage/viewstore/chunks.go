@@ -69,23 +69,19 @@ func (*Store) Lend(cols []catalog.Column, rows []LentRow, ints []bool) (token in
 			return 0, nil, false
 		}
 	}
-	values := make([][]delta.Value, len(rows))
-	weights := make([]int64, len(rows))
-	for i, r := range rows {
-		values[i], weights[i] = r.Values, r.N
-	}
-	idx, n := repeatByWeight(weights)
-	src := &chunkSource{cols: cols, ints: ints, rows: values, idx: idx, n: n, token: rand.Int64()}
+	idx, n := repeatByWeight(len(rows), func(i int) int64 { return rows[i].N })
+	src := &chunkSource{cols: cols, ints: ints, rows: rows, idx: idx, n: n, token: rand.Int64()}
 	lent.Store(src.token, src)
 	return src.token, func() { lent.Delete(src.token) }, true
 }
 
-// repeatByWeight returns the rows repeated by their weights (row i weights[i] times), as
-// indexes, and how many there are; idx is nil when every weight is 1.
-func repeatByWeight(weights []int64) (idx []int, n int) {
-	for i, w := range weights {
+// repeatByWeight returns rows 0 to rows-1 repeated by their weights (row i weight(i)
+// times), as indexes, and how many there are; idx is nil when every weight is 1.
+func repeatByWeight(rows int, weight func(i int) int64) (idx []int, n int) {
+	for i := range rows {
+		w := weight(i)
 		if w != 1 && idx == nil {
-			idx = make([]int, i, len(weights))
+			idx = make([]int, i, rows)
 			for k := range idx {
 				idx[k] = k
 			}
@@ -97,7 +93,7 @@ func repeatByWeight(weights []int64) (idx []int, n int) {
 	if idx != nil {
 		return idx, len(idx)
 	}
-	return nil, len(weights)
+	return nil, rows
 }
 
 // chunkTypes maps the column types chunkSource writes to their DuckDB types and the
@@ -128,7 +124,7 @@ type chunkSource struct {
 	cols []catalog.Column
 	ints []bool          // numeric columns written as DECIMAL(18,0) (Lend)
 	b    *delta.Batch    // the rows by column; or
-	rows [][]delta.Value // the rows one by one (Lend)
+	rows []LentRow       // the rows one by one (Lend)
 	idx  []int
 	n    int
 	at   int // rows handed over so far
@@ -271,7 +267,7 @@ func fillColumn[T any](ch duckdb.DataChunk, c, k int, s *chunkSource, v colValue
 // colValues reads column c of a chunk source: a batch's vector v, or the rows' c-th values.
 type colValues struct {
 	v    *delta.Vector
-	rows [][]delta.Value
+	rows []LentRow
 	c    int
 }
 
@@ -279,33 +275,33 @@ func (cv colValues) null(i int) bool {
 	if cv.v != nil {
 		return cv.v.Nulls != nil && cv.v.Nulls[i]
 	}
-	return cv.rows[i][cv.c].Null
+	return cv.rows[i].Values[cv.c].Null
 }
 
 func (cv colValues) int(i int) int64 {
 	if cv.v != nil {
 		return cv.v.I64[i]
 	}
-	return cv.rows[i][cv.c].I
+	return cv.rows[i].Values[cv.c].I
 }
 
 func (cv colValues) float(i int) float64 {
 	if cv.v != nil {
 		return cv.v.F64[i]
 	}
-	return cv.rows[i][cv.c].F
+	return cv.rows[i].Values[cv.c].F
 }
 
 func (cv colValues) bool(i int) bool {
 	if cv.v != nil {
 		return cv.v.Bool[i]
 	}
-	return cv.rows[i][cv.c].B
+	return cv.rows[i].Values[cv.c].B
 }
 
 func (cv colValues) str(i int) string {
 	if cv.v != nil {
 		return cv.v.Str[i]
 	}
-	return cv.rows[i][cv.c].S
+	return cv.rows[i].Values[cv.c].S
 }

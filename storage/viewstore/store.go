@@ -528,7 +528,7 @@ func (t *Tx) DropRelation(name string) error {
 
 // Insert appends each row of b (weights must be positive: w copies) to rel's table.
 func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
-	idx, n := repeatByWeight(b.Weights) // row i of b, repeated by weight; nil when every weight is 1
+	idx, n := repeatByWeight(b.Len(), func(i int) int64 { return b.Weights[i] }) // row i of b, repeated by weight; nil when every weight is 1
 	if n >= minChunkInsert {
 		if src := newChunkSource(rel.Columns, b, idx, n); src != nil {
 			return t.insertChunks(Quote(rel.Name), src)

@@ -1,0 +1,93 @@
+package db
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirdb/weir/internal/delta"
+)
+
+// TestBagOracle folds random change batches into bags keyed by the whole row, by a
+// unique key, and by a key several rows share (chains), and checks after each batch the
+// rows held (against a multiset of row keys), every key's chain and index entry, what
+// was touched, and what a flush of the touched keys would write.
+func TestBagOracle(t *testing.T) {
+	kinds := []delta.Kind{delta.KindInt, delta.KindString, delta.KindNumeric}
+	for _, tc := range []struct {
+		name string
+		key  []int
+	}{{"whole row", nil}, {"first column", []int{0}}, {"second column", []int{1}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			for seed := range uint64(20) {
+				rng := rand.New(rand.NewPCG(seed, 7))
+				g := newBag(kinds, tc.key)
+				want := map[string]int64{}           // row key -> multiplicity
+				rowOf := map[string][]delta.Value{} // row key -> the row
+				for step := range 60 {
+					b := delta.New(kinds)
+					// Changes to a small universe of rows, so rows repeat, retract and come
+					// back; a group's old row retracted and its new row inserted in either
+					// order; numerics equal as numbers (1.0, 1.00) are one row.
+					for range 1 + rng.IntN(30) {
+						k := rng.Int64N(6)
+						num := []string{"1", "1.0", "2.50", "2.5", "-3"}[rng.IntN(5)]
+						row := []delta.Value{delta.Int(k), delta.Str(string(rune('a' + rng.IntN(3)))), delta.Numeric(num)}
+						rk := delta.RowKey(row)
+						w := int64(1 + rng.IntN(2))
+						if want[rk] > 0 && rng.IntN(2) == 0 {
+							w = -min(w, want[rk]) // a retraction of what is held
+						}
+						want[rk] += w
+						if _, ok := rowOf[rk]; !ok {
+							rowOf[rk] = row
+						}
+						b.AppendRow(row, w)
+					}
+					touched := &touchedRows{}
+					g.apply(b, touched)
+					require.Equal(t, b.Len(), touched.Len(), "step %d", step)
+
+					got := map[string]int64{}
+					for _, r := range g.held() {
+						require.Positive(t, r.N, "step %d: a row held with multiplicity %d", step, r.N)
+						rk := delta.RowKey(r.Values)
+						_, dup := got[rk]
+						require.False(t, dup, "step %d: row %v held twice", step, r.Values)
+						got[rk] = r.N
+					}
+					live := map[string]int64{}
+					for rk, n := range want {
+						if n > 0 {
+							live[rk] = n
+						}
+					}
+					require.Equal(t, live, got, "seed %d step %d", seed, step)
+					require.Equal(t, len(live), g.len())
+					// Every row is reachable from its key's index entry exactly once.
+					seen := 0
+					for k, p := range g.index {
+						require.GreaterOrEqual(t, p, int32(0))
+						for x := p; x >= 0; x = g.rows[x].next {
+							require.Equal(t, k, g.rows[x].key)
+							seen++
+						}
+					}
+					require.Equal(t, len(g.rows), seen, "step %d: rows outside the chains", step)
+					// A flush of the touched keys writes each key's rows as held now.
+					p := &pendingRows{rows: map[string][]delta.Value{}}
+					p.note(touched)
+					out := g.touched(p)
+					for _, r := range out.rows {
+						if r.N == 0 {
+							require.Zero(t, g.multiplicity(string(g.rowKey(nil, r.Values))))
+							continue
+						}
+						require.Equal(t, live[delta.RowKey(r.Values)], r.N)
+					}
+				}
+			}
+		})
+	}
+}
