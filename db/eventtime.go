@@ -174,19 +174,21 @@ func (d *DB) eventTimeParts(tick uint64, in tickInput, changes map[string]*delta
 	return late
 }
 
-// withArrival returns b with an arrival-watermark column appended.
+// withArrival returns b with an arrival-watermark column appended. The batch shares b's
+// columns (Vector.Shared): neither is modified once made (a tick's input is kept as it
+// is for the flush, and operators only read their inputs).
 func withArrival(b *delta.Batch, arrival func(i int) int64) *delta.Batch {
 	n := b.Len()
-	out := delta.New(append(b.Kinds(), delta.KindInt))
-	out.Grow(n)
+	out := &delta.Batch{Cols: make([]delta.Vector, len(b.Cols)+1)}
 	for c := range b.Cols {
-		out.Cols[c].AppendVector(&b.Cols[c])
+		out.Cols[c] = b.Cols[c].Shared()
 	}
 	wm := &out.Cols[len(b.Cols)]
+	wm.Kind, wm.I64 = delta.KindInt, make([]int64, n)
 	for i := range n {
-		wm.I64 = append(wm.I64, arrival(i))
+		wm.I64[i] = arrival(i)
 	}
-	out.Weights = append(out.Weights, b.Weights...)
+	out.Weights = b.Weights[:n:n]
 	return out
 }
 

@@ -352,6 +352,21 @@ func (b *Batch) Grow(n int) {
 	b.Weights = slices.Grow(b.Weights, n)
 }
 
+// Shared returns a vector of v's values that shares v's memory, with no room to grow:
+// appending to either copies first, so neither sees the other's appends. Neither may be
+// modified in place.
+func (v *Vector) Shared() Vector {
+	out := Vector{Kind: v.Kind}
+	if v.Nulls != nil {
+		out.Nulls = v.Nulls[:len(v.Nulls):len(v.Nulls)]
+	}
+	out.I64 = v.I64[:len(v.I64):len(v.I64)]
+	out.F64 = v.F64[:len(v.F64):len(v.F64)]
+	out.Str = v.Str[:len(v.Str):len(v.Str)]
+	out.Bool = v.Bool[:len(v.Bool):len(v.Bool)]
+	return out
+}
+
 // Truncate drops the rows of b from the n-th on.
 func (b *Batch) Truncate(n int) {
 	for i := range b.Cols {
