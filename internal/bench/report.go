@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/weirdb/weir/storage/viewstore"
 )
 
 // Markers delimit the part of BENCHMARKS.md that `weir bench` writes; the text around
@@ -67,7 +69,8 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 	p("| CPU | %s |\n| cores | %d |\n| RAM | %.1f GiB |\n| disk | %s |\n| kernel | %s |\n| Go | %s |\n",
 		m.CPU, m.Cores, float64(m.RAMBytes)/(1<<30), m.Disk, m.Kernel, m.Go)
 	if m.DuckDB != "" {
-		p("| DuckDB | %s (in-process, database file on the same disk, %d threads) |\n", m.DuckDB, m.Cores)
+		p("| DuckDB | %s (in-process, database file on the same disk; %d threads as the DuckDB peer, %d as Weir's view store) |\n",
+			m.DuckDB, m.Cores, viewstore.DuckDBThreads())
 	}
 	if m.Postgres != "" {
 		p("| PostgreSQL | %s (internal/pgtest: loopback, fsync=off, synchronous_commit=off, full_page_writes=off, shared_buffers=32MB; sessions set work_mem=256MB) |\n", m.Postgres)

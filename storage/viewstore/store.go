@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"math/big"
+	"runtime"
 	"strings"
 	"time"
 
@@ -32,6 +33,10 @@ type Store struct {
 	logger *slog.Logger
 }
 
+// DuckDBThreads is how many threads the view store's DuckDB runs queries on: every core
+// but one, and at least one.
+func DuckDBThreads() int { return max(1, runtime.NumCPU()-1) }
+
 // Open opens (creating if needed) the DuckDB database at path; "" is in-memory.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
 	// Every connection gets PostgreSQL's reading of `/` on integers (truncating division),
@@ -40,10 +45,16 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	// computes the rowids of the first n rows, joins them back and sorts on rowid before
 	// the first row leaves (about 100 ms of 1M rows, BenchmarkStreamPgx), and it gains
 	// only on ORDER BY … LIMIT of a few rows over wide tables.
+	//
+	// DuckDB runs on every core but one (DuckDBThreads): the tick, which every write
+	// waits for, keeps a core to itself while the background flush commits and
+	// checkpoints. On two cores, DuckDB's second thread cost the COPY workload 10% of its
+	// throughput (weir bench: 700-727k against 767-801k events/s) and bought nothing a
+	// read there needs.
 	initCtx := context.WithoutCancel(ctx) // connections are opened long after Open returns
 	connector, err := duckdb.NewConnector(path, func(ex driver.ExecerContext) error {
 		for _, q := range []string{`SET integer_division = true`, `SET default_null_order = 'nulls_last_on_asc_first_on_desc'`, `SET TimeZone = 'UTC'`,
-			`SET disabled_optimizers = 'late_materialization'`} {
+			`SET disabled_optimizers = 'late_materialization'`, fmt.Sprintf(`SET threads = %d`, DuckDBThreads())} {
 			if _, err := ex.ExecContext(initCtx, q, nil); err != nil {
 				return err
 			}
