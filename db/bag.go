@@ -139,7 +139,7 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	// and removed only after the loop).
 	var key, prev []byte
 	head, looked := int32(-1), false
-	dropped := false
+	zero := 0 // rows whose multiplicity is not positive now
 	for i := 0; i < changes.Len(); i++ {
 		w := changes.Weights[i]
 		if w == 0 {
@@ -166,10 +166,12 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 		switch {
 		case r >= 0:
 		case free >= 0:
-			// A row of the key this batch took out: its entry takes the new row.
+			// A row of the key this batch took out (counted in zero): its entry takes the
+			// new row.
 			r = free
 			g.rows[r].row = changes.Row(i, nil)
 		default:
+			zero++ // a new row, at 0 until w is added
 			r = int32(len(g.rows))
 			br := bagRow{row: changes.Row(i, nil), next: -1}
 			if head < 0 {
@@ -182,14 +184,18 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 			}
 			g.rows = append(g.rows, br)
 		}
+		before := g.rows[r].n
 		g.rows[r].n += w
-		if g.rows[r].n <= 0 {
-			dropped = true
+		switch after := g.rows[r].n; {
+		case before > 0 && after <= 0:
+			zero++
+		case before <= 0 && after > 0:
+			zero--
 		}
 		touched.keys = append(touched.keys, g.rows[r].key)
 		touched.rows = append(touched.rows, g.rows[r].row)
 	}
-	if dropped {
+	if zero > 0 {
 		g.compact(touched.keys[first:])
 	}
 }
