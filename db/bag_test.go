@@ -23,7 +23,7 @@ func TestBagOracle(t *testing.T) {
 			for seed := range uint64(20) {
 				rng := rand.New(rand.NewPCG(seed, 7))
 				g := newBag(kinds, tc.key)
-				want := map[string]int64{}           // row key -> multiplicity
+				want := map[string]int64{}          // row key -> multiplicity
 				rowOf := map[string][]delta.Value{} // row key -> the row
 				for step := range 60 {
 					b := delta.New(kinds)

@@ -261,34 +261,37 @@ func directBinary(col catalog.Column) directInput {
 			v.Nulls = append(v.Nulls, false)
 		}
 	}
+	// integer appends the n-byte fields that decode to an integer (ok false: the general
+	// path's error, or its conversion).
+	integer := func(n int, decode func(f []byte) (x int64, ok bool)) directInput {
+		return func(v *delta.Vector, f []byte) bool {
+			if len(f) != n {
+				return false
+			}
+			x, ok := decode(f)
+			if !ok {
+				return false
+			}
+			nulls(v)
+			v.I64 = append(v.I64, x)
+			return true
+		}
+	}
 	switch col.Type {
 	case catalog.Int2:
-		return func(v *delta.Vector, f []byte) bool {
-			if len(f) != 2 {
-				return false
-			}
-			nulls(v)
-			v.I64 = append(v.I64, int64(int16(binary.BigEndian.Uint16(f))))
-			return true
-		}
+		return integer(2, func(f []byte) (int64, bool) { return int64(int16(binary.BigEndian.Uint16(f))), true })
 	case catalog.Int4:
-		return func(v *delta.Vector, f []byte) bool {
-			if len(f) != 4 {
-				return false
-			}
-			nulls(v)
-			v.I64 = append(v.I64, int64(int32(binary.BigEndian.Uint32(f))))
-			return true
-		}
+		return integer(4, func(f []byte) (int64, bool) { return int64(int32(binary.BigEndian.Uint32(f))), true })
 	case catalog.Int8:
-		return func(v *delta.Vector, f []byte) bool {
-			if len(f) != 8 {
-				return false
+		return integer(8, func(f []byte) (int64, bool) { return int64(binary.BigEndian.Uint64(f)), true })
+	case catalog.Timestamp, catalog.Timestamptz:
+		return integer(8, func(f []byte) (int64, bool) {
+			us := int64(binary.BigEndian.Uint64(f))
+			if us == math.MinInt64 || us > math.MaxInt64-pgEpochMicros {
+				return 0, false
 			}
-			nulls(v)
-			v.I64 = append(v.I64, int64(binary.BigEndian.Uint64(f)))
-			return true
-		}
+			return us + pgEpochMicros, true
+		})
 	case catalog.Float8:
 		return func(v *delta.Vector, f []byte) bool {
 			if len(f) != 8 {
@@ -296,19 +299,6 @@ func directBinary(col catalog.Column) directInput {
 			}
 			nulls(v)
 			v.F64 = append(v.F64, math.Float64frombits(binary.BigEndian.Uint64(f)))
-			return true
-		}
-	case catalog.Timestamp, catalog.Timestamptz:
-		return func(v *delta.Vector, f []byte) bool {
-			if len(f) != 8 {
-				return false
-			}
-			us := int64(binary.BigEndian.Uint64(f))
-			if us == math.MinInt64 || us > math.MaxInt64-pgEpochMicros {
-				return false
-			}
-			nulls(v)
-			v.I64 = append(v.I64, us+pgEpochMicros)
 			return true
 		}
 	case catalog.Text:

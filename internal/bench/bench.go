@@ -230,14 +230,11 @@ func (r *runner) run(ctx context.Context) error {
 
 // weir runs the COPY workload, streaming, backfill and freshness on one Weir server.
 func (r *runner) weir(ctx context.Context) error {
-	w, conn, done, err := r.startWeirConn(ctx, filepath.Join(r.root, "weir"))
+	w, conn, done, err := r.startWeirSchema(ctx, "weir")
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := execAll(ctx, conn, weirSchema...); err != nil {
-		return fmt.Errorf("Weir: %w", err)
-	}
 	heap0 := liveHeap()
 	res, err := runBatches(ctx, ingestSystem{
 		name: "Weir",
@@ -285,14 +282,11 @@ func (r *runner) weir(ctx context.Context) error {
 // (a read after it sees the batch); the views are read and checked once, after the last
 // batch, outside the timing.
 func (r *runner) weirCopyAlone(ctx context.Context) error {
-	_, conn, done, err := r.startWeirConn(ctx, filepath.Join(r.root, "weir-copy"))
+	_, conn, done, err := r.startWeirSchema(ctx, "weir-copy")
 	if err != nil {
 		return err
 	}
 	defer done()
-	if err := execAll(ctx, conn, weirSchema...); err != nil {
-		return fmt.Errorf("Weir: %w", err)
-	}
 	res, err := runBatches(ctx, ingestSystem{
 		name: copyAloneSystem,
 		load: func(ctx context.Context, i int) error { return copyBinary(ctx, conn, "events", r.payloads[i]) },
@@ -309,6 +303,19 @@ func (r *runner) weirCopyAlone(ctx context.Context) error {
 	}
 	r.rep.Ingest = append(r.rep.Ingest, res)
 	return nil
+}
+
+// startWeirSchema starts Weir in the directory dir of the run's root, connects, and
+// creates the COPY workload's source and views; done closes both.
+func (r *runner) startWeirSchema(ctx context.Context, dir string) (w *weirServer, conn *pgx.Conn, done func(), err error) {
+	if w, conn, done, err = r.startWeirConn(ctx, filepath.Join(r.root, dir)); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := execAll(ctx, conn, weirSchema...); err != nil {
+		done()
+		return nil, nil, nil, fmt.Errorf("Weir: %w", err)
+	}
+	return w, conn, done, nil
 }
 
 // copyAloneSystem names weirCopyAlone's row of the COPY workload table.
