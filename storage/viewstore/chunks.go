@@ -122,9 +122,9 @@ var chunkTypes = map[catalog.Type]struct {
 // (row j when idx is nil), as a DuckDB table function's source.
 type chunkSource struct {
 	cols []catalog.Column
-	ints []bool          // numeric columns written as DECIMAL(18,0) (Lend)
-	b    *delta.Batch    // the rows by column; or
-	rows []LentRow       // the rows one by one (Lend)
+	ints []bool       // numeric columns written as DECIMAL(18,0) (Lend)
+	b    *delta.Batch // the rows by column; or
+	rows []LentRow    // the rows one by one (Lend)
 	idx  []int
 	n    int
 	at   int // rows handed over so far
