@@ -156,10 +156,10 @@ func (d *DB) backfillTick() exec.Tick {
 	return t
 }
 
-// idleNoop reports whether a tick with input in that changed no view and added or
-// retracted no row error changed nothing at all: no input, and no operator counter. Such a tick is not committed and
-// its number is used again by the next one, so an idle database that ticks every second
-// writes nothing. The caller holds d.mu.
+// idleNoop reports whether a tick with input in, which changed no view and added or
+// retracted no row error, changed nothing at all: no input, and no operator counter.
+// Such a tick is not committed and its number is used again by the next one, so an idle
+// database that ticks every second writes nothing. The caller holds d.mu.
 func (d *DB) idleNoop(in tickInput) bool {
 	if len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0 {
 		return false
