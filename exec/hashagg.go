@@ -110,10 +110,11 @@ type HashAggregate struct {
 	dirty    []*group // groups changed since the last Advance, in the order they changed
 	global   bool     // no group columns: the one group always exists
 
-	keyBuf []byte        // scratch: group key encoding
-	valBuf []byte        // scratch: multiset value encoding
-	row    []delta.Value // scratch: output row
-	tmp    big.Float     // scratch for fsum.add
+	keyBuf  []byte        // scratch: group key encoding
+	valBuf  []byte        // scratch: multiset value encoding
+	row     []delta.Value // scratch: output row
+	lastRow []delta.Value // scratch: a group's emitted row (emittedRow)
+	tmp     big.Float     // scratch for fsum.add
 
 	errs *rowErrors // where data exceptions go, when run in a Dataflow
 
@@ -157,27 +158,40 @@ type group struct {
 	sets  []valueSet // per setCols
 	dirty bool
 
-	emitted bool          // last holds the row the group last emitted and has not retracted
-	last    []delta.Value // the emitted row
+	emitted bool          // the group's row is emitted and not retracted: its key and last
+	last    []delta.Value // the aggregate values of the emitted row
 
 	failed error // the data exception the group's row last hit (it is then absent), if any
 
-	// Room for aggs and sets in the group's own allocation, when they fit: a push then
-	// finds a group's state in one place in memory rather than three.
+	// Room for aggs in the group's own allocation, when they fit: a push then finds a
+	// group's state in one place in memory rather than two.
 	aggsIn [2]aggState
-	setsIn [1]valueSet
 }
 
 // aggState is the running state of one aggregate in one group. Which fields are used
-// depends on the function.
+// depends on the function: count and sums over integers need only n and isum, so the
+// state the other functions need is in x, allocated when first needed (ext).
 type aggState struct {
-	n     int64  // count/sum/avg: weight of non-NULL inputs; DISTINCT: number of distinct values
-	isum  int128 // sum/avg over integers
+	n    int64  // count/sum/avg: weight of non-NULL inputs; DISTINCT: number of distinct values
+	isum int128 // sum/avg over integers
+	x    *aggExt
+}
+
+// aggExt is the state of sums over floats, numerics and intervals, and of min and max.
+type aggExt struct {
 	fsum  fsum   // sum/avg over floats
 	nsum  *nsum  // sum/avg over numerics; nil until the first input
 	ivsum *ivsum // sum/avg over intervals; nil until the first input
 	best  delta.Value
 	stale bool // min/max: best was retracted and must be recomputed from the multiset
+}
+
+// ext returns st's extended state, allocating it the first time.
+func (st *aggState) ext() *aggExt {
+	if st.x == nil {
+		st.x = &aggExt{}
+	}
+	return st.x
 }
 
 // NewHashAggregate returns a HashAggregate over input columns of kinds in, grouping by
@@ -360,14 +374,10 @@ func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
 	}
 	for i := range h.aggs {
 		if f := h.aggs[i].spec.Func; f == AggMin || f == AggMax {
-			g.aggs[i].best = delta.Null(h.aggs[i].resKind)
+			g.aggs[i].ext().best = delta.Null(h.aggs[i].resKind)
 		}
 	}
-	switch n := len(h.setCols); {
-	case n == 0:
-	case n <= len(g.setsIn):
-		g.sets = g.setsIn[:n:n]
-	default:
+	if n := len(h.setCols); n > 0 {
 		g.sets = make([]valueSet, n)
 	}
 	return g
@@ -418,8 +428,8 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 				if w < 0 {
 					return sqlerr.New(sqlerr.Internal, "internal error: HashAggregate: %s over insert-only input received a retraction", p.spec)
 				}
-				if st.best.Null || better(p.spec.Func, v, st.best) {
-					st.best = v
+				if st.ext().best.Null || better(p.spec.Func, v, st.ext().best) {
+					st.ext().best = v
 				}
 				continue
 			}
@@ -443,21 +453,21 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 // addSum adds v*w to a sum or avg state.
 func (h *HashAggregate) addSum(st *aggState, p *aggPlan, v delta.Value, w int64) error {
 	if p.float {
-		st.fsum.add(v.F, w, &h.tmp)
+		st.ext().fsum.add(v.F, w, &h.tmp)
 		return nil
 	}
 	if p.numeric {
-		if st.nsum == nil {
-			st.nsum = &nsum{}
+		if st.ext().nsum == nil {
+			st.ext().nsum = &nsum{}
 		}
-		st.nsum.add(expr.DecimalOf(v), w)
+		st.ext().nsum.add(expr.DecimalOf(v), w)
 		return nil
 	}
 	if p.ival {
-		if st.ivsum == nil {
-			st.ivsum = &ivsum{}
+		if st.ext().ivsum == nil {
+			st.ext().ivsum = &ivsum{}
 		}
-		return st.ivsum.add(v, w)
+		return st.ext().ivsum.add(v, w)
 	}
 	var overflow bool
 	st.isum, overflow = st.isum.add(mul128(v.I, w))
@@ -482,11 +492,11 @@ func (h *HashAggregate) addToSet(g *group, s int, v delta.Value, w int64) error 
 		switch p.spec.Func {
 		case AggMin, AggMax:
 			switch {
-			case st.stale:
-			case is && (st.best.Null || better(p.spec.Func, v, st.best)):
-				st.best = v
-			case !is && !st.best.Null && delta.Compare(v, st.best) == 0:
-				st.stale = true
+			case st.ext().stale:
+			case is && (st.ext().best.Null || better(p.spec.Func, v, st.ext().best)):
+				st.ext().best = v
+			case !is && !st.ext().best.Null && delta.Compare(v, st.ext().best) == 0:
+				st.ext().stale = true
 			}
 		default: // a DISTINCT count, sum or avg
 			d := int64(1)
@@ -535,7 +545,7 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 		}
 		if g.n <= 0 && !h.global {
 			if g.emitted {
-				out.AppendRow(g.last, -1)
+				out.AppendRow(h.emittedRow(g), -1)
 				g.emitted = false
 			}
 			if h.isEmpty(g) {
@@ -566,23 +576,31 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 			h.errs.add(h.String(), failed, g.key, 1)
 			g.failed = failed
 			if g.emitted {
-				out.AppendRow(g.last, -1)
+				out.AppendRow(h.emittedRow(g), -1)
 				g.emitted = false
 			}
 			continue
 		}
+		results := h.row[len(g.key):]
 		if g.emitted {
-			if sameRow(g.last, h.row) {
+			if sameRow(g.last, results) {
 				continue
 			}
-			out.AppendRow(g.last, -1)
+			out.AppendRow(h.emittedRow(g), -1)
 		}
 		out.AppendRow(h.row, 1)
 		g.emitted = true
-		g.last = append(g.last[:0], h.row...)
+		g.last = append(g.last[:0], results...)
 	}
 	h.dirty = h.dirty[:0]
 	return nil
+}
+
+// emittedRow returns the row g last emitted: its key and g.last, in scratch space valid
+// until the next call.
+func (h *HashAggregate) emittedRow(g *group) []delta.Value {
+	h.lastRow = append(append(h.lastRow[:0], g.key...), g.last...)
+	return h.lastRow
 }
 
 // sameRow reports whether rows a and b are equal as GROUP BY compares (their key
@@ -606,7 +624,7 @@ func (h *HashAggregate) isEmpty(g *group) bool {
 	}
 	for a := range g.aggs {
 		st := &g.aggs[a]
-		if st.n != 0 || st.isum != (int128{}) || !st.fsum.isZero() || !st.nsum.isZero() || !st.ivsum.isZero() {
+		if st.n != 0 || st.isum != (int128{}) || st.x != nil && (!st.x.fsum.isZero() || !st.x.nsum.isZero() || !st.x.ivsum.isZero()) {
 			return false
 		}
 	}
@@ -635,15 +653,15 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 	case AggCount:
 		return delta.Int(st.n), nil
 	case AggMin, AggMax:
-		if st.stale {
-			st.best, st.stale = delta.Null(p.resKind), false
+		if st.ext().stale {
+			st.ext().best, st.ext().stale = delta.Null(p.resKind), false
 			g.sets[p.set].each(func(v delta.Value, n int64) {
-				if n > 0 && (st.best.Null || better(p.spec.Func, v, st.best)) {
-					st.best = v
+				if n > 0 && (st.ext().best.Null || better(p.spec.Func, v, st.ext().best)) {
+					st.ext().best = v
 				}
 			})
 		}
-		return st.best, nil
+		return st.ext().best, nil
 	}
 	if st.n <= 0 {
 		return delta.Null(p.resKind), nil
@@ -652,17 +670,17 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 		return numericResult(p, st)
 	}
 	if p.ival {
-		return st.ivsum.result(p.spec.Func == AggAvg, st.n)
+		return st.ext().ivsum.result(p.spec.Func == AggAvg, st.n)
 	}
 	var f float64
 	switch {
 	case p.spec.Func == AggAvg && p.float:
-		f = st.fsum.quo(st.n)
+		f = st.ext().fsum.quo(st.n)
 	case p.spec.Func == AggAvg:
 		f = st.isum.quo(st.n)
 	case p.float:
-		f = st.fsum.value()
-		if _, special := st.fsum.special(); !special && math.IsInf(f, 0) {
+		f = st.ext().fsum.value()
+		if _, special := st.ext().fsum.special(); !special && math.IsInf(f, 0) {
 			return delta.Value{}, sqlerr.New(sqlerr.NumericValueOutOfRange, "value out of range: overflow")
 		}
 	default:
@@ -691,7 +709,7 @@ func numericResult(p *aggPlan, st *aggState) (delta.Value, error) {
 	var sum decimal.Decimal
 	switch v, ok := st.isum.int64(); {
 	case p.numeric:
-		sum = st.nsum.value()
+		sum = st.ext().nsum.value()
 	case ok && p.spec.Func == AggSum:
 		return delta.Numeric(strconv.FormatInt(v, 10)), nil // the decimal's text at scale 0
 	default:

@@ -69,7 +69,7 @@ func (h *HashAggregate) appendGroup(dst []byte, g *group) []byte {
 	}
 	dst = append(dst, flags)
 	if flags&groupLast != 0 {
-		dst = delta.AppendStateRow(dst, g.last[len(g.key):])
+		dst = delta.AppendStateRow(dst, g.last)
 	}
 	if failed != nil {
 		dst = delta.AppendStateBytes(dst, string(failed.Code))
@@ -96,17 +96,21 @@ func (h *HashAggregate) appendAggState(dst []byte, p *aggPlan, st *aggState) []b
 	if st.isum != (int128{}) {
 		mask |= aggHasIsum
 	}
-	fs := &st.fsum
+	x := st.x
+	if x == nil {
+		x = &aggExt{} // nothing but n and isum: best is only read for min and max, which have x
+	}
+	fs := &x.fsum
 	if fs.f != nil || fs.nan != 0 || fs.pinf != 0 || fs.ninf != 0 {
 		mask |= aggHasFsum
 	}
-	if st.nsum != nil {
+	if x.nsum != nil {
 		mask |= aggHasNsum
 	}
-	if st.ivsum != nil {
+	if x.ivsum != nil {
 		mask |= aggHasIvsum
 	}
-	if st.stale {
+	if x.stale {
 		mask |= aggStale
 	}
 	dst = append(dst, mask)
@@ -125,7 +129,7 @@ func (h *HashAggregate) appendAggState(dst []byte, p *aggPlan, st *aggState) []b
 			dst = appendBigFloat(dst, fs.f)
 		}
 	}
-	if ns := st.nsum; ns != nil {
+	if ns := x.nsum; ns != nil {
 		dst = appendBigInt(dst, &ns.coef)
 		dst = binary.AppendVarint(dst, int64(ns.scale))
 		dst = binary.AppendUvarint(dst, uint64(len(ns.scales)))
@@ -134,13 +138,13 @@ func (h *HashAggregate) appendAggState(dst []byte, p *aggPlan, st *aggState) []b
 			dst = binary.AppendVarint(dst, w)
 		}
 	}
-	if iv := st.ivsum; iv != nil {
+	if iv := x.ivsum; iv != nil {
 		dst = appendInt128(dst, iv.months)
 		dst = appendInt128(dst, iv.days)
 		dst = appendInt128(dst, iv.micros)
 	}
 	if f := p.spec.Func; f == AggMin || f == AggMax {
-		dst = delta.AppendStateValue(dst, st.best)
+		dst = delta.AppendStateValue(dst, x.best)
 	}
 	return dst
 }
@@ -167,11 +171,11 @@ func (h *HashAggregate) LoadState(p []byte) error {
 	// and their encodings into one string, rather than a handful of objects each: a
 	// million groups load in a fraction of the time, and the collector has fewer objects
 	// to trace. A slice stays allocated while any group in it lives.
-	nKey, nOut := len(h.groupCols), len(h.outKinds)
+	nKey, nAggs := len(h.groupCols), len(h.aggs)
 	keyKinds, aggKinds := h.outKinds[:nKey], h.outKinds[nKey:]
 	gs := make([]group, nGroups)
 	states := make([]aggState, nGroups*len(h.aggs))
-	vals := make([]delta.Value, 0, nGroups*(nKey+nOut))
+	vals := make([]delta.Value, 0, nGroups*(nKey+nAggs))
 	encs := make([]int, 0, 2*nGroups) // per group: the start and end of its key encoding in buf
 	var buf []byte
 	var setCount int64
@@ -193,8 +197,8 @@ func (h *HashAggregate) LoadState(p []byte) error {
 		}
 		if flags&groupLast != 0 {
 			at := len(vals)
-			vals = r.Row(aggKinds, append(vals, g.key...))
-			g.last = vals[at : at+nOut : at+nOut]
+			vals = r.Row(aggKinds, vals)
+			g.last = vals[at : at+nAggs : at+nAggs]
 		}
 		if flags&groupFailed != 0 {
 			code, msg := r.String(), r.String()
@@ -220,7 +224,6 @@ func (h *HashAggregate) LoadState(p []byte) error {
 			}
 			if g.last == nil {
 				at := len(vals)
-				vals = append(vals, g.key...)
 				for a := range h.aggs {
 					v, err := h.result(g, a)
 					if err != nil {
@@ -229,7 +232,7 @@ func (h *HashAggregate) LoadState(p []byte) error {
 					}
 					vals = append(vals, v)
 				}
-				g.last = vals[at : at+nOut : at+nOut]
+				g.last = vals[at : at+nAggs : at+nAggs]
 			}
 			g.emitted = true
 		}
@@ -289,7 +292,7 @@ func (h *HashAggregate) readAggState(r *delta.StateReader, p *aggPlan, st *aggSt
 		st.isum = readInt128(r)
 	}
 	if mask&aggHasFsum != 0 {
-		fs := &st.fsum
+		fs := &st.ext().fsum
 		fs.nan, fs.pinf, fs.ninf = r.Varint(), r.Varint(), r.Varint()
 		if r.Bool() {
 			fs.f = readBigFloat(r)
@@ -313,17 +316,19 @@ func (h *HashAggregate) readAggState(r *delta.StateReader, p *aggPlan, st *aggSt
 				ns.scales[int32(sc)] = w
 			}
 		}
-		st.nsum = ns
+		st.ext().nsum = ns
 	}
 	if mask&aggHasIvsum != 0 {
-		st.ivsum = &ivsum{months: readInt128(r), days: readInt128(r), micros: readInt128(r)}
+		st.ext().ivsum = &ivsum{months: readInt128(r), days: readInt128(r), micros: readInt128(r)}
 	}
-	if f := p.spec.Func; p.ival && (f == AggSum || f == AggAvg) && st.n > 0 && st.ivsum == nil {
+	if f := p.spec.Func; p.ival && (f == AggSum || f == AggAvg) && st.n > 0 && (st.x == nil || st.x.ivsum == nil) {
 		r.Failf("an interval sum without its state")
 	}
-	st.stale = mask&aggStale != 0
+	if mask&aggStale != 0 {
+		st.ext().stale = true
+	}
 	if f := p.spec.Func; f == AggMin || f == AggMax {
-		st.best = r.Value(p.resKind)
+		st.ext().best = r.Value(p.resKind)
 	}
 }
 
