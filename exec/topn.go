@@ -127,11 +127,12 @@ func (t *TopN) SetExpiry(e Expiry) {
 
 // topPartition is the state of one partition.
 type topPartition struct {
-	key   string
+	partHead
 	rows  sortedRows // the live rows, sorted by TopN.compare; Invariant: n != 0
 	shown []topOut   // the output emitted so far, in the same order
-	dirty bool
 }
+
+func newTopPartition(key string) *topPartition { return &topPartition{partHead: partHead{key: key}} }
 
 type topRow struct {
 	enc  string        // delta.AppendKey encoding, the tiebreak among peers
@@ -240,17 +241,9 @@ func (t *TopN) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) e
 			continue
 		}
 		t.keyBuf, _ = appendRowKey(t.keyBuf[:0], b, i, t.partition)
-		p := t.parts[string(t.keyBuf)]
-		if p == nil {
-			p = &topPartition{key: string(t.keyBuf)}
-			t.parts[p.key] = p
-			if t.expiry != nil {
-				t.expiryIdx.add(t.expiry.closesAt(b.Cols[t.expiry.Col].Get(i)), p.key)
-			}
-		}
-		if !p.dirty {
-			p.dirty = true
-			t.dirty = append(t.dirty, p)
+		p, created := partitionOf(t.parts, &t.dirty, t.keyBuf, newTopPartition)
+		if created && t.expiry != nil {
+			t.expiryIdx.add(t.expiry.closesAt(b.Cols[t.expiry.Col].Get(i)), p.key)
 		}
 		t.row = b.Row(i, t.row)
 		t.encBuf = b.AppendKey(t.encBuf[:0], i)

@@ -15,16 +15,7 @@ import (
 // AppendState appends the partitions to dst.
 func (t *TopN) AppendState(dst []byte) []byte {
 	dst = append(dst, stateVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(t.parts)))
-	dst = binary.AppendUvarint(dst, uint64(len(t.dirty)))
-	for _, p := range t.dirty {
-		dst = t.appendPartition(dst, p)
-	}
-	for _, p := range t.parts {
-		if !p.dirty {
-			dst = t.appendPartition(dst, p)
-		}
-	}
+	dst = appendPartitions(dst, t.parts, t.dirty, t.appendPartition)
 	return appendExpiryIndex(dst, &t.expiryIdx)
 }
 
@@ -49,28 +40,12 @@ func (t *TopN) LoadState(p []byte) error {
 	}
 	r := delta.NewStateReader(p)
 	readVersion(r, "TopN")
-	n := r.Count(3)
-	nDirty := r.Count(0)
-	if r.Err() == nil && nDirty > n {
-		r.Failf("%d dirty partitions of %d", nDirty, n)
+	parts, dirty, err := loadPartitions(r, t.dirty, newTopPartition,
+		func(p *topPartition) { t.readPartition(r, p) })
+	if err != nil {
+		return err
 	}
-	t.parts = make(map[string]*topPartition, n)
-	t.dirty = t.dirty[:0]
-	for i := range n {
-		part := &topPartition{key: r.String()}
-		if _, dup := t.parts[part.key]; dup {
-			r.Failf("duplicate partition")
-		}
-		t.readPartition(r, part)
-		if r.Err() != nil {
-			return r.Err()
-		}
-		t.parts[part.key] = part
-		if i < nDirty {
-			part.dirty = true
-			t.dirty = append(t.dirty, part)
-		}
-	}
+	t.parts, t.dirty = parts, dirty
 	readExpiryIndex(r, &t.expiryIdx)
 	return finish(r)
 }

@@ -98,16 +98,17 @@ func (w *WindowAgg) setErrors(e *rowErrors) { w.errs = e }
 
 // winPartition is the state of one partition.
 type winPartition struct {
-	key   string
+	partHead
 	rows  sortedRows // the live rows, in rowOrder
 	shown []winOut   // the output emitted so far, ordered by winAgg.compareOut
-	dirty bool
 
 	// failed is the data exception the partition last hit (its output is then absent,
 	// and the error was reported with failKey, the partition column values), if any.
 	failed  error
 	failKey []delta.Value
 }
+
+func newWinPartition(key string) *winPartition { return &winPartition{partHead: partHead{key: key}} }
 
 // winOut is one distinct output row: an input row and its aggregates, with the number of
 // its copies that got these aggregates.
@@ -165,15 +166,7 @@ func (w *WindowAgg) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Bat
 			continue
 		}
 		w.keyBuf, _ = appendRowKey(w.keyBuf[:0], b, i, w.partition)
-		p := w.parts[string(w.keyBuf)]
-		if p == nil {
-			p = &winPartition{key: string(w.keyBuf)}
-			w.parts[p.key] = p
-		}
-		if !p.dirty {
-			p.dirty = true
-			w.dirty = append(w.dirty, p)
-		}
+		p, _ := partitionOf(w.parts, &w.dirty, w.keyBuf, newWinPartition)
 		w.row = b.Row(i, w.row)
 		w.encBuf = b.AppendKey(w.encBuf[:0], i)
 		enc := string(w.encBuf)

@@ -19,16 +19,7 @@ import (
 // AppendState appends the partitions to dst.
 func (w *WindowAgg) AppendState(dst []byte) []byte {
 	dst = append(dst, stateVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(w.parts)))
-	dst = binary.AppendUvarint(dst, uint64(len(w.dirty)))
-	for _, p := range w.dirty {
-		dst = w.appendPartition(dst, p)
-	}
-	for _, p := range w.parts {
-		if !p.dirty {
-			dst = w.appendPartition(dst, p)
-		}
-	}
+	dst = appendPartitions(dst, w.parts, w.dirty, w.appendPartition)
 	return dst
 }
 
@@ -60,28 +51,12 @@ func (w *WindowAgg) LoadState(p []byte) error {
 	}
 	r := delta.NewStateReader(p)
 	readVersion(r, "WindowAgg")
-	n := r.Count(3)
-	nDirty := r.Count(0)
-	if r.Err() == nil && nDirty > n {
-		r.Failf("%d dirty partitions of %d", nDirty, n)
+	parts, dirty, err := loadPartitions(r, w.dirty, newWinPartition,
+		func(p *winPartition) { w.readPartition(r, p) })
+	if err != nil {
+		return err
 	}
-	w.parts = make(map[string]*winPartition, n)
-	w.dirty = w.dirty[:0]
-	for i := range n {
-		part := &winPartition{key: r.String()}
-		if _, dup := w.parts[part.key]; dup {
-			r.Failf("duplicate partition")
-		}
-		w.readPartition(r, part)
-		if r.Err() != nil {
-			return r.Err()
-		}
-		w.parts[part.key] = part
-		if i < nDirty {
-			part.dirty = true
-			w.dirty = append(w.dirty, part)
-		}
-	}
+	w.parts, w.dirty = parts, dirty
 	return finish(r)
 }
 
