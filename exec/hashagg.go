@@ -106,19 +106,23 @@ type HashAggregate struct {
 
 	// Invariant: every group in groups is live (non-empty state) or dirty or global.
 	groups   groupTable
-	setCount int64    // the distinct values in all groups' multisets, for StateRows
-	dirty    []*group // groups changed since the last Advance, in the order they changed
-	global   bool     // no group columns: the one group always exists
+	dense    *denseGroups // the groups instead of groups, when they fit (hashagg_dense.go)
+	setCount int64        // the distinct values in all groups' multisets, for StateRows
+	dirty    []*group     // groups changed since the last Advance, in the order they changed
+	global   bool         // no group columns: the one group always exists
 
 	keyBuf  []byte        // scratch: group key encoding
 	valBuf  []byte        // scratch: multiset value encoding
 	row     []delta.Value // scratch: output row
 	lastRow []delta.Value // scratch: a group's emitted row (emittedRow)
+	keyRow  []delta.Value // scratch: a dense group's key (denseKey)
+	oldRow  []delta.Value // scratch: a dense group's retracted row (retractDense)
 	tmp     big.Float     // scratch for fsum.add
 
 	errs *rowErrors // where data exceptions go, when run in a Dataflow
 
 	insertOnly bool // InsertOnly: min/max keep the extreme only
+	noDense    bool // keep every group as a *group (tests compare the two)
 
 	expiry    *Expiry     // when set, groups of closed windows are forgotten
 	expiryKey int         // the position of expiry.Col among the group columns
@@ -135,6 +139,7 @@ func (h *HashAggregate) SetExpiry(e Expiry) {
 		return
 	}
 	h.expiry, h.expiryKey = &e, at
+	h.dense = nil // set before any input: there are no groups yet
 }
 
 func (h *HashAggregate) setErrors(e *rowErrors) { h.errs = e }
@@ -226,6 +231,9 @@ func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec, opts ...
 		h.aggs = append(h.aggs, p)
 		h.outKinds = append(h.outKinds, p.resKind)
 	}
+	if !h.noDense {
+		h.dense = newDenseGroups(h)
+	}
 	if h.global {
 		g := h.newGroup("", nil)
 		h.groups.put(g)
@@ -244,6 +252,9 @@ type AggOption func(*HashAggregate)
 // of values that lets them survive a retraction. A retraction reaching such a min or
 // max fails the tick with an internal error (XX000) rather than leaving it wrong.
 func InsertOnly() AggOption { return func(h *HashAggregate) { h.insertOnly = true } }
+
+// noDenseGroups keeps every group as a *group even when they would fit denseGroups.
+func noDenseGroups() AggOption { return func(h *HashAggregate) { h.noDense = true } }
 
 // resolve fills in the types of s and assigns it a multiset if it needs one.
 func (h *HashAggregate) resolve(s AggSpec) (aggPlan, *sqlerr.Error) {
@@ -391,6 +402,9 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 	if in != 0 {
 		return portError("HashAggregate", in)
 	}
+	if h.dense != nil {
+		return h.pushDense(b)
+	}
 	for i, w := range b.Weights {
 		if w == 0 {
 			continue
@@ -528,6 +542,9 @@ func (h *HashAggregate) Advance(_ context.Context, t Tick, out *delta.Batch) err
 	if h.err != nil {
 		return h.err
 	}
+	if h.dense != nil {
+		return h.advanceDense(out)
+	}
 	if h.expiry != nil {
 		defer h.expiryIdx.expire(t.Watermark(h.expiry.Sources...), func(enc string) {
 			if g := h.groups.get(enc); g != nil && !g.dirty {
@@ -647,12 +664,7 @@ func (h *HashAggregate) forget(g *group) {
 // result computes aggregate a of group g.
 func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 	p, st := &h.aggs[a], &g.aggs[a]
-	switch p.spec.Func {
-	case AggCountStar:
-		return delta.Int(g.n), nil
-	case AggCount:
-		return delta.Int(st.n), nil
-	case AggMin, AggMax:
+	if f := p.spec.Func; f == AggMin || f == AggMax {
 		if st.ext().stale {
 			st.ext().best, st.ext().stale = delta.Null(p.resKind), false
 			g.sets[p.set].each(func(v delta.Value, n int64) {
@@ -662,6 +674,17 @@ func (h *HashAggregate) result(g *group, a int) (delta.Value, error) {
 			})
 		}
 		return st.ext().best, nil
+	}
+	return h.stateResult(p, g.n, st)
+}
+
+// stateResult computes a count, sum or avg from its state st in a group of weight n.
+func (h *HashAggregate) stateResult(p *aggPlan, n int64, st *aggState) (delta.Value, error) {
+	switch p.spec.Func {
+	case AggCountStar:
+		return delta.Int(n), nil
+	case AggCount:
+		return delta.Int(st.n), nil
 	}
 	if st.n <= 0 {
 		return delta.Null(p.resKind), nil

@@ -89,3 +89,11 @@ func (h *HashAggregate) lookup(b *delta.Batch, i int) *group {
 	h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
 	return h.groups.strs[string(h.keyBuf)]
 }
+
+// groupCount is the number of groups the aggregate holds.
+func (h *HashAggregate) groupCount() int {
+	if h.dense != nil {
+		return int(h.dense.n)
+	}
+	return h.groups.len()
+}

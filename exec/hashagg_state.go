@@ -37,6 +37,9 @@ const (
 
 // AppendState appends the aggregate's groups to dst (see Checkpointer).
 func (h *HashAggregate) AppendState(dst []byte) []byte {
+	if h.dense != nil {
+		return h.appendDenseState(dst)
+	}
 	dst = slices.Grow(dst, 16+h.groups.len()*(8+8*len(h.outKinds)))
 	dst = append(dst, stateVersion)
 	dst = binary.AppendUvarint(dst, uint64(h.groups.len()))
@@ -151,6 +154,20 @@ func (h *HashAggregate) appendAggState(dst []byte, p *aggPlan, st *aggState) []b
 
 // LoadState replaces the aggregate's groups with those saved in p (see Checkpointer).
 func (h *HashAggregate) LoadState(p []byte) error {
+	if err := h.loadGroups(p); err != nil {
+		if h.dense != nil {
+			h.groups, h.dirty = newGroupTable(h.groups.intKey, 0), h.dirty[:0]
+		}
+		return err
+	}
+	if h.dense != nil {
+		h.denseFromGroups()
+	}
+	return nil
+}
+
+// loadGroups is LoadState into *groups.
+func (h *HashAggregate) loadGroups(p []byte) error {
 	if h.err != nil {
 		return h.err
 	}

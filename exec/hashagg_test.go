@@ -227,7 +227,7 @@ func TestHashAggregateForgetsEmptyGroups(t *testing.T) {
 				false: "5 9 1 2.3333333333333335 4 -1\n0 NULL NULL NULL 0 +1",
 			}[len(group) > 0]},
 		}, true)
-		require.Equal(t, map[bool]int{true: 0, false: 1}[len(group) > 0], h.groups.len(), "group by %v", group)
+		require.Equal(t, map[bool]int{true: 0, false: 1}[len(group) > 0], h.groupCount(), "group by %v", group)
 	}
 }
 
@@ -240,7 +240,7 @@ func TestHashAggregateKeepsInvalidState(t *testing.T) {
 		{push: []input{L("1 5 +1")}},
 		{push: []input{L("1 6 +1")}, want: "1 1 6 +1"},
 	}, true)
-	require.Equal(t, 1, h.groups.len())
+	require.Equal(t, 1, h.groupCount())
 }
 
 func TestHashAggregateString(t *testing.T) {

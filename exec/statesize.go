@@ -39,7 +39,7 @@ func (j *SemiJoin) StateRows() int64 {
 // StateRows is the number of groups plus the distinct values kept for min, max and
 // DISTINCT aggregates.
 func (h *HashAggregate) StateRows() int64 {
-	return int64(h.groups.len()) + h.setCount
+	return int64(h.groupCount()) + h.setCount
 }
 
 // StateRows is the number of distinct rows tracked.
