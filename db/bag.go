@@ -1,6 +1,7 @@
 package db
 
 import (
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,8 +29,9 @@ import (
 // Between applies every row held has a positive multiplicity.
 type bag struct {
 	kinds []delta.Kind
-	key   []int // the key columns; nil: the whole row
-	index map[string]int32
+	key   []int            // the key columns; nil: the whole row
+	index map[string]int32 // a key's first row
+	ints  map[int64]int32  // for a key of one integer column: the non-NULL keys' first rows
 	rows  []bagRow
 }
 
@@ -59,7 +61,48 @@ func (t *touchedRows) Len() int {
 // newBag returns an empty bag of rows of kinds, found by the key columns (nil: the
 // whole row).
 func newBag(kinds []delta.Kind, key []int) *bag {
-	return &bag{kinds: kinds, key: key, index: map[string]int32{}}
+	g := &bag{kinds: kinds, key: key, index: map[string]int32{}}
+	if len(key) == 1 && kinds[key[0]] == delta.KindInt {
+		g.ints = map[int64]int32{}
+	}
+	return g
+}
+
+// intKey returns the integer an encoded key names when the bag finds it in ints: a
+// non-NULL integer key (delta.AppendValueKey: tag 1, then the value little-endian).
+func (g *bag) intKey(key string) (int64, bool) {
+	if g.ints == nil || len(key) != 9 || key[0] != 1 {
+		return 0, false
+	}
+	return int64(binary.LittleEndian.Uint64([]byte(key[1:]))), true
+}
+
+// first returns the position of key's first row.
+func (g *bag) first(key string) (int32, bool) {
+	if k, ok := g.intKey(key); ok {
+		p, ok := g.ints[k]
+		return p, ok
+	}
+	p, ok := g.index[key]
+	return p, ok
+}
+
+// setFirst makes p key's first row.
+func (g *bag) setFirst(key string, p int32) {
+	if k, ok := g.intKey(key); ok {
+		g.ints[k] = p
+		return
+	}
+	g.index[key] = p
+}
+
+// unindex forgets key, which has no rows left.
+func (g *bag) unindex(key string) {
+	if k, ok := g.intKey(key); ok {
+		delete(g.ints, k)
+		return
+	}
+	delete(g.index, key)
 }
 
 // len is the number of distinct rows held.
@@ -89,7 +132,7 @@ func (g *bag) held() []viewstore.LentRow {
 // the whole row, how many times it holds that row.
 func (g *bag) multiplicity(key string) int64 {
 	n := int64(0)
-	if p, ok := g.index[key]; ok {
+	if p, ok := g.first(key); ok {
 		for ; p >= 0; p = g.rows[p].next {
 			n += g.rows[p].n
 		}
@@ -138,29 +181,51 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	// of the previous row's key reuses its lookup (rows are added behind a chain's head,
 	// and removed only after the loop).
 	var key, prev []byte
-	head, looked := int32(-1), false
+	var prevInt int64
+	head, looked, wasInt := int32(-1), false, false
+	var ints *delta.Vector // the key column, when the bag finds its keys in ints
+	if g.ints != nil {
+		ints = &changes.Cols[g.key[0]]
+	}
 	zero := 0 // rows whose multiplicity is not positive now
 	for i := 0; i < changes.Len(); i++ {
 		w := changes.Weights[i]
 		if w == 0 {
 			continue
 		}
-		key = g.appendKey(key[:0], changes, i)
-		if !looked || string(key) != string(prev) {
-			head, looked = -1, true
-			if p, ok := g.index[string(key)]; ok {
-				head = p
+		isInt := ints != nil && (ints.Nulls == nil || !ints.Nulls[i])
+		switch {
+		case isInt:
+			if k := ints.I64[i]; !looked || !wasInt || k != prevInt {
+				head, looked, wasInt, prevInt = -1, true, true, k
+				if p, ok := g.ints[k]; ok {
+					head = p
+				}
 			}
-			prev = append(prev[:0], key...)
+		default:
+			key = g.appendKey(key[:0], changes, i)
+			if !looked || wasInt || string(key) != string(prev) {
+				head, looked, wasInt = -1, true, false
+				if p, ok := g.index[string(key)]; ok {
+					head = p
+				}
+				prev = append(prev[:0], key...)
+			}
 		}
 		r, free := int32(-1), int32(-1)
-		for x := head; x >= 0; x = g.rows[x].next {
-			if changes.RowEqual(i, g.rows[x].row) {
-				r = x
-				break
-			}
-			if g.rows[x].n == 0 && free < 0 {
-				free = x
+		if head >= 0 && g.rows[head].next < 0 && g.rows[head].n == 0 {
+			// The key's one row was taken out by this batch (a group's old row): whether
+			// or not it equals this one, its entry takes this row.
+			free = head
+		} else {
+			for x := head; x >= 0; x = g.rows[x].next {
+				if changes.RowEqual(i, g.rows[x].row) {
+					r = x
+					break
+				}
+				if g.rows[x].n == 0 && free < 0 {
+					free = x
+				}
 			}
 		}
 		switch {
@@ -175,8 +240,13 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 			r = int32(len(g.rows))
 			br := bagRow{row: changes.Row(i, nil), next: -1}
 			if head < 0 {
+				if isInt {
+					key = g.appendKey(key[:0], changes, i)
+					g.ints[ints.I64[i]] = r
+				} else {
+					g.index[string(key)] = r
+				}
 				br.key = string(key)
-				g.index[br.key] = r
 				head = r
 			} else {
 				br.key, br.next = g.rows[head].key, g.rows[head].next
@@ -205,7 +275,7 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 func (g *bag) compact(keys []string) {
 	var dead []int32
 	for _, k := range keys {
-		p, ok := g.index[k]
+		p, ok := g.first(k)
 		if !ok {
 			continue
 		}
@@ -219,9 +289,9 @@ func (g *bag) compact(keys []string) {
 				case prev >= 0:
 					g.rows[prev].next = next
 				case next >= 0:
-					g.index[k] = next
+					g.setFirst(k, next)
 				default:
-					delete(g.index, k)
+					g.unindex(k)
 				}
 				dead = append(dead, x)
 			}
@@ -243,10 +313,10 @@ func (g *bag) compact(keys []string) {
 // move puts the held row at position from at position to, which is free.
 func (g *bag) move(from, to int32) {
 	r := g.rows[from]
-	if g.index[r.key] == from {
-		g.index[r.key] = to
+	if p, _ := g.first(r.key); p == from {
+		g.setFirst(r.key, to)
 	} else {
-		for x := g.index[r.key]; ; x = g.rows[x].next {
+		for x := p; ; x = g.rows[x].next {
 			if g.rows[x].next == from {
 				g.rows[x].next = to
 				break
@@ -260,7 +330,7 @@ func (g *bag) move(from, to int32) {
 // has none, like (a row the key had) with multiplicity 0.
 func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) []viewstore.LentRow {
 	n := len(dst)
-	if p, ok := g.index[key]; ok {
+	if p, ok := g.first(key); ok {
 		for ; p >= 0; p = g.rows[p].next {
 			dst = append(dst, viewstore.LentRow{Values: g.rows[p].row, N: g.rows[p].n})
 		}

@@ -32,7 +32,11 @@ func TestBagOracle(t *testing.T) {
 					for range 1 + rng.IntN(30) {
 						k := rng.Int64N(6)
 						num := []string{"1", "1.0", "2.50", "2.5", "-3"}[rng.IntN(5)]
-						row := []delta.Value{delta.Int(k), delta.Str(string(rune('a' + rng.IntN(3)))), delta.Numeric(num)}
+						key := delta.Int(k)
+						if k == 5 && rng.IntN(2) == 0 {
+							key = delta.Null(delta.KindInt) // found through index, not ints
+						}
+						row := []delta.Value{key, delta.Str(string(rune('a' + rng.IntN(3)))), delta.Numeric(num)}
 						rk := delta.RowKey(row)
 						w := int64(1 + rng.IntN(2))
 						if want[rk] > 0 && rng.IntN(2) == 0 {
@@ -63,7 +67,18 @@ func TestBagOracle(t *testing.T) {
 					require.Equal(t, len(live), g.len())
 					// Every row is reachable from its key's index entry exactly once.
 					seen := 0
+					heads := map[string]int32{}
 					for k, p := range g.index {
+						heads[k] = p
+					}
+					for k, p := range g.ints {
+						heads[string(delta.AppendValueKey(nil, delta.Int(k)))] = p
+					}
+					require.Len(t, heads, len(g.index)+len(g.ints))
+					if g.ints != nil {
+						require.LessOrEqual(t, len(g.index), 1, "only the NULL key is found by its encoding")
+					}
+					for k, p := range heads {
 						require.GreaterOrEqual(t, p, int32(0))
 						for x := p; x >= 0; x = g.rows[x].next {
 							require.Equal(t, k, g.rows[x].key)
