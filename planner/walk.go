@@ -64,6 +64,13 @@ func subExprs(e expr.Expr) []expr.Expr {
 			out = append(out, w.Cond, w.Then)
 		}
 		return append(out, x.Else)
+	case *expr.DateArith:
+		return []expr.Expr{x.L, x.R}
+	case *expr.JsonGet:
+		if x.Arg == nil {
+			return []expr.Expr{x.E}
+		}
+		return []expr.Expr{x.E, x.Arg}
 	}
 	return nil
 }
@@ -120,6 +127,17 @@ func rewrite(e expr.Expr, fn func(expr.Expr) (expr.Expr, bool)) expr.Expr {
 			c.Whens = append(c.Whens, expr.When{Cond: rw(w.Cond), Then: rw(w.Then)})
 		}
 		return c
+	case *expr.DateArith:
+		c := *x
+		c.L, c.R = rw(x.L), rw(x.R)
+		return &c
+	case *expr.JsonGet:
+		c := *x
+		c.E = rw(x.E)
+		if x.Arg != nil {
+			c.Arg = rw(x.Arg)
+		}
+		return &c
 	}
 	return e
 }
