@@ -195,7 +195,8 @@ Project(id, (amount * 2))
 			explain: `
 Project(e.id, r.title)
 └─ InnerJoin(room = room AND (r.cap::integer > 3))
-   ├─ Scan(events AS e)
+   ├─ Project(e.id, e.room)
+   │  └─ Scan(events AS e)
    └─ Scan(rooms AS r)`,
 			cols: []col{{"id", catalog.Int8}, {"title", catalog.Varchar}},
 			deps: []string{"events", "rooms"},
@@ -207,8 +208,10 @@ Project(e.id, r.title)
 Project(e.id, r.title)
 └─ Filter((e.amount > 1))
    └─ InnerJoin(room = room)
-      ├─ Scan(events AS e)
-      └─ Scan(rooms AS r)`,
+      ├─ Project(e.id, e.room, e.amount)
+      │  └─ Scan(events AS e)
+      └─ Project(r.room, r.title)
+         └─ Scan(rooms AS r)`,
 			cols: []col{{"id", catalog.Int8}, {"title", catalog.Varchar}},
 			deps: []string{"events", "rooms"},
 		},
@@ -218,10 +221,14 @@ Project(e.id, r.title)
 			explain: `
 Project(e.id)
 └─ InnerJoin(id = k)
-   ├─ InnerJoin(room = room)
-   │  ├─ Scan(events AS e)
-   │  └─ Scan(rooms AS r)
-   └─ Scan(other AS o)`,
+   ├─ Project(e.id)
+   │  └─ InnerJoin(room = room)
+   │     ├─ Project(e.id, e.room)
+   │     │  └─ Scan(events AS e)
+   │     └─ Project(r.room)
+   │        └─ Scan(rooms AS r)
+   └─ Project(o.k)
+      └─ Scan(other AS o)`,
 			cols: []col{{"id", catalog.Int8}},
 			deps: []string{"events", "other", "rooms"},
 		},
@@ -231,10 +238,9 @@ Project(e.id)
 			explain: `
 Project(room, id, rn)
 └─ Filter((rn <= 3::bigint))
-   └─ Project(room, id, row_number)
-      └─ TopN(partition=(room); order=(amount DESC, id); limit=3; row_number AS row_number)
-         └─ Project(id, room, amount, price, name, ts, day, score, flag, small, room, amount, id)
-            └─ Scan(events)`,
+   └─ TopN(partition=(room); order=(amount DESC, id); limit=3; row_number AS row_number)
+      └─ Project(id, room, amount, price, name, ts, day, score, flag, small, room, amount, id)
+         └─ Scan(events)`,
 			cols: []col{{"room", catalog.Int4}, {"id", catalog.Int8}, {"rn", catalog.Int8}},
 			deps: []string{"events"},
 		},
@@ -267,8 +273,10 @@ Project(id, sum, max)
 			explain: `
 Project(o.v)
 └─ InnerJoin(room = k)
-   ├─ Scan(events AS e)
-   └─ Scan(other AS o)`,
+   ├─ Project(e.room)
+   │  └─ Scan(events AS e)
+   └─ Project(o.k, o.v)
+      └─ Scan(other AS o)`,
 			cols: []col{{"v", catalog.Float4}},
 			deps: []string{"events", "other"},
 		},
@@ -291,9 +299,10 @@ Project(room, id, amount, price, name, ts, day, score, flag, small, title, cap)
 			explain: `
 Project(room, title, cap, k, v, total)
 └─ InnerJoin(room = room)
-   ├─ InnerJoin(room = room)
-   │  ├─ Scan(rooms)
-   │  └─ Scan(other)
+   ├─ Project(rooms.room, rooms.title, rooms.cap, other.k, other.v)
+   │  └─ InnerJoin(room = room)
+   │     ├─ Scan(rooms)
+   │     └─ Scan(other)
    └─ Scan(totals)`,
 			cols: []col{{"room", catalog.Int4}, {"title", catalog.Varchar}, {"cap", catalog.Int2},
 				{"k", catalog.Int8}, {"v", catalog.Float4}, {"total", catalog.Int8}},
@@ -306,7 +315,8 @@ Project(room, title, cap, k, v, total)
 Project(room, title, cap, o.room)
 └─ InnerJoin(room = room)
    ├─ Scan(rooms AS r)
-   └─ Scan(other AS o)`,
+   └─ Project(o.room)
+      └─ Scan(other AS o)`,
 			cols: []col{{"room", catalog.Int4}, {"title", catalog.Varchar}, {"cap", catalog.Int2}, {"oroom", catalog.Int4}},
 			deps: []string{"other", "rooms"},
 		},
@@ -386,8 +396,10 @@ Project(r.title, sum(e.amount))
 └─ HashAggregate(group=(r.title); sum)
    └─ Project(r.title, e.amount)
       └─ InnerJoin(room = room)
-         ├─ Scan(events AS e)
-         └─ Scan(rooms AS r)`,
+         ├─ Project(e.room, e.amount)
+         │  └─ Scan(events AS e)
+         └─ Project(r.room, r.title)
+            └─ Scan(rooms AS r)`,
 			cols: []col{{"title", catalog.Varchar}, {"total", catalog.Int8}},
 			deps: []string{"events", "rooms"},
 		},
@@ -479,16 +491,16 @@ func TestJoinKeys(t *testing.T) {
 	tests := []struct {
 		name        string
 		sql         string
-		left, right []int
+		left, right []string // the key columns, by name
 		residual    string
 	}{
-		{"ON left = right", "SELECT e.id FROM events e JOIN rooms r ON e.room = r.room", []int{1}, []int{0}, ""},
-		{"ON right = left is turned around", "SELECT e.id FROM events e JOIN rooms r ON r.room = e.room", []int{1}, []int{0}, ""},
-		{"two keys", "SELECT e.id FROM events e JOIN other o ON e.room = o.room AND o.k = e.id", []int{1, 0}, []int{0, 1}, ""},
-		{"comma join", "SELECT e.id FROM events e, other o WHERE o.k = e.id", []int{0}, []int{1}, ""},
-		{"USING", "SELECT id FROM events JOIN other USING (room)", []int{1}, []int{0}, ""},
+		{"ON left = right", "SELECT e.id FROM events e JOIN rooms r ON e.room = r.room", []string{"e.room"}, []string{"r.room"}, ""},
+		{"ON right = left is turned around", "SELECT e.id FROM events e JOIN rooms r ON r.room = e.room", []string{"e.room"}, []string{"r.room"}, ""},
+		{"two keys", "SELECT e.id FROM events e JOIN other o ON e.room = o.room AND o.k = e.id", []string{"e.room", "e.id"}, []string{"o.room", "o.k"}, ""},
+		{"comma join", "SELECT e.id FROM events e, other o WHERE o.k = e.id", []string{"e.id"}, []string{"o.k"}, ""},
+		{"USING", "SELECT id FROM events JOIN other USING (room)", []string{"events.room"}, []string{"other.room"}, ""},
 		{"a one-sided condition is residual", "SELECT e.id FROM events e JOIN rooms r ON e.room = r.room AND e.amount = 3",
-			[]int{1}, []int{0}, "(e.amount = 3)"},
+			[]string{"e.room"}, []string{"r.room"}, "(e.amount = 3)"},
 		{"a same-side equality is residual", "SELECT e.id FROM events e JOIN rooms r ON e.room = e.amount", nil, nil, "(e.room = e.amount)"},
 		{"int = float is residual", "SELECT e.id FROM events e JOIN other o ON e.price = o.k",
 			nil, nil, "(e.price = o.k::double precision)"},
@@ -499,8 +511,16 @@ func TestJoinKeys(t *testing.T) {
 			cv := planView(t, p, "CREATE MATERIALIZED VIEW v AS "+tc.sql)
 			j, ok := findNode[*plan.Join](cv.Plan)
 			require.True(t, ok)
-			require.Equal(t, tc.left, j.LeftKeys)
-			require.Equal(t, tc.right, j.RightKeys)
+			names := func(n plan.Node, keys []int) []string {
+				var out []string
+				for _, k := range keys {
+					c := n.Schema()[k]
+					out = append(out, c.Table+"."+c.Name)
+				}
+				return out
+			}
+			require.Equal(t, tc.left, names(j.Left, j.LeftKeys))
+			require.Equal(t, tc.right, names(j.Right, j.RightKeys))
 			if tc.residual == "" {
 				require.Nil(t, j.Residual)
 			} else {
