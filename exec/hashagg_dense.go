@@ -351,7 +351,7 @@ func (h *HashAggregate) advanceDense(out *delta.Batch) error {
 		}
 		if st[0] <= 0 {
 			if *f&denseEmitted != 0 {
-				h.retractDense(out, g, j)
+				h.retractDense(out, g, h.denseEmitted(g, t.beforeState(j)))
 			}
 			if isEmptyState(st) {
 				gone = append(gone, g)
@@ -376,7 +376,7 @@ func (h *HashAggregate) advanceDense(out *delta.Batch) error {
 			t.failed[g] = err
 			*f |= denseFailed
 			if *f&denseEmitted != 0 {
-				h.retractDense(out, g, j)
+				h.retractDense(out, g, h.denseEmitted(g, t.beforeState(j)))
 			}
 			continue
 		}
@@ -386,7 +386,7 @@ func (h *HashAggregate) advanceDense(out *delta.Batch) error {
 				delete(t.last, g) // the state reproduces the row now
 				continue
 			}
-			h.retractDense(out, g, j)
+			h.retractDense(out, g, old)
 		}
 		out.AppendRow(h.row, 1)
 		*f |= denseEmitted
@@ -401,10 +401,11 @@ func (h *HashAggregate) advanceDense(out *delta.Batch) error {
 	return nil
 }
 
-// retractDense retracts the row dirty group g (the j-th) emitted last.
-func (h *HashAggregate) retractDense(out *delta.Batch, g int32, j int) {
+// retractDense retracts the row group g emitted last, whose aggregate values are old
+// (denseEmitted).
+func (h *HashAggregate) retractDense(out *delta.Batch, g int32, old []delta.Value) {
 	t := h.dense
-	h.oldRow = append(append(h.oldRow[:0], h.denseKey(g)...), h.denseEmitted(g, t.beforeState(j))...)
+	h.oldRow = append(append(h.oldRow[:0], h.denseKey(g)...), old...)
 	out.AppendRow(h.oldRow, -1)
 	delete(t.last, g)
 	*t.flag(g) &^= denseEmitted
