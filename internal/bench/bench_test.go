@@ -53,7 +53,7 @@ func TestRunSmoke(t *testing.T) {
 	require.NotNil(t, rep.State)
 	require.NotEmpty(t, rep.State.Operators)
 	require.Len(t, rep.Freshness, 2)
-	require.Len(t, rep.AggState, 5)
+	require.Len(t, rep.AggState, 2*len(aggStateCases)-1, "one and ten rows per group, count(*) once")
 	require.Len(t, rep.Backfill, len(backfillViews)*(1+2*btoi(cfg.Peers)))
 	require.Len(t, rep.Nexmark, len(nexQueries))
 	// Weir's source and pass-through view, and PostgreSQL's table, in text and binary.
