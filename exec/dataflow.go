@@ -23,25 +23,25 @@ type NodeID int
 // run independent operators of one tick on several goroutines (see Step).
 //
 // Nodes are added in topological order (an input must exist before its reader), and Step
-// runs them by depth. The first error a Step returns sticks: the tick was applied
-// partially, so every later Step returns the same error and the owner rebuilds the
-// dataflow (from a checkpoint, or by replaying its input).
+// runs every node after its inputs (see Step). The first error a Step returns sticks:
+// the tick was applied partially, so every later Step returns the same error and the
+// owner rebuilds the dataflow (from a checkpoint, or by replaying its input).
 type Dataflow struct {
 	nodes  []*node
 	output NodeID
 	hasOut bool
 	err    error        // sticky: a wiring error from Add, or the first error of a Step
 	errs   *delta.Batch // the last Step's row errors, gathered from the nodes in node order; nil without reporters
-	levels [][]NodeID   // the live nodes by depth, each level in node order; nil when stale (Add, Remove)
+	levels [][]chain    // the live nodes in the levels Step runs them in; nil when stale (Add, Remove)
 	serial bool         // run the nodes one at a time in node order, as Step did before levels (tests)
 
 	parallelLevels int // levels the last Step ran on several goroutines (tests)
 }
 
-// parallelMinRows is the number of rows in a node's inbox from which the node counts as
-// busy: a level with two busy nodes or more runs its nodes on several goroutines. Below
-// it the goroutines cost more than they save, and small ticks are the ones whose
-// latency (freshness) matters.
+// parallelMinRows is the number of rows in the inbox of a chain's first node from which
+// the chain counts as busy: a level with two busy chains or more runs them on several
+// goroutines. Below it the goroutines cost more than they save, and small ticks are the
+// ones whose latency (freshness) matters.
 const parallelMinRows = 4096
 
 // node is one vertex: a source (op == nil) or an operator.
@@ -53,7 +53,6 @@ type node struct {
 	readers []edge     // who receives this node's output, in Add order
 	inbox   []delivery // this tick's input, in delivery order (see runNode)
 	out     *delta.Batch
-	depth   int        // 0 for a source; for an operator, 1 + the greatest depth of its inputs
 	errs    *rowErrors // this tick's row errors, for an operator that sets rows aside
 
 	rowsIn, rowsOut int64 // rows received and emitted since the dataflow was built
@@ -100,7 +99,7 @@ func (d *Dataflow) AddSource(rel string, kinds []delta.Kind) NodeID {
 // an input whose kinds differ from what op expects) is returned by the next Step.
 func (d *Dataflow) Add(op Operator, inputs ...NodeID) NodeID {
 	id := NodeID(len(d.nodes))
-	n := &node{op: op, kinds: op.OutKinds(), inputs: slices.Clone(inputs), out: delta.New(op.OutKinds()), depth: 1}
+	n := &node{op: op, kinds: op.OutKinds(), inputs: slices.Clone(inputs), out: delta.New(op.OutKinds())}
 	d.nodes = append(d.nodes, n)
 	d.levels = nil
 	if r, ok := op.(errorReporter); ok {
@@ -126,7 +125,6 @@ func (d *Dataflow) Add(op Operator, inputs ...NodeID) NodeID {
 			continue
 		}
 		src := d.nodes[in]
-		n.depth = max(n.depth, src.depth+1)
 		if port < len(want) && !slices.Equal(want[port], src.kinds) && d.err == nil {
 			d.err = sqlerr.New(sqlerr.Internal, "internal error: dataflow: %s input %d has kinds %v, want %v", op, port, src.kinds, want[port])
 		}
@@ -173,15 +171,17 @@ func (d *Dataflow) OutKinds() []delta.Kind {
 }
 
 // Step runs one tick. Each source node receives changes[rel] (a missing or nil batch
-// means no change; the batches are only read, and only during the call). Then the
-// operators run by depth (a node's depth is one more than its deepest input's), and
-// within a depth in insertion order: each is pushed every batch in its inbox, in the
-// order their producers were inserted (port order among the ports fed by one producer),
-// then advanced exactly once, also with an empty inbox, so global aggregates emit their
-// first row on the first tick; its output goes to the inbox of each node reading it.
-// Nodes of one depth do not read each other: when two or more of them have a large
-// inbox, they run on up to GOMAXPROCS goroutines, which are done when Step returns, and
-// their outputs are delivered afterwards in insertion order, so the result is the same.
+// means no change; the batches are only read, and only during the call). Then every
+// operator runs once, after all of its inputs: it is pushed every batch in its inbox, in
+// the order their producers were inserted (port order among the ports fed by one
+// producer), then advanced exactly once, also with an empty inbox, so global aggregates
+// emit their first row on the first tick; its output goes to the inbox of each node
+// reading it. The operators run as chains (an operator, then its only reader when that
+// reader has no other input, and so on) in levels: a chain's level is one more than the
+// highest level of the chains it reads. Chains of one level do not read each other: when
+// two or more of them have a large inbox, they run on up to GOMAXPROCS goroutines, which
+// are done when Step returns, and their outputs are delivered afterwards, so every
+// operator's input is the same as when the nodes run one at a time in insertion order.
 // Operators of one dataflow must therefore share no mutable state. ctx is checked
 // before the tick and before every operator (57014 when done; a tick canceled before
 // anything was applied does not stick).
@@ -189,8 +189,8 @@ func (d *Dataflow) OutKinds() []delta.Kind {
 // Step returns the output node's changes for the tick, consolidated, in a fresh batch the
 // caller owns. Errors carry a SQLSTATE: an operator's error unchanged (22003, 22012, …),
 // XX000 for a wiring error, a source batch of the wrong kinds or an operator panic (with
-// a *PanicError cause). Of the errors of one depth the first node's is returned. After
-// an error every later Step returns it again.
+// a *PanicError cause). When chains of one level fail, the error of the failing node
+// inserted first is returned. After an error every later Step returns it again.
 func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.Batch) (*delta.Batch, error) {
 	return d.step(ctx, t, changes, true)
 }
@@ -250,76 +250,107 @@ func (d *Dataflow) step(ctx context.Context, t Tick, changes map[string]*delta.B
 	return res, nil
 }
 
-// schedule returns the live nodes grouped into levels that run one after the other:
-// by depth (sources first), each level in node order, or with serial set one node per
-// level in node order.
-func (d *Dataflow) schedule() [][]NodeID {
+// A chain is nodes that run one after the other on one goroutine: an operator, then its
+// only reader when that reader has no other input, and so on (a view's projection,
+// aggregate and projection).
+type chain []NodeID
+
+// schedule returns the live nodes as chains grouped into levels that run one after the
+// other. A chain's level is one more than the highest level of the chains its first
+// node reads (sources are level 0); a level's chains are in node order. With serial set,
+// every node is a chain and a level of its own, in node order.
+func (d *Dataflow) schedule() [][]chain {
 	if d.levels != nil {
 		return d.levels
 	}
+	var (
+		owner  = make([]int, len(d.nodes)) // the chain of each live node
+		chains []chain
+		levels []int // of each chain
+	)
 	for id, n := range d.nodes {
 		if n.dead {
 			continue
 		}
-		l := n.depth
 		if d.serial {
-			l = len(d.levels)
+			d.levels = append(d.levels, []chain{{NodeID(id)}})
+			continue
 		}
+		if len(n.inputs) == 1 && n.op != nil {
+			if in := d.nodes[n.inputs[0]]; in.op != nil && len(in.readers) == 1 {
+				// n is the only reader of an operator that is the last node of its chain.
+				c := owner[n.inputs[0]]
+				chains[c] = append(chains[c], NodeID(id))
+				owner[id] = c
+				continue
+			}
+		}
+		l := 0
+		for _, in := range n.inputs {
+			l = max(l, levels[owner[in]]+1)
+		}
+		owner[id] = len(chains)
+		chains = append(chains, chain{NodeID(id)})
+		levels = append(levels, l)
+	}
+	for c, l := range levels {
 		for len(d.levels) <= l {
 			d.levels = append(d.levels, nil)
 		}
-		d.levels[l] = append(d.levels[l], NodeID(id))
+		d.levels[l] = append(d.levels[l], chains[c])
 	}
 	return d.levels
 }
 
-// runLevel runs the nodes of one level, whose inputs have all run, and delivers their
-// outputs in node order. Nodes of a level read none of each other's outputs, so with two
-// busy nodes or more they run concurrently; the error returned is the first node's.
-func (d *Dataflow) runLevel(ctx context.Context, t Tick, changes map[string]*delta.Batch, level []NodeID) error {
+// runLevel runs the chains of one level, whose inputs have all run, and delivers the
+// output of each chain's last node (in node order; the others feed the next node of their
+// chain). Chains of a level read none of each other's outputs, so with two busy chains
+// or more they run concurrently; the error returned is that of the first node that
+// failed.
+func (d *Dataflow) runLevel(ctx context.Context, t Tick, changes map[string]*delta.Batch, level []chain) error {
 	busy := 0
-	for _, id := range level {
-		if n := d.nodes[id]; n.op != nil && inboxRows(n) >= parallelMinRows {
+	for _, c := range level {
+		if n := d.nodes[c[0]]; n.op != nil && inboxRows(n) >= parallelMinRows {
 			busy++
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), busy)
 	if workers < 2 || d.serial {
-		for _, id := range level {
-			n := d.nodes[id]
-			if n.op == nil {
-				if err := d.runSource(id, n, changes[n.rel]); err != nil {
+		for _, c := range level {
+			if n := d.nodes[c[0]]; n.op == nil {
+				if err := d.runSource(c[0], n, changes[n.rel]); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := d.runNode(ctx, t, n); err != nil {
+			if _, err := d.runChain(ctx, t, c); err != nil {
 				return err
 			}
-			d.deliver(id, n, n.out)
+			d.deliver(c[len(c)-1], d.nodes[c[len(c)-1]], d.nodes[c[len(c)-1]].out)
 		}
 		return nil
 	}
-	// Sources have depth 0 and operators more: a busy level is all operators. The
-	// nodes with the most input go first, so that a large one does not start last.
+	// Sources are level 0 and operators above: a busy level is all operators. The chains
+	// with the most input go first, so that a large one does not start last.
 	order := make([]int, len(level))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Compare(inboxRows(d.nodes[level[b]]), inboxRows(d.nodes[level[a]]))
+		return cmp.Compare(inboxRows(d.nodes[level[b][0]]), inboxRows(d.nodes[level[a][0]]))
 	})
-	// Every node runs, also after another failed, so that which error the tick returns
+	// Every chain runs, also after another failed, so that which error the tick returns
 	// does not depend on timing.
 	var (
-		errs = make([]error, len(level))
-		next atomic.Int64
-		wg   sync.WaitGroup
+		failed = make([]NodeID, len(level))
+		errs   = make([]error, len(level))
+		next   atomic.Int64
+		wg     sync.WaitGroup
 	)
 	work := func() {
 		for k := int(next.Add(1) - 1); k < len(order); k = int(next.Add(1) - 1) {
 			i := order[k]
-			errs[i] = d.runNode(ctx, t, d.nodes[level[i]])
+			failed[i], errs[i] = d.runChain(ctx, t, level[i])
 		}
 	}
 	d.parallelLevels++
@@ -328,15 +359,35 @@ func (d *Dataflow) runLevel(ctx context.Context, t Tick, changes map[string]*del
 	}
 	work()
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+	first := -1
+	for i, err := range errs {
+		if err != nil && (first < 0 || failed[i] < failed[first]) {
+			first = i
 		}
 	}
-	for _, id := range level {
-		d.deliver(id, d.nodes[id], d.nodes[id].out)
+	if first >= 0 {
+		return errs[first]
+	}
+	for _, c := range level {
+		d.deliver(c[len(c)-1], d.nodes[c[len(c)-1]], d.nodes[c[len(c)-1]].out)
 	}
 	return nil
+}
+
+// runChain runs the operator nodes of c in order, each delivering its output to the next,
+// up to the first error, which it returns with the node that failed. The last node's
+// output is left to the caller to deliver.
+func (d *Dataflow) runChain(ctx context.Context, t Tick, c chain) (NodeID, error) {
+	for k, id := range c {
+		n := d.nodes[id]
+		if err := d.runNode(ctx, t, n); err != nil {
+			return id, err
+		}
+		if k < len(c)-1 {
+			d.deliver(id, n, n.out)
+		}
+	}
+	return 0, nil
 }
 
 // inboxRows is the number of rows in n's inbox.
@@ -349,9 +400,10 @@ func inboxRows(n *node) int {
 }
 
 // runNode runs operator node n for tick t: it pushes the inbox, in the order of the
-// producers' NodeIDs (the order in which producers ran before Step ran by depth), then
-// advances the operator. It touches only n, its operator and its inputs' outputs, so the
-// nodes of one level may run concurrently; a panic is returned as an XX000 error.
+// producers' NodeIDs (the order in which they ran when Step ran the nodes in insertion
+// order), then advances the operator. It touches only n, its operator and its inputs'
+// outputs, so the chains of one level may run concurrently; a panic is returned as an
+// XX000 error.
 func (d *Dataflow) runNode(ctx context.Context, t Tick, n *node) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -429,30 +429,38 @@ func rawLines(b *delta.Batch) []string {
 }
 
 // branchyDataflow builds a dataflow with independent branches over sources t(k, v, w)
-// and u(k, x): at depth 1 filters and projections that hit division by zero, aggregates
-// and a join; at depth 2 an aggregate, a filter with row errors, a join of two
-// aggregates of depth 1, and a union of a node of depth 2 and one of depth 1 inserted
-// after it (its inbox is pushed in NodeID order, not in the order the producers ran).
+// and u(k, x), many of whose operators set rows aside (division by zero):
+//
+//   - level 1: a filter, a projection, aggregates, and a chain of a join, a filter and a
+//     projection;
+//   - level 2: an aggregate of the projection (which has a second reader), a join of two
+//     aggregates of level 1, and a chain of a projection and a filter;
+//   - level 3: a union of the aggregate of level 2 and one of level 1 inserted after it,
+//     whose inbox is pushed in NodeID order, not in the order its producers ran.
 func branchyDataflow(serial bool) (*Dataflow, NodeID) {
 	d := NewDataflow()
 	d.serial = serial
 	t := d.AddSource("t", ints3)
 	u := d.AddSource("u", ints2)
-	d.Add(NewFilter(ints3, bin(expr.OpGt, bin(expr.OpDiv, lit(100), col(1)), lit(3))), t)     // 2
-	p := d.Add(NewProject([]expr.Expr{col(0), bin(expr.OpDiv, lit(100), col(1)), col(2)}), t) // 3
+	div := func(l, r expr.Expr) expr.Expr { return bin(expr.OpDiv, l, r) }
+	d.Add(NewFilter(ints3, bin(expr.OpGt, div(lit(100), col(1)), lit(3))), t)
+	p := d.Add(NewProject([]expr.Expr{col(0), div(lit(100), col(1)), col(2)}), t)
 	ak := d.Add(NewHashAggregate(ints3, []int{0}, []AggSpec{countStar(), agg(AggSum, 1), agg(AggMax, 2)}), t)
-	j := d.Add(NewHashJoin(ints3, ints2, []int{0}, []int{0}, nil), t, u) // 5: (k, v, w, k, x)
+	j := d.Add(NewHashJoin(ints3, ints2, []int{0}, []int{0}, nil), t, u) // (k, v, w, k, x)
 	au := d.Add(NewHashAggregate(ints2, []int{0}, []AggSpec{countStar(), agg(AggSum, 1)}), u)
-	ap := d.Add(NewHashAggregate(ints3, []int{1}, []AggSpec{countStar()}), p) // 7, depth 2
-	join5 := []delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt}
-	d.Add(NewFilter(join5, bin(expr.OpGt, bin(expr.OpDiv, col(1), bin(expr.OpSub, col(4), lit(5))), lit(0))), j)
+	ap := d.Add(NewHashAggregate(ints3, []int{1}, []AggSpec{countStar()}), p)
+	ints5 := []delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt}
+	jf := d.Add(NewFilter(ints5, bin(expr.OpGt, div(col(1), bin(expr.OpSub, col(4), lit(5))), lit(0))), j)
+	d.Add(NewProject([]expr.Expr{col(0), div(lit(1000), col(2))}), jf)
 	ints4 := []delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt}
-	out := d.Add(NewHashJoin(ints4, ints3, []int{0}, []int{0}, nil), ak, au)  // 9
-	aw := d.Add(NewHashAggregate(ints3, []int{2}, []AggSpec{countStar()}), t) // 10, depth 1
-	d.Add(NewUnion(ints2, 2), ap, aw)                                         // 11
-	d.Add(NewProject([]expr.Expr{col(0), bin(expr.OpDiv, col(1), col(0))}), aw)
+	out := d.Add(NewHashJoin(ints4, ints3, []int{0}, []int{0}, nil), ak, au)
+	aw := d.Add(NewHashAggregate(ints3, []int{2}, []AggSpec{countStar()}), t)
+	union := d.Add(NewUnion(ints2, 2), ap, aw)
+	pw := d.Add(NewProject([]expr.Expr{col(0), div(col(1), col(0))}), aw)
+	d.Add(NewFilter(ints3, bin(expr.OpGt, col(1), lit(10))), p) // p's second reader
+	d.Add(NewFilter(ints2, bin(expr.OpGt, col(1), lit(1))), pw)
 	d.SetOutput(out)
-	return d, 11
+	return d, union
 }
 
 // TestDataflowParallelMatchesSerial runs the same large random ticks through a dataflow
@@ -500,8 +508,8 @@ func TestDataflowParallelMatchesSerial(t *testing.T) {
 	require.Greater(t, parallel, 12, "busy levels must run concurrently")
 }
 
-// TestDataflowParallelErrors: when nodes of one busy level fail, the first node's error
-// is the tick's (a panic as XX000 with its stack), and it sticks.
+// TestDataflowParallelErrors: when nodes of one busy level fail, the error of the first
+// node that failed is the tick's (a panic as XX000 with its stack), and it sticks.
 func TestDataflowParallelErrors(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
@@ -510,40 +518,56 @@ func TestDataflowParallelErrors(t *testing.T) {
 	for i := range parallelMinRows {
 		big.AppendRow([]delta.Value{delta.Int(int64(i)), delta.Int(1)}, 1)
 	}
+	count := func() Operator { return NewHashAggregate(ints2, []int{0}, []AggSpec{countStar()}) }
+	isFailer := func(t *testing.T, err error) { require.Equal(t, "internal error: failer", err.Error()) }
+	isPanic := func(t *testing.T, err error) {
+		var pe *PanicError
+		require.ErrorAs(t, err, &pe)
+		require.Equal(t, sqlerr.Internal, sqlerr.CodeOf(err))
+		require.Equal(t, "boom", pe.Value)
+		require.Contains(t, string(pe.Stack), "panicker")
+	}
 	tests := []struct {
 		name  string
-		ops   []Operator
+		build func(d *Dataflow, src NodeID)
 		check func(t *testing.T, err error)
 	}{
 		{
 			name: "an error before a panic",
-			ops:  []Operator{NewHashAggregate(ints2, []int{0}, []AggSpec{countStar()}), failer{}, panicker{}},
-			check: func(t *testing.T, err error) {
-				require.Equal(t, "internal error: failer", err.Error())
+			build: func(d *Dataflow, src NodeID) {
+				d.Add(count(), src)
+				d.Add(failer{}, src)
+				d.Add(panicker{}, src)
 			},
+			check: isFailer,
 		},
 		{
 			name: "a panic before an error",
-			ops:  []Operator{panicker{}, failer{}, NewHashAggregate(ints2, []int{0}, []AggSpec{countStar()})},
-			check: func(t *testing.T, err error) {
-				var pe *PanicError
-				require.ErrorAs(t, err, &pe)
-				require.Equal(t, sqlerr.Internal, sqlerr.CodeOf(err))
-				require.Equal(t, "boom", pe.Value)
-				require.Contains(t, string(pe.Stack), "panicker")
+			build: func(d *Dataflow, src NodeID) {
+				d.Add(panicker{}, src)
+				d.Add(failer{}, src)
+				d.Add(count(), src)
 			},
+			check: isPanic,
+		},
+		{
+			name: "a panic before the failing end of a chain that started first",
+			build: func(d *Dataflow, src NodeID) {
+				agg := d.Add(count(), src)
+				d.Add(panicker{}, src)
+				d.Add(failer{}, agg) // node 3, in the chain of node 1
+			},
+			check: isPanic,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewDataflow()
-			src := d.AddSource("t", ints2)
-			for _, op := range tc.ops {
-				d.Add(op, src)
-			}
+			tc.build(d, d.AddSource("t", ints2))
 			_, err := d.Step(t.Context(), Tick{Seq: 1}, map[string]*delta.Batch{"t": big})
 			require.Error(t, err)
 			tc.check(t, err)
+			require.Equal(t, 1, d.parallelLevels)
 			_, again := d.Step(t.Context(), Tick{Seq: 2}, nil)
 			require.Equal(t, err, again)
 		})
