@@ -2,6 +2,10 @@ package db
 
 import (
 	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec"
@@ -150,9 +154,8 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
 	}()
 	viewChanges := map[string]*touchedRows{}
 	errChanges := &touchedRows{}
-	for _, o := range r.outs {
-		rows := &touchedRows{}
-		o.v.rows.apply(o.out, rows)
+	for i, rows := range applyOuts(r.outs) {
+		o := r.outs[i]
 		d.numShapes.note(o.v.rel, o.out)
 		viewChanges[o.v.rel.Name] = rows
 	}
@@ -198,6 +201,61 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
 		d.publish(o.v, tick, o.out)
 	}
 	return nil
+}
+
+// parallelApplyMinRows is the number of view changes in a tick from which applyOuts
+// folds the views' bags on several goroutines. Below it the goroutines would cost more
+// than they save, and small ticks are the ones whose latency (freshness) matters.
+const parallelApplyMinRows = 4096
+
+// applyOuts folds each view's changes into its bag and returns the rows each touched,
+// in the order of outs. Every view has a bag of its own that nothing else touches during
+// the apply, so with enough changes the bags are applied concurrently, on up to
+// GOMAXPROCS goroutines that are done when it returns; the result is the same either
+// way. A panic in an apply is raised again in the caller's goroutine.
+func applyOuts(outs []viewOut) []*touchedRows {
+	touched := make([]*touchedRows, len(outs))
+	total := 0
+	for i, o := range outs {
+		touched[i] = &touchedRows{}
+		total += o.out.Len()
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(outs))
+	if workers < 2 || total < parallelApplyMinRows {
+		for i, o := range outs {
+			o.v.rows.apply(o.out, touched[i])
+		}
+		return touched
+	}
+	// The largest batches first, so that one large view does not start last.
+	order := make([]int, len(outs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return outs[b].out.Len() - outs[a].out.Len() })
+	var (
+		next   atomic.Int64
+		wg     sync.WaitGroup
+		panics = make([]any, workers)
+	)
+	work := func(w int) {
+		defer func() { panics[w] = recover() }()
+		for k := int(next.Add(1)) - 1; k < len(order); k = int(next.Add(1)) - 1 {
+			i := order[k]
+			outs[i].v.rows.apply(outs[i].out, touched[i])
+		}
+	}
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { work(w) })
+	}
+	work(0)
+	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
+	}
+	return touched
 }
 
 // ackBeforeApply reports whether a computed tick may be acknowledged before applyTick:

@@ -1,11 +1,15 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
@@ -15,20 +19,30 @@ import (
 type NodeID int
 
 // A Dataflow is one continuous query: a DAG of operators fed by source nodes, one per
-// scanned relation. It is driven from one goroutine and takes no locks; the owner must
-// not call its methods concurrently.
+// scanned relation. Its owner must not call its methods concurrently; Step itself may
+// run independent operators of one tick on several goroutines (see Step).
 //
 // Nodes are added in topological order (an input must exist before its reader), and Step
-// runs them in that order. The first error a Step returns sticks: the tick was applied
-// partially, so every later Step returns the same error and the owner rebuilds the
-// dataflow (from a checkpoint, or by replaying its input).
+// runs every node after its inputs (see Step). The first error a Step returns sticks:
+// the tick was applied partially, so every later Step returns the same error and the
+// owner rebuilds the dataflow (from a checkpoint, or by replaying its input).
 type Dataflow struct {
 	nodes  []*node
 	output NodeID
 	hasOut bool
-	err    error     // sticky: a wiring error from Add, or the first error of a Step
-	errs   rowErrors // the last Step's row errors (data exceptions set aside)
+	err    error        // sticky: a wiring error from Add, or the first error of a Step
+	errs   *delta.Batch // the last Step's row errors, gathered from the nodes in node order; nil without reporters
+	levels [][]chain    // the live nodes in the levels Step runs them in; nil when stale (Add, Remove)
+	serial bool         // run the nodes one at a time in node order, as Step did before levels (tests)
+
+	parallelLevels int // levels the last Step ran on several goroutines (tests)
 }
+
+// parallelMinRows is the number of rows in the inbox of a chain's first node from which
+// the chain counts as busy: a level with two busy chains or more runs them on several
+// goroutines. Below it the goroutines cost more than they save, and small ticks are the
+// ones whose latency (freshness) matters.
+const parallelMinRows = 4096
 
 // node is one vertex: a source (op == nil) or an operator.
 type node struct {
@@ -37,8 +51,9 @@ type node struct {
 	kinds   []delta.Kind
 	inputs  []NodeID
 	readers []edge     // who receives this node's output, in Add order
-	inbox   []delivery // this tick's input, in arrival order
+	inbox   []delivery // this tick's input, in delivery order (see runNode)
 	out     *delta.Batch
+	errs    *rowErrors // this tick's row errors, for an operator that sets rows aside
 
 	rowsIn, rowsOut int64 // rows received and emitted since the dataflow was built
 	dead            bool  // removed: skipped by Step, read by nobody
@@ -50,6 +65,7 @@ type edge struct {
 }
 
 type delivery struct {
+	from NodeID // the producer
 	port int
 	b    *delta.Batch
 }
@@ -74,6 +90,7 @@ func NewDataflow() *Dataflow { return &Dataflow{} }
 func (d *Dataflow) AddSource(rel string, kinds []delta.Kind) NodeID {
 	id := NodeID(len(d.nodes))
 	d.nodes = append(d.nodes, &node{rel: rel, kinds: slices.Clone(kinds), out: delta.New(kinds)})
+	d.levels = nil
 	return id
 }
 
@@ -84,11 +101,14 @@ func (d *Dataflow) Add(op Operator, inputs ...NodeID) NodeID {
 	id := NodeID(len(d.nodes))
 	n := &node{op: op, kinds: op.OutKinds(), inputs: slices.Clone(inputs), out: delta.New(op.OutKinds())}
 	d.nodes = append(d.nodes, n)
+	d.levels = nil
 	if r, ok := op.(errorReporter); ok {
-		if d.errs.b == nil {
-			d.errs.b = delta.New(RowErrorKinds)
+		if d.errs == nil {
+			d.errs = delta.New(RowErrorKinds)
 		}
-		r.setErrors(&d.errs)
+		// A node of its own, so that operators running concurrently do not share one.
+		n.errs = &rowErrors{b: delta.New(RowErrorKinds), node: id}
+		r.setErrors(n.errs)
 	}
 	var want [][]delta.Kind
 	if c, ok := op.(inputChecker); ok {
@@ -151,17 +171,26 @@ func (d *Dataflow) OutKinds() []delta.Kind {
 }
 
 // Step runs one tick. Each source node receives changes[rel] (a missing or nil batch
-// means no change; the batches are only read, and only during the call). Then the
-// operators run in insertion order: each is pushed every batch in its inbox, in arrival
-// order, then advanced exactly once, also with an empty inbox, so global aggregates emit
-// their first row on the first tick; its output goes to the inbox of each node reading
-// it. ctx is checked before the tick and before every operator (57014 when done; a tick
-// canceled before anything was applied does not stick).
+// means no change; the batches are only read, and only during the call). Then every
+// operator runs once, after all of its inputs: it is pushed every batch in its inbox, in
+// the order their producers were inserted (port order among the ports fed by one
+// producer), then advanced exactly once, also with an empty inbox, so global aggregates
+// emit their first row on the first tick; its output goes to the inbox of each node
+// reading it. The operators run as chains (an operator, then its only reader when that
+// reader has no other input, and so on) in levels: a chain's level is one more than the
+// highest level of the chains it reads. Chains of one level do not read each other: when
+// two or more of them have a large inbox, they run on up to GOMAXPROCS goroutines, which
+// are done when Step returns, and their outputs are delivered afterwards, so every
+// operator's input is the same as when the nodes run one at a time in insertion order.
+// Operators of one dataflow must therefore share no mutable state. ctx is checked
+// before the tick and before every operator (57014 when done; a tick canceled before
+// anything was applied does not stick).
 //
 // Step returns the output node's changes for the tick, consolidated, in a fresh batch the
 // caller owns. Errors carry a SQLSTATE: an operator's error unchanged (22003, 22012, …),
 // XX000 for a wiring error, a source batch of the wrong kinds or an operator panic (with
-// a *PanicError cause). After an error every later Step returns it again.
+// a *PanicError cause). When chains of one level fail, the error of the failing node
+// inserted first is returned. After an error every later Step returns it again.
 func (d *Dataflow) Step(ctx context.Context, t Tick, changes map[string]*delta.Batch) (*delta.Batch, error) {
 	return d.step(ctx, t, changes, true)
 }
@@ -194,36 +223,18 @@ func (d *Dataflow) step(ctx context.Context, t Tick, changes map[string]*delta.B
 			clear(n.inbox)
 			n.inbox = n.inbox[:0]
 		}
+		d.gatherErrors()
 	}()
-	if d.errs.b != nil {
-		d.errs.b.Reset()
+	for _, n := range d.nodes {
+		if n.errs != nil {
+			n.errs.b.Reset()
+		}
 	}
-	for id, n := range d.nodes {
-		if n.dead {
-			continue
-		}
-		d.errs.node = NodeID(id)
-		if n.op == nil {
-			if err := d.runSource(n, changes[n.rel]); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, sqlerr.Wrap(err, sqlerr.QueryCanceled, "canceling tick %d", t.Seq)
-		}
-		n.out.Reset()
-		for _, in := range n.inbox {
-			n.rowsIn += int64(in.b.Len())
-			if err := n.op.Push(ctx, in.port, in.b, n.out); err != nil {
-				return nil, err
-			}
-		}
-		if err := n.op.Advance(ctx, t, n.out); err != nil {
+	d.parallelLevels = 0
+	for _, level := range d.schedule() {
+		if err := d.runLevel(ctx, t, changes, level); err != nil {
 			return nil, err
 		}
-		n.rowsOut += int64(n.out.Len())
-		d.deliver(n, n.out)
 	}
 	if !result {
 		return nil, nil
@@ -237,6 +248,199 @@ func (d *Dataflow) step(ctx context.Context, t Tick, changes map[string]*delta.B
 		res.Consolidate()
 	}
 	return res, nil
+}
+
+// A chain is nodes that run one after the other on one goroutine: an operator, then its
+// only reader when that reader has no other input, and so on (a view's projection,
+// aggregate and projection).
+type chain []NodeID
+
+// schedule returns the live nodes as chains grouped into levels that run one after the
+// other. A chain's level is one more than the highest level of the chains its first
+// node reads (sources are level 0); a level's chains are in node order. With serial set,
+// every node is a chain and a level of its own, in node order.
+func (d *Dataflow) schedule() [][]chain {
+	if d.levels != nil {
+		return d.levels
+	}
+	var (
+		owner  = make([]int, len(d.nodes)) // the chain of each live node
+		chains []chain
+		levels []int // of each chain
+	)
+	for id, n := range d.nodes {
+		if n.dead {
+			continue
+		}
+		if d.serial {
+			d.levels = append(d.levels, []chain{{NodeID(id)}})
+			continue
+		}
+		if len(n.inputs) == 1 && n.op != nil {
+			if in := d.nodes[n.inputs[0]]; in.op != nil && len(in.readers) == 1 {
+				// n is the only reader of an operator that is the last node of its chain.
+				c := owner[n.inputs[0]]
+				chains[c] = append(chains[c], NodeID(id))
+				owner[id] = c
+				continue
+			}
+		}
+		l := 0
+		for _, in := range n.inputs {
+			l = max(l, levels[owner[in]]+1)
+		}
+		owner[id] = len(chains)
+		chains = append(chains, chain{NodeID(id)})
+		levels = append(levels, l)
+	}
+	for c, l := range levels {
+		for len(d.levels) <= l {
+			d.levels = append(d.levels, nil)
+		}
+		d.levels[l] = append(d.levels[l], chains[c])
+	}
+	return d.levels
+}
+
+// runLevel runs the chains of one level, whose inputs have all run, and delivers the
+// output of each chain's last node (in node order; the others feed the next node of their
+// chain). Chains of a level read none of each other's outputs, so with two busy chains
+// or more they run concurrently; the error returned is that of the first node that
+// failed.
+func (d *Dataflow) runLevel(ctx context.Context, t Tick, changes map[string]*delta.Batch, level []chain) error {
+	busy := 0
+	for _, c := range level {
+		if n := d.nodes[c[0]]; n.op != nil && inboxRows(n) >= parallelMinRows {
+			busy++
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), busy)
+	if workers < 2 || d.serial {
+		for _, c := range level {
+			if n := d.nodes[c[0]]; n.op == nil {
+				if err := d.runSource(c[0], n, changes[n.rel]); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := d.runChain(ctx, t, c); err != nil {
+				return err
+			}
+			d.deliver(c[len(c)-1], d.nodes[c[len(c)-1]], d.nodes[c[len(c)-1]].out)
+		}
+		return nil
+	}
+	// Sources are level 0 and operators above: a busy level is all operators. The chains
+	// with the most input go first, so that a large one does not start last.
+	order := make([]int, len(level))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(inboxRows(d.nodes[level[b][0]]), inboxRows(d.nodes[level[a][0]]))
+	})
+	// Every chain runs, also after another failed, so that which error the tick returns
+	// does not depend on timing.
+	var (
+		failed = make([]NodeID, len(level))
+		errs   = make([]error, len(level))
+		next   atomic.Int64
+		wg     sync.WaitGroup
+	)
+	work := func() {
+		for k := int(next.Add(1) - 1); k < len(order); k = int(next.Add(1) - 1) {
+			i := order[k]
+			failed[i], errs[i] = d.runChain(ctx, t, level[i])
+		}
+	}
+	d.parallelLevels++
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	first := -1
+	for i, err := range errs {
+		if err != nil && (first < 0 || failed[i] < failed[first]) {
+			first = i
+		}
+	}
+	if first >= 0 {
+		return errs[first]
+	}
+	for _, c := range level {
+		d.deliver(c[len(c)-1], d.nodes[c[len(c)-1]], d.nodes[c[len(c)-1]].out)
+	}
+	return nil
+}
+
+// runChain runs the operator nodes of c in order, each delivering its output to the next,
+// up to the first error, which it returns with the node that failed. The last node's
+// output is left to the caller to deliver.
+func (d *Dataflow) runChain(ctx context.Context, t Tick, c chain) (NodeID, error) {
+	for k, id := range c {
+		n := d.nodes[id]
+		if err := d.runNode(ctx, t, n); err != nil {
+			return id, err
+		}
+		if k < len(c)-1 {
+			d.deliver(id, n, n.out)
+		}
+	}
+	return 0, nil
+}
+
+// inboxRows is the number of rows in n's inbox.
+func inboxRows(n *node) int {
+	rows := 0
+	for _, in := range n.inbox {
+		rows += in.b.Len()
+	}
+	return rows
+}
+
+// runNode runs operator node n for tick t: it pushes the inbox, in the order of the
+// producers' NodeIDs (the order in which they ran when Step ran the nodes in insertion
+// order), then advances the operator. It touches only n, its operator and its inputs'
+// outputs, so the chains of one level may run concurrently; a panic is returned as an
+// XX000 error.
+func (d *Dataflow) runNode(ctx context.Context, t Tick, n *node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = sqlerr.Wrap(&PanicError{Value: r, Stack: debug.Stack()}, sqlerr.Internal, "internal error")
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return sqlerr.Wrap(err, sqlerr.QueryCanceled, "canceling tick %d", t.Seq)
+	}
+	n.out.Reset()
+	if len(n.inbox) > 1 {
+		slices.SortStableFunc(n.inbox, func(a, b delivery) int { return cmp.Compare(a.from, b.from) })
+	}
+	for _, in := range n.inbox {
+		n.rowsIn += int64(in.b.Len())
+		if err := n.op.Push(ctx, in.port, in.b, n.out); err != nil {
+			return err
+		}
+	}
+	if err := n.op.Advance(ctx, t, n.out); err != nil {
+		return err
+	}
+	n.rowsOut += int64(n.out.Len())
+	return nil
+}
+
+// gatherErrors collects the nodes' row errors of the tick into d.errs, in node order.
+func (d *Dataflow) gatherErrors() {
+	if d.errs == nil {
+		return
+	}
+	d.errs.Reset()
+	for _, n := range d.nodes {
+		if n.errs != nil && !n.dead {
+			d.errs.AppendBatch(n.errs.b, 1)
+		}
+	}
 }
 
 // consolidated reports whether operator node id's output of a Step is consolidated
@@ -270,15 +474,15 @@ func (d *Dataflow) consolidated(id NodeID) bool {
 // The caller owns the batch.
 func (d *Dataflow) Errors() *delta.Batch {
 	out := delta.New(RowErrorKinds)
-	if d.errs.b != nil {
-		out.AppendBatch(d.errs.b, 1)
+	if d.errs != nil {
+		out.AppendBatch(d.errs, 1)
 		out.Consolidate()
 	}
 	return out
 }
 
-// runSource hands a relation's changes to the readers of source n.
-func (d *Dataflow) runSource(n *node, b *delta.Batch) error {
+// runSource hands a relation's changes to the readers of source n (node id).
+func (d *Dataflow) runSource(id NodeID, n *node, b *delta.Batch) error {
 	n.inbox = n.inbox[:0]
 	if b == nil || b.Len() == 0 {
 		return nil
@@ -288,8 +492,8 @@ func (d *Dataflow) runSource(n *node, b *delta.Batch) error {
 	if !slices.Equal(b.Kinds(), n.kinds) {
 		return sqlerr.New(sqlerr.Internal, "internal error: dataflow: changes to %s have kinds %v, want %v", n.rel, b.Kinds(), n.kinds)
 	}
-	n.inbox = append(n.inbox, delivery{b: b}) // remembered for srcBatch, when n is the output
-	d.deliver(n, b)
+	n.inbox = append(n.inbox, delivery{from: id, b: b}) // remembered for srcBatch, when n is the output
+	d.deliver(id, n, b)
 	return nil
 }
 
@@ -305,13 +509,14 @@ func (n *node) srcBatch() *delta.Batch {
 	return n.inbox[0].b
 }
 
-func (d *Dataflow) deliver(n *node, b *delta.Batch) {
+// deliver appends b, the output of node id (n), to the inboxes of n's readers.
+func (d *Dataflow) deliver(id NodeID, n *node, b *delta.Batch) {
 	if b.Len() == 0 {
 		return
 	}
 	for _, e := range n.readers {
 		r := d.nodes[e.to]
-		r.inbox = append(r.inbox, delivery{port: e.port, b: b})
+		r.inbox = append(r.inbox, delivery{from: id, port: e.port, b: b})
 	}
 }
 

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -136,34 +140,64 @@ func (r *recorder) String() string         { return "Recorder(" + r.name + ")" }
 func (r *recorder) OutKinds() []delta.Kind { return ints2 }
 
 func TestDataflowOrder(t *testing.T) {
-	var log []string
-	d := NewDataflow()
-	a := d.AddSource("a", ints2)
-	b := d.AddSource("b", ints2)
-	x := d.Add(&recorder{"x", &log}, a)
-	y := d.Add(&recorder{"y", &log}, x, b, a)
-	d.Add(&recorder{"z", &log}, b) // not the output: runs all the same
-	d.SetOutput(y)
-	require.Equal(t, []string{"a", "b"}, d.Sources())
+	tests := []struct {
+		name   string
+		serial bool
+		want   []string
+	}{
+		{
+			// x and z (depth 1) before y (depth 2), which reads x.
+			name: "by depth",
+			want: []string{
+				"x.Push(0, 1 rows)", "x.Advance(1)",
+				"z.Push(0, 2 rows)", "z.Advance(1)",
+				"y.Push(2, 1 rows)", "y.Push(1, 2 rows)", "y.Push(0, 1 rows)", "y.Advance(1)",
+			},
+		},
+		{
+			name: "serial, in insertion order", serial: true,
+			want: []string{
+				"x.Push(0, 1 rows)", "x.Advance(1)",
+				"y.Push(2, 1 rows)", "y.Push(1, 2 rows)", "y.Push(0, 1 rows)", "y.Advance(1)",
+				"z.Push(0, 2 rows)", "z.Advance(1)",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var log []string
+			d := NewDataflow()
+			d.serial = tc.serial
+			a := d.AddSource("a", ints2)
+			b := d.AddSource("b", ints2)
+			x := d.Add(&recorder{"x", &log}, a)
+			y := d.Add(&recorder{"y", &log}, x, b, a)
+			d.Add(&recorder{"z", &log}, b) // not the output: runs all the same
+			d.SetOutput(y)
+			require.Equal(t, []string{"a", "b"}, d.Sources())
 
-	out, err := d.Step(t.Context(), Tick{Seq: 1}, map[string]*delta.Batch{
-		"a": rows(t, ints2, "1 1 +1"),
-		"b": rows(t, ints2, "2 2 +1\n2 2 +1"),
-	})
-	require.NoError(t, err)
-	require.Equal(t, []string{
-		"x.Push(0, 1 rows)", "x.Advance(1)",
-		"y.Push(2, 1 rows)", "y.Push(1, 2 rows)", "y.Push(0, 1 rows)", "y.Advance(1)",
-		"z.Push(0, 2 rows)", "z.Advance(1)",
-	}, log)
-	require.Equal(t, []string{"1 1 +2", "2 2 +2"}, lines(out))
+			out, err := d.Step(t.Context(), Tick{Seq: 1}, map[string]*delta.Batch{
+				"a": rows(t, ints2, "1 1 +1"),
+				"b": rows(t, ints2, "2 2 +1\n2 2 +1"),
+			})
+			require.NoError(t, err)
+			// y's inbox is pushed in the order of its producers' NodeIDs (a, b, x), whatever
+			// order they ran in.
+			require.Equal(t, tc.want, log)
+			require.Equal(t, []string{"1 1 +2", "2 2 +2"}, lines(out))
 
-	log = nil
-	out, err = d.Step(t.Context(), Tick{Seq: 2}, map[string]*delta.Batch{"b": nil, "a": delta.New(ints2)})
-	require.NoError(t, err)
-	require.Equal(t, []string{"x.Advance(2)", "y.Advance(2)", "z.Advance(2)"}, log)
-	require.Equal(t, 0, out.Len())
-	require.Equal(t, ints2, out.Kinds())
+			log = nil
+			out, err = d.Step(t.Context(), Tick{Seq: 2}, map[string]*delta.Batch{"b": nil, "a": delta.New(ints2)})
+			require.NoError(t, err)
+			if tc.serial {
+				require.Equal(t, []string{"x.Advance(2)", "y.Advance(2)", "z.Advance(2)"}, log)
+			} else {
+				require.Equal(t, []string{"x.Advance(2)", "z.Advance(2)", "y.Advance(2)"}, log)
+			}
+			require.Equal(t, 0, out.Len())
+			require.Equal(t, ints2, out.Kinds())
+		})
+	}
 }
 
 func TestDataflowOwnership(t *testing.T) {
@@ -347,4 +381,195 @@ func TestDataflowSources(t *testing.T) {
 		d.AddSource(rel, ints2)
 	}
 	require.Equal(t, []string{"comments", "gifts", "likes"}, d.Sources())
+}
+
+// wideStream makes large ticks of changes to a relation of int columns: fresh rows
+// (each column drawn by value) and retractions of rows inserted by earlier ticks.
+type wideStream struct {
+	rnd   *rand.Rand
+	kinds []delta.Kind
+	value func(r *rand.Rand, col int) int64
+	live  [][]delta.Value
+}
+
+func (s *wideStream) next(n int) *delta.Batch {
+	b := delta.New(s.kinds)
+	for range n {
+		if len(s.live) > 0 && s.rnd.IntN(10) < 3 {
+			i := s.rnd.IntN(len(s.live))
+			b.AppendRow(s.live[i], -1)
+			s.live[i] = s.live[len(s.live)-1]
+			s.live = s.live[:len(s.live)-1]
+			continue
+		}
+		row := make([]delta.Value, len(s.kinds))
+		for c := range row {
+			row[c] = delta.Int(s.value(s.rnd, c))
+		}
+		b.AppendRow(row, 1)
+		s.live = append(s.live, row)
+	}
+	return b
+}
+
+// rawLines renders b's rows in their order, unconsolidated.
+func rawLines(b *delta.Batch) []string {
+	out := make([]string, b.Len())
+	var row []delta.Value
+	for i := range b.Len() {
+		row = b.Row(i, row)
+		var sb strings.Builder
+		for _, v := range row {
+			sb.WriteString(formatValue(v) + " ")
+		}
+		sb.WriteString(strconv.FormatInt(b.Weights[i], 10))
+		out[i] = sb.String()
+	}
+	return out
+}
+
+// branchyDataflow builds a dataflow with independent branches over sources t(k, v, w)
+// and u(k, x), many of whose operators set rows aside (division by zero):
+//
+//   - level 1: a filter, a projection, aggregates, and a chain of a join, a filter and a
+//     projection;
+//   - level 2: an aggregate of the projection (which has a second reader), a join of two
+//     aggregates of level 1, and a chain of a projection and a filter;
+//   - level 3: a union of the aggregate of level 2 and one of level 1 inserted after it,
+//     whose inbox is pushed in NodeID order, not in the order its producers ran.
+func branchyDataflow(serial bool) (*Dataflow, NodeID) {
+	d := NewDataflow()
+	d.serial = serial
+	t := d.AddSource("t", ints3)
+	u := d.AddSource("u", ints2)
+	div := func(l, r expr.Expr) expr.Expr { return bin(expr.OpDiv, l, r) }
+	d.Add(NewFilter(ints3, bin(expr.OpGt, div(lit(100), col(1)), lit(3))), t)
+	p := d.Add(NewProject([]expr.Expr{col(0), div(lit(100), col(1)), col(2)}), t)
+	ak := d.Add(NewHashAggregate(ints3, []int{0}, []AggSpec{countStar(), agg(AggSum, 1), agg(AggMax, 2)}), t)
+	j := d.Add(NewHashJoin(ints3, ints2, []int{0}, []int{0}, nil), t, u) // (k, v, w, k, x)
+	au := d.Add(NewHashAggregate(ints2, []int{0}, []AggSpec{countStar(), agg(AggSum, 1)}), u)
+	ap := d.Add(NewHashAggregate(ints3, []int{1}, []AggSpec{countStar()}), p)
+	ints5 := []delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt}
+	jf := d.Add(NewFilter(ints5, bin(expr.OpGt, div(col(1), bin(expr.OpSub, col(4), lit(5))), lit(0))), j)
+	d.Add(NewProject([]expr.Expr{col(0), div(lit(1000), col(2))}), jf)
+	ints4 := []delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt}
+	out := d.Add(NewHashJoin(ints4, ints3, []int{0}, []int{0}, nil), ak, au)
+	aw := d.Add(NewHashAggregate(ints3, []int{2}, []AggSpec{countStar()}), t)
+	union := d.Add(NewUnion(ints2, 2), ap, aw)
+	pw := d.Add(NewProject([]expr.Expr{col(0), div(col(1), col(0))}), aw)
+	d.Add(NewFilter(ints3, bin(expr.OpGt, col(1), lit(10))), p) // p's second reader
+	d.Add(NewFilter(ints2, bin(expr.OpGt, col(1), lit(1))), pw)
+	d.SetOutput(out)
+	return d, union
+}
+
+// TestDataflowParallelMatchesSerial runs the same large random ticks through a dataflow
+// whose busy levels run concurrently and through one that runs its nodes one at a time
+// in node order, and requires every node's output (in order), the row errors and the
+// counters to be the same after every tick.
+func TestDataflowParallelMatchesSerial(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	par, union := branchyDataflow(false)
+	ser, _ := branchyDataflow(true)
+	rnd := rand.New(rand.NewPCG(7, 11))
+	ts := &wideStream{rnd: rnd, kinds: ints3, value: func(r *rand.Rand, c int) int64 {
+		return [...]int64{r.Int64N(20000), r.Int64N(43) - 2, r.Int64N(100)}[c]
+	}}
+	us := &wideStream{rnd: rnd, kinds: ints2, value: func(r *rand.Rand, c int) int64 {
+		return [...]int64{r.Int64N(20000), r.Int64N(11)}[c]
+	}}
+	parallel := 0
+	for tick := 1; tick <= 12; tick++ {
+		changes := map[string]*delta.Batch{"t": ts.next(parallelMinRows + rnd.IntN(4000))}
+		if tick%4 != 0 { // and some ticks change t alone
+			changes["u"] = us.next(parallelMinRows + rnd.IntN(2000))
+		}
+		if tick == 9 { // a removed node: the levels are made again
+			require.NoError(t, par.Remove(union))
+			require.NoError(t, ser.Remove(union))
+		}
+		want, err := ser.Step(t.Context(), Tick{Seq: uint64(tick)}, changes)
+		require.NoError(t, err)
+		got, err := par.Step(t.Context(), Tick{Seq: uint64(tick)}, changes)
+		require.NoError(t, err)
+		require.Equal(t, rawLines(want), rawLines(got), "tick %d: output", tick)
+		for id := range par.nodes {
+			require.Equal(t, rawLines(ser.nodes[id].out), rawLines(par.nodes[id].out), "tick %d: node %d", tick, id)
+		}
+		require.Equal(t, rawLines(ser.Errors()), rawLines(par.Errors()), "tick %d: row errors", tick)
+		require.Equal(t, rawLines(ser.errs), rawLines(par.errs), "tick %d: row errors before consolidation", tick)
+		require.NotZero(t, par.Errors().Len(), "tick %d: the test needs row errors", tick)
+		require.Equal(t, ser.Stats(), par.Stats(), "tick %d", tick)
+		parallel += par.parallelLevels
+	}
+	require.Equal(t, 0, ser.parallelLevels)
+	require.Greater(t, parallel, 12, "busy levels must run concurrently")
+}
+
+// TestDataflowParallelErrors: when nodes of one busy level fail, the error of the first
+// node that failed is the tick's (a panic as XX000 with its stack), and it sticks.
+func TestDataflowParallelErrors(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	big := delta.New(ints2)
+	for i := range parallelMinRows {
+		big.AppendRow([]delta.Value{delta.Int(int64(i)), delta.Int(1)}, 1)
+	}
+	count := func() Operator { return NewHashAggregate(ints2, []int{0}, []AggSpec{countStar()}) }
+	isFailer := func(t *testing.T, err error) { require.Equal(t, "internal error: failer", err.Error()) }
+	isPanic := func(t *testing.T, err error) {
+		var pe *PanicError
+		require.ErrorAs(t, err, &pe)
+		require.Equal(t, sqlerr.Internal, sqlerr.CodeOf(err))
+		require.Equal(t, "boom", pe.Value)
+		require.Contains(t, string(pe.Stack), "panicker")
+	}
+	tests := []struct {
+		name  string
+		build func(d *Dataflow, src NodeID)
+		check func(t *testing.T, err error)
+	}{
+		{
+			name: "an error before a panic",
+			build: func(d *Dataflow, src NodeID) {
+				d.Add(count(), src)
+				d.Add(failer{}, src)
+				d.Add(panicker{}, src)
+			},
+			check: isFailer,
+		},
+		{
+			name: "a panic before an error",
+			build: func(d *Dataflow, src NodeID) {
+				d.Add(panicker{}, src)
+				d.Add(failer{}, src)
+				d.Add(count(), src)
+			},
+			check: isPanic,
+		},
+		{
+			name: "a panic before the failing end of a chain that started first",
+			build: func(d *Dataflow, src NodeID) {
+				agg := d.Add(count(), src)
+				d.Add(panicker{}, src)
+				d.Add(failer{}, agg) // node 3, in the chain of node 1
+			},
+			check: isPanic,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDataflow()
+			tc.build(d, d.AddSource("t", ints2))
+			_, err := d.Step(t.Context(), Tick{Seq: 1}, map[string]*delta.Batch{"t": big})
+			require.Error(t, err)
+			tc.check(t, err)
+			require.Equal(t, 1, d.parallelLevels)
+			_, again := d.Step(t.Context(), Tick{Seq: 2}, nil)
+			require.Equal(t, err, again)
+		})
+	}
 }

@@ -37,11 +37,20 @@
 // tick:
 //
 //  1. every source node hands that relation's changes to its readers;
-//  2. the operator nodes run once each, in insertion order: each is pushed every batch
-//     in its inbox, in the order they arrived (which is the order their producers ran,
-//     and port order among the ports fed by one producer), then advanced, also when the
-//     inbox is empty; its output goes to the inbox of every node reading it;
+//  2. the operator nodes run once each, after all of their inputs: each is pushed every
+//     batch in its inbox, in the insertion order of their producers (and port order
+//     among the ports fed by one producer), then advanced, also when the inbox is empty;
+//     its output goes to the inbox of every node reading it;
 //  3. the output node's changes for the tick are returned, consolidated.
+//
+// Step runs the operators as chains, an operator followed by its only reader when that
+// reader has no other input (a view's project, aggregate, project), in levels: a chain's
+// level is one more than the highest level of the chains it reads, so chains of one level
+// read none of each other's output. When two or more chains of a level have a large
+// inbox (a tick's source fanning out into independent views), Step runs them on up to
+// GOMAXPROCS goroutines and delivers their outputs afterwards, so the tick's result, its
+// row errors and every operator's input are the same as when the nodes run one after
+// the other in insertion order.
 //
 // Because a node runs only after all of its inputs have finished the tick, Advance sees
 // the tick's complete input, and a join receiving ΔL and ΔR in one tick computes
@@ -49,10 +58,12 @@
 //
 // # State ownership
 //
-// A Dataflow and its operators belong to one goroutine: Step is not safe for concurrent
-// use and operators keep their state without locks. Batches passed to Push are only
-// borrowed for the call: an operator copies what it keeps (join arrangements,
-// aggregate groups) and never modifies its input. The output batch of Push and Advance is
+// A Dataflow and its operators belong to one owner: Step is not safe for concurrent use.
+// Within a Step an operator is called from one goroutine at a time, so it keeps its state
+// without locks, but other operators may run at the same time: no two operators share
+// mutable state (scratch buffers, caches), and the input batches they share are only
+// read. Batches passed to Push are only borrowed for the call: an operator copies what it
+// keeps (join arrangements, aggregate groups) and never modifies its input. The output batch of Push and Advance is
 // owned by the caller, who reuses it across ticks. The batch Step returns is the
 // caller's to keep. State is bounded by the live data: arrangement rows and groups are
 // dropped when their weight returns to zero.

@@ -43,9 +43,10 @@ func (t Tick) Watermark(sources ...string) int64 {
 	return w
 }
 
-// An Operator is one node of a dataflow. A Dataflow drives its operators from one
-// goroutine, so operators keep their state without locks and must not be shared between
-// dataflows.
+// An Operator is one node of a dataflow. A Dataflow calls an operator from one goroutine
+// at a time, so operators keep their state without locks; other operators of the same
+// dataflow may run at the same time, so an operator shares no mutable state with them
+// and must not be shared between nodes or dataflows.
 type Operator interface {
 	// Push delivers b on input port in (0 for unary operators) during the current tick and
 	// appends the resulting changes to out, whose columns are OutKinds. b is valid only

@@ -24,11 +24,11 @@ func IsRowError(err error) bool {
 	return errors.As(err, &e) && strings.HasPrefix(string(e.Code), "22")
 }
 
-// rowErrors collects the error rows of one tick. Operators that evaluate expressions
-// per row get one from the dataflow (errorReporter).
+// rowErrors collects the error rows of one node in one tick. Operators that evaluate
+// expressions per row get one from the dataflow (errorReporter), each their own.
 type rowErrors struct {
 	b    *delta.Batch
-	node NodeID // the node running now
+	node NodeID // the node whose errors these are
 }
 
 // add records err for row with weight w (negative when the row is being retracted).

@@ -50,8 +50,9 @@ func (d *Dataflow) Remove(id NodeID) error {
 		src := d.nodes[in]
 		src.readers = slices.DeleteFunc(src.readers, func(e edge) bool { return e.to == id })
 	}
-	n.dead, n.op, n.out, n.inbox, n.readers = true, nil, delta.New(n.kinds), nil, nil
+	n.dead, n.op, n.out, n.inbox, n.readers, n.errs = true, nil, delta.New(n.kinds), nil, nil, nil
 	n.rel = ""
+	d.levels = nil
 	return nil
 }
 
