@@ -18,8 +18,8 @@ build: ## go build -o bin/weir ./cmd/weir
 run: build ## build, then bin/weir demo (server + query pack + live-room traffic)
 	bin/weir demo
 
-test: ## every test, with -race, then make fuzz (what .ci/run runs)
-	$(GO) test -race -timeout 15m ./...
+test: ## every test, with -race and concurrent ticks from 1 row, then make fuzz (what .ci/run runs)
+	WEIR_PARALLEL_MIN_ROWS=1 $(GO) test -race -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz
 
 # FUZZTIME is how long make fuzz runs each target; crashers land in the package's testdata/fuzz.

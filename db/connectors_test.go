@@ -239,8 +239,12 @@ func TestKafkaSourcePartitionWatermark(t *testing.T) {
 	rec := func(p int32, id, sec int) *kgo.Record {
 		return &kgo.Record{Topic: "wm", Partition: p, Value: []byte(fmt.Sprintf(`{"id": %d, "ts": "2026-01-01T00:%02d:00Z"}`, id, sec))}
 	}
-	// Partition 0 runs ahead (minute 50); partition 1 lags (minute 10).
-	require.NoError(t, prod.ProduceSync(context.Background(), rec(0, 1, 50), rec(1, 2, 10)).FirstErr())
+	// Partition 1 lags (minute 10); partition 0 runs ahead (minute 50). A partition holds
+	// the watermark back once it has delivered an event (partitionBound), so the lagging
+	// one delivers first: produced together, a poll could return partition 0's record alone.
+	require.NoError(t, prod.ProduceSync(context.Background(), rec(1, 2, 10)).FirstErr())
+	waitRows(t, s, `SELECT count(*) FROM wm`, "1")
+	require.NoError(t, prod.ProduceSync(context.Background(), rec(0, 1, 50)).FirstErr())
 	waitRows(t, s, `SELECT count(*) FROM wm`, "2")
 	// One more tick, so the bound recorded by the last one is in force.
 	require.NoError(t, prod.ProduceSync(context.Background(), rec(1, 3, 11)).FirstErr())

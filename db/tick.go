@@ -203,16 +203,11 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
 	return nil
 }
 
-// parallelApplyMinRows is the number of view changes in a tick from which applyOuts
-// folds the views' bags on several goroutines. Below it the goroutines would cost more
-// than they save, and small ticks are the ones whose latency (freshness) matters.
-const parallelApplyMinRows = 4096
-
 // applyOuts folds each view's changes into its bag and returns the rows each touched,
 // in the order of outs. Every view has a bag of its own that nothing else touches during
-// the apply, so with enough changes the bags are applied concurrently, on up to
-// GOMAXPROCS goroutines that are done when it returns; the result is the same either
-// way. A panic in an apply is raised again in the caller's goroutine.
+// the apply, so from exec.ParallelMinRows changes the bags are applied concurrently,
+// on up to GOMAXPROCS goroutines that are done when it returns; the result is the same
+// either way. A panic in an apply is raised again in the caller's goroutine.
 func applyOuts(outs []viewOut) []*touchedRows {
 	touched := make([]*touchedRows, len(outs))
 	total := 0
@@ -221,7 +216,7 @@ func applyOuts(outs []viewOut) []*touchedRows {
 		total += o.out.Len()
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(outs))
-	if workers < 2 || total < parallelApplyMinRows {
+	if workers < 2 || total < exec.ParallelMinRows {
 		for i, o := range outs {
 			o.v.rows.apply(o.out, touched[i])
 		}

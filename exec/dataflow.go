@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,22 +29,36 @@ type NodeID int
 // the tick was applied partially, so every later Step returns the same error and the
 // owner rebuilds the dataflow (from a checkpoint, or by replaying its input).
 type Dataflow struct {
-	nodes  []*node
-	output NodeID
-	hasOut bool
-	err    error        // sticky: a wiring error from Add, or the first error of a Step
-	errs   *delta.Batch // the last Step's row errors, gathered from the nodes in node order; nil without reporters
-	levels [][]chain    // the live nodes in the levels Step runs them in; nil when stale (Add, Remove)
-	serial bool         // run the nodes one at a time in node order, as Step did before levels (tests)
+	nodes   []*node
+	output  NodeID
+	hasOut  bool
+	err     error        // sticky: a wiring error from Add, or the first error of a Step
+	errs    *delta.Batch // the last Step's row errors, gathered from the nodes in node order; nil without reporters
+	levels  [][]chain    // the live nodes in the levels Step runs them in; nil when stale (Add, Remove)
+	serial  bool         // run the nodes one at a time in node order, as Step did before levels (tests)
+	minRows int          // ParallelMinRows when the dataflow was made (tests change it)
 
 	parallelLevels int // levels the last Step ran on several goroutines (tests)
 }
 
-// parallelMinRows is the number of rows in the inbox of a chain's first node from which
-// the chain counts as busy: a level with two busy chains or more runs them on several
-// goroutines. Below it the goroutines cost more than they save, and small ticks are the
-// ones whose latency (freshness) matters.
-const parallelMinRows = 4096
+// ParallelMinRows is the number of rows from which one tick's independent work runs on
+// several goroutines: a chain of a Dataflow counts as busy when its first node's inbox
+// has this many rows, and a level with two busy chains or more runs them concurrently
+// (db folds the views' changes into their bags concurrently from this many changes).
+// Below it the goroutines cost more than they save, and small ticks are the ones whose
+// latency (freshness) matters. The environment variable WEIR_PARALLEL_MIN_ROWS sets it
+// when the process starts; make test sets 1, so that the race detector sees the
+// concurrent paths on almost every tick of every test.
+var ParallelMinRows = parallelMinRowsFromEnv()
+
+const defaultParallelMinRows = 4096
+
+func parallelMinRowsFromEnv() int {
+	if v, err := strconv.Atoi(os.Getenv("WEIR_PARALLEL_MIN_ROWS")); err == nil && v > 0 {
+		return v
+	}
+	return defaultParallelMinRows
+}
 
 // node is one vertex: a source (op == nil) or an operator.
 type node struct {
@@ -81,7 +97,7 @@ type PanicError struct {
 func (e *PanicError) Error() string { return fmt.Sprint(e.Value) }
 
 // NewDataflow returns an empty dataflow.
-func NewDataflow() *Dataflow { return &Dataflow{} }
+func NewDataflow() *Dataflow { return &Dataflow{minRows: ParallelMinRows} }
 
 // AddSource adds a scan of relation rel, whose changes have columns of the given kinds,
 // and returns its node. A source passes the relation's changes through unchanged. The
@@ -310,7 +326,7 @@ func (d *Dataflow) schedule() [][]chain {
 func (d *Dataflow) runLevel(ctx context.Context, t Tick, changes map[string]*delta.Batch, level []chain) error {
 	busy := 0
 	for _, c := range level {
-		if n := d.nodes[c[0]]; n.op != nil && inboxRows(n) >= parallelMinRows {
+		if n := d.nodes[c[0]]; n.op != nil && inboxRows(n) >= d.minRows {
 			busy++
 		}
 	}

@@ -168,6 +168,7 @@ func TestDataflowOrder(t *testing.T) {
 			var log []string
 			d := NewDataflow()
 			d.serial = tc.serial
+			d.minRows = defaultParallelMinRows // x and z log to one slice: never concurrently
 			a := d.AddSource("a", ints2)
 			b := d.AddSource("b", ints2)
 			x := d.Add(&recorder{"x", &log}, a)
@@ -482,9 +483,9 @@ func TestDataflowParallelMatchesSerial(t *testing.T) {
 	}}
 	parallel := 0
 	for tick := 1; tick <= 12; tick++ {
-		changes := map[string]*delta.Batch{"t": ts.next(parallelMinRows + rnd.IntN(4000))}
+		changes := map[string]*delta.Batch{"t": ts.next(defaultParallelMinRows + rnd.IntN(4000))}
 		if tick%4 != 0 { // and some ticks change t alone
-			changes["u"] = us.next(parallelMinRows + rnd.IntN(2000))
+			changes["u"] = us.next(defaultParallelMinRows + rnd.IntN(2000))
 		}
 		if tick == 9 { // a removed node: the levels are made again
 			require.NoError(t, par.Remove(union))
@@ -515,7 +516,7 @@ func TestDataflowParallelErrors(t *testing.T) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
 	big := delta.New(ints2)
-	for i := range parallelMinRows {
+	for i := range defaultParallelMinRows {
 		big.AppendRow([]delta.Value{delta.Int(int64(i)), delta.Int(1)}, 1)
 	}
 	count := func() Operator { return NewHashAggregate(ints2, []int{0}, []AggSpec{countStar()}) }
