@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,8 +36,20 @@ type PackResult struct {
 	Samples          []PackSample `json:"samples"`
 	// SecondHalf is the growth from the sample nearest half-way through the run to
 	// the last sample.
-	SecondHalf PackGrowth  `json:"second_half"`
-	Checks     []PackCheck `json:"checks"`
+	SecondHalf PackGrowth `json:"second_half"`
+	// Operators are the stateful operators' state rows at the sample SecondHalf starts
+	// from and at the last, largest growth first.
+	Operators []PackOperator `json:"operators"`
+	Checks    []PackCheck    `json:"checks"`
+}
+
+// PackOperator is one stateful operator's state rows half-way through the run and at
+// its end.
+type PackOperator struct {
+	Operator string `json:"operator"`
+	Views    string `json:"views"`
+	MidRows  int64  `json:"mid_state_rows"`
+	EndRows  int64  `json:"end_state_rows"`
 }
 
 // PackSample is one look at the server while the generator runs.
@@ -129,13 +142,18 @@ func (r *runner) pack(ctx context.Context) error {
 	resetPeakRSS()
 	cpu0 := cpuSelf()
 	start := time.Now()
+	var ops [][]OperatorState // of each sample
 	sample := func() (PackSample, error) {
 		s := PackSample{ElapsedSec: time.Since(start).Seconds(), Events: sink.events.Load(), LiveHeapBytes: heapLive()}
 		s.RSSBytes, _ = rss()
-		var err error
-		if s.StateRows, err = stateRows(ctx, conn); err != nil {
+		o, err := operatorStates(ctx, conn)
+		if err != nil {
 			return s, fmt.Errorf("weir_operators: %w", err)
 		}
+		for _, op := range o {
+			s.StateRows += op.StateRows
+		}
+		ops = append(ops, o)
 		for _, v := range res.Views {
 			t0 := time.Now()
 			var n int64
@@ -222,6 +240,7 @@ func (r *runner) pack(ctx context.Context) error {
 	slices.Sort(reads)
 	res.ReadP50Ms, res.ReadP99Ms, res.ReadMaxMs = ms(quantile(reads, 0.5)), ms(quantile(reads, 0.99)), ms(reads[len(reads)-1])
 	res.SecondHalf = secondHalf(res.Samples)
+	res.Operators = operatorGrowth(ops[midSample(res.Samples)], ops[len(ops)-1])
 	return r.packChecks(ctx, conn, res, sink)
 }
 
@@ -254,13 +273,7 @@ func secondHalf(ss []PackSample) PackGrowth {
 	if len(ss) < 2 {
 		return PackGrowth{}
 	}
-	end := ss[len(ss)-1]
-	mid := ss[0]
-	for _, s := range ss[:len(ss)-1] {
-		if abs(s.ElapsedSec-end.ElapsedSec/2) < abs(mid.ElapsedSec-end.ElapsedSec/2) {
-			mid = s
-		}
-	}
+	end, mid := ss[len(ss)-1], ss[midSample(ss)]
 	pct := func(a, b int64) float64 {
 		if a == 0 {
 			return 0
@@ -273,6 +286,33 @@ func secondHalf(ss []PackSample) PackGrowth {
 		RSSBytes: end.RSSBytes - mid.RSSBytes, RSSPct: pct(mid.RSSBytes, end.RSSBytes),
 		StateRows: end.StateRows - mid.StateRows, StateRowsPct: pct(mid.StateRows, end.StateRows),
 	}
+}
+
+// midSample is the index of the sample nearest half-way through the run, the last one
+// aside.
+func midSample(ss []PackSample) int {
+	end, mid := ss[len(ss)-1].ElapsedSec, 0
+	for i, s := range ss[:max(1, len(ss)-1)] {
+		if abs(s.ElapsedSec-end/2) < abs(ss[mid].ElapsedSec-end/2) {
+			mid = i
+		}
+	}
+	return mid
+}
+
+// operatorGrowth pairs the operators of two weir_operators readings, largest growth first.
+func operatorGrowth(mid, end []OperatorState) []PackOperator {
+	type key struct{ op, views string }
+	at := map[key]int64{}
+	for _, o := range mid {
+		at[key{o.Operator, o.Views}] += o.StateRows
+	}
+	out := make([]PackOperator, 0, len(end))
+	for _, o := range end {
+		out = append(out, PackOperator{Operator: o.Operator, Views: o.Views, MidRows: at[key{o.Operator, o.Views}], EndRows: o.StateRows})
+	}
+	slices.SortStableFunc(out, func(a, b PackOperator) int { return cmp.Compare(b.EndRows-b.MidRows, a.EndRows-a.MidRows) })
+	return out
 }
 
 func abs(f float64) float64 {
@@ -360,21 +400,4 @@ func packViews(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 		err = errors.New("no materialized views")
 	}
 	return views, err
-}
-
-// stateRows sums weir_operators.state_rows over every operator.
-func stateRows(ctx context.Context, conn *pgx.Conn) (int64, error) {
-	rows, err := conn.Query(ctx, `SELECT state_rows FROM weir_operators`)
-	if err != nil {
-		return 0, err
-	}
-	var total int64
-	var n *int64 // NULL for a stateless operator
-	_, err = pgx.ForEachRow(rows, []any{&n}, func() error {
-		if n != nil {
-			total += *n
-		}
-		return nil
-	})
-	return total, err
 }

@@ -291,6 +291,14 @@ func (rep *Report) writePack(w io.Writer) {
 		"(%+.1f%%, %+.1f MiB/min), RSS %+.1f MiB (%+.1f%%, %+.1f MiB/min), state rows %+d (%+.1f%%, %+.0f/min).\n\n",
 		g.Seconds, float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, perMin(float64(g.LiveHeapBytes)/(1<<20)),
 		float64(g.RSSBytes)/(1<<20), g.RSSPct, perMin(float64(g.RSSBytes)/(1<<20)), g.StateRows, g.StateRowsPct, perMin(float64(g.StateRows)))
+	if len(pk.Operators) > 0 {
+		p("State rows of each stateful operator at the start of the second half and at the end, largest growth first:\n\n" +
+			"| operator | views | state rows half-way | at the end | growth |\n|---|---|--:|--:|--:|\n")
+		for _, o := range pk.Operators {
+			p("| `%s` | %s | %d | %d | %+d |\n", strings.ReplaceAll(o.Operator, "|", "\\|"), o.Views, o.MidRows, o.EndRows, o.EndRows-o.MidRows)
+		}
+		p("\n")
+	}
 	if len(pk.Checks) > 0 {
 		p("Checked after the run, against what the COPY sink had acknowledged:\n\n")
 		for _, c := range pk.Checks {
