@@ -46,6 +46,16 @@ var oracleViews = map[string]string{
 	"bag":        `SELECT g, v FROM e WHERE g < 3`,
 	"case_expr":  `SELECT CASE WHEN v > 50 THEN 'big' WHEN v > 20 THEN 'mid' ELSE 'small' END AS size, count(*) AS n FROM t1 GROUP BY 1`,
 	"comma_join": `SELECT t1.k, t2.w FROM t1, t2 WHERE t1.k = t2.k AND t2.w > 0.5`,
+	// Aggregates over a source joined with tables: the source's side is aggregated below
+	// the join (planner/eager.go), also on the right, through a filter, globally and at
+	// each join of a chain.
+	"eager_aggs": `SELECT t2.g, count(*) AS n, count(e.v) AS cv, sum(e.v) AS sv, min(e.v) AS mn, max(e.v) AS mx,
+		count(DISTINCT e.g) AS dg, sum(e.g * 2) AS sg FROM e JOIN t2 ON e.g = t2.k GROUP BY t2.g`,
+	"eager_where":  `SELECT t1.s, sum(e.v) AS sv, count(*) AS n FROM e JOIN t1 ON e.g = t1.g WHERE e.g <> 3 AND t1.v > 5 GROUP BY t1.s`,
+	"eager_right":  `SELECT t2.g, sum(e.v) AS sv, count(*) AS n FROM t2 JOIN e ON t2.k = e.g GROUP BY t2.g`,
+	"eager_global": `SELECT sum(e.v) AS sv, max(e.v) AS mx FROM e JOIN t2 ON e.g = t2.k`,
+	"global_count": `SELECT count(*) AS n, sum(e.v) AS sv FROM e JOIN t2 ON e.g = t2.k`,
+	"eager_chain":  `SELECT t1.s, sum(e.g) AS sg, sum(e.v) AS sv, count(*) AS n, min(e.v) AS mn FROM e JOIN t2 ON e.g = t2.k JOIN t1 ON t2.g = t1.g GROUP BY t1.s`,
 }
 
 // openWithOracle opens a durable Weir and an in-memory DuckDB, closed at the test's end;

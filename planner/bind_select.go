@@ -30,7 +30,7 @@ func (b *binder) createView(s *pg_query.CreateTableAsStmt) Statement {
 	b.inView = true
 	root := b.selectPlan(sel)
 	b.setSessionKeys(root)
-	root = pruneJoins(root)
+	root = pruneJoins(eagerAggregate(root))
 	setExpiries(root)
 	if b.ext != nil && b.ext.emitOnWindowClose {
 		root = b.emitOnWindowClose(root)

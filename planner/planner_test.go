@@ -394,10 +394,11 @@ Project(e.room, min(e.name))
 			explain: `
 Project(r.title, sum(e.amount))
 └─ HashAggregate(group=(r.title); sum)
-   └─ Project(r.title, e.amount)
+   └─ Project(r.title, sum)
       └─ InnerJoin(room = room)
-         ├─ Project(e.room, e.amount)
-         │  └─ Scan(events AS e)
+         ├─ HashAggregate(group=(room); sum)
+         │  └─ Project(e.room, e.amount)
+         │     └─ Scan(events AS e)
          └─ Project(r.room, r.title)
             └─ Scan(rooms AS r)`,
 			cols: []col{{"title", catalog.Varchar}, {"total", catalog.Int8}},
