@@ -45,10 +45,18 @@ type bagRow struct {
 // touchedRows lists, by key, the rows of a bag whose multiplicity a tick changed (a key
 // may repeat), each with the row it touched: what the next flush rewrites with the key's
 // rows as they are then.
+//
+// fresh[i] (when fresh is as long as keys) says that the key had no rows in the bag just
+// before the apply that touched it. For a key no flush has had pending since, the view
+// store holds what the bag held, so the store has no rows of a key fresh at its first
+// touch after a flush either: the flush inserts its rows without deleting any first.
+// That is what a view of a stream's rows needs: every row is new, and deleting them
+// would scan the whole table at every flush.
 type touchedRows struct {
-	bag  *bag // the bag of the first rows (the error bags of several views share one list)
-	keys []string
-	rows [][]delta.Value
+	bag   *bag // the bag of the first rows (the error bags of several views share one list)
+	keys  []string
+	rows  [][]delta.Value
+	fresh []bool
 }
 
 func (t *touchedRows) Len() int {
@@ -177,12 +185,18 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	first := len(touched.keys)
 	touched.keys = slices.Grow(touched.keys, changes.Len())
 	touched.rows = slices.Grow(touched.rows, changes.Len())
+	// Freshness is kept while it is known for every key (applyTick drops it in replay).
+	keepFresh := len(touched.fresh) == len(touched.keys)
+	if keepFresh {
+		touched.fresh = slices.Grow(touched.fresh, changes.Len())
+	}
 	// An aggregate retracts a group's old row just before it inserts the new one: a row
 	// of the previous row's key reuses its lookup (rows are added behind a chain's head,
 	// and removed only after the loop).
 	var key, prev []byte
 	var prevInt int64
 	head, looked, wasInt := int32(-1), false, false
+	fresh := false         // the key had no rows when it was looked up
 	var ints *delta.Vector // the key column, when the bag finds its keys in ints
 	if g.ints != nil {
 		ints = &changes.Cols[g.key[0]]
@@ -201,6 +215,7 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 				if p, ok := g.ints[k]; ok {
 					head = p
 				}
+				fresh = head < 0
 			}
 		default:
 			key = g.appendKey(key[:0], changes, i)
@@ -209,6 +224,7 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 				if p, ok := g.index[string(key)]; ok {
 					head = p
 				}
+				fresh = head < 0
 				prev = append(prev[:0], key...)
 			}
 		}
@@ -264,6 +280,9 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 		}
 		touched.keys = append(touched.keys, g.rows[r].key)
 		touched.rows = append(touched.rows, g.rows[r].row)
+		if keepFresh {
+			touched.fresh = append(touched.fresh, fresh)
+		}
 	}
 	if zero > 0 {
 		g.compact(touched.keys[first:])
@@ -342,11 +361,13 @@ func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) [
 }
 
 // bagRows are the rows of a bag's touched keys as a flush found them: each with its
-// multiplicity then, or with 0 for a key that had none left.
+// multiplicity then, or with 0 for a key that had none left. fresh[i], when fresh is set,
+// says that the store holds no row of row i's key (touchedRows).
 type bagRows struct {
 	kinds []delta.Kind
 	key   []int // the bag's key columns; nil: the whole row
 	rows  []viewstore.LentRow
+	fresh []bool
 }
 
 // writeBag mirrors touched rows into rel's DuckDB table: every row with the key of a
@@ -370,8 +391,19 @@ func writeBag(tx storeWriter, rel *catalog.Relation, touched *bagRows) error {
 			key[i] = i
 		}
 	}
-	if err := tx.DeleteMatching(rel, key, touchedKeys(b, key)); err != nil {
-		return err
+	stored := b // the rows whose keys the store may hold
+	if touched.fresh != nil {
+		stored = delta.New(touched.kinds)
+		for i, r := range touched.rows {
+			if !touched.fresh[i] {
+				stored.AppendRow(r.Values, 1)
+			}
+		}
+	}
+	if stored.Len() > 0 {
+		if err := tx.DeleteMatching(rel, key, touchedKeys(stored, key)); err != nil {
+			return err
+		}
 	}
 	live := delta.New(b.Kinds())
 	for i := 0; i < b.Len(); i++ {

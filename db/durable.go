@@ -151,10 +151,12 @@ type unflushed struct {
 }
 
 // pendingRows are the touched keys of a view (bag keys), each with a row it had: a
-// flush writes the rows the key has then (bag.current).
+// flush writes the rows the key has then (bag.current). fresh holds the keys that had no
+// rows at their first touch since the last flush (touchedRows): the store has none.
 type pendingRows struct {
-	key  []int // the key columns of the bag the keys are from
-	rows map[string][]delta.Value
+	key   []int // the key columns of the bag the keys are from
+	rows  map[string][]delta.Value
+	fresh map[string]bool
 }
 
 // note records touched rows of the view; it returns how many keys are new.
@@ -170,6 +172,12 @@ func (p *pendingRows) note(t *touchedRows) int {
 		if _, ok := p.rows[key]; !ok {
 			p.rows[key] = t.rows[i]
 			n++
+			if len(t.fresh) == len(t.keys) && t.fresh[i] {
+				if p.fresh == nil {
+					p.fresh = map[string]bool{}
+				}
+				p.fresh[key] = true
+			}
 		}
 	}
 	return n
@@ -184,6 +192,12 @@ func (p *pendingRows) merge(q *pendingRows) {
 		p.key = q.key
 	}
 	for k, r := range q.rows {
+		if _, had := p.rows[k]; !had && q.fresh[k] {
+			if p.fresh == nil {
+				p.fresh = map[string]bool{}
+			}
+			p.fresh[k] = true // as p's first touch of k is q's
+		}
 		p.rows[k] = r
 	}
 }
@@ -289,13 +303,22 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 func (g *bag) touched(p *pendingRows) *bagRows {
 	out := &bagRows{kinds: g.kinds, key: g.key, rows: make([]viewstore.LentRow, 0, len(p.rows))}
 	same := slices.Equal(p.key, g.key)
+	if same && len(p.fresh) > 0 {
+		out.fresh = make([]bool, 0, len(p.rows))
+	}
 	var enc []byte
 	for key, r := range p.rows {
+		fresh := p.fresh[key]
 		if !same {
 			enc = g.rowKey(enc[:0], r)
 			key = string(enc)
 		}
 		out.rows = g.current(out.rows, key, r)
+		if out.fresh != nil {
+			for len(out.fresh) < len(out.rows) {
+				out.fresh = append(out.fresh, fresh)
+			}
+		}
 	}
 	return out
 }

@@ -157,6 +157,11 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
 	for i, rows := range applyOuts(r.outs) {
 		o := r.outs[i]
 		d.numShapes.note(o.v.rel, o.out)
+		if d.replaying {
+			// The store may hold rows the bags do not have yet (ticks up to the store's,
+			// and the rebuilt views'): every touched key is deleted before it is written.
+			rows.fresh = nil
+		}
 		viewChanges[o.v.rel.Name] = rows
 	}
 	if r.errs != nil {
