@@ -44,6 +44,11 @@ import (
 // and the DISTINCT arguments. In a chain of joins it goes below the join of the source
 // only (anchor_revenue_hourly: gifts per room, user and hour below the join with rooms),
 // and the joins above carry its partial results up to the aggregate.
+//
+// An argument is computed below the join, so an event whose argument fails (22003,
+// 22012) is set aside there as a row error of its own, once, whether or not it matches
+// a row of the other side; above the join it was set aside once per match. The view's
+// rows are the same either way: the event is left out of every group it would join.
 
 // eagerAggregate returns root with partial aggregates below the joins it may put them.
 func eagerAggregate(root plan.Node) plan.Node {
