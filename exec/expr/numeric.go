@@ -1,6 +1,8 @@
 package expr
 
 import (
+	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -37,6 +39,13 @@ func plainInt(s string) (int64, bool) {
 }
 
 func numericArith(op Op, a, b delta.Value) (delta.Value, error) {
+	if x, ok := parseSmall(a.S); ok {
+		if y, ok := parseSmall(b.S); ok {
+			if r, ok := smallArith(op, x, y); ok {
+				return delta.Numeric(r.String()), nil
+			}
+		}
+	}
 	x, y := DecimalOf(a), DecimalOf(b)
 	var r decimal.Decimal
 	var err error
@@ -62,7 +71,7 @@ func numericArith(op Op, a, b delta.Value) (delta.Value, error) {
 func convertNumeric(v delta.Value, from, to catalog.Type) (delta.Value, error) {
 	switch {
 	case from.IsInteger() && to == catalog.Numeric:
-		return NumericValue(decimal.FromInt(v.I)), nil
+		return delta.Numeric(strconv.FormatInt(v.I, 10)), nil // decimal.FromInt(v.I).String()
 	case from.IsFloat() && to == catalog.Numeric:
 		digits := 15 // DBL_DIG, as float8_numeric prints its argument
 		if from == catalog.Float4 {
@@ -119,4 +128,124 @@ func integral(name string, d decimal.Decimal) decimal.Decimal {
 		}
 	}
 	return t
+}
+
+// Most numerics in a stream are small: a price, 0.908 × a bid. smallDec is one whose
+// coefficient fits an int64, so that adding, subtracting and multiplying two of them
+// (numericArith) needs neither math/big nor a parse through decimal.Parse; a result that
+// would overflow takes the math/big path, which gives the same text.
+
+// smallDec is coef × 10^-scale.
+type smallDec struct {
+	coef  int64
+	scale int32
+}
+
+// parseSmall reads canonical numeric text (decimal.String: an optional minus, digits,
+// optionally a point and more digits) of at most 18 digits; ok is false otherwise.
+func parseSmall(s string) (smallDec, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 19 { // 18 digits and a point
+		return smallDec{}, false
+	}
+	var d smallDec
+	digits, point := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			d.coef = d.coef*10 + int64(c-'0')
+			digits++
+			if point {
+				d.scale++
+			}
+		case c == '.' && !point && i > 0 && i < len(s)-1:
+			point = true
+		default:
+			return smallDec{}, false
+		}
+	}
+	if digits > 18 {
+		return smallDec{}, false
+	}
+	if neg {
+		d.coef = -d.coef
+	}
+	return d, true
+}
+
+// smallArith computes x op y for +, - and ×, with decimal's scales (the larger one; the
+// sum); ok is false for another op or when the result's coefficient would overflow.
+func smallArith(op Op, x, y smallDec) (smallDec, bool) {
+	switch op {
+	case OpAdd, OpSub:
+		s := max(x.scale, y.scale)
+		a, ok1 := rescaleSmall(x, s)
+		b, ok2 := rescaleSmall(y, s)
+		if !ok1 || !ok2 {
+			return smallDec{}, false
+		}
+		if op == OpSub {
+			b = -b // |b| < 10^18: no overflow
+		}
+		r := a + b
+		if (a > 0 && b > 0 && r < 0) || (a < 0 && b < 0 && r >= 0) {
+			return smallDec{}, false
+		}
+		return smallDec{r, s}, true
+	case OpMul:
+		if x.scale+y.scale > decimal.MaxScale {
+			return smallDec{}, false
+		}
+		hi, lo := bits.Mul64(absU(x.coef), absU(y.coef))
+		if hi != 0 || lo > math.MaxInt64 {
+			return smallDec{}, false
+		}
+		r := int64(lo)
+		if (x.coef < 0) != (y.coef < 0) {
+			r = -r
+		}
+		return smallDec{r, x.scale + y.scale}, true
+	}
+	return smallDec{}, false
+}
+
+// rescaleSmall returns d's coefficient at scale s >= d.scale, if it fits.
+func rescaleSmall(d smallDec, s int32) (int64, bool) {
+	c := d.coef
+	for range s - d.scale {
+		if c > math.MaxInt64/10 || c < math.MinInt64/10 {
+			return 0, false
+		}
+		c *= 10
+	}
+	return c, true
+}
+
+func absU(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v) // v > MinInt64: parseSmall reads at most 18 digits
+	}
+	return uint64(v)
+}
+
+// String prints d as decimal.String does.
+func (d smallDec) String() string {
+	var buf [48]byte
+	b := strconv.AppendUint(buf[:0], absU(d.coef), 10)
+	if d.scale > 0 {
+		if n := int(d.scale) + 1 - len(b); n > 0 {
+			b = append(b[:0], strings.Repeat("0", n)...)
+			b = strconv.AppendUint(b, absU(d.coef), 10)
+		}
+		k := len(b) - int(d.scale)
+		b = append(b[:k+1], b[k:]...)
+		b[k] = '.'
+	}
+	if d.coef < 0 {
+		return "-" + string(b)
+	}
+	return string(b)
 }

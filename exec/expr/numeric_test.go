@@ -1,11 +1,14 @@
 package expr
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/decimal"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
 )
@@ -102,5 +105,93 @@ func BenchmarkNumericToBigint(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSmallNumericArith: numericArith's int64 path (parseSmall, smallArith) prints what
+// the math/big path prints, for operands of 0 to 20 digits at scales 0 to 6 (either side
+// of the 18 digits it takes), and for sums and products at the edge of int64.
+func TestSmallNumericArith(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	gen := func() string {
+		var sb strings.Builder
+		if rng.IntN(3) == 0 {
+			sb.WriteByte('-')
+		}
+		digits := 1 + rng.IntN(20)
+		scale := rng.IntN(min(digits, 7))
+		for i := range digits {
+			if i == digits-scale && scale > 0 {
+				if i == 0 {
+					sb.WriteByte('0')
+				}
+				sb.WriteByte('.')
+			}
+			c := byte('0' + rng.IntN(10))
+			if i == 0 && digits-scale > 1 && c == '0' {
+				c = '9' // canonical text has no leading zeros
+			}
+			sb.WriteByte(c)
+		}
+		return decimal.MustParse(sb.String()).String()
+	}
+	edge := []string{"999999999999999999", "-999999999999999999", "9223372036854775807", "0", "-0.000001",
+		"0.000000000000000001", "4611686018427387904", "3037000499.97605", "100000000000000000"}
+	want := func(op Op, a, b string) string {
+		x, y := decimal.MustParse(a), decimal.MustParse(b)
+		var r decimal.Decimal
+		var err error
+		switch op {
+		case OpAdd:
+			r = decimal.Add(x, y)
+		case OpSub:
+			r = decimal.Sub(x, y)
+		case OpMul:
+			r = decimal.Mul(x, y)
+		case OpDiv:
+			r, err = decimal.Div(x, y)
+		case OpMod:
+			r, err = decimal.Mod(x, y)
+		}
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return r.String()
+	}
+	small := 0
+	for i := range 20000 {
+		a, b := gen(), gen()
+		if i < len(edge)*len(edge) {
+			a, b = edge[i/len(edge)], edge[i%len(edge)]
+		}
+		for _, op := range []Op{OpAdd, OpSub, OpMul, OpDiv, OpMod} {
+			got, err := numericArith(op, delta.Numeric(a), delta.Numeric(b))
+			g := got.S
+			if err != nil {
+				g = "error: " + err.Error()
+			}
+			require.Equal(t, want(op, a, b), g, "%s %s %s", a, op, b)
+			x, ok1 := parseSmall(a)
+			y, ok2 := parseSmall(b)
+			if _, ok := smallArith(op, x, y); ok1 && ok2 && ok {
+				small++
+			}
+		}
+	}
+	require.Greater(t, small, 20000, "most cases take the int64 path")
+	for _, s := range []string{"", "-", ".5", "5.", "1.2.3", "1e5", "+1", "12a", "1234567890123456789"} {
+		_, ok := parseSmall(s)
+		require.False(t, ok, "%q", s)
+	}
+}
+
+// BenchmarkNumericMul is Nexmark q1's 0.908 * price (price cast from bigint).
+func BenchmarkNumericMul(b *testing.B) {
+	e := bin(OpMul, num("0.908"), cast(&Col{Idx: 0, T: catalog.Int8}, catalog.Numeric))
+	row := []delta.Value{delta.Int(1234567)}
+	for b.Loop() {
+		if _, err := e.Eval(row); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
