@@ -202,17 +202,7 @@ func eagerSide(a *plan.Aggregate, p *plan.Project, f *plan.Filter, j *plan.Join,
 		// global: one row even over no rows, which would then join.
 		return nil
 	}
-	toSide := func(e expr.Expr) expr.Expr {
-		return rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
-			c, ok := x.(*expr.Col)
-			if !ok {
-				return nil, false
-			}
-			cc := *c
-			cc.Idx -= lo
-			return &cc, true
-		})
-	}
+	toSide := func(e expr.Expr) expr.Expr { return mapCols(e, func(c int) int { return c - lo }) }
 	pa := &plan.Aggregate{Input: pin, Cols: slices.Clone(pin.Cols)}
 	for g := range nk {
 		pa.GroupCols = append(pa.GroupCols, g)
@@ -298,17 +288,7 @@ func eagerSide(a *plan.Aggregate, p *plan.Project, f *plan.Filter, j *plan.Join,
 		})
 		return d
 	}
-	remapCols := func(e expr.Expr) expr.Expr {
-		return rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
-			c, ok := x.(*expr.Col)
-			if !ok {
-				return nil, false
-			}
-			cc := *c
-			cc.Idx = moved(c.Idx)
-			return &cc, true
-		})
-	}
+	remapCols := func(e expr.Expr) expr.Expr { return mapCols(e, moved) }
 	if j.Residual != nil {
 		nj.Residual = remapCols(j.Residual)
 	}
@@ -345,6 +325,19 @@ func eagerSide(a *plan.Aggregate, p *plan.Project, f *plan.Filter, j *plan.Join,
 	na := *a
 	na.Input, na.Aggs, na.GroupCols = np, upper, remap(a.GroupCols, pos)
 	return &na
+}
+
+// mapCols returns e reading column f(i) wherever it read column i.
+func mapCols(e expr.Expr, f func(int) int) expr.Expr {
+	return rewrite(e, func(x expr.Expr) (expr.Expr, bool) {
+		c, ok := x.(*expr.Col)
+		if !ok {
+			return nil, false
+		}
+		cc := *c
+		cc.Idx = f(c.Idx)
+		return &cc, true
+	})
 }
 
 // readsSource reports whether n reads a source (an append-only stream), the side whose

@@ -46,25 +46,28 @@ func numericArith(op Op, a, b delta.Value) (delta.Value, error) {
 			}
 		}
 	}
-	x, y := DecimalOf(a), DecimalOf(b)
-	var r decimal.Decimal
-	var err error
-	switch op {
-	case OpAdd:
-		r = decimal.Add(x, y)
-	case OpSub:
-		r = decimal.Sub(x, y)
-	case OpMul:
-		r = decimal.Mul(x, y)
-	case OpDiv:
-		r, err = decimal.Div(x, y)
-	case OpMod:
-		r, err = decimal.Mod(x, y)
-	}
+	r, err := bigArith(op, DecimalOf(a), DecimalOf(b))
 	if err != nil {
 		return delta.Value{}, err
 	}
 	return NumericValue(r), nil
+}
+
+// bigArith computes x op y with math/big.
+func bigArith(op Op, x, y decimal.Decimal) (decimal.Decimal, error) {
+	switch op {
+	case OpAdd:
+		return decimal.Add(x, y), nil
+	case OpSub:
+		return decimal.Sub(x, y), nil
+	case OpMul:
+		return decimal.Mul(x, y), nil
+	case OpDiv:
+		return decimal.Div(x, y)
+	case OpMod:
+		return decimal.Mod(x, y)
+	}
+	return decimal.Decimal{}, sqlerr.New(sqlerr.Internal, "internal error: numeric operator %s", op)
 }
 
 // convertNumeric handles the casts to and from numeric other than text.

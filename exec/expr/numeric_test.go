@@ -138,21 +138,7 @@ func TestSmallNumericArith(t *testing.T) {
 	edge := []string{"999999999999999999", "-999999999999999999", "9223372036854775807", "0", "-0.000001",
 		"0.000000000000000001", "4611686018427387904", "3037000499.97605", "100000000000000000"}
 	want := func(op Op, a, b string) string {
-		x, y := decimal.MustParse(a), decimal.MustParse(b)
-		var r decimal.Decimal
-		var err error
-		switch op {
-		case OpAdd:
-			r = decimal.Add(x, y)
-		case OpSub:
-			r = decimal.Sub(x, y)
-		case OpMul:
-			r = decimal.Mul(x, y)
-		case OpDiv:
-			r, err = decimal.Div(x, y)
-		case OpMod:
-			r, err = decimal.Mod(x, y)
-		}
+		r, err := bigArith(op, decimal.MustParse(a), decimal.MustParse(b))
 		if err != nil {
 			return "error: " + err.Error()
 		}
