@@ -105,3 +105,18 @@ func BenchmarkTopN(b *testing.B) {
 	t := preloaded(b, NewTopN(ints2, []int{0}, []SortKey{asc(1)}, 10, 0, RowNumber, true), base)
 	benchTicks(b, t, 0, in)
 }
+
+// BenchmarkTopNLargePartitions is top_gifters' shape: partitions (rooms) of thousands of
+// rows (users' totals), each change a retraction and an insertion somewhere in the middle.
+func BenchmarkTopNLargePartitions(b *testing.B) {
+	base := delta.New(ints2)
+	in := delta.New(ints2)
+	for i := range 4 * 16384 {
+		base.AppendRow([]delta.Value{delta.Int(int64(i % 4)), delta.Int(int64(2 * i))}, 1)
+	}
+	for i := range 4096 {
+		in.AppendRow([]delta.Value{delta.Int(int64(i % 4)), delta.Int(int64(i*31%65536*2 + 1))}, 1)
+	}
+	t := preloaded(b, NewTopN(ints2, []int{0}, []SortKey{asc(1)}, 3, 0, RowNumber, true), base)
+	benchTicks(b, t, 0, in)
+}
