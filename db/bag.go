@@ -27,12 +27,27 @@ import (
 // The rows are held densely in one slice, so that a snapshot (held, contents) is a walk
 // over contiguous memory rather than over a map; the index finds a key's first row.
 // Between applies every row held has a positive multiplicity.
+//
+// A view that only ever gains rows (planner.InsertOnly: filters, projections and inner
+// joins of sources) needs no index to fold its changes in: its bag is insert-only and
+// holds its rows unindexed (index is nil, and the rows have no key and no chain). An
+// apply then appends each inserted row and lists it in touchedRows.appended, and a flush
+// inserts those rows without looking for any to delete: a stream's view costs no key
+// encoding and no map entry per row. Whatever must find rows by key builds the index
+// first (buildIndex): a retraction (the planner says none comes, but the bag does not
+// rely on it; the bag then stays indexed), an apply during a replay (the store may
+// hold the replayed rows already, so they are rewritten by key), and a flush of keys
+// touched while the bag was indexed. Once a flush has taken every pending change, an
+// insert-only bag drops its index again (dropIndex).
 type bag struct {
 	kinds []delta.Kind
 	key   []int            // the key columns; nil: the whole row
-	index map[string]int32 // a key's first row
+	index map[string]int32 // a key's first row; nil while the bag is unindexed
 	ints  map[int64]int32  // for a key of one integer column: the non-NULL keys' first rows
 	rows  []bagRow
+
+	insertOnly bool // the view only gains rows: the bag may drop its index
+	retracted  bool // an insert-only bag was handed a retraction: it keeps its index
 }
 
 type bagRow struct {
@@ -52,18 +67,24 @@ type bagRow struct {
 // touch after a flush either: the flush inserts its rows without deleting any first.
 // That is what a view of a stream's rows needs: every row is new, and deleting them
 // would scan the whole table at every flush.
+//
+// appended lists the rows an unindexed bag appended, each with its multiplicity: the
+// store has none of them. keyed, set by the caller, makes the apply find rows by key
+// even in an unindexed bag (a replay's, whose rows the store may hold already).
 type touchedRows struct {
-	bag   *bag // the bag of the first rows (the error bags of several views share one list)
-	keys  []string
-	rows  [][]delta.Value
-	fresh []bool
+	bag      *bag // the bag of the first rows (the error bags of several views share one list)
+	keys     []string
+	rows     [][]delta.Value
+	fresh    []bool
+	appended []viewstore.LentRow
+	keyed    bool
 }
 
 func (t *touchedRows) Len() int {
 	if t == nil {
 		return 0
 	}
-	return len(t.keys)
+	return len(t.keys) + len(t.appended)
 }
 
 // newBag returns an empty bag of rows of kinds, found by the key columns (nil: the
@@ -83,6 +104,82 @@ func (g *bag) intKey(key string) (int64, bool) {
 		return 0, false
 	}
 	return int64(binary.LittleEndian.Uint64([]byte(key[1:]))), true
+}
+
+// setInsertOnly makes g, which holds no rows yet, an insert-only bag: unindexed.
+func (g *bag) setInsertOnly() {
+	g.insertOnly = true
+	g.dropIndex()
+}
+
+// dropIndex forgets the index of an insert-only bag that was never handed a retraction.
+// Nothing may be pending that finds rows by key without building the index again (the
+// flush calls it once it has taken every pending change). Between applies every row
+// held has a positive multiplicity, so the unindexed rows are what the bag holds.
+func (g *bag) dropIndex() {
+	if !g.insertOnly || g.retracted || g.index == nil {
+		return
+	}
+	g.index, g.ints = nil, nil
+	for i := range g.rows {
+		g.rows[i].key, g.rows[i].next = "", -1
+	}
+}
+
+// buildIndex indexes the rows of an unindexed bag; an indexed bag is left as it is. A
+// row appended more than once becomes one entry again, with the multiplicities added:
+// an indexed bag holds each distinct row once (apply retracts from the first equal row).
+func (g *bag) buildIndex() {
+	if g.index != nil {
+		return
+	}
+	g.index = map[string]int32{}
+	if len(g.key) == 1 && g.kinds[g.key[0]] == delta.KindInt {
+		g.ints = map[int64]int32{}
+	}
+	var same map[string]int32 // whole row -> its entry, when the key is not the whole row
+	if g.key != nil {
+		same = map[string]int32{}
+	}
+	rows := g.rows
+	g.rows = g.rows[:0] // entries move down in place: entry q is written after row q is read
+	var enc, whole []byte
+	for p := range rows {
+		r := rows[p]
+		enc = g.rowKey(enc[:0], r.row)
+		q := int32(len(g.rows))
+		head, found := g.first(string(enc))
+		if g.key == nil && found {
+			g.rows[head].n += r.n // a chain holds one row when the key is the whole row
+			continue
+		}
+		if same != nil {
+			whole = wholeRowKey(whole[:0], r.row)
+			if at, ok := same[string(whole)]; ok {
+				g.rows[at].n += r.n
+				continue
+			}
+			same[string(whole)] = q
+		}
+		if found {
+			// Behind the chain's head, as apply adds rows; the chain shares its key.
+			r.key, r.next = g.rows[head].key, g.rows[head].next
+			g.rows[head].next = q
+		} else {
+			r.key, r.next = string(enc), -1
+			g.setFirst(r.key, q)
+		}
+		g.rows = append(g.rows, r)
+	}
+	clear(rows[len(g.rows):])
+}
+
+// wholeRowKey appends the encoding of every value of row.
+func wholeRowKey(dst []byte, row []delta.Value) []byte {
+	for _, v := range row {
+		dst = delta.AppendValueKey(dst, v)
+	}
+	return dst
 }
 
 // first returns the position of key's first row.
@@ -139,6 +236,7 @@ func (g *bag) held() []viewstore.LentRow {
 // multiplicity returns how many times the bag holds the rows of key; for a bag keyed by
 // the whole row, how many times it holds that row.
 func (g *bag) multiplicity(key string) int64 {
+	g.buildIndex()
 	n := int64(0)
 	if p, ok := g.first(key); ok {
 		for ; p >= 0; p = g.rows[p].next {
@@ -162,10 +260,7 @@ func (g *bag) appendKey(dst []byte, changes *delta.Batch, i int) []byte {
 // rowKey appends the key encoding of row.
 func (g *bag) rowKey(dst []byte, row []delta.Value) []byte {
 	if g.key == nil {
-		for _, v := range row {
-			dst = delta.AppendValueKey(dst, v)
-		}
-		return dst
+		return wholeRowKey(dst, row)
 	}
 	for _, c := range g.key {
 		dst = delta.AppendValueKey(dst, row[c])
@@ -181,6 +276,16 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	}
 	if touched.bag == nil {
 		touched.bag = g
+	}
+	if g.insertOnly && !g.retracted && slices.ContainsFunc(changes.Weights, func(w int64) bool { return w < 0 }) {
+		g.retracted = true
+	}
+	if g.index == nil {
+		if !touched.keyed && !g.retracted {
+			g.appendRows(changes, touched)
+			return
+		}
+		g.buildIndex()
 	}
 	first := len(touched.keys)
 	touched.keys = slices.Grow(touched.keys, changes.Len())
@@ -289,6 +394,29 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	}
 }
 
+// appendRows folds changes that only insert into an unindexed bag: every row is
+// appended, and listed in touched.appended. The rows' values share one allocation.
+func (g *bag) appendRows(changes *delta.Batch, touched *touchedRows) {
+	n, cols := 0, len(changes.Cols)
+	for _, w := range changes.Weights {
+		if w != 0 {
+			n++
+		}
+	}
+	slab := make([]delta.Value, n*cols)
+	g.rows = slices.Grow(g.rows, n)
+	touched.appended = slices.Grow(touched.appended, n)
+	for i, w := range changes.Weights {
+		if w == 0 {
+			continue
+		}
+		row := changes.Row(i, slab[:0:cols])
+		slab = slab[cols:]
+		g.rows = append(g.rows, bagRow{row: row, n: w, next: -1})
+		touched.appended = append(touched.appended, viewstore.LentRow{Values: row, N: w})
+	}
+}
+
 // compact removes the rows of keys whose multiplicity is no longer positive: it unlinks
 // them from their chains, then fills each hole with the last row.
 func (g *bag) compact(keys []string) {
@@ -348,6 +476,7 @@ func (g *bag) move(from, to int32) {
 // current appends to dst every row of key with its multiplicity now, or, when the key
 // has none, like (a row the key had) with multiplicity 0.
 func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) []viewstore.LentRow {
+	g.buildIndex()
 	n := len(dst)
 	if p, ok := g.first(key); ok {
 		for ; p >= 0; p = g.rows[p].next {
@@ -363,19 +492,30 @@ func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) [
 // bagRows are the rows of a bag's touched keys as a flush found them: each with its
 // multiplicity then, or with 0 for a key that had none left. fresh[i], when fresh is set,
 // says that the store holds no row of row i's key (touchedRows).
+//
+// appended are rows an unindexed bag appended (touchedRows.appended), which the store
+// does not hold: they are inserted first, and then the touched keys rewritten.
 type bagRows struct {
-	kinds []delta.Kind
-	key   []int // the bag's key columns; nil: the whole row
-	rows  []viewstore.LentRow
-	fresh []bool
+	kinds    []delta.Kind
+	key      []int // the bag's key columns; nil: the whole row
+	rows     []viewstore.LentRow
+	fresh    []bool
+	appended []viewstore.LentRow
 }
 
 // writeBag mirrors touched rows into rel's DuckDB table: every row with the key of a
 // touched row is deleted, then the rows the keys have now are inserted (a row held n
 // times, n times). For a bag keyed by the whole row, that is every copy of each touched
 // row; for one keyed by a view's unique key, the same rows (the row a key had is
-// touched too, being retracted) found by fewer, narrower columns.
+// touched too, being retracted) found by fewer, narrower columns. Rows an unindexed bag
+// appended go in first, as they are: a key touched since is deleted with them and
+// written again whole.
 func writeBag(tx storeWriter, rel *catalog.Relation, touched *bagRows) error {
+	if len(touched.appended) > 0 {
+		if err := tx.InsertRows(rel, touched.kinds, touched.appended); err != nil {
+			return err
+		}
+	}
 	if len(touched.rows) == 0 {
 		return nil
 	}

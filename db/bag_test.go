@@ -102,3 +102,94 @@ func TestBagOracle(t *testing.T) {
 		})
 	}
 }
+
+// TestInsertOnlyBag folds random ticks into an insert-only bag, mostly insertions but
+// now and then a replayed tick (keyed) or a retraction, and flushes every few ticks into
+// a model of the view's table that does what writeBag does (the appended rows inserted,
+// then every touched key that is not fresh deleted and its rows as held inserted).
+// Some flushes fail and are merged in front of the next (unflushed.then). After every
+// flush the table must hold the bag's rows, and the bag must be unindexed exactly when
+// it is insert-only and was never handed a retraction.
+func TestInsertOnlyBag(t *testing.T) {
+	kinds := []delta.Kind{delta.KindInt, delta.KindString}
+	for _, key := range [][]int{nil, {0}} {
+		for seed := range uint64(30) {
+			rng := rand.New(rand.NewPCG(seed, 9))
+			g := newBag(kinds, key)
+			g.setInsertOnly()
+			require.Nil(t, g.index)
+			keyOf := func(row []delta.Value) string { return string(g.rowKey(nil, row)) }
+			table := map[string]int64{} // row key -> copies in the view's table
+			rowOf := map[string][]delta.Value{}
+			want := map[string]int64{} // what the bag should hold
+			pending := &pendingRows{rows: map[string][]delta.Value{}}
+			retract := rng.IntN(3) == 0 // this run sees a retraction at some point
+			for step := range 80 {
+				b := delta.New(kinds)
+				neg := retract && step > 40 && rng.IntN(5) == 0
+				for range 1 + rng.IntN(8) {
+					row := []delta.Value{delta.Int(rng.Int64N(5)), delta.Str(string(rune('a' + rng.IntN(2))))}
+					rk := delta.RowKey(row)
+					w := int64(1)
+					if neg && want[rk] > 0 {
+						w = -1
+					}
+					want[rk] += w
+					rowOf[rk] = row
+					b.AppendRow(row, w)
+				}
+				touched := &touchedRows{keyed: rng.IntN(10) == 0}
+				g.apply(b, touched)
+				pending.note(touched)
+				if rng.IntN(3) != 0 {
+					continue
+				}
+				// A flush: it takes what is pending, and the bag drops its index.
+				out := g.touched(pending)
+				taken := pending
+				pending = &pendingRows{rows: map[string][]delta.Value{}}
+				g.dropIndex()
+				if rng.IntN(4) == 0 {
+					// The flush failed: what it took goes back in front of what came since.
+					merged := &pendingRows{rows: map[string][]delta.Value{}}
+					merged.merge(taken)
+					merged.merge(pending)
+					pending = merged
+					continue
+				}
+				for _, r := range out.appended {
+					table[delta.RowKey(r.Values)] += r.N
+				}
+				for i, r := range out.rows {
+					if out.fresh != nil && out.fresh[i] {
+						continue
+					}
+					for rk := range table {
+						if keyOf(rowOf[rk]) == keyOf(r.Values) {
+							delete(table, rk)
+						}
+					}
+				}
+				for _, r := range out.rows {
+					if r.N > 0 {
+						table[delta.RowKey(r.Values)] += r.N
+					}
+				}
+				live := map[string]int64{}
+				for rk, n := range want {
+					if n > 0 {
+						live[rk] = n
+					}
+				}
+				held := map[string]int64{}
+				for _, r := range g.held() {
+					require.Positive(t, r.N)
+					held[delta.RowKey(r.Values)] += r.N
+				}
+				require.Equal(t, live, held, "key %v seed %d step %d: the bag", key, seed, step)
+				require.Equal(t, live, table, "key %v seed %d step %d: the table", key, seed, step)
+				require.Equal(t, g.retracted, g.index != nil, "key %v seed %d step %d: indexed after a flush", key, seed, step)
+			}
+		}
+	}
+}

@@ -469,7 +469,7 @@ func (d *DB) load(ctx context.Context, c *checkpoint) error {
 		if !ok {
 			return fmt.Errorf("no contents for view %q", rel.Name)
 		}
-		tmp, keys, err := d.lower(rel)
+		tmp, keys, insertOnly, err := d.lower(rel)
 		if err != nil {
 			return err
 		}
@@ -489,7 +489,7 @@ func (d *DB) load(ctx context.Context, c *checkpoint) error {
 				return fmt.Errorf("view %q: %w", rel.Name, err)
 			}
 		}
-		v := &view{rel: rel, historyFrom: c.tick}
+		v := &view{rel: rel, historyFrom: c.tick, insertOnly: insertOnly}
 		d.merge(v, tmp, keys)
 		d.newBags(v)
 		v.rows.apply(saved[0], nil)
@@ -504,14 +504,15 @@ func (d *DB) load(ctx context.Context, c *checkpoint) error {
 
 // lower plans a view's stored statement into a private dataflow and its nodes'
 // fingerprints.
-func (d *DB) lower(rel *catalog.Relation) (*exec.Dataflow, []string, error) {
+func (d *DB) lower(rel *catalog.Relation) (df *exec.Dataflow, keys []string, insertOnly bool, err error) {
 	st, err := d.planner.Plan(rel.SQL, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	cv, ok := st.(*planner.CreateView)
 	if !ok {
-		return nil, nil, fmt.Errorf("view %q: stored SQL is not CREATE MATERIALIZED VIEW", rel.Name)
+		return nil, nil, false, fmt.Errorf("view %q: stored SQL is not CREATE MATERIALIZED VIEW", rel.Name)
 	}
-	return planner.LowerKeyed(cv.Plan)
+	df, keys, err = planner.LowerKeyed(cv.Plan)
+	return df, keys, planner.InsertOnly(cv.Plan), err
 }

@@ -150,6 +150,8 @@ type view struct {
 	rows  *bag
 	errs  *bag
 
+	insertOnly bool // the view only ever gains rows (planner.InsertOnly)
+
 	subs        []*Subscription
 	history     []Change // the last changes, oldest first, for subscribers that resume
 	historyFrom uint64   // history holds every change after this tick

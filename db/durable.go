@@ -153,21 +153,43 @@ type unflushed struct {
 // pendingRows are the touched keys of a view (bag keys), each with a row it had: a
 // flush writes the rows the key has then (bag.current). fresh holds the keys that had no
 // rows at their first touch since the last flush (touchedRows): the store has none.
+//
+// appended are the rows an unindexed bag, appendBag, appended (touchedRows.appended), in
+// order. Rows appended by another bag (of a view dropped since) are not written: that
+// view's table went with it.
 type pendingRows struct {
 	key   []int // the key columns of the bag the keys are from
 	rows  map[string][]delta.Value
 	fresh map[string]bool
+
+	appended  []viewstore.LentRow
+	appendBag *bag
 }
 
-// note records touched rows of the view; it returns how many keys are new.
+// addAppended records rows appended by bag g after those recorded.
+func (p *pendingRows) addAppended(g *bag, rows []viewstore.LentRow) {
+	if len(rows) == 0 {
+		return
+	}
+	if p.appendBag != g {
+		p.appended, p.appendBag = nil, g
+	}
+	p.appended = append(p.appended, rows...)
+}
+
+// note records touched rows of the view; it returns how many keys or rows are new.
 func (p *pendingRows) note(t *touchedRows) int {
 	if t.Len() == 0 {
 		return 0
 	}
+	p.addAppended(t.bag, t.appended)
+	if len(t.keys) == 0 {
+		return len(t.appended)
+	}
 	if len(p.rows) == 0 && t.bag != nil {
 		p.key = t.bag.key
 	}
-	n := 0
+	n := len(t.appended)
 	for i, key := range t.keys {
 		if _, ok := p.rows[key]; !ok {
 			p.rows[key] = t.rows[i]
@@ -185,6 +207,7 @@ func (p *pendingRows) note(t *touchedRows) int {
 
 // merge records the rows of q, touched later than p's.
 func (p *pendingRows) merge(q *pendingRows) {
+	p.addAppended(q.appendBag, q.appended)
 	if len(q.rows) == 0 {
 		return
 	}
@@ -300,10 +323,21 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 // touched returns the rows the pending keys have now (bag.current): what writeBag
 // mirrors. Keys noted from a bag with other key columns (a view dropped and made again
 // since) are found again from their row.
+//
+// The rows g appended unindexed come along as they are. When keys were touched as well,
+// none counts as fresh: writeBag inserts the appended rows first, and a key among them
+// must be deleted before its rows are written again.
 func (g *bag) touched(p *pendingRows) *bagRows {
-	out := &bagRows{kinds: g.kinds, key: g.key, rows: make([]viewstore.LentRow, 0, len(p.rows))}
+	out := &bagRows{kinds: g.kinds, key: g.key}
+	if p.appendBag == g {
+		out.appended = p.appended
+	}
+	if len(p.rows) == 0 {
+		return out
+	}
+	out.rows = make([]viewstore.LentRow, 0, len(p.rows))
 	same := slices.Equal(p.key, g.key)
-	if same && len(p.fresh) > 0 {
+	if same && len(p.fresh) > 0 && len(out.appended) == 0 {
 		out.fresh = make([]bool, 0, len(p.rows))
 	}
 	var enc []byte

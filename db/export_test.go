@@ -57,3 +57,11 @@ func MemoryReadsOff() (restore func()) {
 	memReadsOff.Store(true)
 	return func() { memReadsOff.Store(false) }
 }
+
+// ViewIndexed reports whether the view's rows are indexed by key (an insert-only view's
+// are not, between flushes that need them).
+func (d *DB) ViewIndexed(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.views[name].rows.index != nil
+}

@@ -22,6 +22,7 @@ import (
 type storeWriter interface {
 	Insert(rel *catalog.Relation, b *delta.Batch) error
 	InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error
+	InsertRows(rel *catalog.Relation, kinds []delta.Kind, rows []viewstore.LentRow) error
 	DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error
 	Truncate(rel *catalog.Relation) error
 	SetWatermark(source string, wm, maxTS, late int64) error
@@ -40,6 +41,10 @@ func (r *txRecorder) Insert(rel *catalog.Relation, b *delta.Batch) error {
 
 func (r *txRecorder) InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error {
 	return r.add(func(tx *viewstore.Tx) error { return tx.InsertBatches(rel, bs) })
+}
+
+func (r *txRecorder) InsertRows(rel *catalog.Relation, kinds []delta.Kind, rows []viewstore.LentRow) error {
+	return r.add(func(tx *viewstore.Tx) error { return tx.InsertRows(rel, kinds, rows) })
 }
 
 func (r *txRecorder) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error {
@@ -69,8 +74,17 @@ func later(w storeWriter, f func(storeWriter) error) error {
 
 // writeFlush writes u's changes and the log position and connector positions it covers
 // to w.
+//
+// Once it has taken u's changes, nothing pending finds a view's rows by key: the
+// insert-only bags that were indexed for u (or for a replay) drop their index again.
+// The caller holds d.mu.
 func (d *DB) writeFlush(w storeWriter, u *unflushed) error {
 	err := d.writePending(w, u)
+	if err == nil && !d.replaying && d.unflushed == u {
+		for _, v := range d.views {
+			v.rows.dropIndex()
+		}
+	}
 	if err == nil && d.log != nil {
 		err = w.SetMeta(viewstore.MetaLSN, fmt.Sprint(uint64(u.lsn)))
 	}

@@ -37,7 +37,7 @@ func newGraph() *graph {
 // has are dropped in favour of the graph's (their state is the same function of the same
 // input), the others move in with the state the backfill built.
 func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error) {
-	tmp, keys, err := d.lower(rel)
+	tmp, keys, insertOnly, err := d.lower(rel)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 	if err != nil {
 		return nil, err
 	}
-	v := &view{rel: rel, historyFrom: d.tick}
+	v := &view{rel: rel, historyFrom: d.tick, insertOnly: insertOnly}
 	d.merge(v, tmp, keys)
 	d.newBags(v)
 	v.rows.apply(out, nil)
@@ -62,13 +62,18 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 }
 
 // newBags gives v empty bags for its rows and row errors; its rows are found by the
-// unique key of its output node, when it has one. v.out must be set (merge).
+// unique key of its output node, when it has one. The rows of a view that only gains
+// rows are held without an index until one is needed (bag.insertOnly). v.out must be set
+// (merge).
 func (d *DB) newBags(v *view) {
 	key, ok := d.graph.df.UniqueKey(v.out)
 	if !ok || len(key) == 0 {
 		key = nil // the whole row (a view of one row at most is one chain)
 	}
 	v.rows, v.errs = newBag(relKinds(v.rel), key), newBag(relKinds(errorsRel), nil)
+	if v.insertOnly {
+		v.rows.setInsertOnly()
+	}
 }
 
 // merge moves the nodes of v's private dataflow tmp (with fingerprints keys) into the

@@ -154,7 +154,7 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
 	}()
 	viewChanges := map[string]*touchedRows{}
 	errChanges := &touchedRows{}
-	for i, rows := range applyOuts(r.outs) {
+	for i, rows := range applyOuts(r.outs, d.replaying) {
 		o := r.outs[i]
 		d.numShapes.note(o.v.rel, o.out)
 		if d.replaying {
@@ -212,12 +212,13 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
 // in the order of outs. Every view has a bag of its own that nothing else touches during
 // the apply, so from exec.ParallelMinRows changes the bags are applied concurrently,
 // on up to GOMAXPROCS goroutines that are done when it returns; the result is the same
-// either way. A panic in an apply is raised again in the caller's goroutine.
-func applyOuts(outs []viewOut) []*touchedRows {
+// either way. A panic in an apply is raised again in the caller's goroutine. keyed
+// makes every bag find its rows by key (touchedRows.keyed).
+func applyOuts(outs []viewOut, keyed bool) []*touchedRows {
 	touched := make([]*touchedRows, len(outs))
 	total := 0
 	for i, o := range outs {
-		touched[i] = &touchedRows{}
+		touched[i] = &touchedRows{keyed: keyed}
 		total += o.out.Len()
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(outs))

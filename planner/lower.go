@@ -243,6 +243,10 @@ func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 	return df.Add(op, ins...), nil
 }
 
+// InsertOnly reports whether the view planned as root only ever gains rows: the
+// view's rows can then be held without an index (see insertOnly).
+func InsertOnly(root plan.Node) bool { return insertOnly(root) }
+
 // insertOnly reports whether n's output only ever inserts rows: it reads append-only
 // sources through operators that map each input row to output rows without taking any
 // back (filters, projections, TUMBLE/HOP assignment, inner joins, UNION ALL).

@@ -155,6 +155,35 @@ func newChunkSource(cols []catalog.Column, b *delta.Batch, idx []int, n int) *ch
 	return &chunkSource{cols: cols, b: b, idx: idx, n: n, token: rand.Int64()}
 }
 
+// InsertRows inserts rows, row i rows[i].N times, into rel, whose columns are of kinds;
+// the rows are read in place and must not change until it returns.
+func (t *Tx) InsertRows(rel *catalog.Relation, kinds []delta.Kind, rows []LentRow) error {
+	idx, n := repeatByWeight(len(rows), func(i int) int64 { return rows[i].N })
+	if n >= minChunkInsert && CanLend(rel.Columns) && rowsOfKinds(rel.Columns, kinds) {
+		src := &chunkSource{cols: rel.Columns, rows: rows, idx: idx, n: n, token: rand.Int64()}
+		return t.insertChunks(Quote(rel.Name), src)
+	}
+	b := delta.New(kinds)
+	b.Grow(len(rows))
+	for _, r := range rows {
+		b.AppendRow(r.Values, r.N)
+	}
+	return t.Insert(rel, b)
+}
+
+// rowsOfKinds reports whether values of kinds are what chunkSource writes for cols.
+func rowsOfKinds(cols []catalog.Column, kinds []delta.Kind) bool {
+	if len(cols) != len(kinds) {
+		return false
+	}
+	for c, col := range cols {
+		if chunkTypes[col.Type].kind != kinds[c] {
+			return false
+		}
+	}
+	return true
+}
+
 // insertChunks inserts src's rows into table (quoted) through weir_batch.
 func (t *Tx) insertChunks(table string, src *chunkSource) error {
 	lent.Store(src.token, src)
