@@ -30,9 +30,11 @@ import (
 //
 // A view that only ever gains rows (planner.InsertOnly: filters, projections and inner
 // joins of sources) needs no index to fold its changes in: its bag is insert-only and
-// holds its rows unindexed (index is nil, and the rows have no key and no chain). An
-// apply then appends each inserted row and lists it in touchedRows.appended, and a flush
-// inserts those rows without looking for any to delete: a stream's view costs no key
+// holds its rows unindexed, as columnar batches (chunks; index is nil and rows empty).
+// An apply then appends the tick's batch, as it is when it is large and into the last
+// chunk (tail) when it is small, and lists the rows it added in touchedRows.appended; a
+// flush inserts those batches without looking for rows to delete, and a read lends the
+// chunks to DuckDB as they are. A stream's view then costs no row of values, no key
 // encoding and no map entry per row. Whatever must find rows by key builds the index
 // first (buildIndex): a retraction (the planner says none comes, but the bag does not
 // rely on it; the bag then stays indexed), an apply during a replay (the store may
@@ -48,7 +50,22 @@ type bag struct {
 
 	insertOnly bool // the view only gains rows: the bag may drop its index
 	retracted  bool // an insert-only bag was handed a retraction: it keeps its index
+
+	// An unindexed bag's rows, with their multiplicities as weights (all positive). A
+	// chunk is never modified, except that rows are appended to tail (the last chunk
+	// made by the bag) behind the rows any window of it holds.
+	chunks    []*delta.Batch
+	tail      *delta.Batch
+	chunkRows int // rows in chunks
 }
+
+// Chunks of an unindexed bag: a tick's batch of at least keepBatchRows rows is kept as
+// a chunk of its own, smaller ones are appended to a tail of up to tailRows (variables
+// for tests).
+var (
+	keepBatchRows = 4096
+	tailRows      = 1 << 16
+)
 
 type bagRow struct {
 	key  string // the row's key in index, kept so touching it allocates nothing
@@ -68,15 +85,15 @@ type bagRow struct {
 // That is what a view of a stream's rows needs: every row is new, and deleting them
 // would scan the whole table at every flush.
 //
-// appended lists the rows an unindexed bag appended, each with its multiplicity: the
-// store has none of them. keyed, set by the caller, makes the apply find rows by key
+// appended lists the rows an unindexed bag appended, as batches of them with their
+// multiplicities: the store has none of them. keyed, set by the caller, makes the apply find rows by key
 // even in an unindexed bag (a replay's, whose rows the store may hold already).
 type touchedRows struct {
 	bag      *bag // the bag of the first rows (the error bags of several views share one list)
 	keys     []string
 	rows     [][]delta.Value
 	fresh    []bool
-	appended []viewstore.LentRow
+	appended []*delta.Batch
 	keyed    bool
 }
 
@@ -84,7 +101,11 @@ func (t *touchedRows) Len() int {
 	if t == nil {
 		return 0
 	}
-	return len(t.keys) + len(t.appended)
+	n := len(t.keys)
+	for _, b := range t.appended {
+		n += b.Len()
+	}
+	return n
 }
 
 // newBag returns an empty bag of rows of kinds, found by the key columns (nil: the
@@ -121,14 +142,22 @@ func (g *bag) dropIndex() {
 		return
 	}
 	g.index, g.ints = nil, nil
-	for i := range g.rows {
-		g.rows[i].key, g.rows[i].next = "", -1
+	g.chunks, g.tail, g.chunkRows = nil, nil, 0
+	if len(g.rows) > 0 {
+		b := delta.New(g.kinds)
+		b.Grow(len(g.rows))
+		for i := range g.rows {
+			b.AppendRow(g.rows[i].row, g.rows[i].n)
+		}
+		g.chunks, g.chunkRows = []*delta.Batch{b}, b.Len()
 	}
+	g.rows = nil
 }
 
-// buildIndex indexes the rows of an unindexed bag; an indexed bag is left as it is. A
-// row appended more than once becomes one entry again, with the multiplicities added:
-// an indexed bag holds each distinct row once (apply retracts from the first equal row).
+// buildIndex indexes the rows of an unindexed bag, moving them from its chunks into
+// rows; an indexed bag is left as it is. A row appended more than once becomes one
+// entry again, with the multiplicities added: an indexed bag holds each distinct row
+// once (apply retracts from the first equal row).
 func (g *bag) buildIndex() {
 	if g.index != nil {
 		return
@@ -141,37 +170,41 @@ func (g *bag) buildIndex() {
 	if g.key != nil {
 		same = map[string]int32{}
 	}
-	rows := g.rows
-	g.rows = g.rows[:0] // entries move down in place: entry q is written after row q is read
+	g.rows = make([]bagRow, 0, g.chunkRows)
+	slab := make([]delta.Value, g.chunkRows*len(g.kinds)) // the rows' values, in one allocation
 	var enc, whole []byte
-	for p := range rows {
-		r := rows[p]
-		enc = g.rowKey(enc[:0], r.row)
-		q := int32(len(g.rows))
-		head, found := g.first(string(enc))
-		if g.key == nil && found {
-			g.rows[head].n += r.n // a chain holds one row when the key is the whole row
-			continue
-		}
-		if same != nil {
-			whole = wholeRowKey(whole[:0], r.row)
-			if at, ok := same[string(whole)]; ok {
-				g.rows[at].n += r.n
+	chunks := g.chunks
+	g.chunks, g.tail, g.chunkRows = nil, nil, 0
+	for _, b := range chunks {
+		for j := range b.Len() {
+			r := bagRow{row: b.Row(j, slab[:0:len(g.kinds)]), n: b.Weights[j], next: -1}
+			slab = slab[len(g.kinds):]
+			enc = g.rowKey(enc[:0], r.row)
+			q := int32(len(g.rows))
+			head, found := g.first(string(enc))
+			if g.key == nil && found {
+				g.rows[head].n += r.n // a chain holds one row when the key is the whole row
 				continue
 			}
-			same[string(whole)] = q
+			if same != nil {
+				whole = wholeRowKey(whole[:0], r.row)
+				if at, ok := same[string(whole)]; ok {
+					g.rows[at].n += r.n
+					continue
+				}
+				same[string(whole)] = q
+			}
+			if found {
+				// Behind the chain's head, as apply adds rows; the chain shares its key.
+				r.key, r.next = g.rows[head].key, g.rows[head].next
+				g.rows[head].next = q
+			} else {
+				r.key = string(enc)
+				g.setFirst(r.key, q)
+			}
+			g.rows = append(g.rows, r)
 		}
-		if found {
-			// Behind the chain's head, as apply adds rows; the chain shares its key.
-			r.key, r.next = g.rows[head].key, g.rows[head].next
-			g.rows[head].next = q
-		} else {
-			r.key, r.next = string(enc), -1
-			g.setFirst(r.key, q)
-		}
-		g.rows = append(g.rows, r)
 	}
-	clear(rows[len(g.rows):])
 }
 
 // wholeRowKey appends the encoding of every value of row.
@@ -210,27 +243,40 @@ func (g *bag) unindex(key string) {
 	delete(g.index, key)
 }
 
-// len is the number of distinct rows held.
-func (g *bag) len() int { return len(g.rows) }
+// len is the number of distinct rows held (of entries, in an unindexed bag, where a
+// row appended twice is two).
+func (g *bag) len() int { return len(g.rows) + g.chunkRows }
 
 // contents returns the rows as insertions.
 func (g *bag) contents() *delta.Batch {
 	b := delta.New(g.kinds)
-	b.Grow(len(g.rows))
+	b.Grow(g.len())
+	for _, c := range g.chunks {
+		b.AppendBatch(c, 1)
+	}
 	for i := range g.rows {
 		b.AppendRow(g.rows[i].row, g.rows[i].n)
 	}
 	return b
 }
 
-// held returns the rows with their multiplicities now, in no order. The rows are the
-// bag's own, which it never modifies (it replaces them).
-func (g *bag) held() []viewstore.LentRow {
+// held returns the rows with their multiplicities now, in no order: an indexed bag's
+// as rows, an unindexed one's as windows of its chunks. Either way they are the bag's
+// own, which it never modifies (it replaces rows, and appends to a chunk only behind
+// its windows).
+func (g *bag) held() ([]viewstore.LentRow, []*delta.Batch) {
+	if g.index == nil {
+		out := make([]*delta.Batch, len(g.chunks))
+		for i, c := range g.chunks {
+			out[i] = c.Window(0, c.Len())
+		}
+		return nil, out
+	}
 	out := make([]viewstore.LentRow, len(g.rows))
 	for i := range g.rows {
 		out[i] = viewstore.LentRow{Values: g.rows[i].row, N: g.rows[i].n}
 	}
-	return out
+	return out, nil
 }
 
 // multiplicity returns how many times the bag holds the rows of key; for a bag keyed by
@@ -394,26 +440,34 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	}
 }
 
-// appendRows folds changes that only insert into an unindexed bag: every row is
-// appended, and listed in touched.appended. The rows' values share one allocation.
+// appendRows folds changes that only insert into an unindexed bag, and lists the rows
+// it added in touched.appended. A large batch becomes a chunk as it is (the caller
+// does not modify it afterwards); a small one is appended to the tail.
 func (g *bag) appendRows(changes *delta.Batch, touched *touchedRows) {
-	n, cols := 0, len(changes.Cols)
-	for _, w := range changes.Weights {
-		if w != 0 {
-			n++
-		}
+	zeros := slices.Contains(changes.Weights, 0)
+	if n := changes.Len(); n >= keepBatchRows && !zeros {
+		g.chunks = append(g.chunks, changes)
+		g.chunkRows += n
+		touched.appended = append(touched.appended, changes)
+		return
 	}
-	slab := make([]delta.Value, n*cols)
-	g.rows = slices.Grow(g.rows, n)
-	touched.appended = slices.Grow(touched.appended, n)
-	for i, w := range changes.Weights {
-		if w == 0 {
-			continue
+	if g.tail == nil || g.tail.Len()+changes.Len() > tailRows {
+		g.tail = delta.New(g.kinds)
+		g.chunks = append(g.chunks, g.tail)
+	}
+	from := g.tail.Len()
+	if zeros {
+		for i, w := range changes.Weights {
+			if w != 0 {
+				g.tail.AppendFrom(changes, i, w)
+			}
 		}
-		row := changes.Row(i, slab[:0:cols])
-		slab = slab[cols:]
-		g.rows = append(g.rows, bagRow{row: row, n: w, next: -1})
-		touched.appended = append(touched.appended, viewstore.LentRow{Values: row, N: w})
+	} else {
+		g.tail.AppendBatch(changes, 1)
+	}
+	if to := g.tail.Len(); to > from {
+		g.chunkRows += to - from
+		touched.appended = append(touched.appended, g.tail.Window(from, to))
 	}
 }
 
@@ -493,14 +547,14 @@ func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) [
 // multiplicity then, or with 0 for a key that had none left. fresh[i], when fresh is set,
 // says that the store holds no row of row i's key (touchedRows).
 //
-// appended are rows an unindexed bag appended (touchedRows.appended), which the store
-// does not hold: they are inserted first, and then the touched keys rewritten.
+// appended are batches of rows an unindexed bag appended (touchedRows.appended), which
+// the store does not hold: they are inserted first, and then the touched keys rewritten.
 type bagRows struct {
 	kinds    []delta.Kind
 	key      []int // the bag's key columns; nil: the whole row
 	rows     []viewstore.LentRow
 	fresh    []bool
-	appended []viewstore.LentRow
+	appended []*delta.Batch
 }
 
 // writeBag mirrors touched rows into rel's DuckDB table: every row with the key of a
@@ -512,7 +566,7 @@ type bagRows struct {
 // written again whole.
 func writeBag(tx storeWriter, rel *catalog.Relation, touched *bagRows) error {
 	if len(touched.appended) > 0 {
-		if err := tx.InsertRows(rel, touched.kinds, touched.appended); err != nil {
+		if err := tx.InsertBatches(rel, touched.appended); err != nil {
 			return err
 		}
 	}

@@ -50,7 +50,9 @@ func TestBagOracle(t *testing.T) {
 					require.Equal(t, b.Len(), touched.Len(), "step %d", step)
 
 					got := map[string]int64{}
-					for _, r := range g.held() {
+					rows, chunks := g.held()
+					require.Nil(t, chunks, "an indexed bag holds rows")
+					for _, r := range rows {
 						require.Positive(t, r.N, "step %d: a row held with multiplicity %d", step, r.N)
 						rk := delta.RowKey(r.Values)
 						_, dup := got[rk]
@@ -111,6 +113,16 @@ func TestBagOracle(t *testing.T) {
 // flush the table must hold the bag's rows, and the bag must be unindexed exactly when
 // it is insert-only and was never handed a retraction.
 func TestInsertOnlyBag(t *testing.T) {
+	t.Run("chunks as in production", testInsertOnlyBag)
+	// Ticks of 1 to 8 rows: batches of 4 or more rows are kept as chunks, and the tail
+	// is full at 10 rows.
+	keep, tail := keepBatchRows, tailRows
+	keepBatchRows, tailRows = 4, 10
+	defer func() { keepBatchRows, tailRows = keep, tail }()
+	t.Run("small chunks", testInsertOnlyBag)
+}
+
+func testInsertOnlyBag(t *testing.T) {
 	kinds := []delta.Kind{delta.KindInt, delta.KindString}
 	for _, key := range [][]int{nil, {0}} {
 		for seed := range uint64(30) {
@@ -157,8 +169,10 @@ func TestInsertOnlyBag(t *testing.T) {
 					pending = merged
 					continue
 				}
-				for _, r := range out.appended {
-					table[delta.RowKey(r.Values)] += r.N
+				for _, b := range out.appended {
+					for i := range b.Len() {
+						table[delta.RowKey(b.Row(i, nil))] += b.Weights[i]
+					}
 				}
 				for i, r := range out.rows {
 					if out.fresh != nil && out.fresh[i] {
@@ -182,14 +196,39 @@ func TestInsertOnlyBag(t *testing.T) {
 					}
 				}
 				held := map[string]int64{}
-				for _, r := range g.held() {
+				rows, chunks := g.held()
+				require.Equal(t, g.index == nil, rows == nil, "an unindexed bag holds chunks")
+				for _, r := range rows {
 					require.Positive(t, r.N)
 					held[delta.RowKey(r.Values)] += r.N
 				}
+				for _, b := range chunks {
+					for i := range b.Len() {
+						require.Positive(t, b.Weights[i])
+						held[delta.RowKey(b.Row(i, nil))] += b.Weights[i]
+					}
+				}
+				require.Equal(t, len(held), len(live))
+				require.Equal(t, contentsOf(g.contents()), live, "key %v seed %d step %d: contents", key, seed, step)
 				require.Equal(t, live, held, "key %v seed %d step %d: the bag", key, seed, step)
 				require.Equal(t, live, table, "key %v seed %d step %d: the table", key, seed, step)
 				require.Equal(t, g.retracted, g.index != nil, "key %v seed %d step %d: indexed after a flush", key, seed, step)
+				n := 0
+				for _, c := range g.chunks {
+					require.LessOrEqual(t, c.Len(), max(tailRows, keepBatchRows+8))
+					n += c.Len()
+				}
+				require.Equal(t, n, g.chunkRows)
 			}
 		}
 	}
+}
+
+// contentsOf is a batch of insertions as row key -> multiplicity.
+func contentsOf(b *delta.Batch) map[string]int64 {
+	out := map[string]int64{}
+	for i := range b.Len() {
+		out[delta.RowKey(b.Row(i, nil))] += b.Weights[i]
+	}
+	return out
 }

@@ -162,12 +162,12 @@ type pendingRows struct {
 	rows  map[string][]delta.Value
 	fresh map[string]bool
 
-	appended  []viewstore.LentRow
+	appended  []*delta.Batch
 	appendBag *bag
 }
 
 // addAppended records rows appended by bag g after those recorded.
-func (p *pendingRows) addAppended(g *bag, rows []viewstore.LentRow) {
+func (p *pendingRows) addAppended(g *bag, rows []*delta.Batch) {
 	if len(rows) == 0 {
 		return
 	}
@@ -183,13 +183,13 @@ func (p *pendingRows) note(t *touchedRows) int {
 		return 0
 	}
 	p.addAppended(t.bag, t.appended)
+	n := t.Len() - len(t.keys) // the rows appended
 	if len(t.keys) == 0 {
-		return len(t.appended)
+		return n
 	}
 	if len(p.rows) == 0 && t.bag != nil {
 		p.key = t.bag.key
 	}
-	n := len(t.appended)
 	for i, key := range t.keys {
 		if _, ok := p.rows[key]; !ok {
 			p.rows[key] = t.rows[i]

@@ -22,7 +22,6 @@ import (
 type storeWriter interface {
 	Insert(rel *catalog.Relation, b *delta.Batch) error
 	InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error
-	InsertRows(rel *catalog.Relation, kinds []delta.Kind, rows []viewstore.LentRow) error
 	DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error
 	Truncate(rel *catalog.Relation) error
 	SetWatermark(source string, wm, maxTS, late int64) error
@@ -41,10 +40,6 @@ func (r *txRecorder) Insert(rel *catalog.Relation, b *delta.Batch) error {
 
 func (r *txRecorder) InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error {
 	return r.add(func(tx *viewstore.Tx) error { return tx.InsertBatches(rel, bs) })
-}
-
-func (r *txRecorder) InsertRows(rel *catalog.Relation, kinds []delta.Kind, rows []viewstore.LentRow) error {
-	return r.add(func(tx *viewstore.Tx) error { return tx.InsertRows(rel, kinds, rows) })
 }
 
 func (r *txRecorder) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch) error {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/weirdb/weir/catalog"
+	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/storage/viewstore"
 )
 
@@ -127,6 +128,7 @@ func (d *DB) lendViews(names []string) *lentViews {
 		return nil
 	}
 	snaps := make([][]viewstore.LentRow, len(names))
+	chunks := make([][]*delta.Batch, len(names)) // an unindexed bag's (bag.held)
 	rels := make([]*catalog.Relation, len(names))
 	ints := make([][]bool, len(names))
 	if !func() bool {
@@ -148,7 +150,8 @@ func (d *DB) lendViews(names []string) *lentViews {
 		}
 		for i, name := range names {
 			v := d.views[name]
-			rels[i], snaps[i], ints[i] = v.rel, v.rows.held(), d.integralNumerics(v.rel)
+			snaps[i], chunks[i] = v.rows.held()
+			rels[i], ints[i] = v.rel, d.integralNumerics(v.rel)
 		}
 		return true
 	}() {
@@ -156,7 +159,16 @@ func (d *DB) lendViews(names []string) *lentViews {
 	}
 	l := &lentViews{tokens: make(map[string]int64, len(names)), ints: make(map[string][]bool, len(names))}
 	for i, name := range names {
-		token, release, ok := d.store.Lend(rels[i].Columns, snaps[i], ints[i])
+		var (
+			token   int64
+			release func()
+			ok      bool
+		)
+		if chunks[i] != nil {
+			token, release, ok = d.store.LendBatches(rels[i].Columns, chunks[i], ints[i])
+		} else {
+			token, release, ok = d.store.Lend(rels[i].Columns, snaps[i], ints[i])
+		}
 		if !ok {
 			l.release()
 			return nil

@@ -367,6 +367,31 @@ func (v *Vector) Shared() Vector {
 	return out
 }
 
+// Window returns a batch of rows from to to-1 of b that shares b's memory, with no
+// room to grow (see Vector.Shared): rows appended to b later are not in it, and
+// appending to it copies first. Neither may be modified in place.
+func (b *Batch) Window(from, to int) *Batch {
+	out := &Batch{Cols: make([]Vector, len(b.Cols)), Weights: b.Weights[from:to:to]}
+	for c := range b.Cols {
+		v, w := &b.Cols[c], &out.Cols[c]
+		w.Kind = v.Kind
+		if v.Nulls != nil {
+			w.Nulls = v.Nulls[from:to:to]
+		}
+		switch v.Kind {
+		case KindInt:
+			w.I64 = v.I64[from:to:to]
+		case KindFloat:
+			w.F64 = v.F64[from:to:to]
+		case KindString, KindNumeric, KindInterval, KindJsonb:
+			w.Str = v.Str[from:to:to]
+		default:
+			w.Bool = v.Bool[from:to:to]
+		}
+	}
+	return out
+}
+
 // Truncate drops the rows of b from the n-th on.
 func (b *Batch) Truncate(n int) {
 	for i := range b.Cols {

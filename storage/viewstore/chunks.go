@@ -64,13 +64,41 @@ func (*Store) Lend(cols []catalog.Column, rows []LentRow, ints []bool) (token in
 	if !CanLend(cols) {
 		return 0, nil, false
 	}
-	for c, isInt := range ints {
-		if isInt && cols[c].Type != catalog.Numeric {
+	idx, n := repeatByWeight(len(rows), func(i int) int64 { return rows[i].N })
+	return lend(&chunkSource{cols: cols, ints: ints, rows: rows, idx: idx, n: n, total: n})
+}
+
+// LendBatches is Lend for rows held as batches, row i of a batch repeated by its weight;
+// the batches' columns must be of the kinds Lend writes for cols.
+func (*Store) LendBatches(cols []catalog.Column, bs []*delta.Batch, ints []bool) (token int64, release func(), ok bool) {
+	if !CanLend(cols) {
+		return 0, nil, false
+	}
+	total := 0
+	for _, b := range bs {
+		if len(b.Cols) != len(cols) {
+			return 0, nil, false
+		}
+		for c, col := range cols {
+			if b.Cols[c].Kind != chunkTypes[col.Type].kind {
+				return 0, nil, false
+			}
+		}
+		for _, w := range b.Weights {
+			total += int(max(w, 0))
+		}
+	}
+	return lend(&chunkSource{cols: cols, ints: ints, segs: append([]*delta.Batch{}, bs...), seg: -1, total: total})
+}
+
+// lend registers src under a new token.
+func lend(src *chunkSource) (token int64, release func(), ok bool) {
+	for c, isInt := range src.ints {
+		if isInt && src.cols[c].Type != catalog.Numeric {
 			return 0, nil, false
 		}
 	}
-	idx, n := repeatByWeight(len(rows), func(i int) int64 { return rows[i].N })
-	src := &chunkSource{cols: cols, ints: ints, rows: rows, idx: idx, n: n, token: rand.Int64()}
+	src.token = rand.Int64()
 	lent.Store(src.token, src)
 	return src.token, func() { lent.Delete(src.token) }, true
 }
@@ -119,15 +147,19 @@ var chunkTypes = map[catalog.Type]struct {
 }
 
 // chunkSource is the rows of a batch (or rows held one by one), row idx[j] for j < n
-// (row j when idx is nil), as a DuckDB table function's source.
+// (row j when idx is nil), as a DuckDB table function's source. With segs, it is the
+// rows of several batches, one after the other: b is then segs[seg].
 type chunkSource struct {
-	cols []catalog.Column
-	ints []bool       // numeric columns written as DECIMAL(18,0) (Lend)
-	b    *delta.Batch // the rows by column; or
-	rows []LentRow    // the rows one by one (Lend)
-	idx  []int
-	n    int
-	at   int // rows handed over so far
+	cols  []catalog.Column
+	ints  []bool       // numeric columns written as DECIMAL(18,0) (Lend)
+	b     *delta.Batch // the rows by column; or
+	rows  []LentRow    // the rows one by one (Lend)
+	segs  []*delta.Batch
+	seg   int
+	idx   []int
+	n     int
+	total int // rows in all (n, without segs)
+	at    int // rows of b handed over so far
 	// token is what weir_batch must be called with to read the rows.
 	token int64
 }
@@ -152,36 +184,7 @@ func newChunkSource(cols []catalog.Column, b *delta.Batch, idx []int, n int) *ch
 			return nil
 		}
 	}
-	return &chunkSource{cols: cols, b: b, idx: idx, n: n, token: rand.Int64()}
-}
-
-// InsertRows inserts rows, row i rows[i].N times, into rel, whose columns are of kinds;
-// the rows are read in place and must not change until it returns.
-func (t *Tx) InsertRows(rel *catalog.Relation, kinds []delta.Kind, rows []LentRow) error {
-	idx, n := repeatByWeight(len(rows), func(i int) int64 { return rows[i].N })
-	if n >= minChunkInsert && CanLend(rel.Columns) && rowsOfKinds(rel.Columns, kinds) {
-		src := &chunkSource{cols: rel.Columns, rows: rows, idx: idx, n: n, token: rand.Int64()}
-		return t.insertChunks(Quote(rel.Name), src)
-	}
-	b := delta.New(kinds)
-	b.Grow(len(rows))
-	for _, r := range rows {
-		b.AppendRow(r.Values, r.N)
-	}
-	return t.Insert(rel, b)
-}
-
-// rowsOfKinds reports whether values of kinds are what chunkSource writes for cols.
-func rowsOfKinds(cols []catalog.Column, kinds []delta.Kind) bool {
-	if len(cols) != len(kinds) {
-		return false
-	}
-	for c, col := range cols {
-		if chunkTypes[col.Type].kind != kinds[c] {
-			return false
-		}
-	}
-	return true
+	return &chunkSource{cols: cols, b: b, idx: idx, n: n, total: n, token: rand.Int64()}
 }
 
 // insertChunks inserts src's rows into table (quoted) through weir_batch.
@@ -209,13 +212,28 @@ func (s *chunkSource) ColumnInfos() []duckdb.ColumnInfo {
 func (s *chunkSource) int(c int) bool { return c < len(s.ints) && s.ints[c] }
 
 func (s *chunkSource) Cardinality() *duckdb.CardinalityInfo {
-	return &duckdb.CardinalityInfo{Cardinality: uint(s.n), Exact: true}
+	return &duckdb.CardinalityInfo{Cardinality: uint(s.total), Exact: true}
 }
 
-func (s *chunkSource) Init() { s.at = 0 }
+func (s *chunkSource) Init() {
+	s.at = 0
+	if s.segs != nil {
+		s.seg, s.b, s.idx, s.n = -1, nil, nil, 0
+	}
+}
 
-// FillChunk writes the next rows, as many as a chunk holds; none once all are written.
+// FillChunk writes the next rows, as many as a chunk holds (with segs, of one batch);
+// none once all are written.
 func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
+	for s.segs != nil && s.at == s.n {
+		if s.seg+1 >= len(s.segs) {
+			return ch.SetSize(0)
+		}
+		s.seg++
+		b := s.segs[s.seg]
+		s.b, s.at = b, 0
+		s.idx, s.n = repeatByWeight(b.Len(), func(i int) int64 { return b.Weights[i] })
+	}
 	k := min(duckdb.GetDataChunkCapacity(), s.n-s.at)
 	for c, col := range s.cols {
 		if _, err := ch.GetVector(c); err != nil {

@@ -623,3 +623,49 @@ func TestOpenFailure(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, sqlerr.Internal, sqlerr.CodeOf(err))
 }
+
+// TestLendBatches reads rows lent as several batches through weir_batch, as a read of an
+// insert-only view does: batches of every size (none, one row, more than a DuckDB chunk),
+// weights above 1 and 0, NULLs, and a numeric lent as DECIMAL(18,0). Every aggregate a
+// read could take must see each row its weight times, and a second read of the same
+// token the same rows.
+func TestLendBatches(t *testing.T) {
+	s := open(t, "")
+	cols := []catalog.Column{{Name: "k", Type: catalog.Int8}, {Name: "v", Type: catalog.Text},
+		{Name: "n", Type: catalog.Numeric}}
+	rel := relation(1, "lent", catalog.View, cols...)
+	var bs []*delta.Batch
+	wantRows, wantK, wantN, nulls := 0, int64(0), int64(0), 0
+	for _, size := range []int{0, 1, 3000, 0, 2048, 5} {
+		b := delta.New(kindsOf(rel))
+		for i := range size {
+			w := int64(1 + i%3)
+			if i%7 == 0 {
+				w = 0
+			}
+			v := S(fmt.Sprint("v", i%5))
+			if i%11 == 0 {
+				v = delta.Null(delta.KindString)
+				nulls += int(w)
+			}
+			b.AppendRow([]delta.Value{I(int64(i)), v, delta.Numeric(strconv.Itoa(i * 2))}, w)
+			wantRows += int(w)
+			wantK += int64(i) * w
+			wantN += int64(i*2) * w
+		}
+		bs = append(bs, b)
+	}
+	token, release, ok := s.LendBatches(cols, bs, []bool{false, false, true})
+	require.True(t, ok)
+	defer release()
+	for range 2 {
+		var rows, k, n, nullV int64
+		require.NoError(t, s.DB().QueryRowContext(t.Context(), fmt.Sprintf(
+			`SELECT count(*), sum(k), sum(n), count(*) FILTER (WHERE v IS NULL) FROM weir_batch(%d)`, token)).Scan(&rows, &k, &n, &nullV))
+		require.Equal(t, []int64{int64(wantRows), wantK, wantN, int64(nulls)}, []int64{rows, k, n, nullV})
+	}
+	// A column of another kind than the table's is refused: the caller reads the table.
+	wrong := delta.New([]delta.Kind{delta.KindInt, delta.KindInt, delta.KindNumeric})
+	_, _, ok = s.LendBatches(cols, []*delta.Batch{wrong}, nil)
+	require.False(t, ok)
+}
