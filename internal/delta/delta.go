@@ -474,40 +474,41 @@ func (b *Batch) Consolidate() {
 	if n == 0 {
 		return
 	}
-	// Rows are found by a hash of their key encoding (the encodings share one buffer),
-	// and rows whose hashes collide by the encodings themselves: no allocation per row.
+	// Each row's hash is computed a column at a time, from the values themselves (integers,
+	// text, booleans) or from their key encoding (the kinds whose equal values may differ:
+	// 1.0 and 1.00, -0 and 0, NaNs); rows are found through an open-addressing table of
+	// first occurrences and compared a column at a time. No allocation per row.
+	hashes := make([]uint64, n)
 	seed := maphash.MakeSeed()
-	var keys []byte
-	ends := make([]int, n) // row i's encoding is keys[ends[i-1]:ends[i]]
-	key := func(i int) []byte {
-		if i == 0 {
-			return keys[:ends[0]]
-		}
-		return keys[ends[i-1]:ends[i]]
+	var ka, kb []byte // scratch key encodings
+	for c := range b.Cols {
+		ka = b.Cols[c].hashInto(hashes, seed, ka)
 	}
-	first := make(map[uint64]int32, n) // hash -> 1 + the last distinct row with it
+	size := 1
+	for size < 2*n {
+		size <<= 1
+	}
+	mask := uint64(size - 1)
+	slots := make([]int32, size) // 1 + an entry of order; 0: empty
 	var (
 		order = make([]int32, 0, n) // distinct rows, by first occurrence
 		sums  = make([]int64, 0, n)
-		next  = make([]int32, 0, n) // the previous distinct row with the same hash, or -1
 	)
-	for i := 0; i < n; i++ {
-		keys = b.AppendKey(keys, i)
-		ends[i] = len(keys)
-		k := key(i)
-		h := maphash.Bytes(seed, k)
-		j := first[h] - 1
-		for j >= 0 && !bytes.Equal(key(int(order[j])), k) {
-			j = next[j]
+	for i := range n {
+		h := hashes[i]
+		for s := mix64(h) & mask; ; s = (s + 1) & mask {
+			j := slots[s] - 1
+			if j < 0 {
+				slots[s] = int32(len(order)) + 1
+				order = append(order, int32(i))
+				sums = append(sums, b.Weights[i])
+				break
+			}
+			if r := int(order[j]); hashes[r] == h && b.rowsEqual(r, i, &ka, &kb) {
+				sums[j] += b.Weights[i]
+				break
+			}
 		}
-		if j >= 0 {
-			sums[j] += b.Weights[i]
-			continue
-		}
-		next = append(next, first[h]-1)
-		first[h] = int32(len(order)) + 1
-		order = append(order, int32(i))
-		sums = append(sums, b.Weights[i])
 	}
 	if len(order) == n && !slices.Contains(sums, 0) {
 		return
@@ -519,6 +520,73 @@ func (b *Batch) Consolidate() {
 		}
 	}
 	*b = *out
+}
+
+// mix64 is a finalizer (MurmurHash3's) that spreads a combined hash over every bit.
+func mix64(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	return h ^ h>>33
+}
+
+// hashInto combines into hashes[i] the hash of value i of v, equal for values that
+// AppendKeyAt encodes equally. scratch is reused and returned.
+func (v *Vector) hashInto(hashes []uint64, seed maphash.Seed, scratch []byte) []byte {
+	const k = 0x9E3779B97F4A7C15
+	combine := func(i int, x uint64) { hashes[i] = (hashes[i]^x)*k + 0x632BE59BD9B4E019 }
+	for i := range hashes {
+		switch {
+		case v.Nulls != nil && v.Nulls[i]:
+			combine(i, 0x5bd1e995)
+		case v.Kind == KindInt:
+			combine(i, uint64(v.I64[i]))
+		case v.Kind == KindString:
+			combine(i, maphash.String(seed, v.Str[i]))
+		case v.Kind == KindBool:
+			combine(i, uint64(boolInt(v.Bool[i]))+2)
+		default:
+			scratch = v.AppendKeyAt(scratch[:0], i)
+			combine(i, maphash.Bytes(seed, scratch))
+		}
+	}
+	return scratch
+}
+
+// rowsEqual reports whether rows i and j of b encode to the same key (AppendKey).
+func (b *Batch) rowsEqual(i, j int, ka, kb *[]byte) bool {
+	for c := range b.Cols {
+		v := &b.Cols[c]
+		if v.Nulls != nil {
+			if v.Nulls[i] != v.Nulls[j] {
+				return false
+			}
+			if v.Nulls[i] {
+				continue
+			}
+		}
+		switch v.Kind {
+		case KindInt:
+			if v.I64[i] != v.I64[j] {
+				return false
+			}
+		case KindString:
+			if v.Str[i] != v.Str[j] {
+				return false
+			}
+		case KindBool:
+			if v.Bool[i] != v.Bool[j] {
+				return false
+			}
+		default:
+			*ka, *kb = v.AppendKeyAt((*ka)[:0], i), v.AppendKeyAt((*kb)[:0], j)
+			if !bytes.Equal(*ka, *kb) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // AppendKey appends a binary encoding of row i to dst: equal rows, and only equal rows,
