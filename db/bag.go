@@ -384,6 +384,11 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 			// The key's one row was taken out by this batch (a group's old row): whether
 			// or not it equals this one, its entry takes this row.
 			free = head
+		} else if w < 0 && head >= 0 && g.rows[head].next < 0 {
+			// A retraction takes out a row the bag holds, and the key's one row is the only
+			// row of its key held: it is that row (a group's old row, usually), without
+			// comparing values that are mostly cache misses away.
+			r = head
 		} else {
 			for x := head; x >= 0; x = g.rows[x].next {
 				if changes.RowEqual(i, g.rows[x].row) {
