@@ -107,8 +107,15 @@ func (d *DB) catalogFingerprint() []byte {
 
 // encodeCheckpoint renders the in-memory state as of the last tick, which the store
 // holds (nothing is pending). The caller holds d.mu.
+//
+// The buffers start as large as the last checkpoint's (and its largest operator
+// state): grown by append from nothing, a checkpoint of hundreds of megabytes spent most
+// of its encoding, which holds up every tick, copying itself into larger buffers.
 func (d *DB) encodeCheckpoint() ([]byte, error) {
-	buf := append([]byte(ckptMagic), ckptVersion)
+	last := int(d.ckptBytes.Load())
+	buf := make([]byte, 0, last+last/8+4096)
+	buf = append(buf, ckptMagic...)
+	buf = append(buf, ckptVersion)
 	buf = binary.AppendUvarint(buf, d.tick)
 	buf = binary.AppendUvarint(buf, uint64(d.flushedLSN))
 	buf = binary.AppendVarint(buf, d.now)
@@ -132,7 +139,8 @@ func (d *DB) encodeCheckpoint() ([]byte, error) {
 		}
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(ops)))
-	var state []byte
+	state := make([]byte, 0, d.ckptOpBytes+d.ckptOpBytes/8+4096)
+	largest := 0
 	for _, id := range ops {
 		op, _, _, _ := g.df.Node(id)
 		buf = delta.AppendStateBytes(buf, g.nodeKey[id])
@@ -140,8 +148,10 @@ func (d *DB) encodeCheckpoint() ([]byte, error) {
 		if state, err = exec.AppendState(op, state[:0]); err != nil {
 			return nil, err
 		}
+		largest = max(largest, len(state))
 		buf = delta.AppendStateBytes(buf, state)
 	}
+	d.ckptOpBytes = largest
 
 	views := d.cat.List(catalog.View)
 	buf = binary.AppendUvarint(buf, uint64(len(views)))

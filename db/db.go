@@ -111,6 +111,7 @@ type DB struct {
 	ckptNanos    atomic.Int64  // their total duration
 	ckptMax      atomic.Int64  // the longest, in ns
 	ckptBytes    atomic.Int64  // the size of the last one
+	ckptOpBytes  int           // the largest operator state in the last one (under mu)
 
 	mu              sync.Mutex // serializes ticks and DDL; guards everything below
 	tick            uint64
