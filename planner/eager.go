@@ -37,7 +37,10 @@ import (
 //     whose rounding would then depend on the grouping);
 //   - something is aggregated away: some non-DISTINCT argument reads a column of the
 //     aggregated side that nothing else above reads (otherwise the partial aggregate
-//     would only count identical rows, which the join's arrangement does already).
+//     would only count identical rows, which the join's arrangement does already);
+//   - there is no min or max over insert-only input (both sides read sources only, as
+//     Nexmark q6): there the aggregate keeps one extreme per group, and over partial
+//     extremes, which are retracted when they change, it would keep a multiset of them.
 //
 // The partial aggregate groups by the aggregated side's columns that anything other than
 // those arguments reads: the join keys, the residual and filter, the group expressions
@@ -169,6 +172,14 @@ func eagerSide(a *plan.Aggregate, p *plan.Project, f *plan.Filter, j *plan.Join,
 		}
 	}
 	if !away {
+		return nil
+	}
+	if insertOnly(a.Input) && slices.ContainsFunc(a.Aggs, func(s exec.AggSpec) bool {
+		return !s.Distinct && (s.Func == exec.AggMin || s.Func == exec.AggMax)
+	}) {
+		// Over insert-only input (a join of streams) min and max keep one extreme per
+		// group. Over partial extremes, which change and so retract, they would keep every
+		// partial value instead: more state and work than the partial aggregate saves.
 		return nil
 	}
 	if len(a.GroupCols) == 0 && slices.ContainsFunc(a.Aggs, func(s exec.AggSpec) bool {

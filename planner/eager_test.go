@@ -28,6 +28,9 @@ func TestEagerAggregate(t *testing.T) {
 		{"through a residual, whose columns are kept", `SELECT r.title, sum(e.amount) FROM events e JOIN rooms r ON e.room < r.room GROUP BY r.title`, 1},
 		{"not a cross join: nothing to group by", `SELECT r.title, sum(e.amount) FROM events e CROSS JOIN rooms r GROUP BY r.title`, 0},
 		{"a stream joined with a stream", `SELECT o.k, sum(e.amount) FROM events e JOIN other o ON e.room = o.room GROUP BY o.k`, 1},
+		// Over two streams max keeps one value per group; over partial maxima, a multiset.
+		{"not min or max over a stream joined with a stream", `SELECT o.k, sum(e.amount), max(e.id) FROM events e JOIN other o ON e.room = o.room GROUP BY o.k`, 0},
+		{"min or max over a stream joined with a table", `SELECT r.title, max(e.id)` + join, 1},
 		{"a chain of joins: at the join of the source only", `SELECT r2.title, sum(e.amount) FROM events e JOIN rooms r ON e.room = r.room JOIN rooms r2 ON r.cap = r2.cap GROUP BY r2.title`, 1},
 		{"not avg", `SELECT r.title, avg(e.amount)` + join, 0},
 		{"not a sum of floating point", `SELECT r.title, sum(e.price)` + join, 0},
