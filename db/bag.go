@@ -86,8 +86,9 @@ type bagRow struct {
 // would scan the whole table at every flush.
 //
 // appended lists the rows an unindexed bag appended, as batches of them with their
-// multiplicities: the store has none of them. keyed, set by the caller, makes the apply find rows by key
-// even in an unindexed bag (a replay's, whose rows the store may hold already).
+// multiplicities: the store has none of them. keyed, set by the caller, makes the apply
+// find rows by key even in an unindexed bag (a replay's, whose rows the store may hold
+// already).
 type touchedRows struct {
 	bag      *bag // the bag of the first rows (the error bags of several views share one list)
 	keys     []string
