@@ -355,15 +355,24 @@ func (b *Batch) Grow(n int) {
 // Shared returns a vector of v's values that shares v's memory, with no room to grow:
 // appending to either copies first, so neither sees the other's appends. Neither may be
 // modified in place.
-func (v *Vector) Shared() Vector {
+func (v *Vector) Shared() Vector { return v.window(0, v.Len()) }
+
+// window returns values from to to-1 of v as Shared does.
+func (v *Vector) window(from, to int) Vector {
 	out := Vector{Kind: v.Kind}
 	if v.Nulls != nil {
-		out.Nulls = v.Nulls[:len(v.Nulls):len(v.Nulls)]
+		out.Nulls = v.Nulls[from:to:to]
 	}
-	out.I64 = v.I64[:len(v.I64):len(v.I64)]
-	out.F64 = v.F64[:len(v.F64):len(v.F64)]
-	out.Str = v.Str[:len(v.Str):len(v.Str)]
-	out.Bool = v.Bool[:len(v.Bool):len(v.Bool)]
+	switch v.Kind {
+	case KindInt:
+		out.I64 = v.I64[from:to:to]
+	case KindFloat:
+		out.F64 = v.F64[from:to:to]
+	case KindString, KindNumeric, KindInterval, KindJsonb:
+		out.Str = v.Str[from:to:to]
+	default:
+		out.Bool = v.Bool[from:to:to]
+	}
 	return out
 }
 
@@ -373,21 +382,7 @@ func (v *Vector) Shared() Vector {
 func (b *Batch) Window(from, to int) *Batch {
 	out := &Batch{Cols: make([]Vector, len(b.Cols)), Weights: b.Weights[from:to:to]}
 	for c := range b.Cols {
-		v, w := &b.Cols[c], &out.Cols[c]
-		w.Kind = v.Kind
-		if v.Nulls != nil {
-			w.Nulls = v.Nulls[from:to:to]
-		}
-		switch v.Kind {
-		case KindInt:
-			w.I64 = v.I64[from:to:to]
-		case KindFloat:
-			w.F64 = v.F64[from:to:to]
-		case KindString, KindNumeric, KindInterval, KindJsonb:
-			w.Str = v.Str[from:to:to]
-		default:
-			w.Bool = v.Bool[from:to:to]
-		}
+		out.Cols[c] = b.Cols[c].window(from, to)
 	}
 	return out
 }
