@@ -235,6 +235,10 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 		s.idx, s.n = repeatByWeight(b.Len(), func(i int) int64 { return b.Weights[i] })
 	}
 	k := min(duckdb.GetDataChunkCapacity(), s.n-s.at)
+	if k == 0 {
+		return ch.SetSize(0)
+	}
+	raw, rawOK := newRawChunk(&ch)
 	for c, col := range s.cols {
 		if _, err := ch.GetVector(c); err != nil {
 			// DuckDB pushed the projection down and does not read this column (a read
@@ -246,6 +250,20 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 		if s.b != nil {
 			v.v = &s.b.Cols[c]
 		}
+		var bad error
+		parseInt := func(i int) int64 {
+			n, perr := strconv.ParseInt(v.str(i), 10, 64)
+			if perr != nil && bad == nil {
+				bad = fmt.Errorf("weir_batch: numeric column %s lent as an integer holds %q", col.Name, v.str(i))
+			}
+			return n
+		}
+		if rawOK && s.fillRaw(raw, c, col, k, v, parseInt) {
+			if bad != nil {
+				return bad
+			}
+			continue
+		}
 		var err error
 		switch col.Type {
 		case catalog.Numeric:
@@ -253,17 +271,7 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 				err = fillColumn(ch, c, k, s, v, v.str)
 				break
 			}
-			var bad error
-			err = fillColumn(ch, c, k, s, v, func(i int) int64 {
-				n, perr := strconv.ParseInt(v.str(i), 10, 64)
-				if perr != nil && bad == nil {
-					bad = fmt.Errorf("weir_batch: numeric column %s lent as an integer holds %q", col.Name, v.str(i))
-				}
-				return n
-			})
-			if err == nil {
-				err = bad
-			}
+			err = fillColumn(ch, c, k, s, v, parseInt)
 		case catalog.Int8:
 			err = fillColumn(ch, c, k, s, v, v.int)
 		case catalog.Int4:
@@ -283,12 +291,53 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 		default: // VARCHAR
 			err = fillColumn(ch, c, k, s, v, v.str)
 		}
+		if err == nil {
+			err = bad
+		}
 		if err != nil {
 			return err
 		}
 	}
 	s.at += k
 	return ch.SetSize(k)
+}
+
+// fillRaw writes column c of the next k rows straight into DuckDB's vector (rawchunk.go),
+// parseInt reading a numeric lent as an integer; false when the vector is not there or
+// not of the type written, and the caller takes the setters.
+func (s *chunkSource) fillRaw(raw rawChunk, c int, col catalog.Column, k int, v colValues, parseInt func(i int) int64) bool {
+	t := chunkTypes[col.Type].duck
+	if s.int(c) {
+		t = duckdb.TYPE_DECIMAL
+	}
+	vec, ok := raw.vector(c, t)
+	if !ok {
+		return false
+	}
+	switch t {
+	case duckdb.TYPE_DECIMAL:
+		fillRaw(vec, k, s, v, parseInt)
+	case duckdb.TYPE_BIGINT, duckdb.TYPE_TIMESTAMP, duckdb.TYPE_TIMESTAMP_TZ:
+		fillRaw(vec, k, s, v, v.int)
+	case duckdb.TYPE_INTEGER:
+		fillRaw(vec, k, s, v, func(i int) int32 { return int32(v.int(i)) })
+	case duckdb.TYPE_DATE:
+		fillRaw(vec, k, s, v, func(i int) int32 { return int32(v.int(i)) }) // days since the epoch
+	case duckdb.TYPE_SMALLINT:
+		fillRaw(vec, k, s, v, func(i int) int16 { return int16(v.int(i)) })
+	case duckdb.TYPE_DOUBLE:
+		fillRaw(vec, k, s, v, v.float)
+	case duckdb.TYPE_FLOAT:
+		fillRaw(vec, k, s, v, func(i int) float32 { return float32(v.float(i)) })
+	case duckdb.TYPE_BOOLEAN:
+		fillRaw(vec, k, s, v, v.bool)
+	case duckdb.TYPE_VARCHAR:
+		fillRawStrings(vec, k, s, v)
+	default:
+		return false
+	}
+	rawColumns.Add(1)
+	return true
 }
 
 // fillColumn writes column c of the next k rows, value(i) being row i's (not NULL).
@@ -317,6 +366,9 @@ type colValues struct {
 	rows []LentRow
 	c    int
 }
+
+// hasNulls reports whether some value may be NULL.
+func (cv colValues) hasNulls() bool { return cv.v == nil || cv.v.Nulls != nil }
 
 func (cv colValues) null(i int) bool {
 	if cv.v != nil {

@@ -1,0 +1,142 @@
+package viewstore
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2/mapping"
+)
+
+// weir_batch's values go straight into DuckDB's vectors. duckdb-go's setters take a
+// value at a time through a generic any-typed path (~57 ns a value, most of a lent read
+// of 100k rows); a vector of a fixed-width type is plain memory DuckDB hands out, and
+// writing it from Go costs a store per value. duckdb-go keeps DuckDB's chunk behind an
+// unexported field, so rawChunk reads it through a mirror of duckdb.DataChunk's
+// layout in the duckdb-go version go.mod pins. The mirror is used only while it matches
+// (its size, DuckDB's column count, each vector's type); otherwise FillChunk takes the
+// setters. TestRawChunk fails when an upgrade breaks the mirror.
+
+// duckDataChunk mirrors duckdb.DataChunk (duckdb-go v2.10506.0, data_chunk.go).
+type duckDataChunk struct {
+	chunk       mapping.DataChunk
+	columns     []struct{} // []vector: only its length is read
+	columnNames []string
+	size        int
+	projection  []int
+}
+
+// rawFill turns the direct writes on; tests turn it off to compare with the setters.
+var rawFill = unsafe.Sizeof(duckdb.DataChunk{}) == unsafe.Sizeof(duckDataChunk{})
+
+// rawColumns counts the column chunks written directly (for tests).
+var rawColumns atomic.Int64
+
+// rawChunk is DuckDB's output chunk behind a duckdb.DataChunk.
+type rawChunk struct {
+	m *duckDataChunk
+}
+
+// newRawChunk returns ch's DuckDB chunk, or ok false when the mirror does not hold.
+func newRawChunk(ch *duckdb.DataChunk) (rawChunk, bool) {
+	if !rawFill {
+		return rawChunk{}, false
+	}
+	m := (*duckDataChunk)(unsafe.Pointer(ch))
+	if m.chunk.Ptr == nil || int(mapping.DataChunkGetColumnCount(m.chunk)) != len(m.columns) {
+		return rawChunk{}, false
+	}
+	return rawChunk{m: m}, true
+}
+
+// vector returns the vector of column c of the table function's columns, when DuckDB
+// reads it and it is of type t; ok is false otherwise.
+func (r rawChunk) vector(c int, t duckdb.Type) (vec mapping.Vector, ok bool) {
+	j := c
+	if r.m.projection != nil {
+		if c >= len(r.m.projection) {
+			return vec, false
+		}
+		j = r.m.projection[c]
+	}
+	if j < 0 || j >= len(r.m.columns) {
+		return vec, false
+	}
+	vec = mapping.DataChunkGetVector(r.m.chunk, mapping.IdxT(j))
+	lt := mapping.VectorGetColumnType(vec)
+	got := mapping.GetTypeId(lt)
+	if got == duckdb.TYPE_DECIMAL && mapping.DecimalInternalType(lt) != duckdb.TYPE_BIGINT {
+		got = duckdb.TYPE_INVALID // DECIMAL(18,0) is held in 64 bits
+	}
+	mapping.DestroyLogicalType(&lt)
+	return vec, got == t
+}
+
+// fillRaw writes column c of the next k rows of s into vec, DuckDB's vector of type
+// elements T: value(i) for row i, or NULL.
+func fillRaw[T any](vec mapping.Vector, k int, s *chunkSource, v colValues, value func(i int) T) {
+	dst := unsafe.Slice((*T)(mapping.VectorGetData(vec)), k)
+	if s.idx == nil && !v.hasNulls() {
+		for r := range dst {
+			dst[r] = value(s.at + r)
+		}
+		return
+	}
+	var mask []uint64
+	for r := range dst {
+		i := s.at + r
+		if s.idx != nil {
+			i = s.idx[i]
+		}
+		if v.null(i) {
+			if mask == nil {
+				mask = validity(vec, k)
+			}
+			mask[r>>6] &^= 1 << (r & 63)
+			continue
+		}
+		dst[r] = value(i)
+	}
+}
+
+// validity returns vec's validity mask for k rows (a bit set per valid row).
+func validity(vec mapping.Vector, k int) []uint64 {
+	mapping.VectorEnsureValidityWritable(vec)
+	return unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
+}
+
+// stringInline is the longest string a DuckDB string_t holds inline: 4 bytes of
+// length, then the bytes, zero-padded to 12.
+const stringInline = 12
+
+// fillRawStrings writes column c of the next k rows of s into the VARCHAR vector vec.
+// Short strings are written inline into their string_t; longer ones, and any DuckDB
+// must check for UTF-8, are copied by DuckDB into the vector's heap.
+func fillRawStrings(vec mapping.Vector, k int, s *chunkSource, v colValues) {
+	dst := unsafe.Slice((*[16]byte)(mapping.VectorGetData(vec)), k)
+	var mask []uint64
+	for r := range dst {
+		i := s.at + r
+		if s.idx != nil {
+			i = s.idx[i]
+		}
+		if v.null(i) {
+			if mask == nil {
+				mask = validity(vec, k)
+			}
+			mask[r>>6] &^= 1 << (r & 63)
+			continue
+		}
+		str := v.str(i)
+		if len(str) > stringInline || !utf8.ValidString(str) {
+			mapping.VectorAssignStringElement(vec, mapping.IdxT(r), str)
+			continue
+		}
+		e := &dst[r]
+		*e = [16]byte{}
+		binary.LittleEndian.PutUint32(e[:4], uint32(len(str)))
+		copy(e[4:], str)
+	}
+}
