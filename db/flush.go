@@ -127,7 +127,7 @@ func (d *DB) flush(ctx context.Context) error {
 	if err := d.commit(tx, u.tick); err != nil {
 		return err
 	}
-	d.unflushed = &unflushed{}
+	d.unflushed = u.next()
 	d.flushed(u, start)
 	return nil
 }
@@ -163,7 +163,7 @@ func (d *DB) flushOutLocked(ctx context.Context) error {
 		d.mu.Unlock()
 		return err
 	}
-	d.unflushed = &unflushed{}
+	d.unflushed = u.next()
 	d.inflight = f
 	d.mu.Unlock()
 
