@@ -180,6 +180,7 @@ func (d *DB) copyFrom(ctx context.Context, st *planner.Copy, src io.Reader) (int
 				return applied, cv.failed(err, applied)
 			}
 			commit()
+			cur.b.Grow(CopyChunkRows) // the COPY goes on, most likely with another full chunk
 		}
 	}
 	if err := rd.Err(); err != nil {
