@@ -49,7 +49,9 @@ type Config struct {
 	TickInterval time.Duration
 	// FlushInterval is how long acknowledged writes may wait in the write-ahead log
 	// before they reach the view store (DefaultFlushInterval when 0; negative: every
-	// tick). Reads and DDL flush first, so they always see every acknowledged write.
+	// tick), or longer while flushes are slow: at least three times the last flush's
+	// duration, up to 5 s (flushDuty). Reads and DDL flush first, so they always see
+	// every acknowledged write.
 	// Without Dir there is no log and every tick is flushed.
 	FlushInterval time.Duration
 	// NoSync skips fsync in the write-ahead log (benchmarks of everything else only:
@@ -96,6 +98,7 @@ type DB struct {
 	memReads      atomic.Int64  // reads served from the views' rows in memory (memread.go)
 	flushNanos    atomic.Int64  // their total duration
 	flushMax      atomic.Int64  // the longest, in ns
+	lastFlush     time.Duration // the last one's (guarded by mu)
 	flushLoop     *clockLoop    // the background flusher (durable.go)
 	flushMu       sync.Mutex    // flushes without d.mu run one at a time (flush.go); taken before mu
 	ready         atomic.Bool   // recovery has finished

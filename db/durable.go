@@ -32,7 +32,8 @@ import (
 // ticks that were not yet flushed are never lost.
 
 // DefaultFlushInterval is how long acknowledged ticks may wait in memory (and in the
-// log) before they are written to the view store.
+// log) before they are written to the view store, unless flushes take longer than a
+// third of it (flushDuty).
 const DefaultFlushInterval = 200 * time.Millisecond
 
 // tickRecord is one logged tick: its sequence number and input.
@@ -393,8 +394,19 @@ func (d *DB) flushDue() bool {
 	case d.log == nil || d.flushInterval < 0:
 		return true
 	}
-	return d.unflushed.rows >= maxPendingRows || time.Since(d.unflushed.since) >= d.flushInterval
+	wait := max(d.flushInterval, min(flushDuty*d.lastFlush, maxFlushWait))
+	return d.unflushed.rows >= maxPendingRows || time.Since(d.unflushed.since) >= wait
 }
+
+// flushDuty: the background flusher waits at least flushDuty times the last flush's
+// duration (up to maxFlushWait) before the next, so that it takes at most about a
+// 1/(flushDuty+1) share of a core. A flush costs more than the keys it writes: each
+// view's changed keys are deleted through a join that scans the view's table, so a
+// rarer flush does the same work for more ticks.
+const (
+	flushDuty    = 3
+	maxFlushWait = 5 * time.Second
+)
 
 // flushForRead flushes pending ticks before a read, so that it sees every acknowledged
 // write. A failed flush is logged and the read goes on with the last flushed state

@@ -301,3 +301,24 @@ func TestReadAfterAck(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushDuty: the background flusher waits the flush interval, or three times the
+// last flush's duration when that is longer (up to 5 s), so that slow flushes take at
+// most about a quarter of a core and each covers more ticks.
+func TestFlushDuty(t *testing.T) {
+	d, _ := openDurable(t, t.TempDir(), 200*time.Millisecond)
+	defer d.Close()
+	for _, c := range []struct {
+		pending, last time.Duration
+		due           bool
+	}{
+		{100 * time.Millisecond, 10 * time.Millisecond, false},
+		{250 * time.Millisecond, 10 * time.Millisecond, true}, // the interval
+		{250 * time.Millisecond, 100 * time.Millisecond, false},
+		{310 * time.Millisecond, 100 * time.Millisecond, true}, // 3 × the last flush
+		{4 * time.Second, 2 * time.Second, false},
+		{5100 * time.Millisecond, 2 * time.Second, true}, // at most 5 s
+	} {
+		require.Equal(t, c.due, d.FlushDueAfter(c.pending, c.last), "pending %v, last flush %v", c.pending, c.last)
+	}
+}

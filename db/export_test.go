@@ -1,5 +1,7 @@
 package db
 
+import "time"
+
 // Crash stops d the way kill -9 would as far as Weir's data is concerned: the log and
 // the store are closed without flushing the acknowledged ticks they hold.
 func (d *DB) Crash() {
@@ -64,4 +66,15 @@ func (d *DB) ViewIndexed(name string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.views[name].rows.index != nil
+}
+
+// FlushDueAfter reports whether the background flusher would flush ticks pending for
+// pending, the last flush having taken last.
+func (d *DB) FlushDueAfter(pending, last time.Duration) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	was, wasLast := d.unflushed.since, d.lastFlush
+	defer func() { d.unflushed.since, d.lastFlush = was, wasLast }()
+	d.unflushed.since, d.lastFlush = time.Now().Add(-pending), last
+	return d.flushDue()
 }

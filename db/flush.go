@@ -95,6 +95,7 @@ func (d *DB) writeFlush(w storeWriter, u *unflushed) error {
 func (d *DB) flushed(u *unflushed, start time.Time) {
 	d.flushes.Add(1)
 	took := time.Since(start)
+	d.lastFlush = took
 	d.flushNanos.Add(int64(took))
 	if int64(took) > d.flushMax.Load() {
 		d.flushMax.Store(int64(took))
