@@ -25,10 +25,11 @@ func (s *sortedRows) len() int { return s.n }
 // search finds the position of the row (row, enc) in t's order: chunk c and index i
 // within it where it is or would be inserted, and whether it is there.
 func (s *sortedRows) search(t *rowOrder, row []delta.Value, enc string) (c, i int, found bool) {
+	pre := t.prefix(row)
 	// The first chunk whose last row is not before the row.
 	c, _ = slices.BinarySearchFunc(s.chunks, row, func(ch []topRow, row []delta.Value) int {
 		last := &ch[len(ch)-1]
-		return t.compare(last.vals, last.enc, row, enc)
+		return t.comparePre(last.pre, last.vals, last.enc, pre, row, enc)
 	})
 	if c == len(s.chunks) {
 		if c == 0 {
@@ -38,7 +39,7 @@ func (s *sortedRows) search(t *rowOrder, row []delta.Value, enc string) (c, i in
 		return c, len(s.chunks[c]), false // after every row
 	}
 	i, found = slices.BinarySearchFunc(s.chunks[c], row, func(r topRow, row []delta.Value) int {
-		return t.compare(r.vals, r.enc, row, enc)
+		return t.comparePre(r.pre, r.vals, r.enc, pre, row, enc)
 	})
 	return c, i, found
 }
@@ -48,7 +49,7 @@ func (s *sortedRows) search(t *rowOrder, row []delta.Value, enc string) (c, i in
 func (s *sortedRows) add(o *rowOrder, row []delta.Value, enc string, w int64) {
 	c, i, found := s.search(o, row, enc)
 	if !found {
-		s.insert(c, i, topRow{enc: enc, vals: slices.Clone(row), n: w})
+		s.insert(c, i, topRow{enc: enc, vals: slices.Clone(row), n: w, pre: o.prefix(row)})
 		return
 	}
 	if r := s.at(c, i); r.add(w) == 0 {

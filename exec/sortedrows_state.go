@@ -52,6 +52,9 @@ func (s *sortedRows) readState(r *delta.StateReader, o *rowOrder, in []delta.Kin
 		row.n = r.Varint()
 		*encBuf = appendRowEnc((*encBuf)[:0], row.vals)
 		row.enc = string(*encBuf)
+		if r.Err() == nil {
+			row.pre = o.prefix(row.vals)
+		}
 		if last := s.last(); r.Err() == nil &&
 			(row.n == 0 || (last != nil && o.compare(last.vals, last.enc, row.vals, row.enc) >= 0)) {
 			r.Failf("partition rows out of order")

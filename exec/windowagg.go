@@ -128,7 +128,7 @@ func NewWindowAgg(in []delta.Kind, partition []int, order []SortKey, frame Windo
 	w := &WindowAgg{
 		in:        slices.Clone(in),
 		partition: slices.Clone(partition),
-		rowOrder:  rowOrder{order: slices.Clone(order)},
+		rowOrder:  newRowOrder(in, order),
 		frame:     frame,
 		agg:       NewHashAggregate(in, nil, aggs),
 		parts:     make(map[string]*winPartition),
