@@ -2,6 +2,7 @@ package exec
 
 import (
 	"slices"
+	"unsafe"
 
 	"github.com/weirdb/weir/internal/delta"
 )
@@ -45,11 +46,13 @@ func (s *sortedRows) search(t *rowOrder, row []delta.Value, enc string) (c, i in
 }
 
 // add adds w copies of row (encoded enc) in o's order: a new row is inserted (a copy of
-// row), a row whose multiplicity reaches 0 removed.
-func (s *sortedRows) add(o *rowOrder, row []delta.Value, enc string, w int64) {
-	c, i, found := s.search(o, row, enc)
+// row and of enc), a row whose multiplicity reaches 0 removed. enc is the caller's
+// scratch: a change to a row the partition holds (most of them: an aggregate's new row
+// for a group retracts the old one) allocates nothing.
+func (s *sortedRows) add(o *rowOrder, row []delta.Value, enc []byte, w int64) {
+	c, i, found := s.search(o, row, unsafe.String(unsafe.SliceData(enc), len(enc)))
 	if !found {
-		s.insert(c, i, topRow{enc: enc, vals: slices.Clone(row), n: w, pre: o.prefix(row)})
+		s.insert(c, i, topRow{enc: string(enc), vals: slices.Clone(row), n: w, pre: o.prefix(row)})
 		return
 	}
 	if r := s.at(c, i); r.add(w) == 0 {

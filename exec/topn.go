@@ -294,8 +294,7 @@ func (t *TopN) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) e
 		}
 		t.row = b.Row(i, t.row)
 		t.encBuf = b.AppendKey(t.encBuf[:0], i)
-		enc := string(t.encBuf)
-		p.rows.add(&t.rowOrder, t.row, enc, w)
+		p.rows.add(&t.rowOrder, t.row, t.encBuf, w)
 	}
 	return nil
 }

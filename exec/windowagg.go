@@ -169,8 +169,7 @@ func (w *WindowAgg) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Bat
 		p, _ := partitionOf(w.parts, &w.dirty, w.keyBuf, newWinPartition)
 		w.row = b.Row(i, w.row)
 		w.encBuf = b.AppendKey(w.encBuf[:0], i)
-		enc := string(w.encBuf)
-		p.rows.add(&w.rowOrder, w.row, enc, wt)
+		p.rows.add(&w.rowOrder, w.row, w.encBuf, wt)
 	}
 	return nil
 }
