@@ -20,37 +20,7 @@ func TestTopNLargePartition(t *testing.T) {
 		{[]int{0}, []SortKey{desc(2)}, -1, 1500, RowNumber, false}, // every row past 1500
 	} {
 		rng := rand.New(rand.NewPCG(1, 2))
-		op := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
-		in, view := multiset{}, multiset{}
-		var live [][]delta.Value
-		for tick := range 40 {
-			b := delta.New(ints3)
-			for range 400 {
-				if len(live) > 0 && rng.IntN(3) == 0 {
-					k := rng.IntN(len(live))
-					b.AppendRow(live[k], -1)
-					in.add(live[k], -1)
-					live[k] = live[len(live)-1]
-					live = live[:len(live)-1]
-					continue
-				}
-				row := []delta.Value{delta.Int(rng.Int64N(2)), delta.Int(rng.Int64N(3000)), delta.Int(rng.Int64N(50))}
-				b.AppendRow(row, 1)
-				in.add(row, 1)
-				live = append(live, row)
-			}
-			b.Consolidate()
-			require.NoError(t, op.Push(t.Context(), 0, b, nil))
-			out := delta.New(op.OutKinds())
-			require.NoError(t, op.Advance(t.Context(), Tick{Seq: uint64(tick + 1)}, out))
-			view.apply(out)
-			require.Equal(t, oracleTopN(in, spec).lines(), view.lines(), "tick %d", tick+1)
-			if tick == 20 {
-				restored := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
-				require.NoError(t, LoadState(restored, op.AppendState(nil)))
-				op = restored
-			}
-		}
+		op := runTopN(t, spec, rng, 40, 400, func() delta.Value { return delta.Int(rng.Int64N(3000)) })
 		require.Greater(t, op.StateRows(), int64(3*maxChunkRows), "partitions must span several chunks")
 	}
 }
@@ -66,44 +36,55 @@ func TestTopNIntPrefix(t *testing.T) {
 	for _, key := range []SortKey{asc(1), desc(1), {Col: 1}, {Col: 1, NullsFirst: true}, {Col: 1, Desc: true}} {
 		spec := topNSpec{[]int{0}, []SortKey{key, asc(2)}, 20, 3, RowNumber, true}
 		rng := rand.New(rand.NewPCG(5, 6))
-		op := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
-		in, view := multiset{}, multiset{}
-		var live [][]delta.Value
-		for tick := range 30 {
-			b := delta.New(ints3)
-			for range 300 {
-				if len(live) > 0 && rng.IntN(3) == 0 {
-					k := rng.IntN(len(live))
-					b.AppendRow(live[k], -1)
-					in.add(live[k], -1)
-					live[k] = live[len(live)-1]
-					live = live[:len(live)-1]
-					continue
-				}
-				v := delta.Int(extremes[rng.IntN(len(extremes))])
-				switch rng.IntN(4) {
-				case 0:
-					v = delta.Null(delta.KindInt)
-				case 1:
-					v = delta.Int(rng.Int64() - rng.Int64())
-				}
-				row := []delta.Value{delta.Int(rng.Int64N(2)), v, delta.Int(rng.Int64N(1000))}
-				b.AppendRow(row, 1)
-				in.add(row, 1)
-				live = append(live, row)
+		op := runTopN(t, spec, rng, 30, 300, func() delta.Value {
+			switch rng.IntN(4) {
+			case 0:
+				return delta.Null(delta.KindInt)
+			case 1:
+				return delta.Int(rng.Int64() - rng.Int64())
 			}
-			b.Consolidate()
-			require.NoError(t, op.Push(t.Context(), 0, b, nil))
-			out := delta.New(op.OutKinds())
-			require.NoError(t, op.Advance(t.Context(), Tick{Seq: uint64(tick + 1)}, out))
-			view.apply(out)
-			require.Equal(t, oracleTopN(in, spec).lines(), view.lines(), "key %+v, tick %d", key, tick+1)
-			if tick == 15 {
-				restored := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
-				require.NoError(t, LoadState(restored, op.AppendState(nil)))
-				op = restored
-			}
-		}
+			return delta.Int(extremes[rng.IntN(len(extremes))])
+		})
 		require.Greater(t, op.StateRows(), int64(2*maxChunkRows), "partitions must span several chunks")
 	}
+}
+
+// runTopN drives a TopN of spec over ticks of random changes to rows (one of two
+// partitions, sortKey(), a number below 1000), a third of them retractions of live rows,
+// checking its output against oracleTopN after every tick; half-way it is replaced by a
+// TopN restored from its checkpointed state. It returns the last TopN.
+func runTopN(t *testing.T, spec topNSpec, rng *rand.Rand, ticks, perTick int, sortKey func() delta.Value) *TopN {
+	t.Helper()
+	op := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
+	in, view := multiset{}, multiset{}
+	var live [][]delta.Value
+	for tick := range ticks {
+		b := delta.New(ints3)
+		for range perTick {
+			if len(live) > 0 && rng.IntN(3) == 0 {
+				k := rng.IntN(len(live))
+				b.AppendRow(live[k], -1)
+				in.add(live[k], -1)
+				live[k] = live[len(live)-1]
+				live = live[:len(live)-1]
+				continue
+			}
+			row := []delta.Value{delta.Int(rng.Int64N(2)), sortKey(), delta.Int(rng.Int64N(1000))}
+			b.AppendRow(row, 1)
+			in.add(row, 1)
+			live = append(live, row)
+		}
+		b.Consolidate()
+		require.NoError(t, op.Push(t.Context(), 0, b, nil))
+		out := delta.New(op.OutKinds())
+		require.NoError(t, op.Advance(t.Context(), Tick{Seq: uint64(tick + 1)}, out))
+		view.apply(out)
+		require.Equal(t, oracleTopN(in, spec).lines(), view.lines(), "order %+v, tick %d", spec.order, tick+1)
+		if tick == ticks/2 {
+			restored := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
+			require.NoError(t, LoadState(restored, op.AppendState(nil)))
+			op = restored
+		}
+	}
+	return op
 }

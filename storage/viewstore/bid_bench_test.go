@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,18 +12,22 @@ import (
 	"github.com/weirdb/weir/storage/viewstore"
 )
 
-// randText is n letters and spaces, as Nexmark's generator pads records.
+// randText returns n random lowercase letters (as Nexmark's generator pads records): a
+// window of a random text, which compresses as little as the generator's.
 func randText(r *rand.Rand, n int) string {
-	var b strings.Builder
-	for ; n > 0; n-- {
-		if r.IntN(13) == 0 {
-			b.WriteByte(' ')
-		} else {
-			b.WriteByte(byte('a' + r.IntN(26)))
+	const pool = 1 << 16
+	if letters == "" {
+		b := make([]byte, pool)
+		for i := range b {
+			b[i] = byte('a' + r.IntN(26))
 		}
+		letters = string(b)
 	}
-	return b.String()
+	at := r.IntN(pool - n)
+	return letters[at : at+n]
 }
+
+var letters string
 
 // BenchmarkBidInsert is the flush of Nexmark's bid source: rows of three bigints, a
 // timestamptz and three texts (about 100 bytes in all) inserted into DuckDB, 30k or

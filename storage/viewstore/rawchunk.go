@@ -84,27 +84,29 @@ func fillRaw[T any](vec mapping.Vector, k int, s *chunkSource, v colValues, valu
 		}
 		return
 	}
+	eachRow(vec, k, s, v, func(r, i int) { dst[r] = value(i) })
+}
+
+// eachRow calls set(r, i) for each of the next k rows of s whose value in v is not NULL,
+// r being its position in the chunk and i its row, and marks the NULL ones invalid in
+// vec's validity mask (a bit set per valid row).
+func eachRow(vec mapping.Vector, k int, s *chunkSource, v colValues, set func(r, i int)) {
 	var mask []uint64
-	for r := range dst {
+	for r := range k {
 		i := s.at + r
 		if s.idx != nil {
 			i = s.idx[i]
 		}
-		if v.null(i) {
-			if mask == nil {
-				mask = validity(vec, k)
-			}
-			mask[r>>6] &^= 1 << (r & 63)
+		if !v.null(i) {
+			set(r, i)
 			continue
 		}
-		dst[r] = value(i)
+		if mask == nil {
+			mapping.VectorEnsureValidityWritable(vec)
+			mask = unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
+		}
+		mask[r>>6] &^= 1 << (r & 63)
 	}
-}
-
-// validity returns vec's validity mask for k rows (a bit set per valid row).
-func validity(vec mapping.Vector, k int) []uint64 {
-	mapping.VectorEnsureValidityWritable(vec)
-	return unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
 }
 
 // stringInline is the longest string a DuckDB string_t holds inline: 4 bytes of
@@ -116,27 +118,15 @@ const stringInline = 12
 // must check for UTF-8, are copied by DuckDB into the vector's heap.
 func fillRawStrings(vec mapping.Vector, k int, s *chunkSource, v colValues) {
 	dst := unsafe.Slice((*[16]byte)(mapping.VectorGetData(vec)), k)
-	var mask []uint64
-	for r := range dst {
-		i := s.at + r
-		if s.idx != nil {
-			i = s.idx[i]
-		}
-		if v.null(i) {
-			if mask == nil {
-				mask = validity(vec, k)
-			}
-			mask[r>>6] &^= 1 << (r & 63)
-			continue
-		}
+	eachRow(vec, k, s, v, func(r, i int) {
 		str := v.str(i)
 		if len(str) > stringInline || !utf8.ValidString(str) {
 			mapping.VectorAssignStringElement(vec, mapping.IdxT(r), str)
-			continue
+			return
 		}
 		e := &dst[r]
 		*e = [16]byte{}
 		binary.LittleEndian.PutUint32(e[:4], uint32(len(str)))
 		copy(e[4:], str)
-	}
+	})
 }

@@ -248,13 +248,18 @@ func TestInsertWeights(t *testing.T) {
 // chunk at a time through weir_batch) does exactly what small ones (through the
 // Appender) do: every type, NULLs, weights, more rows than a chunk, and a DECIMAL
 // column, which always takes the Appender.
-func TestInsertManyRows(t *testing.T) {
-	s := open(t, "")
-	cols := []catalog.Column{{Name: "i", Type: catalog.Int8}, {Name: "tz", Type: catalog.Timestamptz},
+// chunkColumns is a column of each type weir_batch writes.
+func chunkColumns() []catalog.Column {
+	return []catalog.Column{{Name: "i", Type: catalog.Int8}, {Name: "tz", Type: catalog.Timestamptz},
 		{Name: "ts", Type: catalog.Timestamp}, {Name: "s", Type: catalog.Text}, {Name: "f", Type: catalog.Float8},
 		{Name: "b", Type: catalog.Bool}, {Name: "i2", Type: catalog.Int2}, {Name: "i4", Type: catalog.Int4},
 		{Name: "d", Type: catalog.Date}, {Name: "vc", Type: catalog.Varchar}, {Name: "n", Type: catalog.Numeric},
 		{Name: "j", Type: catalog.Jsonb}, {Name: "f4", Type: catalog.Float4}}
+}
+
+func TestInsertManyRows(t *testing.T) {
+	s := open(t, "")
+	cols := chunkColumns()
 	row := func(i int) []delta.Value {
 		r := []delta.Value{I(int64(i) - 2500), I(1_780_000_000_000_000 + int64(i)*1_001), I(-int64(i) * 7_000_001),
 			S(fmt.Sprintf("row %d é", i)), delta.Float(float64(i) / 3), delta.Bool(i%2 == 0), I(int64(i%300) - 150),
