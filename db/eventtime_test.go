@@ -235,6 +235,13 @@ func TestLateEvents(t *testing.T) {
 	require.Equal(t, want["tumble"], weirRows(t, s, "SELECT * FROM tumble2"))
 }
 
+// scoredSQL sums two windowed counts of c through a UNION ALL, as room_score_5m does.
+const scoredSQL = `SELECT room, window_start, sum(n)::bigint AS score FROM (
+	SELECT room, window_start, count(*) AS n FROM HOP(c, ts, INTERVAL '10 seconds', INTERVAL '1 minute') GROUP BY room, window_start
+	UNION ALL
+	SELECT room, window_start, 2 * count(*) AS n FROM HOP(c, ts, INTERVAL '10 seconds', INTERVAL '1 minute') GROUP BY room, window_start) u
+	GROUP BY room, window_start`
+
 func TestEventTimeStateStaysBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("30 minutes of event time")
@@ -251,6 +258,12 @@ func TestEventTimeStateStaysBounded(t *testing.T) {
 		`CREATE MATERIALIZED VIEW top_rooms AS SELECT room, window_start, n FROM (
 		   SELECT room, window_start, n, row_number() OVER (PARTITION BY window_start ORDER BY n DESC, room) AS rn
 		   FROM (SELECT room, window_start, count(*) AS n FROM HOP(c, ts, INTERVAL '10 seconds', INTERVAL '1 minute') GROUP BY room, window_start) x) y
+		 WHERE rn <= 3`,
+		// As the live-room pack's room_score_5m and trending_rooms: an aggregate over a
+		// UNION ALL of windowed aggregates, and a top-N per window over the same.
+		`CREATE MATERIALIZED VIEW scored AS ` + scoredSQL,
+		`CREATE MATERIALIZED VIEW top_scored AS SELECT window_start, room, score FROM (
+		   SELECT window_start, room, score, row_number() OVER (PARTITION BY window_start ORDER BY score DESC, room) AS rn FROM (` + scoredSQL + `) s) y
 		 WHERE rn <= 3`,
 	} {
 		weirExec(t, s, q)
@@ -280,4 +293,7 @@ func TestEventTimeStateStaysBounded(t *testing.T) {
 		require.InDelta(t, samples[0], n, float64(samples[0])/5, "state must stay flat, not grow with events: %v", samples)
 	}
 	require.Equal(t, []string{"300"}, weirRows(t, s, "SELECT count(*) FROM per_minute"), "the output keeps every window")
+	// Every event is in 6 windows, counted once and twice: 36,000 events score 648,000.
+	require.Equal(t, []string{"1850|648000"}, weirRows(t, s, "SELECT count(*), sum(score) FROM scored"), "the output keeps every window")
+	require.Equal(t, []string{"555"}, weirRows(t, s, "SELECT count(*) FROM top_scored"))
 }

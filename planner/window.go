@@ -23,8 +23,8 @@ import (
 // can arrive any more. The window_start / window_end columns of a TUMBLE or HOP over a
 // source with a WATERMARK are final: late rows are dropped from closed windows (exec
 // WindowAssign). Finality survives filters, projections of the column, grouping by it,
-// top-N partitioned by it, and inner joins that equate it with a final column of the
-// other side. Aggregates forget the state of groups whose window closed, and EMIT ON
+// top-N partitioned by it, inner joins that equate it with a final column of the other
+// side, and UNION ALL of inputs in which it is final. Aggregates forget the state of groups whose window closed, and EMIT ON
 // WINDOW CLOSE needs a final column to know when a row is done.
 
 // bindWatermark resolves CREATE SOURCE's `WATERMARK FOR col AS col - INTERVAL '…'`.
@@ -310,6 +310,33 @@ func finalCols(n plan.Node) []*exec.Expiry {
 		in := finalCols(x.Input)
 		for _, p := range x.Partition {
 			out[p] = at(in[p], p)
+		}
+	case *plan.Union:
+		// A value closes when every input has closed it: at the latest offset, under the
+		// watermark of all their sources (room_score_5m: the three streams' HOP counts).
+		ins := make([][]*exec.Expiry, len(x.Inputs))
+		for i, in := range x.Inputs {
+			ins[i] = finalCols(in)
+		}
+		for c := range out {
+			var m *exec.Expiry
+			for _, in := range ins {
+				e := in[c]
+				if e == nil {
+					m = nil
+					break
+				}
+				if m == nil {
+					m = &exec.Expiry{Offset: e.Offset}
+				}
+				m.Offset = max(m.Offset, e.Offset)
+				m.Sources = append(m.Sources, e.Sources...)
+			}
+			if m != nil {
+				slices.Sort(m.Sources)
+				m.Sources = slices.Compact(m.Sources)
+				out[c] = at(m, c)
+			}
 		}
 	case *plan.Join:
 		if x.Kind != exec.JoinInner {

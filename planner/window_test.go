@@ -117,6 +117,13 @@ func TestWindowExpiry(t *testing.T) {
 		{"a source without a watermark", "SELECT window_start, count(*) FROM TUMBLE(plain, ts, INTERVAL '1 minute') GROUP BY window_start", nil, 0},
 		{"a join with a table can change closed windows", "SELECT r.category, w.window_start, count(*) FROM TUMBLE(c, ts, INTERVAL '1 minute') w JOIN rooms r ON r.room = w.room GROUP BY r.category, w.window_start", nil, 0},
 		{"a join not on the window", "SELECT a.window_start, count(*) FROM TUMBLE(c, ts, INTERVAL '1 minute') a JOIN TUMBLE(l, ts, INTERVAL '1 minute') b ON a.room = b.room GROUP BY a.window_start", nil, 0},
+		{"UNION ALL of windows closed in every input closes them under all their watermarks",
+			"SELECT room, window_start, sum(n) FROM (SELECT room, window_start, count(*) AS n FROM HOP(c, ts, INTERVAL '10 seconds', INTERVAL '1 minute') GROUP BY room, window_start " +
+				"UNION ALL SELECT room, window_start, count(*) AS n FROM HOP(l, ts, INTERVAL '10 seconds', INTERVAL '1 minute') GROUP BY room, window_start) u GROUP BY room, window_start",
+			[]string{"c", "l"}, 60_000_000},
+		{"UNION ALL with an input whose window is not final",
+			"SELECT window_start, count(*) FROM (SELECT window_start FROM TUMBLE(c, ts, INTERVAL '1 minute') UNION ALL SELECT ts FROM c) u GROUP BY window_start",
+			nil, 0},
 		{"an expression of the window", "SELECT date_trunc('hour', window_start) AS w, count(*) FROM TUMBLE(c, ts, INTERVAL '1 minute') GROUP BY 1", nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
