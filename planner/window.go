@@ -319,24 +319,11 @@ func finalCols(n plan.Node) []*exec.Expiry {
 			ins[i] = finalCols(in)
 		}
 		for c := range out {
-			var m *exec.Expiry
-			for _, in := range ins {
-				e := in[c]
-				if e == nil {
-					m = nil
-					break
-				}
-				if m == nil {
-					m = &exec.Expiry{Offset: e.Offset}
-				}
-				m.Offset = max(m.Offset, e.Offset)
-				m.Sources = append(m.Sources, e.Sources...)
+			m := ins[0][c]
+			for _, in := range ins[1:] {
+				m = bothClosed(m, in[c])
 			}
-			if m != nil {
-				slices.Sort(m.Sources)
-				m.Sources = slices.Compact(m.Sources)
-				out[c] = at(m, c)
-			}
+			out[c] = at(m, c)
 		}
 	case *plan.Join:
 		if x.Kind != exec.JoinInner {
@@ -345,20 +332,26 @@ func finalCols(n plan.Node) []*exec.Expiry {
 		l, r := finalCols(x.Left), finalCols(x.Right)
 		nl := len(l)
 		for i := range x.LeftKeys {
-			le, re := l[x.LeftKeys[i]], r[x.RightKeys[i]]
-			if le == nil || re == nil {
-				continue
-			}
 			// Equal values close when both sides have closed them.
-			m := exec.Expiry{Offset: max(le.Offset, re.Offset)}
-			m.Sources = append(slices.Clone(le.Sources), re.Sources...)
-			slices.Sort(m.Sources)
-			m.Sources = slices.Compact(m.Sources)
-			out[x.LeftKeys[i]] = at(&m, x.LeftKeys[i])
-			out[nl+x.RightKeys[i]] = at(&m, nl+x.RightKeys[i])
+			m := bothClosed(l[x.LeftKeys[i]], r[x.RightKeys[i]])
+			out[x.LeftKeys[i]] = at(m, x.LeftKeys[i])
+			out[nl+x.RightKeys[i]] = at(m, nl+x.RightKeys[i])
 		}
 	}
 	return out
+}
+
+// bothClosed is when a value closed by a and by b is closed by both: at the later offset,
+// under the watermark of all their sources; nil when either never closes it.
+func bothClosed(a, b *exec.Expiry) *exec.Expiry {
+	if a == nil || b == nil {
+		return nil
+	}
+	m := &exec.Expiry{Offset: max(a.Offset, b.Offset)}
+	m.Sources = append(slices.Clone(a.Sources), b.Sources...)
+	slices.Sort(m.Sources)
+	m.Sources = slices.Compact(m.Sources)
+	return m
 }
 
 // setExpiries lets every aggregate grouped by a final column, and every top-N
