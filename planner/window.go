@@ -24,8 +24,9 @@ import (
 // source with a WATERMARK are final: late rows are dropped from closed windows (exec
 // WindowAssign). Finality survives filters, projections of the column, grouping by it,
 // top-N partitioned by it, inner joins that equate it with a final column of the other
-// side, and UNION ALL of inputs in which it is final. Aggregates forget the state of groups whose window closed, and EMIT ON
-// WINDOW CLOSE needs a final column to know when a row is done.
+// side, and UNION ALL of inputs in which it is final. Aggregates forget the state of
+// groups whose window closed, and EMIT ON WINDOW CLOSE needs a final column to know when
+// a row is done.
 
 // bindWatermark resolves CREATE SOURCE's `WATERMARK FOR col AS col - INTERVAL '…'`.
 func (b *binder) bindWatermark(rel *catalog.Relation, wm *watermarkClause) {

@@ -238,7 +238,7 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 	if k == 0 {
 		return ch.SetSize(0)
 	}
-	raw, rawOK := newRawChunk(&ch)
+	raw := rawChunk(&ch)
 	for c, col := range s.cols {
 		if _, err := ch.GetVector(c); err != nil {
 			// DuckDB pushed the projection down and does not read this column (a read
@@ -251,14 +251,17 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 			v.v = &s.b.Cols[c]
 		}
 		var bad error
-		parseInt := func(i int) int64 {
-			n, perr := strconv.ParseInt(v.str(i), 10, 64)
-			if perr != nil && bad == nil {
-				bad = fmt.Errorf("weir_batch: numeric column %s lent as an integer holds %q", col.Name, v.str(i))
+		var parseInt func(i int) int64 // a numeric lent as an integer
+		if s.int(c) {
+			parseInt = func(i int) int64 {
+				n, perr := strconv.ParseInt(v.str(i), 10, 64)
+				if perr != nil && bad == nil {
+					bad = fmt.Errorf("weir_batch: numeric column %s lent as an integer holds %q", col.Name, v.str(i))
+				}
+				return n
 			}
-			return n
 		}
-		if rawOK && s.fillRaw(raw, c, col, k, v, parseInt) {
+		if raw != nil && s.fillRaw(raw, c, col, k, v, parseInt) {
 			if bad != nil {
 				return bad
 			}
@@ -303,9 +306,9 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 }
 
 // fillRaw writes column c of the next k rows straight into DuckDB's vector (rawchunk.go),
-// parseInt reading a numeric lent as an integer; false when the vector is not there or
-// not of the type written, and the caller takes the setters.
-func (s *chunkSource) fillRaw(raw rawChunk, c int, col catalog.Column, k int, v colValues, parseInt func(i int) int64) bool {
+// parseInt reading a numeric lent as an integer (nil for other columns); false when the
+// vector is not there or not of the type written, and the caller takes the setters.
+func (s *chunkSource) fillRaw(raw *duckDataChunk, c int, col catalog.Column, k int, v colValues, parseInt func(i int) int64) bool {
 	t := chunkTypes[col.Type].duck
 	if s.int(c) {
 		t = duckdb.TYPE_DECIMAL
@@ -316,21 +319,21 @@ func (s *chunkSource) fillRaw(raw rawChunk, c int, col catalog.Column, k int, v 
 	}
 	switch t {
 	case duckdb.TYPE_DECIMAL:
-		fillRaw(vec, k, s, v, parseInt)
+		fillFixed(vec, k, s, v, parseInt)
 	case duckdb.TYPE_BIGINT, duckdb.TYPE_TIMESTAMP, duckdb.TYPE_TIMESTAMP_TZ:
-		fillRaw(vec, k, s, v, v.int)
+		fillFixed(vec, k, s, v, v.int)
 	case duckdb.TYPE_INTEGER:
-		fillRaw(vec, k, s, v, func(i int) int32 { return int32(v.int(i)) })
+		fillFixed(vec, k, s, v, func(i int) int32 { return int32(v.int(i)) })
 	case duckdb.TYPE_DATE:
-		fillRaw(vec, k, s, v, func(i int) int32 { return int32(v.int(i)) }) // days since the epoch
+		fillFixed(vec, k, s, v, func(i int) int32 { return int32(v.int(i)) }) // days since the epoch
 	case duckdb.TYPE_SMALLINT:
-		fillRaw(vec, k, s, v, func(i int) int16 { return int16(v.int(i)) })
+		fillFixed(vec, k, s, v, func(i int) int16 { return int16(v.int(i)) })
 	case duckdb.TYPE_DOUBLE:
-		fillRaw(vec, k, s, v, v.float)
+		fillFixed(vec, k, s, v, v.float)
 	case duckdb.TYPE_FLOAT:
-		fillRaw(vec, k, s, v, func(i int) float32 { return float32(v.float(i)) })
+		fillFixed(vec, k, s, v, func(i int) float32 { return float32(v.float(i)) })
 	case duckdb.TYPE_BOOLEAN:
-		fillRaw(vec, k, s, v, v.bool)
+		fillFixed(vec, k, s, v, v.bool)
 	case duckdb.TYPE_VARCHAR:
 		fillRawStrings(vec, k, s, v)
 	default:

@@ -34,37 +34,33 @@ var rawFill = unsafe.Sizeof(duckdb.DataChunk{}) == unsafe.Sizeof(duckDataChunk{}
 // rawColumns counts the column chunks written directly (for tests).
 var rawColumns atomic.Int64
 
-// rawChunk is DuckDB's output chunk behind a duckdb.DataChunk.
-type rawChunk struct {
-	m *duckDataChunk
-}
-
-// newRawChunk returns ch's DuckDB chunk, or ok false when the mirror does not hold.
-func newRawChunk(ch *duckdb.DataChunk) (rawChunk, bool) {
+// rawChunk returns the mirror of ch, through which DuckDB's own chunk is reached, or nil
+// when the mirror does not hold.
+func rawChunk(ch *duckdb.DataChunk) *duckDataChunk {
 	if !rawFill {
-		return rawChunk{}, false
+		return nil
 	}
 	m := (*duckDataChunk)(unsafe.Pointer(ch))
 	if m.chunk.Ptr == nil || int(mapping.DataChunkGetColumnCount(m.chunk)) != len(m.columns) {
-		return rawChunk{}, false
+		return nil
 	}
-	return rawChunk{m: m}, true
+	return m
 }
 
 // vector returns the vector of column c of the table function's columns, when DuckDB
 // reads it and it is of type t; ok is false otherwise.
-func (r rawChunk) vector(c int, t duckdb.Type) (vec mapping.Vector, ok bool) {
+func (m *duckDataChunk) vector(c int, t duckdb.Type) (vec mapping.Vector, ok bool) {
 	j := c
-	if r.m.projection != nil {
-		if c >= len(r.m.projection) {
+	if m.projection != nil {
+		if c >= len(m.projection) {
 			return vec, false
 		}
-		j = r.m.projection[c]
+		j = m.projection[c]
 	}
-	if j < 0 || j >= len(r.m.columns) {
+	if j < 0 || j >= len(m.columns) {
 		return vec, false
 	}
-	vec = mapping.DataChunkGetVector(r.m.chunk, mapping.IdxT(j))
+	vec = mapping.DataChunkGetVector(m.chunk, mapping.IdxT(j))
 	lt := mapping.VectorGetColumnType(vec)
 	got := mapping.GetTypeId(lt)
 	if got == duckdb.TYPE_DECIMAL && mapping.DecimalInternalType(lt) != duckdb.TYPE_BIGINT {
@@ -74,9 +70,9 @@ func (r rawChunk) vector(c int, t duckdb.Type) (vec mapping.Vector, ok bool) {
 	return vec, got == t
 }
 
-// fillRaw writes column c of the next k rows of s into vec, DuckDB's vector of type
+// fillFixed writes column c of the next k rows of s into vec, DuckDB's vector of type
 // elements T: value(i) for row i, or NULL.
-func fillRaw[T any](vec mapping.Vector, k int, s *chunkSource, v colValues, value func(i int) T) {
+func fillFixed[T any](vec mapping.Vector, k int, s *chunkSource, v colValues, value func(i int) T) {
 	dst := unsafe.Slice((*T)(mapping.VectorGetData(vec)), k)
 	if s.idx == nil && !v.hasNulls() {
 		for r := range dst {
