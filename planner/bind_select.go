@@ -275,7 +275,7 @@ func (b *binder) fromItem(n *pg_query.Node) fromItem {
 				b.unsupported(rv.Location, "column aliases in FROM")
 			}
 		}
-		return fromItem{node: &plan.Scan{Rel: rel, Alias: alias}, sc: newRelScope(rel, alias)}
+		return fromItem{node: &plan.Scan{Rel: rel, Alias: alias, Final: b.viewFinality(rel)}, sc: newRelScope(rel, alias)}
 	case *pg_query.Node_JoinExpr:
 		j := v.JoinExpr
 		kind := exec.JoinInner

@@ -24,9 +24,9 @@ import (
 // source with a WATERMARK are final: late rows are dropped from closed windows (exec
 // WindowAssign). Finality survives filters, projections of the column, grouping by it,
 // top-N partitioned by it, inner joins that equate it with a final column of the other
-// side, and UNION ALL of inputs in which it is final. Aggregates forget the state of
-// groups whose window closed, and EMIT ON WINDOW CLOSE needs a final column to know when
-// a row is done.
+// side, UNION ALL of inputs in which it is final, and reading the view that computes it.
+// Aggregates and top-Ns forget the state of groups whose window closed, and EMIT ON
+// WINDOW CLOSE needs a final column to know when a row is done.
 
 // bindWatermark resolves CREATE SOURCE's `WATERMARK FOR col AS col - INTERVAL '…'`.
 func (b *binder) bindWatermark(rel *catalog.Relation, wm *watermarkClause) {
@@ -277,6 +277,8 @@ func finalCols(n plan.Node) []*exec.Expiry {
 		return &c
 	}
 	switch x := n.(type) {
+	case *plan.Scan:
+		copy(out, x.Final)
 	case *plan.WindowScan:
 		if x.Watermarked() {
 			k := len(x.Rel.Columns)
@@ -353,6 +355,29 @@ func bothClosed(a, b *exec.Expiry) *exec.Expiry {
 	slices.Sort(m.Sources)
 	m.Sources = slices.Compact(m.Sources)
 	return m
+}
+
+// viewFinality is how the columns of rel, a view read by the continuous query being
+// bound, close: those of its own plan. A view over a view reads the other view's output
+// node in the same dataflow and tick (db's graph), so finality carries over as through
+// any other operator. Nil for other relations, and when the view no longer plans.
+func (b *binder) viewFinality(rel *catalog.Relation) []*exec.Expiry {
+	if !b.inView || rel.Kind != catalog.View {
+		return nil
+	}
+	st, err := New(b.cat).Plan(rel.SQL, nil)
+	if err != nil {
+		return nil
+	}
+	cv, ok := st.(*CreateView)
+	if !ok {
+		return nil
+	}
+	final := finalCols(cv.Plan)
+	if len(final) != len(rel.Columns) {
+		return nil
+	}
+	return final
 }
 
 // setExpiries lets every aggregate grouped by a final column, and every top-N

@@ -31,6 +31,9 @@ type Node interface {
 type Scan struct {
 	Rel   *catalog.Relation
 	Alias string
+	// Final is, for a view read by a continuous query, how each of the view's columns
+	// closes under the watermarks (nil entries: never); nil for other relations.
+	Final []*exec.Expiry
 }
 
 func (s *Scan) Schema() []Column {
