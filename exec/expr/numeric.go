@@ -22,22 +22,6 @@ func NumericValue(d decimal.Decimal) delta.Value { return delta.Numeric(d.String
 // always parses.
 func DecimalOf(v delta.Value) decimal.Decimal { return decimal.MustParse(v.S) }
 
-// plainInt reads a numeric's canonical text that is an integer of at most 18 digits (a
-// sum of bigints, say) without parsing a decimal; ok is false for anything else.
-func plainInt(s string) (int64, bool) {
-	digits := strings.TrimPrefix(s, "-")
-	if len(digits) == 0 || len(digits) > 18 {
-		return 0, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
-}
-
 func numericArith(op Op, a, b delta.Value) (delta.Value, error) {
 	if x, ok := parseSmall(a.S); ok {
 		if y, ok := parseSmall(b.S); ok {
@@ -86,7 +70,7 @@ func convertNumeric(v delta.Value, from, to catalog.Type) (delta.Value, error) {
 		}
 		return NumericValue(d), nil
 	case from == catalog.Numeric && to.IsInteger():
-		n, ok := plainInt(v.S)
+		n, ok := delta.NumericInt(v.S)
 		if !ok {
 			n, ok = DecimalOf(v).Int64()
 		}

@@ -93,7 +93,7 @@ func TestNumericFunctions(t *testing.T) {
 }
 
 // BenchmarkNumericToBigint casts a bigint sum's numeric text back to bigint (the pack's
-// sum(score)::bigint): integral text takes plainInt, text with a fraction the decimal
+// sum(score)::bigint): integral text takes delta.NumericInt, text with a fraction the decimal
 // parse it took before.
 func BenchmarkNumericToBigint(b *testing.B) {
 	for _, s := range []string{"1234567", "1234567.0"} {

@@ -1,6 +1,9 @@
 package delta_test
 
 import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -56,4 +59,34 @@ func TestNumericVectorAndConsolidate(t *testing.T) {
 	require.Equal(t, 1, b.Len())
 	require.True(t, b.Cols[0].Get(0).Null)
 	require.Equal(t, "numeric", delta.KindNumeric.String())
+}
+
+// TestNumericInt compares NumericInt with strconv on edge values and random integers of
+// every length: it must agree wherever it accepts, and accept every integer text of at
+// most 18 digits.
+func TestNumericInt(t *testing.T) {
+	cases := []string{"0", "-0", "7", "-7", "999999999999999999", "-999999999999999999",
+		"1000000000000000000", "9223372036854775807", "-9223372036854775808", "", "-", "+1", "1.5", "1e3", "12a", " 1", "NaN", "--1", "1-"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		digits := 1 + rng.IntN(20)
+		s := strconv.FormatUint(rng.Uint64(), 10)
+		if len(s) > digits {
+			s = s[:digits]
+		}
+		if rng.IntN(2) == 0 {
+			s = "-" + s
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		got, ok := delta.NumericInt(s)
+		want, err := strconv.ParseInt(s, 10, 64)
+		digits := strings.TrimPrefix(s, "-")
+		short := len(digits) > 0 && len(digits) <= 18 && !strings.HasPrefix(s, "+") && err == nil
+		require.Equal(t, short, ok, "%q", s)
+		if ok {
+			require.Equal(t, want, got, "%q", s)
+		}
+	}
 }

@@ -254,9 +254,13 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 		var parseInt func(i int) int64 // a numeric lent as an integer
 		if s.int(c) {
 			parseInt = func(i int) int64 {
-				n, perr := strconv.ParseInt(v.str(i), 10, 64)
-				if perr != nil && bad == nil {
-					bad = fmt.Errorf("weir_batch: numeric column %s lent as an integer holds %q", col.Name, v.str(i))
+				text := v.str(i)
+				if n, ok := delta.NumericInt(text); ok {
+					return n
+				}
+				n, err := strconv.ParseInt(text, 10, 64) // 19 digits still fit
+				if err != nil && bad == nil {
+					bad = fmt.Errorf("weir_batch: numeric column %s lent as an integer holds %q", col.Name, text)
 				}
 				return n
 			}
