@@ -2,6 +2,8 @@ package db
 
 import (
 	"encoding/binary"
+	"hash/maphash"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +59,20 @@ type bag struct {
 	chunks    []*delta.Batch
 	tail      *delta.Batch
 	chunkRows int // rows in chunks
+
+	// parts, when set, split an indexed bag by its keys' hash (partOf): each part is a
+	// bag of its own holding the keys that hash to it, so that a large tick's changes
+	// are folded into the parts on several cores at once (applyOuts). The bag itself
+	// then holds no rows and no index; it hands every key to its part.
+	parts []*bag
 }
+
+// bagParts is how many parts a view's indexed bag is split into (newBags): one per
+// core, up to 8. With one core, bags are whole.
+var bagParts = min(runtime.GOMAXPROCS(0), 8)
+
+// partSeed seeds the hash of keys that are not one non-NULL integer.
+var partSeed = maphash.MakeSeed()
 
 // Chunks of an unindexed bag: a tick's batch of at least keepBatchRows rows is kept as
 // a chunk of its own, smaller ones are appended to a tail of up to tailRows (variables
@@ -119,6 +134,35 @@ func newBag(kinds []delta.Kind, key []int) *bag {
 	return g
 }
 
+// newPartedBag returns an empty bag split into n parts (see bag.parts).
+func newPartedBag(kinds []delta.Kind, key []int, n int) *bag {
+	g := &bag{kinds: kinds, key: key, parts: make([]*bag, n)}
+	for i := range g.parts {
+		g.parts[i] = newBag(kinds, key)
+	}
+	return g
+}
+
+// partOfInt and partOfKey are the part of n that holds an integer key (the one value of
+// a key found in ints) and any other key (its encoding).
+func partOfInt(k int64, n int) int {
+	return int((uint64(k) * 0x9E3779B97F4A7C15 >> 32) % uint64(n))
+}
+
+func partOfKey(key []byte, n int) int { return int(maphash.Bytes(partSeed, key) % uint64(n)) }
+
+// partOf returns the part of g that holds key: g itself when it is whole.
+func (g *bag) partOf(key string) *bag {
+	if g.parts == nil {
+		return g
+	}
+	n := len(g.parts)
+	if k, ok := g.parts[0].intKey(key); ok {
+		return g.parts[partOfInt(k, n)]
+	}
+	return g.parts[int(maphash.String(partSeed, key)%uint64(n))]
+}
+
 // intKey returns the integer an encoded key names when the bag finds it in ints: a
 // non-NULL integer key (delta.AppendValueKey: tag 1, then the value little-endian).
 func (g *bag) intKey(key string) (int64, bool) {
@@ -160,7 +204,7 @@ func (g *bag) dropIndex() {
 // entry again, with the multiplicities added: an indexed bag holds each distinct row
 // once (apply retracts from the first equal row).
 func (g *bag) buildIndex() {
-	if g.index != nil {
+	if g.index != nil || g.parts != nil {
 		return
 	}
 	g.index = map[string]int32{}
@@ -246,7 +290,13 @@ func (g *bag) unindex(key string) {
 
 // len is the number of distinct rows held (of entries, in an unindexed bag, where a
 // row appended twice is two).
-func (g *bag) len() int { return len(g.rows) + g.chunkRows }
+func (g *bag) len() int {
+	n := len(g.rows) + g.chunkRows
+	for _, p := range g.parts {
+		n += p.len()
+	}
+	return n
+}
 
 // contents returns the rows as insertions.
 func (g *bag) contents() *delta.Batch {
@@ -255,10 +305,20 @@ func (g *bag) contents() *delta.Batch {
 	for _, c := range g.chunks {
 		b.AppendBatch(c, 1)
 	}
-	for i := range g.rows {
-		b.AppendRow(g.rows[i].row, g.rows[i].n)
+	for _, p := range g.bags() {
+		for i := range p.rows {
+			b.AppendRow(p.rows[i].row, p.rows[i].n)
+		}
 	}
 	return b
+}
+
+// bags returns g's parts, or g itself when it is whole.
+func (g *bag) bags() []*bag {
+	if g.parts != nil {
+		return g.parts
+	}
+	return []*bag{g}
 }
 
 // held returns the rows with their multiplicities now, in no order: an indexed bag's
@@ -266,6 +326,15 @@ func (g *bag) contents() *delta.Batch {
 // own, which it never modifies (it replaces rows, and appends to a chunk only behind
 // its windows).
 func (g *bag) held() ([]viewstore.LentRow, []*delta.Batch) {
+	if g.parts != nil {
+		out := make([]viewstore.LentRow, 0, g.len())
+		for _, p := range g.parts {
+			for i := range p.rows {
+				out = append(out, viewstore.LentRow{Values: p.rows[i].row, N: p.rows[i].n})
+			}
+		}
+		return out, nil
+	}
 	if g.index == nil {
 		out := make([]*delta.Batch, len(g.chunks))
 		for i, c := range g.chunks {
@@ -283,6 +352,7 @@ func (g *bag) held() ([]viewstore.LentRow, []*delta.Batch) {
 // multiplicity returns how many times the bag holds the rows of key; for a bag keyed by
 // the whole row, how many times it holds that row.
 func (g *bag) multiplicity(key string) int64 {
+	g = g.partOf(key)
 	g.buildIndex()
 	n := int64(0)
 	if p, ok := g.first(key); ok {
@@ -316,11 +386,60 @@ func (g *bag) rowKey(dst []byte, row []delta.Value) []byte {
 }
 
 // apply folds a change batch into the bag and adds every row whose multiplicity changed
-// to touched (when not nil).
+// to touched (when not nil). A bag in parts folds the changes into each part in turn
+// (applyOuts does so on several cores).
 func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 	if touched == nil {
 		touched = &touchedRows{}
 	}
+	if g.parts == nil {
+		g.applyPart(changes, touched, 0, 1)
+		return
+	}
+	parts := g.partTouched(touched)
+	for i, p := range g.parts {
+		p.applyPart(changes, parts[i], i, len(g.parts))
+	}
+	g.mergeTouched(touched, parts)
+}
+
+// partTouched returns a list of touched rows for each part of g, to merge into t.
+func (g *bag) partTouched(t *touchedRows) []*touchedRows {
+	parts := make([]*touchedRows, len(g.parts))
+	for i := range parts {
+		parts[i] = &touchedRows{keyed: t.keyed}
+	}
+	return parts
+}
+
+// mergeTouched appends the rows the parts touched to t, part by part: the touches of a
+// key keep their order.
+func (g *bag) mergeTouched(t *touchedRows, parts []*touchedRows) {
+	if t.bag == nil {
+		t.bag = g
+	}
+	keepFresh := len(t.fresh) == len(t.keys)
+	n := 0
+	for _, p := range parts {
+		n += len(p.keys)
+	}
+	t.keys = slices.Grow(t.keys, n)
+	t.rows = slices.Grow(t.rows, n)
+	if keepFresh {
+		t.fresh = slices.Grow(t.fresh, n)
+	}
+	for _, p := range parts {
+		t.keys = append(t.keys, p.keys...)
+		t.rows = append(t.rows, p.rows...)
+		if keepFresh {
+			t.fresh = append(t.fresh, p.fresh...)
+		}
+	}
+}
+
+// applyPart is apply for a whole bag (parts 1), or for part of parts of a bag split by
+// its keys: the changes of the keys that hash to other parts are skipped.
+func (g *bag) applyPart(changes *delta.Batch, touched *touchedRows, part, parts int) {
 	if touched.bag == nil {
 		touched.bag = g
 	}
@@ -335,12 +454,16 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 		g.buildIndex()
 	}
 	first := len(touched.keys)
-	touched.keys = slices.Grow(touched.keys, changes.Len())
-	touched.rows = slices.Grow(touched.rows, changes.Len())
+	expect := changes.Len() // the rows this part will touch, about
+	if parts > 1 {
+		expect = expect/parts + expect/(8*parts)
+	}
+	touched.keys = slices.Grow(touched.keys, expect)
+	touched.rows = slices.Grow(touched.rows, expect)
 	// Freshness is kept while it is known for every key (applyTick drops it in replay).
 	keepFresh := len(touched.fresh) == len(touched.keys)
 	if keepFresh {
-		touched.fresh = slices.Grow(touched.fresh, changes.Len())
+		touched.fresh = slices.Grow(touched.fresh, expect)
 	}
 	// An aggregate retracts a group's old row just before it inserts the new one: a row
 	// of the previous row's key reuses its lookup (rows are added behind a chain's head,
@@ -360,6 +483,20 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 			continue
 		}
 		isInt := ints != nil && (ints.Nulls == nil || !ints.Nulls[i])
+		if !isInt {
+			key = g.appendKey(key[:0], changes, i)
+		}
+		if parts > 1 {
+			p := 0
+			if isInt {
+				p = partOfInt(ints.I64[i], parts)
+			} else {
+				p = partOfKey(key, parts)
+			}
+			if p != part {
+				continue
+			}
+		}
 		switch {
 		case isInt:
 			if k := ints.I64[i]; !looked || !wasInt || k != prevInt {
@@ -370,7 +507,6 @@ func (g *bag) apply(changes *delta.Batch, touched *touchedRows) {
 				fresh = head < 0
 			}
 		default:
-			key = g.appendKey(key[:0], changes, i)
 			if !looked || wasInt || string(key) != string(prev) {
 				head, looked, wasInt = -1, true, false
 				if p, ok := g.index[string(key)]; ok {
@@ -536,6 +672,7 @@ func (g *bag) move(from, to int32) {
 // current appends to dst every row of key with its multiplicity now, or, when the key
 // has none, like (a row the key had) with multiplicity 0.
 func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) []viewstore.LentRow {
+	g = g.partOf(key)
 	g.buildIndex()
 	n := len(dst)
 	if p, ok := g.first(key); ok {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirdb/weir/exec"
 	"github.com/weirdb/weir/internal/delta"
 )
 
@@ -15,14 +16,26 @@ import (
 // was touched, and what a flush of the touched keys would write.
 func TestBagOracle(t *testing.T) {
 	kinds := []delta.Kind{delta.KindInt, delta.KindString, delta.KindNumeric}
+	// Bags in parts are applied alternately part after part (bag.apply) and on several
+	// goroutines (applyOuts, with every batch large enough for it).
+	minRows := exec.ParallelMinRows
+	exec.ParallelMinRows = 1
+	defer func() { exec.ParallelMinRows = minRows }()
 	for _, tc := range []struct {
-		name string
-		key  []int
-	}{{"whole row", nil}, {"first column", []int{0}}, {"second column", []int{1}}} {
+		name  string
+		key   []int
+		parts int
+	}{
+		{"whole row", nil, 1}, {"first column", []int{0}, 1}, {"second column", []int{1}, 1},
+		{"whole row in 2 parts", nil, 2}, {"first column in 3 parts", []int{0}, 3}, {"second column in 2 parts", []int{1}, 2},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for seed := range uint64(20) {
 				rng := rand.New(rand.NewPCG(seed, 7))
 				g := newBag(kinds, tc.key)
+				if tc.parts > 1 {
+					g = newPartedBag(kinds, tc.key, tc.parts)
+				}
 				want := map[string]int64{} // row key -> multiplicity
 				for step := range 60 {
 					b := delta.New(kinds)
@@ -46,7 +59,11 @@ func TestBagOracle(t *testing.T) {
 						b.AppendRow(row, w)
 					}
 					touched := &touchedRows{}
-					g.apply(b, touched)
+					if g.parts != nil && step%2 == 1 {
+						touched = applyOuts([]viewOut{{&view{rows: g}, b}}, false)[0]
+					} else {
+						g.apply(b, touched)
+					}
 					require.Equal(t, b.Len(), touched.Len(), "step %d", step)
 
 					got := map[string]int64{}
@@ -67,27 +84,31 @@ func TestBagOracle(t *testing.T) {
 					}
 					require.Equal(t, live, got, "seed %d step %d", seed, step)
 					require.Equal(t, len(live), g.len())
-					// Every row is reachable from its key's index entry exactly once.
-					seen := 0
-					heads := map[string]int32{}
-					for k, p := range g.index {
-						heads[k] = p
-					}
-					for k, p := range g.ints {
-						heads[string(delta.AppendValueKey(nil, delta.Int(k)))] = p
-					}
-					require.Len(t, heads, len(g.index)+len(g.ints))
-					if g.ints != nil {
-						require.LessOrEqual(t, len(g.index), 1, "only the NULL key is found by its encoding")
-					}
-					for k, p := range heads {
-						require.GreaterOrEqual(t, p, int32(0))
-						for x := p; x >= 0; x = g.rows[x].next {
-							require.Equal(t, k, g.rows[x].key)
-							seen++
+					// Every row is reachable from its key's index entry exactly once, in the
+					// part its key hashes to.
+					for _, part := range g.bags() {
+						seen := 0
+						heads := map[string]int32{}
+						for k, p := range part.index {
+							heads[k] = p
 						}
+						for k, p := range part.ints {
+							heads[string(delta.AppendValueKey(nil, delta.Int(k)))] = p
+						}
+						require.Len(t, heads, len(part.index)+len(part.ints))
+						if part.ints != nil {
+							require.LessOrEqual(t, len(part.index), 1, "only the NULL key is found by its encoding")
+						}
+						for k, p := range heads {
+							require.Same(t, part, g.partOf(k), "step %d: key %q in another part", step, k)
+							require.GreaterOrEqual(t, p, int32(0))
+							for x := p; x >= 0; x = part.rows[x].next {
+								require.Equal(t, k, part.rows[x].key)
+								seen++
+							}
+						}
+						require.Equal(t, len(part.rows), seen, "step %d: rows outside the chains", step)
 					}
-					require.Equal(t, len(g.rows), seen, "step %d: rows outside the chains", step)
 					// A flush of the touched keys writes each key's rows as held now.
 					p := &pendingRows{rows: map[string][]delta.Value{}}
 					p.note(touched)

@@ -209,6 +209,12 @@ func (p *pendingRows) note(t *touchedRows) int {
 		p.key = t.bag.key
 	}
 	for i, key := range t.keys {
+		if i > 0 && key == t.keys[i-1] {
+			// An aggregate's group retracts its old row and inserts its new one: the
+			// second touch of a key adds nothing (its strings share their bytes, so the
+			// comparison is one pointer check).
+			continue
+		}
 		if _, ok := p.rows[key]; !ok {
 			p.rows[key] = t.rows[i]
 			n++

@@ -65,7 +65,8 @@ func MemoryReadsOff() (restore func()) {
 func (d *DB) ViewIndexed(name string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.views[name].rows.index != nil
+	g := d.views[name].rows
+	return g.index != nil || g.parts != nil
 }
 
 // FlushDueAfter reports whether the background flusher would flush ticks pending for

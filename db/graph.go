@@ -63,16 +63,19 @@ func (d *DB) backfill(ctx context.Context, rel *catalog.Relation) (*view, error)
 
 // newBags gives v empty bags for its rows and row errors; its rows are found by the
 // unique key of its output node, when it has one. The rows of a view that only gains
-// rows are held without an index until one is needed (bag.insertOnly). v.out must be set
-// (merge).
+// rows are held without an index until one is needed (bag.insertOnly); those of any
+// other view are split into parts by key (bag.parts). v.out must be set (merge).
 func (d *DB) newBags(v *view) {
 	key, ok := d.graph.df.UniqueKey(v.out)
 	if !ok || len(key) == 0 {
 		key = nil // the whole row (a view of one row at most is one chain)
 	}
 	v.rows, v.errs = newBag(relKinds(v.rel), key), newBag(relKinds(errorsRel), nil)
-	if v.insertOnly {
+	switch {
+	case v.insertOnly:
 		v.rows.setInsertOnly()
+	case bagParts > 1:
+		v.rows = newPartedBag(relKinds(v.rel), key, bagParts)
 	}
 }
 

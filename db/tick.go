@@ -210,7 +210,8 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick) (err error) {
 
 // applyOuts folds each view's changes into its bag and returns the rows each touched,
 // in the order of outs. Every view has a bag of its own that nothing else touches during
-// the apply, so from exec.ParallelMinRows changes the bags are applied concurrently,
+// the apply, and every part of a bag split by key (bag.parts) is a bag of its own too,
+// so from exec.ParallelMinRows changes the views and the parts are applied concurrently,
 // on up to GOMAXPROCS goroutines that are done when it returns; the result is the same
 // either way. A panic in an apply is raised again in the caller's goroutine. keyed
 // makes every bag find its rows by key (touchedRows.keyed).
@@ -221,19 +222,31 @@ func applyOuts(outs []viewOut, keyed bool) []*touchedRows {
 		touched[i] = &touchedRows{keyed: keyed}
 		total += o.out.Len()
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(outs))
-	if workers < 2 || total < exec.ParallelMinRows {
+	if runtime.GOMAXPROCS(0) < 2 || total < exec.ParallelMinRows {
 		for i, o := range outs {
 			o.v.rows.apply(o.out, touched[i])
 		}
 		return touched
 	}
-	// The largest batches first, so that one large view does not start last.
-	order := make([]int, len(outs))
-	for i := range order {
-		order[i] = i
+	// The units of work: a view's whole apply, or one part's of a view whose bag is in
+	// parts and whose changes are many.
+	type unit struct{ out, part, rows int }
+	var units []unit
+	parts := make([][]*touchedRows, len(outs))
+	for i, o := range outs {
+		g, n := o.v.rows, o.out.Len()
+		if g.parts == nil || n < exec.ParallelMinRows {
+			units = append(units, unit{i, -1, n})
+			continue
+		}
+		parts[i] = g.partTouched(touched[i])
+		for p := range g.parts {
+			units = append(units, unit{i, p, n / len(g.parts)})
+		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return outs[b].out.Len() - outs[a].out.Len() })
+	// The largest first, so that one large view does not start last.
+	slices.SortStableFunc(units, func(a, b unit) int { return b.rows - a.rows })
+	workers := min(runtime.GOMAXPROCS(0), len(units))
 	var (
 		next   atomic.Int64
 		wg     sync.WaitGroup
@@ -241,9 +254,15 @@ func applyOuts(outs []viewOut, keyed bool) []*touchedRows {
 	)
 	work := func(w int) {
 		defer func() { panics[w] = recover() }()
-		for k := int(next.Add(1)) - 1; k < len(order); k = int(next.Add(1)) - 1 {
-			i := order[k]
-			outs[i].v.rows.apply(outs[i].out, touched[i])
+		for k := int(next.Add(1)) - 1; k < len(units); k = int(next.Add(1)) - 1 {
+			u := units[k]
+			o := outs[u.out]
+			if u.part < 0 {
+				o.v.rows.apply(o.out, touched[u.out])
+				continue
+			}
+			g := o.v.rows
+			g.parts[u.part].applyPart(o.out, parts[u.out][u.part], u.part, len(g.parts))
 		}
 	}
 	for w := 1; w < workers; w++ {
@@ -254,6 +273,11 @@ func applyOuts(outs []viewOut, keyed bool) []*touchedRows {
 	for _, p := range panics {
 		if p != nil {
 			panic(p)
+		}
+	}
+	for i, ps := range parts {
+		if ps != nil {
+			outs[i].v.rows.mergeTouched(touched[i], ps)
 		}
 	}
 	return touched

@@ -1,0 +1,69 @@
+package db
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/weirdb/weir/internal/delta"
+)
+
+// BenchmarkBagApply folds into a bag what an aggregate such as the COPY workload's
+// user_totals emits per tick: 25,000 of 90,000 groups change, each retracting its old
+// row (user_id, total numeric, biggest) and inserting its new one.
+func BenchmarkBagApply(b *testing.B) {
+	b.Run("whole", func(b *testing.B) { benchBagApply(b, 1) })
+	b.Run("2 parts", func(b *testing.B) { benchBagApply(b, 2) })
+}
+
+// benchBagApply applies through applyOuts, as a tick does: a bag in parts is applied on
+// as many goroutines.
+func benchBagApply(b *testing.B, parts int) {
+	kinds := []delta.Kind{delta.KindInt, delta.KindNumeric, delta.KindInt}
+	const groups, changed = 90_000, 25_000
+	g := newBag(kinds, []int{0})
+	if parts > 1 {
+		g = newPartedBag(kinds, []int{0}, parts)
+	}
+	total := make([]int64, groups)
+	init := delta.New(kinds)
+	for k := range groups {
+		total[k] = int64(k%997 + 1)
+		init.AppendRow([]delta.Value{delta.Int(int64(k)), delta.Numeric(strconv.FormatInt(total[k], 10)), delta.Int(total[k])}, 1)
+	}
+	g.apply(init, nil)
+	batches := make([]*delta.Batch, 8)
+	for i := range batches {
+		c := delta.New(kinds)
+		for j := range changed {
+			k := (i*changed + j*7) % groups
+			c.AppendRow([]delta.Value{delta.Int(int64(k)), delta.Numeric(strconv.FormatInt(total[k], 10)), delta.Int(total[k] % 1000)}, -1)
+			total[k] += int64(j%97 + 1)
+			c.AppendRow([]delta.Value{delta.Int(int64(k)), delta.Numeric(strconv.FormatInt(total[k], 10)), delta.Int(total[k] % 1000)}, 1)
+		}
+		batches[i] = c
+	}
+	// Replaying the same batches over and over would retract rows the bag no longer
+	// holds; each round applies the batches and then their inverse, in reverse.
+	inverse := make([]*delta.Batch, len(batches))
+	for i, c := range batches {
+		inv := delta.New(kinds)
+		for r := c.Len() - 1; r >= 0; r-- {
+			inv.AppendFrom(c, r, -c.Weights[r])
+		}
+		inverse[len(batches)-1-i] = inv
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		var c *delta.Batch
+		if i := n % (2 * len(batches)); i < len(batches) {
+			c = batches[i]
+		} else {
+			c = inverse[i-len(batches)]
+		}
+		n++
+		applyOuts([]viewOut{{&view{rows: g}, c}}, true)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*2*changed), "ns/change")
+}
