@@ -298,6 +298,10 @@ func (g *bag) len() int {
 	return n
 }
 
+// indexedLen is the number of rows held indexed: those held copies, row by row (the
+// rest are in chunks, lent whole).
+func (g *bag) indexedLen() int { return g.len() - g.chunkRows }
+
 // contents returns the rows as insertions.
 func (g *bag) contents() *delta.Batch {
 	b := delta.New(g.kinds)

@@ -60,6 +60,13 @@ func MemoryReadsOff() (restore func()) {
 	return func() { memReadsOff.Store(false) }
 }
 
+// SetMemReadMaxRows bounds the indexed rows a read from memory may copy (memReadMaxRows).
+func SetMemReadMaxRows(n int) (restore func()) {
+	old := memReadMaxRows
+	memReadMaxRows = n
+	return func() { memReadMaxRows = old }
+}
+
 // ViewIndexed reports whether the view's rows are indexed by key (an insert-only view's
 // are not, between flushes that need them).
 func (d *DB) ViewIndexed(name string) bool {

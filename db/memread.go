@@ -28,14 +28,17 @@ import (
 // references it replaced, and a read whose count is not memViews' goes to the store.
 //
 // A read goes to the store as before when it names anything else (a source, a table, a
-// catalog relation, a schema-qualified name, a CTE with a view's name), when a view holds
-// more than memReadMaxRows rows in all (copying them would cost more than the flush), when
-// a view's column type is not one weir_batch writes, or when a view has a plain numeric
-// column whose scale bound (numshape.go) has not yet been read from the store.
+// catalog relation, a schema-qualified name, a CTE with a view's name), when the views
+// hold more than memReadMaxRows indexed rows in all (copying them would cost more than the
+// flush; an insert-only view's unindexed chunks are lent without a copy, whatever their
+// size), when a view's column type is not one weir_batch writes, or when a view has a
+// plain numeric column whose scale bound (numshape.go) has not yet been read from the
+// store.
 
-// memReadMaxRows is the most rows the views of one read may hold for it to be served from
-// memory: copying a bag costs about 60 ns a row under d.mu, so 256k rows are ~15 ms.
-const memReadMaxRows = 1 << 20
+// memReadMaxRows is the most indexed rows the views of one read may hold for it to be
+// served from memory: copying a bag's row references costs about 25 ns a row under d.mu,
+// so 1M rows are ~25 ms.
+var memReadMaxRows = 1 << 20 // a variable for tests
 
 // memReadsOff sends every read to the store (tests compare the two paths).
 var memReadsOff atomic.Bool
@@ -143,7 +146,7 @@ func (d *DB) lendViews(names []string) *lentViews {
 			if !ok || !viewstore.CanLend(v.rel.Columns) || !d.shapesKnown(v.rel) {
 				return false
 			}
-			total += v.rows.len()
+			total += v.rows.indexedLen()
 		}
 		if total > memReadMaxRows {
 			return false

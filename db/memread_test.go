@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +101,48 @@ func TestReadFromMemory(t *testing.T) {
 		restore()
 		require.Equal(t, want, got, "%s: from memory and from the store", q.sql)
 		require.NotEmpty(t, got, q.sql)
+	}
+}
+
+// TestReadFromMemoryBound: a read whose views hold more indexed rows than a read from
+// memory may copy goes to the store; an insert-only view's unindexed rows are lent
+// without a copy, so any number of them is read from memory.
+func TestReadFromMemoryBound(t *testing.T) {
+	defer db.SetMemReadMaxRows(10)()
+	d, s := openDurable(t, t.TempDir(), time.Hour) // nothing flushes on its own
+	defer d.Close()
+	for _, q := range []string{
+		`CREATE SOURCE ev (id bigint NOT NULL, room integer)`,
+		`CREATE MATERIALIZED VIEW odd AS SELECT id, room FROM ev WHERE id % 2 = 1`,
+		`CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n FROM ev GROUP BY room`,
+		`CREATE MATERIALIZED VIEW per_id AS SELECT id, count(*) AS n FROM ev GROUP BY id`,
+	} {
+		weirExec(t, s, q)
+	}
+	for i := range 4 {
+		var rows []string
+		for x := i * 10; x < i*10+10; x++ {
+			rows = append(rows, fmt.Sprintf("(%d, %d)", x, x%3))
+		}
+		weirExec(t, s, "INSERT INTO ev VALUES "+strings.Join(rows, ", "))
+	}
+	require.False(t, d.ViewIndexed("odd"))
+	for _, q := range []struct {
+		sql, want string
+		memory    bool
+	}{
+		{`SELECT count(*), sum(id) FROM odd`, "20|400", true},   // 20 rows, unindexed
+		{`SELECT count(*), sum(n) FROM per_room`, "3|40", true}, // 3 indexed rows
+		{`SELECT count(*), sum(n) FROM per_id`, "40|40", false}, // 40 indexed rows
+		{`SELECT count(*) FROM odd o JOIN per_room p USING (room)`, "20", true},
+	} {
+		flushes, mem := d.Flushes(), d.MemoryReads()
+		require.Equal(t, []string{q.want}, weirRows(t, s, q.sql), q.sql)
+		if q.memory {
+			require.Equal(t, mem+1, d.MemoryReads(), "%s: not read from memory", q.sql)
+			require.Equal(t, flushes, d.Flushes(), "%s: a read from memory flushed", q.sql)
+		} else {
+			require.Equal(t, mem, d.MemoryReads(), "%s: read from memory", q.sql)
+		}
 	}
 }
