@@ -160,7 +160,7 @@ func (g *bag) partOf(key string) *bag {
 	if k, ok := g.parts[0].intKey(key); ok {
 		return g.parts[partOfInt(k, n)]
 	}
-	return g.parts[int(maphash.String(partSeed, key)%uint64(n))]
+	return g.parts[int(maphash.String(partSeed, key)%uint64(n))] // as partOfKey
 }
 
 // intKey returns the integer an encoded key names when the bag finds it in ints: a
@@ -330,25 +330,18 @@ func (g *bag) bags() []*bag {
 // own, which it never modifies (it replaces rows, and appends to a chunk only behind
 // its windows).
 func (g *bag) held() ([]viewstore.LentRow, []*delta.Batch) {
-	if g.parts != nil {
-		out := make([]viewstore.LentRow, 0, g.len())
-		for _, p := range g.parts {
-			for i := range p.rows {
-				out = append(out, viewstore.LentRow{Values: p.rows[i].row, N: p.rows[i].n})
-			}
-		}
-		return out, nil
-	}
-	if g.index == nil {
+	if g.index == nil && g.parts == nil {
 		out := make([]*delta.Batch, len(g.chunks))
 		for i, c := range g.chunks {
 			out[i] = c.Window(0, c.Len())
 		}
 		return nil, out
 	}
-	out := make([]viewstore.LentRow, len(g.rows))
-	for i := range g.rows {
-		out[i] = viewstore.LentRow{Values: g.rows[i].row, N: g.rows[i].n}
+	out := make([]viewstore.LentRow, 0, g.len())
+	for _, p := range g.bags() {
+		for i := range p.rows {
+			out = append(out, viewstore.LentRow{Values: p.rows[i].row, N: p.rows[i].n})
+		}
 	}
 	return out, nil
 }
