@@ -139,30 +139,60 @@ func (d *DB) encodeCheckpoint() ([]byte, error) {
 		}
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(ops)))
+	// An operator's state buffer starts at its rows times the bytes a row took in the
+	// last checkpoint, and buf grows by doubling: append grows a large slice by a
+	// quarter, copying it again and again, while the state of a first checkpoint (or
+	// of one after state grew fast) is written.
+	perRow := d.ckptRowBytes
+	if perRow == 0 {
+		perRow = 64
+	}
 	state := make([]byte, 0, d.ckptOpBytes+d.ckptOpBytes/8+4096)
-	largest := 0
+	largest, stateBytes, stateRows := 0, 0, int64(0)
 	for _, id := range ops {
 		op, _, _, _ := g.df.Node(id)
-		buf = delta.AppendStateBytes(buf, g.nodeKey[id])
+		rows := exec.StateRows(op)
+		if need := int(rows*perRow) + 4096; cap(state) < need {
+			state = make([]byte, 0, need+need/8)
+		}
 		var err error
 		if state, err = exec.AppendState(op, state[:0]); err != nil {
 			return nil, err
 		}
 		largest = max(largest, len(state))
+		stateBytes, stateRows = stateBytes+len(state), stateRows+rows
+		buf = reserve(buf, len(g.nodeKey[id])+len(state)+2*binary.MaxVarintLen64)
+		buf = delta.AppendStateBytes(buf, g.nodeKey[id])
 		buf = delta.AppendStateBytes(buf, state)
 	}
 	d.ckptOpBytes = largest
+	if stateRows > 0 {
+		d.ckptRowBytes = max(int64(stateBytes)/stateRows, 1)
+	}
 
 	views := d.cat.List(catalog.View)
 	buf = binary.AppendUvarint(buf, uint64(len(views)))
 	for _, rel := range views {
 		v := d.views[rel.Name]
 		buf = delta.AppendStateBytes(buf, rel.Name)
-		buf = v.rows.contents().AppendBinary(buf)
-		buf = v.errs.contents().AppendBinary(buf)
+		for _, b := range []*bag{v.rows, v.errs} {
+			c := b.contents()
+			buf = reserve(buf, c.Len()*len(c.Kinds())*9+64) // about: varints and short strings
+			buf = c.AppendBinary(buf)
+		}
 	}
 	sum := sha256.Sum256(buf)
 	return append(buf, sum[:]...), nil
+}
+
+// reserve returns b with room for n more bytes, doubling its capacity when it must grow.
+func reserve(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), max(2*cap(b), len(b)+n))
+	copy(nb, b)
+	return nb
 }
 
 // checkpoint is a decoded checkpoint file.

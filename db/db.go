@@ -115,6 +115,7 @@ type DB struct {
 	ckptMax      atomic.Int64  // the longest, in ns
 	ckptBytes    atomic.Int64  // the size of the last one
 	ckptOpBytes  int           // the largest operator state in the last one (under mu)
+	ckptRowBytes int64         // operator state bytes per state row in the last one (under mu)
 
 	mu              sync.Mutex // serializes ticks and DDL; guards everything below
 	tick            uint64

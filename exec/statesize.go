@@ -17,6 +17,15 @@ var (
 	_ stateSizer = (*WindowAgg)(nil)
 )
 
+// StateRows is op's state in rows (stored input rows, groups, distinct values); 0 for an
+// operator that keeps none.
+func StateRows(op Operator) int64 {
+	if s, ok := op.(stateSizer); ok {
+		return s.StateRows()
+	}
+	return 0
+}
+
 func (a *arrangement) rowCount() int64 {
 	n := int64(len(a.nulls.rows))
 	for _, b := range a.keys {
