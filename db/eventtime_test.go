@@ -35,6 +35,12 @@ var eventTimeSchemaDuck = []string{
 // minute is the start of ts's one-minute window, in µs, for DuckDB.
 const minute = `(epoch_us(ts) // 60000000 * 60000000)`
 
+// topTwoPerMinuteDuck is, in DuckDB, the two rooms with the most events in each minute.
+const topTwoPerMinuteDuck = `SELECT room_id, make_timestamp(ws), n FROM (
+	SELECT room_id, ws, n, row_number() OVER (PARTITION BY ws ORDER BY n DESC, room_id) AS rn
+	FROM (SELECT room_id, ` + minute + ` AS ws, count(*) AS n FROM ev GROUP BY ALL) x) y
+	WHERE rn <= 2`
+
 var eventTimeViews = []struct{ name, weir, duck string }{
 	{"per_minute",
 		`SELECT room_id, window_start, window_end, count(*) AS n, count(DISTINCT user_id) AS users, sum(amount) AS total
@@ -59,10 +65,7 @@ var eventTimeViews = []struct{ name, weir, duck string }{
 		   SELECT room_id, window_start, n, row_number() OVER (PARTITION BY window_start ORDER BY n DESC, room_id) AS rn
 		   FROM (SELECT room_id, window_start, count(*) AS n FROM TUMBLE(ev, ts, INTERVAL '1 minute') GROUP BY room_id, window_start) x) y
 		 WHERE rn <= 2`,
-		`SELECT room_id, make_timestamp(ws), n FROM (
-		   SELECT room_id, ws, n, row_number() OVER (PARTITION BY ws ORDER BY n DESC, room_id) AS rn
-		   FROM (SELECT room_id, ` + minute + ` AS ws, count(*) AS n FROM ev GROUP BY ALL) x) y
-		 WHERE rn <= 2`},
+		topTwoPerMinuteDuck},
 	{"stream_join",
 		`SELECT c.room_id, c.window_start, count(*) AS pairs FROM TUMBLE(ev, ts, INTERVAL '1 minute') c
 		 JOIN TUMBLE(lk, ts, INTERVAL '1 minute') l ON c.room_id = l.room_id AND c.window_start = l.window_start
@@ -89,10 +92,7 @@ var eventTimeViews = []struct{ name, weir, duck string }{
 		`SELECT room_id, window_start, n FROM (
 		   SELECT room_id, window_start, n, row_number() OVER (PARTITION BY window_start ORDER BY n DESC, room_id) AS rn FROM per_minute) y
 		 WHERE rn <= 2`,
-		`SELECT room_id, make_timestamp(ws), n FROM (
-		   SELECT room_id, ws, n, row_number() OVER (PARTITION BY ws ORDER BY n DESC, room_id) AS rn
-		   FROM (SELECT room_id, ` + minute + ` AS ws, count(*) AS n FROM ev GROUP BY ALL) x) y
-		 WHERE rn <= 2`},
+		topTwoPerMinuteDuck},
 	{"final_of_view",
 		`SELECT room_id, window_end, n FROM per_minute WHERE n > 1 EMIT ON WINDOW CLOSE`,
 		`SELECT room_id, make_timestamp(e), count(*) FROM (SELECT room_id, ` + minute + ` + 60000000 AS e FROM ev)
