@@ -93,6 +93,21 @@ var eventTimeViews = []struct{ name, weir, duck string }{
 		   SELECT room_id, window_start, n, row_number() OVER (PARTITION BY window_start ORDER BY n DESC, room_id) AS rn FROM per_minute) y
 		 WHERE rn <= 2`,
 		topTwoPerMinuteDuck},
+	// Over a view that emits on window close: its rows arrive in the tick that closes
+	// their window.
+	{"sum_of_final",
+		`SELECT window_end, sum(n) AS n, count(*) AS rooms FROM final GROUP BY window_end`,
+		`SELECT make_timestamp(e), count(*), count(DISTINCT room_id) FROM (SELECT room_id, ` + minute + ` + 60000000 AS e FROM ev)
+		 WHERE e <= (SELECT epoch_us(max(ts)) - 10000000 FROM ev) GROUP BY ALL`},
+	{"top_of_final",
+		`SELECT room_id, window_end, n FROM (
+		   SELECT room_id, window_end, n, row_number() OVER (PARTITION BY window_end ORDER BY n DESC, room_id) AS rn FROM final) y
+		 WHERE rn <= 1`,
+		`SELECT room_id, make_timestamp(e), n FROM (
+		   SELECT room_id, e, n, row_number() OVER (PARTITION BY e ORDER BY n DESC, room_id) AS rn
+		   FROM (SELECT room_id, e, count(*) AS n FROM (SELECT room_id, ` + minute + ` + 60000000 AS e FROM ev)
+		         WHERE e <= (SELECT epoch_us(max(ts)) - 10000000 FROM ev) GROUP BY ALL) x) y
+		 WHERE rn <= 1`},
 	{"final_of_view",
 		`SELECT room_id, window_end, n FROM per_minute WHERE n > 1 EMIT ON WINDOW CLOSE`,
 		`SELECT room_id, make_timestamp(e), count(*) FROM (SELECT room_id, ` + minute + ` + 60000000 AS e FROM ev)

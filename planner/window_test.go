@@ -23,6 +23,7 @@ func eventTimePlanner(t *testing.T) *planner.Planner {
 		`CREATE TABLE rooms (room bigint PRIMARY KEY, category text)`,
 		`CREATE MATERIALIZED VIEW c_minutes AS SELECT room, window_start, count(*) AS n FROM TUMBLE(c, ts, INTERVAL '1 minute') GROUP BY room, window_start`,
 		`CREATE MATERIALIZED VIEW c_hours AS SELECT room, window_start, sum(n) AS n FROM c_minutes GROUP BY room, window_start`,
+		`CREATE MATERIALIZED VIEW c_closed AS SELECT room, window_end, count(*) AS n FROM TUMBLE(c, ts, INTERVAL '1 minute') GROUP BY room, window_end EMIT ON WINDOW CLOSE`,
 		`CREATE MATERIALIZED VIEW plain_minutes AS SELECT room, window_start, count(*) AS n FROM TUMBLE(plain, ts, INTERVAL '1 minute') GROUP BY room, window_start`,
 	} {
 		st, err := p.Plan(q, nil)
@@ -134,6 +135,7 @@ func TestWindowExpiry(t *testing.T) {
 			nil, 0},
 		{"a view's closed windows close through it", "SELECT window_start, room, sum(n) FROM c_minutes GROUP BY window_start, room", []string{"c"}, 60_000_000},
 		{"and through a view over it", "SELECT window_start, max(n) FROM c_hours GROUP BY window_start", []string{"c"}, 60_000_000},
+		{"a view that emits on window close", "SELECT window_end, sum(n) FROM c_closed GROUP BY window_end", []string{"c"}, 0},
 		{"a view's column that is not final", "SELECT n, count(*) FROM c_minutes GROUP BY n", nil, 0},
 		{"a view over a source without a watermark", "SELECT window_start, sum(n) FROM plain_minutes GROUP BY window_start", nil, 0},
 		{"an expression of the window", "SELECT date_trunc('hour', window_start) AS w, count(*) FROM TUMBLE(c, ts, INTERVAL '1 minute') GROUP BY 1", nil, 0},
