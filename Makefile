@@ -18,8 +18,10 @@ build: ## go build -o bin/weir ./cmd/weir
 run: build ## build, then bin/weir demo (server + query pack + live-room traffic)
 	bin/weir demo
 
-test: ## every test, with -race and concurrent ticks from 1 row, then make fuzz (what .ci/run runs)
-	WEIR_PARALLEL_MIN_ROWS=1 $(GO) test -race -timeout 15m ./...
+# WEIR_SEGMENT_MIN_ROWS=64: a flush of 64 rows of a source or more writes them as a Parquet
+# segment (storage/viewstore/segments.go), so the tests on disk go both ways.
+test: ## every test, with -race, concurrent ticks from 1 row and source segments from 64, then make fuzz (what .ci/run runs)
+	WEIR_PARALLEL_MIN_ROWS=1 WEIR_SEGMENT_MIN_ROWS=64 $(GO) test -race -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz
 
 # FUZZTIME is how long make fuzz runs each target; crashers land in the package's testdata/fuzz.

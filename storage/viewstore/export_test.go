@@ -10,3 +10,10 @@ func SetRawFill(on bool) bool {
 
 // RawColumns is how many column chunks weir_batch has written directly.
 func RawColumns() int64 { return rawColumns.Load() }
+
+// SetSegmentMinRows sets SegmentMinRows for a test and restores it after.
+func SetSegmentMinRows(t interface{ Cleanup(func()) }, n int) {
+	was := SegmentMinRows
+	SegmentMinRows = n
+	t.Cleanup(func() { SegmentMinRows = was })
+}

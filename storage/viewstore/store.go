@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -31,6 +32,10 @@ type Store struct {
 	db     *sql.DB
 	w      *sql.Conn // the one writer connection: ticks run on it, holding their staging tables
 	logger *slog.Logger
+
+	segDir string             // where sources' segments are (segments.go); "" in memory
+	segMu  sync.Mutex         // guards segs
+	segs   map[string]*segRel // the segmented sources by name, as committed
 }
 
 // DuckDBThreads is how many threads the view store's DuckDB runs queries on: every core
@@ -44,7 +49,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	// Weir runs in. DuckDB's late materialization is off: for a plain `LIMIT n` it
 	// computes the rowids of the first n rows, joins them back and sorts on rowid before
 	// the first row leaves (about 100 ms of 1M rows, BenchmarkStreamPgx), and it gains
-	// only on ORDER BY … LIMIT of a few rows over wide tables.
+	// only on ORDER BY … LIMIT of a few rows over wide tables. Parquet footers are cached:
+	// a segmented source's view reads every one of its segments' (segments.go).
 	//
 	// DuckDB runs on every core but one (DuckDBThreads): the tick, which every write
 	// waits for, keeps a core to itself while the background flush commits and
@@ -54,7 +60,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	initCtx := context.WithoutCancel(ctx) // connections are opened long after Open returns
 	connector, err := duckdb.NewConnector(path, func(ex driver.ExecerContext) error {
 		for _, q := range []string{`SET integer_division = true`, `SET default_null_order = 'nulls_last_on_asc_first_on_desc'`, `SET TimeZone = 'UTC'`,
-			`SET disabled_optimizers = 'late_materialization'`, fmt.Sprintf(`SET threads = %d`, DuckDBThreads())} {
+			`SET disabled_optimizers = 'late_materialization'`, `SET parquet_metadata_cache = true`, fmt.Sprintf(`SET threads = %d`, DuckDBThreads())} {
 			if _, err := ex.ExecContext(initCtx, q, nil); err != nil {
 				return err
 			}
@@ -91,6 +97,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 			db.Close()
 			return nil, sqlerr.Wrap(err, sqlerr.Internal, "initialise DuckDB")
 		}
+	}
+	if err := s.openSegments(ctx, path); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -398,6 +408,10 @@ func columnGoValue(c catalog.Column) goValue {
 type Tx struct {
 	s   *Store
 	ctx context.Context
+
+	segNew     map[string]*segRel // sources whose segments changed (nil: dropped); segments.go
+	segWritten []string           // the segment files written
+	segDropped []string           // the segment files of the sources dropped
 }
 
 // Begin starts a tick's transaction.
@@ -414,12 +428,17 @@ func (t *Tx) Commit(tick uint64) error {
 		t.Rollback()
 		return err
 	}
+	if err := t.segmentsDurable(); err != nil {
+		t.Rollback()
+		return err
+	}
 	// A commit is not interruptible: once asked for, the tick either lands or fails on
 	// its own, never half-way because a client went away.
 	if _, err := t.s.w.ExecContext(context.WithoutCancel(t.ctx), "COMMIT"); err != nil {
 		t.Rollback()
 		return sqlerr.Wrap(err, sqlerr.Internal, "commit tick %d", tick)
 	}
+	t.segmentsCommitted()
 	return nil
 }
 
@@ -476,6 +495,7 @@ func (t *Tx) Rollback() {
 	if _, err := t.s.w.ExecContext(context.WithoutCancel(t.ctx), "ROLLBACK"); err != nil && t.s.logger != nil {
 		t.s.logger.Warn("rollback", "err", err)
 	}
+	t.segmentsAbandoned()
 }
 
 // Exec runs a statement in the tick.
@@ -524,10 +544,15 @@ func (t *Tx) CreateRelation(rel *catalog.Relation) error {
 	return t.Exec(`INSERT INTO weir_catalog VALUES (?, ?, ?, ?)`, int64(rel.ID), rel.Name, rel.Kind.String(), rel.SQL)
 }
 
-// DropRelation drops rel's DuckDB table and its catalog entry.
+// DropRelation drops rel's DuckDB table (a segmented source's view, tail and segments)
+// and its catalog entry.
 func (t *Tx) DropRelation(name string) error {
-	if err := t.Exec(`DROP TABLE IF EXISTS ` + Quote(name)); err != nil {
+	if segmented, err := t.dropSegments(name); err != nil {
 		return err
+	} else if !segmented {
+		if err := t.Exec(`DROP TABLE IF EXISTS ` + Quote(name)); err != nil {
+			return err
+		}
 	}
 	for _, q := range []string{`DELETE FROM ` + LateEventsTable + ` WHERE source = ?`, `DELETE FROM ` + WatermarksTable + ` WHERE source = ?`} {
 		if err := t.Exec(q, name); err != nil {
@@ -542,14 +567,14 @@ func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
 	idx, n := repeatByWeight(b.Len(), func(i int) int64 { return b.Weights[i] }) // row i of b, repeated by weight; nil when every weight is 1
 	if n >= minChunkInsert {
 		if src := newChunkSource(rel.Columns, b, idx, n); src != nil {
-			return t.insertChunks(Quote(rel.Name), src)
+			return t.insertChunks(Quote(t.table(rel)), src)
 		}
 	}
 	conv := make([]goValue, len(rel.Columns))
 	for c, col := range rel.Columns {
 		conv[c] = columnGoValue(col)
 	}
-	return t.appendRows(rel.Name, len(rel.Columns), n, func(j int, dst []driver.Value) {
+	return t.appendRows(t.table(rel), len(rel.Columns), n, func(j int, dst []driver.Value) {
 		if idx != nil {
 			j = idx[j]
 		}
@@ -563,6 +588,17 @@ func (t *Tx) Insert(rel *catalog.Relation, b *delta.Batch) error {
 // a batch of minChunkInsert rows or more goes in on its own, runs of smaller ones are
 // concatenated first (one Appender rather than one each).
 func (t *Tx) InsertBatches(rel *catalog.Relation, bs []*delta.Batch) error {
+	if t.segmentable(rel) {
+		n := 0
+		for _, b := range bs {
+			n += b.Len()
+		}
+		if n >= SegmentMinRows {
+			if ok, err := t.writeSegment(rel, bs, n); ok || err != nil {
+				return err
+			}
+		}
+	}
 	var small *delta.Batch
 	insertSmall := func() error {
 		if small == nil {

@@ -1,0 +1,99 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirdb/weir/db"
+	"github.com/weirdb/weir/internal/delta"
+	"github.com/weirdb/weir/storage/viewstore"
+)
+
+// TestSourceSegments: a source whose large flushes go to Parquet segments and small ones
+// to its table answers ad-hoc reads, backfills a view created after the fact, and
+// recovers after a crash with every acknowledged event counted once.
+func TestSourceSegments(t *testing.T) {
+	defer func(n int) { viewstore.SegmentMinRows = n }(viewstore.SegmentMinRows)
+	viewstore.SegmentMinRows = 100
+	dir := t.TempDir()
+	segments := func() int {
+		entries, err := os.ReadDir(filepath.Join(dir, "segments"))
+		if os.IsNotExist(err) {
+			return 0
+		}
+		require.NoError(t, err)
+		return len(entries)
+	}
+	var (
+		d *db.DB
+		s *db.Session
+	)
+	ingest := func(from, to int) { // one tick, flushed by a read of the source
+		var rows [][]delta.Value
+		for j := from; j < to; j++ {
+			rows = append(rows, []delta.Value{delta.Int(int64(j)), delta.Int(int64(j % 7))})
+		}
+		require.NoError(t, d.Ingest(context.Background(), "ev", rows))
+		weirRows(t, s, "SELECT count(*) FROM ev")
+	}
+	want := func(n int) (total string, perRoom []string) {
+		sum := 0
+		for id := range n {
+			sum += id
+		}
+		for room := range 7 {
+			c, ids := 0, 0
+			for id := room; id < n; id += 7 {
+				c, ids = c+1, ids+id
+			}
+			perRoom = append(perRoom, fmt.Sprintf("%d|%d|%d", room, c, ids))
+		}
+		return fmt.Sprintf("%d|%d", n, sum), perRoom
+	}
+	check := func(s *db.Session, n int, withView bool) {
+		t.Helper()
+		total, perRoom := want(n)
+		require.Equal(t, []string{total}, weirRows(t, s, "SELECT count(*), sum(id) FROM ev"))
+		require.Equal(t, perRoom, weirRows(t, s, "SELECT room, count(*), sum(id) FROM ev GROUP BY room ORDER BY room"))
+		if withView {
+			require.Equal(t, perRoom, weirRows(t, s, "SELECT * FROM per_room ORDER BY room"))
+		}
+	}
+
+	d, s = openDurable(t, dir, -1) // every tick flushes
+	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
+	ingestRange(t, d, 0, 50) // ticks of 10 rows: the table
+	require.Zero(t, segments())
+	ingest(50, 400) // a segment
+	ingestRange(t, d, 400, 420)
+	ingest(420, 700) // another
+	require.Equal(t, 2, segments())
+	check(s, 700, false)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n, sum(id) AS ids FROM ev GROUP BY room`)
+	check(s, 700, true)
+	ingest(700, 900)
+	ingestRange(t, d, 900, 905)
+	check(s, 905, true)
+	d.Crash()
+
+	d, s = openDurable(t, dir, time.Hour) // from here on the log holds what is acknowledged
+	check(s, 905, true)
+	ingest(905, 1200)
+	ingestRange(t, d, 1200, 1230)
+	d.Crash()
+	d, s = openDurable(t, dir, -1)
+	check(s, 1230, true)
+	require.Equal(t, 4, segments(), "the 325 rows replayed from the log make one segment")
+	weirExec(t, s, `DROP MATERIALIZED VIEW per_room`)
+	weirExec(t, s, `DROP SOURCE ev`)
+	require.Zero(t, segments())
+	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
+	require.Equal(t, []string{"0|NULL"}, weirRows(t, s, "SELECT count(*), sum(id) FROM ev"))
+	require.NoError(t, d.Close())
+}
