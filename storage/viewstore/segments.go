@@ -18,25 +18,28 @@ import (
 
 // A source's history is append-only, and most of what it costs DuckDB to keep is not the
 // insert but the commit and the checkpoints after it: writing the rows to DuckDB's log,
-// then compressing them into the database file (BenchmarkBidInsert: about 0.4 µs a row to
-// insert, 2.6 µs to commit and checkpoint, on the 2-core benchmark machine). A flush that
-// carries at least SegmentMinRows rows of a source therefore writes them as a Parquet
-// file of their own, a segment, instead: DuckDB's COPY TO writes it straight from the
-// batches (about 0.7 µs a row), and nothing is rewritten later.
+// then compressing them into the database file (BenchmarkBidInsert/150000: about 0.5 µs
+// a row to insert, 3.4 µs to commit and checkpoint, on the 2-core benchmark machine). A
+// flush that carries at least SegmentMinRows rows of a source therefore writes them as a
+// Parquet file of their own, a segment, instead: DuckDB's COPY TO writes it straight from
+// the batches, and nothing is rewritten later (/segment: about 1 µs a row in all). The
+// same goes for the rows a view's bag appended (a view that has only gained rows, such
+// as a filter over a source).
 //
-// The source's DuckDB table then becomes its tail (renamed weir_rows_<id>), which keeps
-// the rows of smaller flushes, and the source's name becomes a DuckDB view of the tail
+// The relation's DuckDB table then becomes its tail (renamed weir_rows_<id>), which keeps
+// the rows of smaller flushes, and the relation's name becomes a DuckDB view of the tail
 // and every segment. The view is replaced, and the segment recorded in weir_segments, in
 // the flush's transaction, so a reader sees a segment's rows exactly when it sees the
 // tick that wrote them. A segment is synced to disk before that transaction commits; a
 // segment whose transaction did not commit is deleted (at once, or when the store next
-// opens). Reads, backfills and recovery read the source by its name and do not know.
+// opens). Reads, backfills and recovery read the relation by its name and do not know.
+// A view that must delete rows (DeleteMatching, Truncate) becomes a table again first.
 //
-// Segments are never merged: a source ingested at a high rate for a long time gathers
+// Segments are never merged: a relation written at a high rate for a long time gathers
 // one file per large flush, and DuckDB opens every file's footer when it binds the view
 // (parquet_metadata_cache keeps them after the first read).
 
-// SegmentMinRows is the fewest rows of one source a flush writes as a segment
+// SegmentMinRows is the fewest rows of one relation a flush writes as a segment
 // (WEIR_SEGMENT_MIN_ROWS overrides it, for tests: every flush path then makes segments).
 var SegmentMinRows = segmentMinRows()
 
@@ -47,28 +50,29 @@ func segmentMinRows() int {
 	return 100_000
 }
 
-// SegmentsTable records every segment: the source it belongs to, the source's tail
+// SegmentsTable records every segment: the relation it belongs to, the relation's tail
 // table, the file (in the store's segments directory) and its rows.
 const SegmentsTable = "weir_segments"
 
-// segRel is a source stored in segments: its tail table and its segment files, oldest
+// segRel is a relation stored in segments: its tail table and its segment files, oldest
 // first. It is replaced, never modified, so a Tx can hold the next one until it commits.
 type segRel struct {
 	tail  string
 	files []string
 }
 
-// segmentCol is a column of a segmented source's view: its name and DuckDB type.
+// segmentCol is a column of a segmented relation's view: its name and DuckDB type.
 type segmentCol struct{ name, typ string }
 
-// segmentable reports whether rel's history may go into segments: a source of the store
+// segmentable reports whether rows appended to rel may go into segments: a source or a
+// view (InsertBatches takes a view's rows when its bag only appended them) of the store
 // on disk whose every column Parquet holds exactly (DuckDB writes an INTERVAL in
 // milliseconds, and a DECIMAL column is left to the table for want of a test).
 func (t *Tx) segmentable(rel *catalog.Relation) bool {
-	return t.s.segDir != "" && rel.Kind == catalog.Source && CanLend(rel.Columns)
+	return t.s.segDir != "" && (rel.Kind == catalog.Source || rel.Kind == catalog.View) && CanLend(rel.Columns)
 }
 
-// segRel returns the segments of the source named name as of this transaction; nil when
+// segRel returns the segments of the relation named name as of this transaction; nil when
 // it has none.
 func (t *Tx) segRel(name string) *segRel {
 	if sr, ok := t.segNew[name]; ok {
@@ -82,16 +86,45 @@ func (t *Tx) segRel(name string) *segRel {
 // table returns the name of the DuckDB table that takes rel's inserts: its tail once it
 // has segments.
 func (t *Tx) table(rel *catalog.Relation) string {
-	if rel.Kind == catalog.Source {
-		if sr := t.segRel(rel.Name); sr != nil {
-			return sr.tail
-		}
+	if sr := t.segRel(rel.Name); sr != nil {
+		return sr.tail
 	}
 	return rel.Name
 }
 
-// writeSegment writes bs's rows (n in all, weights positive) as a new segment of source
-// rel. ok is false, and nothing is written, when the batches cannot be lent to DuckDB.
+// unsegment makes the segmented relation rel a table again, for a delete: with keep, the
+// table holds every row of the view of its tail and segments (a view that only ever
+// gained rows and now loses some: this copies it once); without, it is empty (a view
+// about to be written afresh). The segments go once the transaction commits.
+func (t *Tx) unsegment(rel *catalog.Relation, keep bool) error {
+	sr := t.segRel(rel.Name)
+	if sr == nil {
+		return nil
+	}
+	table := sr.tail
+	if keep {
+		table = sr.tail + "_whole"
+		if err := t.Exec(`CREATE TABLE ` + Quote(table) + ` AS SELECT * FROM ` + Quote(rel.Name)); err != nil {
+			return err
+		}
+	} else if err := t.Exec(`DELETE FROM ` + Quote(sr.tail)); err != nil {
+		return err
+	}
+	if err := t.Exec(`DROP VIEW ` + Quote(rel.Name)); err != nil {
+		return err
+	}
+	if keep {
+		if err := t.Exec(`DROP TABLE ` + Quote(sr.tail)); err != nil {
+			return err
+		}
+	}
+	if err := t.Exec(`ALTER TABLE ` + Quote(table) + ` RENAME TO ` + Quote(rel.Name)); err != nil {
+		return err
+	}
+	return t.forgetSegments(rel.Name, sr)
+}
+
+// writeSegment writes bs's rows (n in all, weights positive) as a new segment of rel. ok is false, and nothing is written, when the batches cannot be lent to DuckDB.
 func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok bool, err error) {
 	token, release, ok := t.s.LendBatches(rel.Columns, bs, nil)
 	if !ok {
@@ -135,7 +168,7 @@ func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok b
 	return true, nil
 }
 
-// segmentSelect is the select list that gives a segment's columns their source's types.
+// segmentSelect is the select list that gives a segment's columns their relation's types.
 func segmentSelect(cols []segmentCol) string {
 	items := make([]string, len(cols))
 	for i, c := range cols {
@@ -144,7 +177,7 @@ func segmentSelect(cols []segmentCol) string {
 	return strings.Join(items, ", ")
 }
 
-// segmentView is the query of a segmented source's view: its tail and its segments.
+// segmentView is the query of a segmented relation's view: its tail and its segments.
 func (s *Store) segmentView(sr *segRel, cols []segmentCol) string {
 	paths := make([]string, len(sr.files))
 	for i, f := range sr.files {
@@ -153,7 +186,7 @@ func (s *Store) segmentView(sr *segRel, cols []segmentCol) string {
 	return `SELECT * FROM main.` + Quote(sr.tail) + ` UNION ALL SELECT ` + segmentSelect(cols) + ` FROM read_parquet([` + strings.Join(paths, ", ") + `])`
 }
 
-// dropSegments drops source name's view, tail and segment records in the transaction;
+// dropSegments drops relation name's view, tail and segment records in the transaction;
 // its files go once it commits. false when it has no segments.
 func (t *Tx) dropSegments(name string) (bool, error) {
 	sr := t.segRel(name)
@@ -165,8 +198,14 @@ func (t *Tx) dropSegments(name string) (bool, error) {
 			return true, err
 		}
 	}
-	if err := t.Exec(`DELETE FROM `+SegmentsTable+` WHERE source = ?`, name); err != nil {
-		return true, err
+	return true, t.forgetSegments(name, sr)
+}
+
+// forgetSegments deletes the records of relation name's segments sr, whose files go once
+// the transaction commits.
+func (t *Tx) forgetSegments(name string, sr *segRel) error {
+	if err := t.Exec(`DELETE FROM `+SegmentsTable+` WHERE relation = ?`, name); err != nil {
+		return err
 	}
 	for _, f := range sr.files {
 		t.segDropped = append(t.segDropped, filepath.Join(t.s.segDir, f))
@@ -175,7 +214,7 @@ func (t *Tx) dropSegments(name string) (bool, error) {
 		t.segNew = map[string]*segRel{}
 	}
 	t.segNew[name] = nil
-	return true, nil
+	return nil
 }
 
 // segmentsDurable syncs the segments directory, so that the names of the segments the
@@ -191,7 +230,7 @@ func (t *Tx) segmentsDurable() error {
 }
 
 // segmentsCommitted makes the transaction's segments the store's and deletes the
-// segments of the sources it dropped.
+// segments of the relations it dropped or made tables again.
 func (t *Tx) segmentsCommitted() {
 	if t.segNew == nil {
 		return
@@ -224,11 +263,11 @@ func (t *Tx) removeFiles(paths []string) {
 }
 
 // openSegments loads the segments of the store at path, deletes the files no committed
-// transaction recorded, and points each segmented source's view at the segments
+// transaction recorded, and points each segmented relation's view at the segments
 // directory as it is now (the data directory may have moved). A recorded segment that is
-// missing fails the open: that source's history is lost.
+// missing fails the open: the rows it held are lost.
 func (s *Store) openSegments(ctx context.Context, path string) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+SegmentsTable+` (source VARCHAR NOT NULL, tail VARCHAR NOT NULL, file VARCHAR NOT NULL, "rows" BIGINT NOT NULL)`); err != nil {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+SegmentsTable+` (relation VARCHAR NOT NULL, tail VARCHAR NOT NULL, file VARCHAR NOT NULL, "rows" BIGINT NOT NULL)`); err != nil {
 		return sqlerr.Wrap(err, sqlerr.Internal, "initialise DuckDB")
 	}
 	s.segs = map[string]*segRel{}
@@ -236,23 +275,23 @@ func (s *Store) openSegments(ctx context.Context, path string) error {
 		return nil
 	}
 	s.segDir = filepath.Join(filepath.Dir(path), "segments")
-	rows, err := s.db.QueryContext(ctx, `SELECT source, tail, file FROM `+SegmentsTable+` ORDER BY rowid`)
+	rows, err := s.db.QueryContext(ctx, `SELECT relation, tail, file FROM `+SegmentsTable+` ORDER BY rowid`)
 	if err != nil {
 		return sqlerr.Wrap(err, sqlerr.Internal, "load %s", SegmentsTable)
 	}
 	known := map[string]bool{}
 	var order []string
 	for rows.Next() {
-		var source, tail, file string
-		if err := rows.Scan(&source, &tail, &file); err != nil {
+		var name, tail, file string
+		if err := rows.Scan(&name, &tail, &file); err != nil {
 			rows.Close()
 			return sqlerr.Wrap(err, sqlerr.Internal, "load %s", SegmentsTable)
 		}
-		sr := s.segs[source]
+		sr := s.segs[name]
 		if sr == nil {
 			sr = &segRel{tail: tail}
-			s.segs[source] = sr
-			order = append(order, source)
+			s.segs[name] = sr
+			order = append(order, name)
 		}
 		sr.files = append(sr.files, file)
 		known[file] = true
@@ -272,19 +311,19 @@ func (s *Store) openSegments(ctx context.Context, path string) error {
 			}
 		}
 	}
-	for _, source := range order {
-		sr := s.segs[source]
+	for _, name := range order {
+		sr := s.segs[name]
 		for _, f := range sr.files {
 			if _, err := os.Stat(filepath.Join(s.segDir, f)); err != nil {
-				return sqlerr.Wrap(err, sqlerr.DataCorrupted, "segment %q of source %q", f, source)
+				return sqlerr.Wrap(err, sqlerr.DataCorrupted, "segment %q of %q", f, name)
 			}
 		}
 		cols, err := s.tableColumns(ctx, sr.tail)
 		if err != nil {
 			return err
 		}
-		if _, err := s.w.ExecContext(ctx, `CREATE OR REPLACE VIEW `+Quote(source)+` AS `+s.segmentView(sr, cols)); err != nil {
-			return sqlerr.Wrap(err, sqlerr.Internal, "view of source %q", source)
+		if _, err := s.w.ExecContext(ctx, `CREATE OR REPLACE VIEW `+Quote(name)+` AS `+s.segmentView(sr, cols)); err != nil {
+			return sqlerr.Wrap(err, sqlerr.Internal, "view of %q", name)
 		}
 	}
 	return nil
@@ -309,7 +348,7 @@ func (s *Store) tableColumns(ctx context.Context, table string) ([]segmentCol, e
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "columns of %q", table)
 	}
 	if len(cols) == 0 {
-		return nil, sqlerr.New(sqlerr.DataCorrupted, "segmented source's table %q is missing", table)
+		return nil, sqlerr.New(sqlerr.DataCorrupted, "segmented relation's table %q is missing", table)
 	}
 	return cols, nil
 }

@@ -182,3 +182,59 @@ func TestSegmentsOnlyOnDisk(t *testing.T) {
 		})
 	}
 }
+
+// TestViewSegments: a view's appended rows go to segments like a source's; a delete
+// (DeleteMatching) or a Truncate makes it a table again, holding exactly the rows it
+// should, and its segments go once that commits.
+func TestViewSegments(t *testing.T) {
+	viewstore.SetSegmentMinRows(t, 100)
+	path := filepath.Join(t.TempDir(), "weir.duckdb")
+	s := open(t, path)
+	rel := relation(1, "v", catalog.View, chunkColumns()...)
+	var want []string
+	appendRows := func(tick uint64, from, to int) {
+		t.Helper()
+		b := segmentBatch(rel, from, to)
+		inTick(t, s, tick, func(tx *viewstore.Tx) { require.NoError(t, tx.InsertBatches(rel, []*delta.Batch{b})) })
+		want = append(want, rows(b)...)
+		slices.Sort(want)
+		require.Equal(t, want, scan(t, s, rel))
+	}
+	inTick(t, s, 1, func(tx *viewstore.Tx) { require.NoError(t, tx.CreateRelation(rel)) })
+	appendRows(2, 0, 150)
+	appendRows(3, 150, 160)
+	appendRows(4, 160, 300)
+	require.Len(t, segmentFiles(t, path), 2)
+
+	// Delete the rows whose first column is that of rows 5, 155 and 205: one in each of
+	// the segments and the tail.
+	keys := delta.New([]delta.Kind{delta.KindInt})
+	gone := map[string]bool{}
+	for _, i := range []int{5, 155, 205} {
+		keys.AppendRow([]delta.Value{segmentRow(i)[0]}, 1)
+		gone[rows(segmentBatch(rel, i, i+1))[0]] = true
+	}
+	inTick(t, s, 5, func(tx *viewstore.Tx) {
+		require.NoError(t, tx.DeleteMatching(rel, []int{0}, keys))
+		require.Len(t, segmentFiles(t, path), 2, "until the delete commits")
+	})
+	require.Empty(t, segmentFiles(t, path))
+	want = slices.DeleteFunc(want, func(r string) bool { return gone[r] })
+	require.Len(t, want, 297)
+	require.Equal(t, want, scan(t, s, rel))
+	appendRows(6, 300, 310) // the table again
+	appendRows(7, 310, 500) // and a segment again
+	require.Len(t, segmentFiles(t, path), 1)
+
+	// A Truncate (recovery rewriting a view) empties it; what comes after is kept.
+	b := segmentBatch(rel, 1000, 1010)
+	inTick(t, s, 8, func(tx *viewstore.Tx) {
+		require.NoError(t, tx.Truncate(rel))
+		require.NoError(t, tx.Insert(rel, b))
+	})
+	require.Empty(t, segmentFiles(t, path))
+	require.Equal(t, rows(b), scan(t, s, rel))
+	require.NoError(t, s.Close())
+	s = open(t, path)
+	require.Equal(t, rows(b), scan(t, s, rel))
+}

@@ -640,6 +640,9 @@ func (t *Tx) DeleteMatching(rel *catalog.Relation, keyCols []int, b *delta.Batch
 	if b.Len() == 0 {
 		return nil
 	}
+	if err := t.unsegment(rel, true); err != nil {
+		return err
+	}
 	if b.Len() <= maxDirectDelete && directKeys(rel, keyCols) {
 		return t.deleteDirect(rel, keyCols, b)
 	}
@@ -728,7 +731,12 @@ func (t *Tx) deleteDirect(rel *catalog.Relation, keyCols []int, b *delta.Batch) 
 }
 
 // Truncate deletes every row of rel's table.
-func (t *Tx) Truncate(rel *catalog.Relation) error { return t.Exec(`DELETE FROM ` + Quote(rel.Name)) }
+func (t *Tx) Truncate(rel *catalog.Relation) error {
+	if t.segRel(rel.Name) != nil {
+		return t.unsegment(rel, false)
+	}
+	return t.Exec(`DELETE FROM ` + Quote(rel.Name))
+}
 
 // MetaPrefix returns every weir_meta key starting with prefix, with its value.
 func (s *Store) MetaPrefix(ctx context.Context, prefix string) (map[string]string, error) {
