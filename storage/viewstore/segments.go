@@ -124,7 +124,9 @@ func (t *Tx) unsegment(rel *catalog.Relation, keep bool) error {
 	return t.forgetSegments(rel.Name, sr)
 }
 
-// writeSegment writes bs's rows (n in all, weights positive) as a new segment of rel. ok is false, and nothing is written, when the batches cannot be lent to DuckDB.
+// writeSegment writes bs's rows (n of them, each repeated by its positive weight) as a
+// new segment of rel. ok is false, and nothing is written, when the batches cannot be
+// lent to DuckDB.
 func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok bool, err error) {
 	token, release, ok := t.s.LendBatches(rel.Columns, bs, nil)
 	if !ok {
@@ -230,7 +232,9 @@ func (t *Tx) segmentsDurable() error {
 }
 
 // segmentsCommitted makes the transaction's segments the store's and deletes the
-// segments of the relations it dropped or made tables again.
+// segments of the relations it dropped or made tables again. A read of such a relation
+// still running on an older snapshot fails if it reaches a deleted file only now (DuckDB
+// opens each file as its scan comes to it); PostgreSQL would have made the DROP wait.
 func (t *Tx) segmentsCommitted() {
 	if t.segNew == nil {
 		return
