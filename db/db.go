@@ -100,6 +100,7 @@ type DB struct {
 	flushMax      atomic.Int64  // the longest, in ns
 	lastFlush     time.Duration // the last one's (guarded by mu)
 	flushLoop     *clockLoop    // the background flusher (durable.go)
+	mergeLoop     *clockLoop    // the background merge of segments (durable.go)
 	flushMu       sync.Mutex    // flushes without d.mu run one at a time (flush.go); taken before mu
 	ready         atomic.Bool   // recovery has finished
 	recovered     chan struct{} // closed when recovery has finished, well or not

@@ -439,9 +439,29 @@ func (d *DB) startFlusher(ctx context.Context) {
 			}
 		}
 	})
+	// Merging a full tier of Parquet segments (storage/viewstore/segments.go) writes the
+	// merged file while ticks and flushes go on, and swaps it in under flushMu.
+	d.mergeLoop = every(ctx, segmentMergeInterval, func(ctx context.Context) {
+		for {
+			merged, err := d.store.MergeSegments(ctx, func() func() { d.flushMu.Lock(); return d.flushMu.Unlock })
+			if err != nil && ctx.Err() == nil {
+				d.logger.Warn("merging segments failed; the segments stay as they are", "err", err)
+			}
+			if !merged {
+				return
+			}
+		}
+	})
 }
 
-func (d *DB) stopFlusher() { d.flushLoop.stop() }
+// segmentMergeInterval is how often the background merge looks for a full tier of
+// segments.
+var segmentMergeInterval = time.Second
+
+func (d *DB) stopFlusher() {
+	d.flushLoop.stop()
+	d.mergeLoop.stop()
+}
 
 // replayFrom runs the log records from LSN from on as ticks, without logging them again.
 // Ticks up to stored are in the view store already (recovery from a checkpoint older

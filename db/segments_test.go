@@ -20,8 +20,10 @@ import (
 // recovers after a crash with every acknowledged event counted once; so does a view that
 // only gains rows, whose large flushes go to segments too.
 func TestSourceSegments(t *testing.T) {
-	defer func(n int) { viewstore.SegmentMinRows = n }(viewstore.SegmentMinRows)
-	viewstore.SegmentMinRows = 100
+	defer func(n int, grace time.Duration) {
+		viewstore.SegmentMinRows, viewstore.SegmentGrace = n, grace
+	}(viewstore.SegmentMinRows, viewstore.SegmentGrace)
+	viewstore.SegmentMinRows, viewstore.SegmentGrace = 100, 0
 	dir := t.TempDir()
 	segments := func() int {
 		entries, err := os.ReadDir(filepath.Join(dir, "segments"))
@@ -106,4 +108,43 @@ func TestSourceSegments(t *testing.T) {
 	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
 	require.Equal(t, []string{"0|NULL"}, weirRows(t, s, "SELECT count(*), sum(id) FROM ev"))
 	require.NoError(t, d.Close())
+}
+
+// TestSegmentsMergeInBackground: the background merge loop merges full tiers of
+// segments, and reads see every event once before and after.
+func TestSegmentsMergeInBackground(t *testing.T) {
+	defer func(n int, grace time.Duration) {
+		viewstore.SegmentMinRows, viewstore.SegmentGrace = n, grace
+	}(viewstore.SegmentMinRows, viewstore.SegmentGrace)
+	viewstore.SegmentMinRows, viewstore.SegmentGrace = 10, 0
+	dir := t.TempDir()
+	d, s := openDurable(t, dir, 5*time.Millisecond)
+	defer d.Close()
+	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n FROM ev GROUP BY room`)
+	sum := 0
+	for k := range 40 {
+		var rows [][]delta.Value
+		for j := 20 * k; j < 20*(k+1); j++ {
+			rows = append(rows, []delta.Value{delta.Int(int64(j)), delta.Int(int64(j % 3))})
+			sum += j
+		}
+		require.NoError(t, d.Ingest(context.Background(), "ev", rows))
+		require.Equal(t, []string{fmt.Sprintf("%d|%d", 20*(k+1), sum)}, weirRows(t, s, "SELECT count(*), sum(id) FROM ev"))
+	}
+	// 40 segments of 20 rows: five merges make them five of tier 1 once the merge loop
+	// has run (it wakes every second).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		entries, err := os.ReadDir(filepath.Join(dir, "segments"))
+		require.NoError(t, err)
+		if len(entries) == 5 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "%d segment files after 20 s", len(entries))
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Equal(t, []string{fmt.Sprintf("800|%d", sum)}, weirRows(t, s, "SELECT count(*), sum(id) FROM ev"))
+	require.Equal(t, []string{"0|267", "1|267", "2|266"}, weirRows(t, s, "SELECT room, n FROM per_room ORDER BY room"))
+	require.Equal(t, []string{"5|800"}, weirRows(t, s, `SELECT count(*), sum("rows") FROM weir_segments WHERE relation = 'ev'`))
 }

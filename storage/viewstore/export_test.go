@@ -1,5 +1,7 @@
 package viewstore
 
+import "time"
+
 // SetRawFill turns weir_batch's direct vector writes on or off (rawchunk.go) and
 // returns the previous setting.
 func SetRawFill(on bool) bool {
@@ -16,4 +18,11 @@ func SetSegmentMinRows(t interface{ Cleanup(func()) }, n int) {
 	was := SegmentMinRows
 	SegmentMinRows = n
 	t.Cleanup(func() { SegmentMinRows = was })
+}
+
+// SetSegmentGrace sets SegmentGrace for a test and restores it after.
+func SetSegmentGrace(t interface{ Cleanup(func()) }, d time.Duration) {
+	was := SegmentGrace
+	SegmentGrace = d
+	t.Cleanup(func() { SegmentGrace = was })
 }

@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/internal/delta"
@@ -35,9 +37,16 @@ import (
 // opens). Reads, backfills and recovery read the relation by its name and do not know.
 // A view that must delete rows (DeleteMatching, Truncate) becomes a table again first.
 //
-// Segments are never merged: a relation written at a high rate for a long time gathers
-// one file per large flush, and DuckDB opens every file's footer when it binds the view
-// (parquet_metadata_cache keeps them after the first read).
+// Segments are merged by size, so that a relation written at a high rate for hours has
+// tens of them, not thousands (each one a path in its view's SQL and a file every scan
+// opens): a tier is the power of SegmentFanout of a segment's rows over SegmentMinRows,
+// and when a relation has SegmentFanout segments of one tier, MergeSegments (which a
+// background loop of the database calls every second) rewrites them as one. Each row
+// is rewritten about log8(rows / 100,000) times in all, and a tier keeps fewer than 8
+// segments. The files a merge replaces, and those of a dropped relation, are deleted
+// SegmentGrace after the commit that retired them (or when the store opens or closes),
+// so that a read still running on an older snapshot finds them: DuckDB opens a file
+// only when its scan reaches it.
 
 // SegmentMinRows is the fewest rows of one relation a flush writes as a segment
 // (WEIR_SEGMENT_MIN_ROWS overrides it, for tests: every flush path then makes segments).
@@ -50,6 +59,22 @@ func segmentMinRows() int {
 	return 100_000
 }
 
+// SegmentFanout is how many segments of one tier a merge rewrites as one.
+const SegmentFanout = 8
+
+// SegmentGrace is how long the files of retired segments stay on disk (tests set 0).
+var SegmentGrace = 10 * time.Minute
+
+// segmentTier is the tier of a segment of rows rows: 0 below SegmentFanout times
+// SegmentMinRows, 1 below SegmentFanout² times, and so on.
+func segmentTier(rows int64) int {
+	tier := 0
+	for limit := int64(SegmentMinRows) * SegmentFanout; rows >= limit && tier < 30; limit *= SegmentFanout {
+		tier++
+	}
+	return tier
+}
+
 // SegmentsTable records every segment: the relation it belongs to, the relation's tail
 // table, the file (in the store's segments directory) and its rows.
 const SegmentsTable = "weir_segments"
@@ -59,6 +84,7 @@ const SegmentsTable = "weir_segments"
 type segRel struct {
 	tail  string
 	files []string
+	rows  []int64 // rows[i] is how many rows files[i] holds
 }
 
 // segmentCol is a column of a segmented relation's view: its name and DuckDB type.
@@ -140,9 +166,7 @@ func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok b
 	for i, c := range rel.Columns {
 		cols[i] = segmentCol{c.Name, c.DuckDB()}
 	}
-	file := fmt.Sprintf("%d-%016x.parquet", rel.ID, rand.Uint64())
-	path := filepath.Join(t.s.segDir, file)
-	t.segWritten = append(t.segWritten, path)
+	file, path := t.newSegmentFile(rel)
 	if err := t.Exec(fmt.Sprintf(`COPY (SELECT %s FROM weir_batch(%d)) TO %s (FORMAT parquet)`, segmentSelect(cols), token, quoteString(path))); err != nil {
 		return true, err
 	}
@@ -152,15 +176,15 @@ func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok b
 	cur := t.segRel(rel.Name)
 	next := &segRel{tail: fmt.Sprintf("weir_rows_%d", rel.ID)}
 	if cur != nil {
-		next.tail, next.files = cur.tail, append(next.files, cur.files...)
+		next.tail, next.files, next.rows = cur.tail, slices.Clone(cur.files), slices.Clone(cur.rows)
 	} else if err := t.Exec(`ALTER TABLE ` + Quote(rel.Name) + ` RENAME TO ` + Quote(next.tail)); err != nil {
 		return true, err
 	}
-	next.files = append(next.files, file)
-	if err := t.Exec(`CREATE OR REPLACE VIEW ` + Quote(rel.Name) + ` AS ` + t.s.segmentView(next, cols)); err != nil {
+	next.files, next.rows = append(next.files, file), append(next.rows, int64(n))
+	if err := t.Exec(`INSERT INTO `+SegmentsTable+` VALUES (?, ?, ?, ?)`, rel.Name, next.tail, file, int64(n)); err != nil {
 		return true, err
 	}
-	if err := t.Exec(`INSERT INTO `+SegmentsTable+` VALUES (?, ?, ?, ?)`, rel.Name, next.tail, file, int64(n)); err != nil {
+	if err := t.Exec(`CREATE OR REPLACE VIEW ` + Quote(rel.Name) + ` AS ` + t.s.segmentView(next, cols)); err != nil {
 		return true, err
 	}
 	if t.segNew == nil {
@@ -168,6 +192,124 @@ func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok b
 	}
 	t.segNew[rel.Name] = next
 	return true, nil
+}
+
+// newSegmentFile returns the path of a new segment file of rel, noted as written by the
+// transaction (deleted if it does not commit).
+func (t *Tx) newSegmentFile(rel *catalog.Relation) (file, path string) {
+	file = fmt.Sprintf("%d-%016x.parquet", rel.ID, rand.Uint64())
+	path = filepath.Join(t.s.segDir, file)
+	t.segWritten = append(t.segWritten, path)
+	return file, path
+}
+
+// mergePlan is SegmentFanout segments of one tier of a relation, to be rewritten as one.
+type mergePlan struct {
+	name  string
+	files []string
+	rows  int64
+}
+
+// planMerge returns the oldest SegmentFanout segments of the lowest tier that has that
+// many, of any relation; ok false when no tier does.
+func (s *Store) planMerge() (p mergePlan, ok bool) {
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	best := -1
+	for name, sr := range s.segs {
+		byTier := map[int][]int{}
+		for i, r := range sr.rows {
+			tier := segmentTier(r)
+			byTier[tier] = append(byTier[tier], i)
+			if len(byTier[tier]) != SegmentFanout || (best >= 0 && tier >= best) {
+				continue
+			}
+			best, p = tier, mergePlan{name: name}
+			for _, j := range byTier[tier] {
+				p.files = append(p.files, sr.files[j])
+				p.rows += sr.rows[j]
+			}
+		}
+	}
+	return p, best >= 0
+}
+
+// MergeSegments merges one set of SegmentFanout segments of a tier into one, if some
+// relation has them (see the top of this file), and reports whether it did. It writes
+// the merged file on a reader connection, while flushes go on; then, between lock and
+// its unlock (the caller's exclusion of every other writer), it swaps the file in, in a
+// transaction of its own that leaves the store's tick as it is. A relation dropped or
+// changed meanwhile keeps its segments, and the merged file is deleted.
+func (s *Store) MergeSegments(ctx context.Context, lock func() (unlock func())) (bool, error) {
+	p, ok := s.planMerge()
+	if !ok {
+		return false, nil
+	}
+	file := fmt.Sprintf("merged-%016x.parquet", rand.Uint64())
+	path := filepath.Join(s.segDir, file)
+	paths := make([]string, len(p.files))
+	for i, f := range p.files {
+		paths[i] = quoteString(filepath.Join(s.segDir, f))
+	}
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM read_parquet([%s])) TO %s (FORMAT parquet)`, strings.Join(paths, ", "), quoteString(path))); err != nil {
+		s.removeFiles([]string{path})
+		return false, sqlerr.Wrap(err, sqlerr.Internal, "merge segments of %q", p.name)
+	}
+	if err := syncPath(path); err != nil {
+		s.removeFiles([]string{path})
+		return false, sqlerr.Wrap(err, sqlerr.IOError, "sync segment %q", path)
+	}
+	unlock := lock()
+	defer unlock()
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		s.removeFiles([]string{path})
+		return false, err
+	}
+	tx.segWritten = append(tx.segWritten, path)
+	cur := tx.segRel(p.name)
+	if cur == nil || !containsAll(cur.files, p.files) {
+		tx.Rollback()
+		return false, nil
+	}
+	next := &segRel{tail: cur.tail}
+	for i, f := range cur.files {
+		if !slices.Contains(p.files, f) {
+			next.files, next.rows = append(next.files, f), append(next.rows, cur.rows[i])
+		}
+	}
+	next.files, next.rows = append(next.files, file), append(next.rows, p.rows)
+	cols, err := s.tableColumns(ctx, cur.tail)
+	if err == nil {
+		names := make([]any, len(p.files))
+		for i, f := range p.files {
+			names[i] = f
+		}
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ")
+		err = errors.Join(
+			tx.Exec(`DELETE FROM `+SegmentsTable+` WHERE relation = ? AND file IN (`+in+`)`, append([]any{p.name}, names...)...),
+			tx.Exec(`INSERT INTO `+SegmentsTable+` VALUES (?, ?, ?, ?)`, p.name, cur.tail, file, p.rows),
+			tx.Exec(`CREATE OR REPLACE VIEW `+Quote(p.name)+` AS `+s.segmentView(next, cols)))
+	}
+	if err != nil {
+		tx.Rollback()
+		return false, err
+	}
+	for _, f := range p.files {
+		tx.segDropped = append(tx.segDropped, filepath.Join(s.segDir, f))
+	}
+	tx.segNew = map[string]*segRel{p.name: next}
+	return true, tx.commit("merge segments of " + strconv.Quote(p.name))
+}
+
+// containsAll reports whether every one of want is in have.
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // segmentSelect is the select list that gives a segment's columns their relation's types.
@@ -247,21 +389,47 @@ func (t *Tx) segmentsCommitted() {
 			t.s.segs[name] = sr
 		}
 	}
+	if len(t.segDropped) > 0 {
+		t.s.retired = append(t.s.retired, retiredFiles{at: time.Now(), paths: t.segDropped})
+	}
 	t.s.segMu.Unlock()
-	t.removeFiles(t.segDropped)
+	t.s.sweepSegments(false)
 	t.segNew, t.segWritten, t.segDropped = nil, nil, nil
+}
+
+// retiredFiles are the files of segments a commit at at replaced or dropped.
+type retiredFiles struct {
+	at    time.Time
+	paths []string
+}
+
+// sweepSegments deletes the retired files older than SegmentGrace; with all, every one.
+func (s *Store) sweepSegments(all bool) {
+	s.segMu.Lock()
+	var due []string
+	keep := s.retired[:0]
+	for _, r := range s.retired {
+		if all || time.Since(r.at) >= SegmentGrace {
+			due = append(due, r.paths...)
+		} else {
+			keep = append(keep, r)
+		}
+	}
+	s.retired = keep
+	s.segMu.Unlock()
+	s.removeFiles(due)
 }
 
 // segmentsAbandoned deletes the segments a transaction that did not commit wrote.
 func (t *Tx) segmentsAbandoned() {
-	t.removeFiles(t.segWritten)
+	t.s.removeFiles(t.segWritten)
 	t.segNew, t.segWritten, t.segDropped = nil, nil, nil
 }
 
-func (t *Tx) removeFiles(paths []string) {
+func (s *Store) removeFiles(paths []string) {
 	for _, p := range paths {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) && t.s.logger != nil {
-			t.s.logger.Warn("remove segment", "file", p, "err", err)
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) && s.logger != nil {
+			s.logger.Warn("remove segment", "file", p, "err", err)
 		}
 	}
 }
@@ -279,7 +447,7 @@ func (s *Store) openSegments(ctx context.Context, path string) error {
 		return nil
 	}
 	s.segDir = filepath.Join(filepath.Dir(path), "segments")
-	rows, err := s.db.QueryContext(ctx, `SELECT relation, tail, file FROM `+SegmentsTable+` ORDER BY rowid`)
+	rows, err := s.db.QueryContext(ctx, `SELECT relation, tail, file, "rows" FROM `+SegmentsTable+` ORDER BY rowid`)
 	if err != nil {
 		return sqlerr.Wrap(err, sqlerr.Internal, "load %s", SegmentsTable)
 	}
@@ -287,7 +455,8 @@ func (s *Store) openSegments(ctx context.Context, path string) error {
 	var order []string
 	for rows.Next() {
 		var name, tail, file string
-		if err := rows.Scan(&name, &tail, &file); err != nil {
+		var n int64
+		if err := rows.Scan(&name, &tail, &file, &n); err != nil {
 			rows.Close()
 			return sqlerr.Wrap(err, sqlerr.Internal, "load %s", SegmentsTable)
 		}
@@ -297,7 +466,7 @@ func (s *Store) openSegments(ctx context.Context, path string) error {
 			s.segs[name] = sr
 			order = append(order, name)
 		}
-		sr.files = append(sr.files, file)
+		sr.files, sr.rows = append(sr.files, file), append(sr.rows, n)
 		known[file] = true
 	}
 	rows.Close()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -70,6 +71,7 @@ func segmentFiles(t *testing.T, path string) []string {
 // second source of the same name.
 func TestSegments(t *testing.T) {
 	viewstore.SetSegmentMinRows(t, 100)
+	viewstore.SetSegmentGrace(t, 0)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "weir.duckdb")
 	s, err := viewstore.Open(t.Context(), path, nil)
@@ -188,6 +190,7 @@ func TestSegmentsOnlyOnDisk(t *testing.T) {
 // should, and its segments go once that commits.
 func TestViewSegments(t *testing.T) {
 	viewstore.SetSegmentMinRows(t, 100)
+	viewstore.SetSegmentGrace(t, 0)
 	path := filepath.Join(t.TempDir(), "weir.duckdb")
 	s := open(t, path)
 	rel := relation(1, "v", catalog.View, chunkColumns()...)
@@ -237,4 +240,97 @@ func TestViewSegments(t *testing.T) {
 	require.NoError(t, s.Close())
 	s = open(t, path)
 	require.Equal(t, rows(b), scan(t, s, rel))
+}
+
+// TestSegmentCompaction: MergeSegments merges segments by tier, SegmentFanout at a time,
+// so that no tier keeps SegmentFanout of them; the files a merge replaced stay for
+// SegmentGrace (a read on an older snapshot may still open them) and go when the store
+// closes. A relation dropped while its segments were being merged keeps them.
+func TestSegmentCompaction(t *testing.T) {
+	viewstore.SetSegmentMinRows(t, 10)
+	viewstore.SetSegmentGrace(t, time.Hour)
+	path := filepath.Join(t.TempDir(), "weir.duckdb")
+	s := open(t, path)
+	rel := relation(1, "events", catalog.Source, chunkColumns()...)
+	inTick(t, s, 1, func(tx *viewstore.Tx) { require.NoError(t, tx.CreateRelation(rel)) })
+	noLock := func() func() { return func() {} }
+	merge := func() int {
+		merges := 0
+		for {
+			merged, err := s.MergeSegments(t.Context(), noLock)
+			require.NoError(t, err)
+			if !merged {
+				return merges
+			}
+			merges++
+		}
+	}
+	segments := func() (tiers map[int]int, rows int64) {
+		t.Helper()
+		tiers = map[int]int{}
+		res, err := s.DB().QueryContext(t.Context(), `SELECT "rows" FROM `+viewstore.SegmentsTable+` WHERE relation = 'events'`)
+		require.NoError(t, err)
+		defer res.Close()
+		for res.Next() {
+			var n int64
+			require.NoError(t, res.Scan(&n))
+			tier := 0
+			for limit := int64(10 * viewstore.SegmentFanout); n >= limit; limit *= viewstore.SegmentFanout {
+				tier++
+			}
+			tiers[tier]++
+			rows += n
+		}
+		require.NoError(t, res.Err())
+		return tiers, rows
+	}
+	var want []string
+	next := 0
+	for flush := range 70 {
+		n := 10 + flush%7
+		b := segmentBatch(rel, next, next+n)
+		next += n
+		inTick(t, s, uint64(flush+2), func(tx *viewstore.Tx) { require.NoError(t, tx.InsertBatches(rel, []*delta.Batch{b})) })
+		want = append(want, rows(b)...)
+		merges := merge()
+		tiers, inSegments := segments()
+		for tier, k := range tiers {
+			require.Less(t, k, viewstore.SegmentFanout, "flush %d: tier %d", flush, tier)
+		}
+		require.Equal(t, int64(next), inSegments, "every row is in exactly one live segment")
+		if flush == 7 {
+			require.Equal(t, 1, merges)
+			require.Equal(t, map[int]int{1: 1}, tiers, "the eighth segment of tier 0 merges them")
+			require.Len(t, segmentFiles(t, path), 9, "the merged files stay for the grace")
+		}
+	}
+	slices.Sort(want)
+	require.Equal(t, want, scan(t, s, rel))
+	tiers, _ := segments()
+	require.Equal(t, 1, tiers[2], "eight segments of tier 1 made one of tier 2: %v", tiers)
+	live := 0
+	for _, k := range tiers {
+		live += k
+	}
+	require.Greater(t, len(segmentFiles(t, path)), live)
+	require.NoError(t, s.Close())
+	require.Len(t, segmentFiles(t, path), live, "closing deletes the retired files")
+	s = open(t, path)
+	require.Equal(t, want, scan(t, s, rel))
+
+	// Seven more segments of tier 0 and one of them being merged when the source is
+	// dropped: the merge gives up, and its file goes.
+	for k := range 8 {
+		b := segmentBatch(rel, next, next+10)
+		next += 10
+		inTick(t, s, uint64(100+k), func(tx *viewstore.Tx) { require.NoError(t, tx.InsertBatches(rel, []*delta.Batch{b})) })
+	}
+	merged, err := s.MergeSegments(t.Context(), func() func() {
+		inTick(t, s, 200, func(tx *viewstore.Tx) { require.NoError(t, tx.DropRelation(rel.Name)) })
+		return func() {}
+	})
+	require.NoError(t, err)
+	require.False(t, merged)
+	require.NoError(t, s.Close())
+	require.Empty(t, segmentFiles(t, path))
 }

@@ -33,9 +33,10 @@ type Store struct {
 	w      *sql.Conn // the one writer connection: ticks run on it, holding their staging tables
 	logger *slog.Logger
 
-	segDir string             // where sources' segments are (segments.go); "" in memory
-	segMu  sync.Mutex         // guards segs
-	segs   map[string]*segRel // the segmented sources by name, as committed
+	segDir  string             // where relations' segments are (segments.go); "" in memory
+	segMu   sync.Mutex         // guards segs and retired
+	segs    map[string]*segRel // the segmented relations by name, as committed
+	retired []retiredFiles     // files of segments replaced or dropped, to delete after SegmentGrace
 }
 
 // DuckDBThreads is how many threads the view store's DuckDB runs queries on: every core
@@ -208,7 +209,9 @@ func (t *Tx) SetWatermark(source string, wm, maxTS, late int64) error {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.w.Close()
-	return s.db.Close()
+	err := s.db.Close()
+	s.sweepSegments(true) // no read is left to need them
+	return err
 }
 
 // DB is the handle for ad-hoc reads.
@@ -409,9 +412,9 @@ type Tx struct {
 	s   *Store
 	ctx context.Context
 
-	segNew     map[string]*segRel // sources whose segments changed (nil: dropped); segments.go
+	segNew     map[string]*segRel // relations whose segments changed (nil: dropped); segments.go
 	segWritten []string           // the segment files written
-	segDropped []string           // the segment files of the sources dropped
+	segDropped []string           // the segment files merged, or of relations dropped
 }
 
 // Begin starts a tick's transaction.
@@ -428,6 +431,11 @@ func (t *Tx) Commit(tick uint64) error {
 		t.Rollback()
 		return err
 	}
+	return t.commit(fmt.Sprintf("commit tick %d", tick))
+}
+
+// commit commits the transaction; what names it in an error.
+func (t *Tx) commit(what string) error {
 	if err := t.segmentsDurable(); err != nil {
 		t.Rollback()
 		return err
@@ -436,7 +444,7 @@ func (t *Tx) Commit(tick uint64) error {
 	// its own, never half-way because a client went away.
 	if _, err := t.s.w.ExecContext(context.WithoutCancel(t.ctx), "COMMIT"); err != nil {
 		t.Rollback()
-		return sqlerr.Wrap(err, sqlerr.Internal, "commit tick %d", tick)
+		return sqlerr.Wrap(err, sqlerr.Internal, "%s", what)
 	}
 	t.segmentsCommitted()
 	return nil
