@@ -50,30 +50,8 @@ func BenchmarkBidInsert(b *testing.B) {
 				if segment {
 					viewstore.SetSegmentMinRows(b, 1)
 				}
-				s, err := viewstore.Open(b.Context(), b.TempDir()+"/db", slog.New(slog.DiscardHandler))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				rel := &catalog.Relation{ID: 3, Name: "bid", Kind: catalog.Source, Columns: []catalog.Column{
-					{Name: "auction", Type: catalog.Int8}, {Name: "bidder", Type: catalog.Int8},
-					{Name: "price", Type: catalog.Int8}, {Name: "channel", Type: catalog.Text}, {Name: "url", Type: catalog.Text},
-					{Name: "date_time", Type: catalog.Timestamptz}, {Name: "extra", Type: catalog.Text}}}
-				tx, _ := s.Begin(b.Context())
-				if err := tx.CreateRelation(rel); err != nil {
-					b.Fatal(err)
-				}
-				if err := tx.Commit(1); err != nil {
-					b.Fatal(err)
-				}
-				r := rand.New(rand.NewPCG(1, 2))
-				ev := delta.New([]delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindString, delta.KindString, delta.KindInt, delta.KindString})
-				for i := range per {
-					c := r.IntN(10000)
-					ev.AppendRow([]delta.Value{delta.Int(int64(r.IntN(10000))), delta.Int(int64(r.IntN(100000))), delta.Int(int64(r.IntN(1000000))),
-						delta.Str(fmt.Sprintf("channel-%d", c)), delta.Str(fmt.Sprintf("https://www.nexmark.com/%s/item.htm?query=1&channel_id=%d", randText(r, 5), c)),
-						delta.Int(1_780_000_000_000_000 + int64(i)*1000), delta.Str(randText(r, 20+r.IntN(10)))}, 1)
-				}
+				s, rel := bidStore(b)
+				ev := bids(per)
 				var ins, com time.Duration
 				b.ResetTimer()
 				for n := range b.N {
@@ -107,4 +85,75 @@ func BenchmarkBidInsert(b *testing.B) {
 			})
 		}
 	}
+}
+
+// bidStore opens a store on disk with Nexmark's bid source.
+func bidStore(b *testing.B) (*viewstore.Store, *catalog.Relation) {
+	s, err := viewstore.Open(b.Context(), b.TempDir()+"/db", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	rel := &catalog.Relation{ID: 3, Name: "bid", Kind: catalog.Source, Columns: []catalog.Column{
+		{Name: "auction", Type: catalog.Int8}, {Name: "bidder", Type: catalog.Int8},
+		{Name: "price", Type: catalog.Int8}, {Name: "channel", Type: catalog.Text}, {Name: "url", Type: catalog.Text},
+		{Name: "date_time", Type: catalog.Timestamptz}, {Name: "extra", Type: catalog.Text}}}
+	tx, _ := s.Begin(b.Context())
+	if err := tx.CreateRelation(rel); err != nil {
+		b.Fatal(err)
+	}
+	if err := tx.Commit(1); err != nil {
+		b.Fatal(err)
+	}
+	return s, rel
+}
+
+// bids returns n bid rows as Nexmark's generator makes them.
+func bids(n int) *delta.Batch {
+	r := rand.New(rand.NewPCG(1, 2))
+	ev := delta.New([]delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindString, delta.KindString, delta.KindInt, delta.KindString})
+	for i := range n {
+		c := r.IntN(10000)
+		ev.AppendRow([]delta.Value{delta.Int(int64(r.IntN(10000))), delta.Int(int64(r.IntN(100000))), delta.Int(int64(r.IntN(1000000))),
+			delta.Str(fmt.Sprintf("channel-%d", c)), delta.Str(fmt.Sprintf("https://www.nexmark.com/%s/item.htm?query=1&channel_id=%d", randText(r, 5), c)),
+			delta.Int(1_780_000_000_000_000 + int64(i)*1000), delta.Str(randText(r, 20+r.IntN(10)))}, 1)
+	}
+	return ev
+}
+
+// BenchmarkSegmentMerge is MergeSegments rewriting SegmentFanout segments of 150k bid
+// rows as one (segments.go); merge-ns/row is per row rewritten.
+func BenchmarkSegmentMerge(b *testing.B) {
+	const per = 150_000
+	viewstore.SetSegmentMinRows(b, per)
+	viewstore.SetSegmentGrace(b, 0)
+	s, rel := bidStore(b)
+	ev := bids(per)
+	noLock := func() func() { return func() {} }
+	tick := uint64(1)
+	var merge time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		for range viewstore.SegmentFanout {
+			tick++
+			tx, err := s.Begin(b.Context())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := tx.InsertBatches(rel, []*delta.Batch{ev}); err != nil {
+				b.Fatal(err)
+			}
+			if err := tx.Commit(tick); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		merged, err := s.MergeSegments(b.Context(), noLock)
+		if err != nil || !merged {
+			b.Fatal(merged, err)
+		}
+		merge += time.Since(t0)
+	}
+	b.ReportMetric(float64(merge.Nanoseconds())/float64(b.N*per*viewstore.SegmentFanout), "merge-ns/row")
 }
