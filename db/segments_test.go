@@ -15,15 +15,20 @@ import (
 	"github.com/weirdb/weir/storage/viewstore"
 )
 
+// segmentsFrom makes flushes of rows rows or more of a relation segments, deleted as
+// soon as they are replaced, for the test.
+func segmentsFrom(t *testing.T, rows int) {
+	minRows, grace := viewstore.SegmentMinRows, viewstore.SegmentGrace
+	viewstore.SegmentMinRows, viewstore.SegmentGrace = rows, 0
+	t.Cleanup(func() { viewstore.SegmentMinRows, viewstore.SegmentGrace = minRows, grace })
+}
+
 // TestSourceSegments: a source whose large flushes go to Parquet segments and small ones
 // to its table answers ad-hoc reads, backfills a view created after the fact, and
 // recovers after a crash with every acknowledged event counted once; so does a view that
 // only gains rows, whose large flushes go to segments too.
 func TestSourceSegments(t *testing.T) {
-	defer func(n int, grace time.Duration) {
-		viewstore.SegmentMinRows, viewstore.SegmentGrace = n, grace
-	}(viewstore.SegmentMinRows, viewstore.SegmentGrace)
-	viewstore.SegmentMinRows, viewstore.SegmentGrace = 100, 0
+	segmentsFrom(t, 100)
 	dir := t.TempDir()
 	segments := func() int {
 		entries, err := os.ReadDir(filepath.Join(dir, "segments"))
@@ -113,10 +118,7 @@ func TestSourceSegments(t *testing.T) {
 // TestSegmentsMergeInBackground: the background merge loop merges full tiers of
 // segments, and reads see every event once before and after.
 func TestSegmentsMergeInBackground(t *testing.T) {
-	defer func(n int, grace time.Duration) {
-		viewstore.SegmentMinRows, viewstore.SegmentGrace = n, grace
-	}(viewstore.SegmentMinRows, viewstore.SegmentGrace)
-	viewstore.SegmentMinRows, viewstore.SegmentGrace = 10, 0
+	segmentsFrom(t, 10)
 	dir := t.TempDir()
 	d, s := openDurable(t, dir, 5*time.Millisecond)
 	defer d.Close()

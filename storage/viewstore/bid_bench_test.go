@@ -98,14 +98,22 @@ func bidStore(b *testing.B) (*viewstore.Store, *catalog.Relation) {
 		{Name: "auction", Type: catalog.Int8}, {Name: "bidder", Type: catalog.Int8},
 		{Name: "price", Type: catalog.Int8}, {Name: "channel", Type: catalog.Text}, {Name: "url", Type: catalog.Text},
 		{Name: "date_time", Type: catalog.Timestamptz}, {Name: "extra", Type: catalog.Text}}}
-	tx, _ := s.Begin(b.Context())
+	createAt(b, s, rel, 1)
+	return s, rel
+}
+
+// createAt creates rel in the store, committing tick.
+func createAt(b *testing.B, s *viewstore.Store, rel *catalog.Relation, tick uint64) {
+	tx, err := s.Begin(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := tx.CreateRelation(rel); err != nil {
 		b.Fatal(err)
 	}
-	if err := tx.Commit(1); err != nil {
+	if err := tx.Commit(tick); err != nil {
 		b.Fatal(err)
 	}
-	return s, rel
 }
 
 // bids returns n bid rows as Nexmark's generator makes them.

@@ -90,13 +90,7 @@ func BenchmarkSourceInsert(b *testing.B) {
 	rel := &catalog.Relation{ID: 3, Name: "events", Kind: catalog.Source, Columns: []catalog.Column{
 		{Name: "room_id", Type: catalog.Int8}, {Name: "user_id", Type: catalog.Int8},
 		{Name: "amount", Type: catalog.Int8}, {Name: "ts", Type: catalog.Timestamptz}}}
-	tx, _ := s.Begin(b.Context())
-	if err := tx.CreateRelation(rel); err != nil {
-		b.Fatal(err)
-	}
-	if err := tx.Commit(1); err != nil {
-		b.Fatal(err)
-	}
+	createAt(b, s, rel, 1)
 	const rows = 50_000
 	ev := delta.New([]delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt})
 	for i := range rows {
