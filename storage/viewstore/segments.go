@@ -24,7 +24,8 @@ import (
 // a row to insert, 3.4 µs to commit and checkpoint, on the 2-core benchmark machine). A
 // flush that carries at least SegmentMinRows rows of a source therefore writes them as a
 // Parquet file of their own, a segment, instead: DuckDB's COPY TO writes it straight from
-// the batches, and nothing is rewritten later (/segment: about 1 µs a row in all). The
+// the batches, and no checkpoint rewrites it (/segment: about 1 µs a row in all; the
+// merges below rewrite a row a few times over its life, beside the flushes). The
 // same goes for the rows a view's bag appended (a view that has only gained rows, such
 // as a filter over a source).
 //
