@@ -316,6 +316,9 @@ func TestDataflowErrors(t *testing.T) {
 		{
 			name: "canceled between nodes sticks",
 			build: func(d *Dataflow, cancel context.CancelFunc) {
+				// One chain after the other, even under WEIR_PARALLEL_MIN_ROWS=1: run
+				// concurrently, the filter may check the context before it is canceled.
+				d.minRows = defaultParallelMinRows
 				s := d.AddSource("t", ints2)
 				d.Add(canceler{cancel}, s)
 				d.Add(NewFilter(ints2, bin(expr.OpGt, col(1), lit(0))), s)
