@@ -52,9 +52,6 @@ func (s *sortedRows) readState(r *delta.StateReader, o *rowOrder, in []delta.Kin
 		row.n = r.Varint()
 		*encBuf = appendRowEnc((*encBuf)[:0], row.vals)
 		row.enc = string(*encBuf)
-		if r.Err() == nil {
-			row.pre = o.prefix(row.vals)
-		}
 		if last := s.last(); r.Err() == nil &&
 			(row.n == 0 || (last != nil && o.compare(last.vals, last.enc, row.vals, row.enc) >= 0)) {
 			r.Failf("partition rows out of order")
@@ -65,7 +62,7 @@ func (s *sortedRows) readState(r *delta.StateReader, o *rowOrder, in []delta.Kin
 		if r.Err() != nil {
 			return nil
 		}
-		s.push(row)
+		s.push(o.prefix(row.vals), row)
 		rows = append(rows, s.last())
 	}
 	return rows

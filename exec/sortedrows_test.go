@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -87,4 +88,45 @@ func runTopN(t *testing.T, spec topNSpec, rng *rand.Rand, ticks, perTick int, so
 		}
 	}
 	return op
+}
+
+// TestRowStore: ids map one to one onto the blocks' places, in order, through blocks of
+// 8, 16, … up to maxChunkRows rows and many of that size; a freed id is reused, and its
+// row is dropped; rows keep their addresses while the store grows.
+func TestRowStore(t *testing.T) {
+	var st rowStore
+	const n = 5000
+	rows := make([]*topRow, n)
+	for i := range n {
+		id := st.put(topRow{enc: fmt.Sprint(i), n: int64(i)})
+		require.Equal(t, int32(i), id)
+		rows[i] = st.at(id)
+	}
+	want := 0
+	for b, block := range st.blocks {
+		size := maxChunkRows
+		if b < firstBlocks {
+			size = 8 << b
+		}
+		require.Len(t, block, size, "block %d", b)
+		for off := range block {
+			if want < n {
+				gotB, gotOff := locate(int32(want))
+				require.Equal(t, [2]int{b, off}, [2]int{gotB, gotOff}, "id %d", want)
+			}
+			want++
+		}
+	}
+	require.GreaterOrEqual(t, want, n)
+	for i, r := range rows {
+		require.Same(t, r, st.at(int32(i)), "row %d moved", i)
+		require.Equal(t, int64(i), r.n)
+	}
+	st.free(700)
+	st.free(3)
+	require.Equal(t, topRow{}, *st.at(700), "a freed row keeps no values")
+	require.Equal(t, int32(3), st.put(topRow{n: -3}))
+	require.Equal(t, int32(700), st.put(topRow{n: -700}))
+	require.Equal(t, int32(n), st.put(topRow{}))
+	require.Equal(t, int64(-700), st.at(700).n)
 }

@@ -83,9 +83,9 @@ func (k RankKind) String() string {
 //
 // Each partition keeps its live rows sorted by (sort key, encoding), in chunks of at
 // most 256 rows (sortedRows): a change costs two binary searches (O(log p) comparisons)
-// plus moving at most a chunk's rows, for a partition of p distinct rows. Push only updates the slice and marks the partition
-// dirty; Advance recomputes each dirty partition's kept rows, walking the slice from the
-// start up to the last kept row (O(offset + limit) rows, more with ties; all of them
+// plus moving at most a chunk's 16-byte slots, for a partition of p distinct rows. Push
+// only updates the chunks and marks the partition dirty; Advance recomputes each dirty
+// partition's kept rows, walking them from the start up to the last kept row (O(offset + limit) rows, more with ties; all of them
 // without a limit), diffs them against what it last emitted for the partition, and emits
 // the difference, so the output of a tick is consolidated and only dirty partitions are
 // visited. A partition with neither rows nor output is freed.
@@ -138,7 +138,6 @@ type topRow struct {
 	enc  string        // delta.AppendKey encoding, the tiebreak among peers
 	vals []delta.Value // the input row; never modified once stored
 	n    int64
-	pre  uint64 // rowOrder.prefix(vals)
 }
 
 // add adds w to the row's multiplicity and returns the new one.
@@ -209,7 +208,7 @@ func newRowOrder(in []delta.Kind, order []SortKey) rowOrder {
 
 // prefix digests row's first sort key into an integer that orders as the key does:
 // prefix(a) < prefix(b) means a comes before b; equal prefixes say nothing. A partition's
-// rows keep theirs beside them (topRow.pre), so a binary search compares integers held
+// rows keep theirs beside them (rowSlot.pre), so a binary search compares integers held
 // in the chunk it walks rather than chasing each row's values (a cache miss each: most
 // of a TopN's time, ranking a HOP aggregate's 200 rooms in each of 30 windows). Without
 // an integer first key every prefix is 0.

@@ -198,7 +198,7 @@ func (w *WindowAgg) Advance(_ context.Context, _ Tick, out *delta.Batch) error {
 			clear(w.next)
 			w.next = w.next[:0]
 			p.failed = err
-			first := p.rows.chunks[0][0].vals // compute fails only on rows
+			first := p.rows.first().vals // compute fails only on rows
 			p.failKey = make([]delta.Value, len(w.partition))
 			for k, c := range w.partition {
 				p.failKey[k] = first[c]
