@@ -158,8 +158,10 @@ type chunkSource struct {
 	seg   int
 	idx   []int
 	n     int
-	total int // rows in all (n, without segs)
-	at    int // rows of b handed over so far
+	total int            // rows in all (n, without segs)
+	at    int            // rows of b handed over so far
+	vals  []*delta.Value // scratch: a chunk's values of one column (fillLentRows)
+	strs  []string       // scratch: their text
 	// token is what weir_batch must be called with to read the rows.
 	token int64
 }
@@ -320,6 +322,10 @@ func (s *chunkSource) fillRaw(raw *duckDataChunk, c int, col catalog.Column, k i
 	vec, ok := raw.vector(c, t)
 	if !ok {
 		return false
+	}
+	if s.rows != nil && s.fillLentRows(vec, c, t, k, parseInt) {
+		rawColumns.Add(1)
+		return true
 	}
 	switch t {
 	case duckdb.TYPE_DECIMAL:

@@ -8,6 +8,8 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
+
+	"github.com/weirdb/weir/internal/delta"
 )
 
 // weir_batch's values go straight into DuckDB's vectors. duckdb-go's setters take a
@@ -103,6 +105,86 @@ func eachRow(vec mapping.Vector, k int, s *chunkSource, v colValues, set func(r,
 		}
 		mask[r>>6] &^= 1 << (r & 63)
 	}
+}
+
+// fillLentRows writes column c of the next k lent rows (Lend) into vec when the column
+// is one of DuckDB type t among BIGINT, TIMESTAMP(_TZ), DOUBLE and a numeric lent as
+// DECIMAL(18,0) (parseInt); false for any other, which the caller writes.
+//
+// A lent row's values are a slice of their own somewhere on the heap, and a numeric's
+// text is another allocation: reading a row's value is one or two cache misses. The
+// general path takes them one row after another, each behind closures that the misses
+// wait on. Here the values are read in short loops over the whole chunk, each row
+// independent of the one before, so that the misses of many rows are in flight at once:
+// first where each value is, then the values (for a numeric, its text), then the
+// numeric's digits.
+func (s *chunkSource) fillLentRows(vec mapping.Vector, c int, t duckdb.Type, k int, parseInt func(i int) int64) bool {
+	switch t {
+	case duckdb.TYPE_BIGINT, duckdb.TYPE_TIMESTAMP, duckdb.TYPE_TIMESTAMP_TZ, duckdb.TYPE_DOUBLE:
+	case duckdb.TYPE_DECIMAL:
+		if parseInt == nil {
+			return false
+		}
+	default:
+		return false
+	}
+	vals := s.vals[:0]
+	for r := range k {
+		vals = append(vals, &s.rows[s.rowAt(r)].Values[c])
+	}
+	s.vals = vals
+	var mask []uint64
+	null := func(r int) {
+		if mask == nil {
+			mapping.VectorEnsureValidityWritable(vec)
+			mask = unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
+		}
+		mask[r>>6] &^= 1 << (r & 63)
+	}
+	data := mapping.VectorGetData(vec)
+	switch t {
+	case duckdb.TYPE_DOUBLE:
+		dst := unsafe.Slice((*float64)(data), k)
+		for r, v := range vals {
+			dst[r] = v.F
+		}
+	case duckdb.TYPE_DECIMAL:
+		strs := s.strs[:0]
+		for _, v := range vals {
+			strs = append(strs, v.S)
+		}
+		s.strs = strs
+		dst := unsafe.Slice((*int64)(data), k)
+		for r, str := range strs {
+			n, ok := delta.NumericInt(str)
+			if !ok && !vals[r].Null {
+				n = parseInt(s.rowAt(r)) // more digits, or not an integer: the general parse says
+			}
+			dst[r] = n
+		}
+	default:
+		dst := unsafe.Slice((*int64)(data), k)
+		for r, v := range vals {
+			dst[r] = v.I
+		}
+	}
+	for r, v := range vals {
+		if v.Null {
+			null(r)
+		}
+	}
+	clear(s.strs)
+	clear(s.vals)
+	return true
+}
+
+// rowAt returns the row of the next rows' r-th.
+func (s *chunkSource) rowAt(r int) int {
+	i := s.at + r
+	if s.idx != nil {
+		i = s.idx[i]
+	}
+	return i
 }
 
 // stringInline is the longest string a DuckDB string_t holds inline: 4 bytes of

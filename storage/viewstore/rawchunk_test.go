@@ -15,7 +15,8 @@ import (
 // TestRawChunk: weir_batch's direct vector writes (rawchunk.go) store and lend exactly
 // what duckdb-go's setters do, for every type it writes, NULLs, weights, strings short
 // enough to be inlined and not, ASCII and not, and a read of some columns in another
-// order than the table's (DuckDB's projection). It fails when the mirror of
+// order than the table's (DuckDB's projection); rows lent one by one (Lend, a view's
+// bag: fillLentRows) as well as in batches. It fails when the mirror of
 // duckdb.DataChunk no longer matches duckdb-go (the direct path is then never taken).
 func TestRawChunk(t *testing.T) {
 	s := open(t, "")
@@ -42,7 +43,11 @@ func TestRawChunk(t *testing.T) {
 	ints[len(cols)-1] = true
 
 	// What each path stores and lends.
-	run := func(raw bool, id uint64) (stored, lent, projected, grouped []string) {
+	lentRows := make([]viewstore.LentRow, b.Len())
+	for i := range lentRows {
+		lentRows[i] = viewstore.LentRow{Values: b.Row(i, nil), N: b.Weights[i]}
+	}
+	run := func(raw bool, id uint64) (stored, lent, projected, grouped, byRow, byRowProjected []string) {
 		was := viewstore.SetRawFill(raw)
 		defer viewstore.SetRawFill(was)
 		before := viewstore.RawColumns()
@@ -55,7 +60,10 @@ func TestRawChunk(t *testing.T) {
 		token, release, ok := s.LendBatches(cols, []*delta.Batch{b}, ints)
 		require.True(t, ok)
 		defer release()
-		query := func(q string) []string {
+		rowsToken, releaseRows, ok := s.Lend(cols, lentRows, ints)
+		require.True(t, ok)
+		defer releaseRows()
+		query := func(q string, token int64) []string {
 			rows, err := s.DB().QueryContext(t.Context(), fmt.Sprintf(q, token))
 			require.NoError(t, err)
 			defer rows.Close()
@@ -68,22 +76,29 @@ func TestRawChunk(t *testing.T) {
 			require.NoError(t, rows.Err())
 			return out
 		}
-		lent = query(`SELECT t::VARCHAR FROM weir_batch(%d) t ORDER BY ALL`)
-		projected = query(`SELECT concat_ws('|', ni, s, d, i) FROM weir_batch(%d) ORDER BY ALL`)
+		lent = query(`SELECT t::VARCHAR FROM weir_batch(%d) t ORDER BY ALL`, token)
+		projected = query(`SELECT concat_ws('|', ni, s, d, i) FROM weir_batch(%d) ORDER BY ALL`, token)
 		// Equal strings must be equal to DuckDB's hashing and comparison too (an inlined
 		// string is zero-padded).
-		grouped = query(`SELECT concat_ws('|', s, count(*)) FROM weir_batch(%d) GROUP BY s ORDER BY ALL`)
+		grouped = query(`SELECT concat_ws('|', s, count(*)) FROM weir_batch(%d) GROUP BY s ORDER BY ALL`, token)
+		byRow = query(`SELECT t::VARCHAR FROM weir_batch(%d) t ORDER BY ALL`, rowsToken)
+		byRowProjected = query(`SELECT concat_ws('|', ni, s, d, i) FROM weir_batch(%d) ORDER BY ALL`, rowsToken)
 		if raw {
-			// Every column of every chunk stored and lent, the four projected and the one grouped.
+			// Every column of every chunk stored and lent (twice), the four projected (twice)
+			// and the one grouped.
 			chunks := (len(stored) + 2047) / 2048
-			require.Equal(t, int64(chunks*(2*len(cols)+4+1)), viewstore.RawColumns()-before, "chunks written directly")
+			require.Equal(t, int64(chunks*(3*len(cols)+2*4+1)), viewstore.RawColumns()-before, "chunks written directly")
 		} else {
 			require.Equal(t, before, viewstore.RawColumns())
 		}
-		return stored, lent, projected, grouped
+		return stored, lent, projected, grouped, byRow, byRowProjected
 	}
-	rawStored, rawLent, rawProjected, rawGrouped := run(true, 1)
-	setStored, setLent, setProjected, setGrouped := run(false, 2)
+	rawStored, rawLent, rawProjected, rawGrouped, rawByRow, rawByRowProjected := run(true, 1)
+	setStored, setLent, setProjected, setGrouped, setByRow, setByRowProjected := run(false, 2)
+	require.Equal(t, setLent, setByRow, "rows lent one by one through the setters")
+	require.Equal(t, setLent, rawByRow, "rows lent one by one")
+	require.Equal(t, setProjected, setByRowProjected)
+	require.Equal(t, setProjected, rawByRowProjected)
 	require.Equal(t, setGrouped, rawGrouped)
 	require.Len(t, rawGrouped, len(texts)+1) // i%9 fixes i%3: nine strings and NULL
 	require.Len(t, rawStored, total)
