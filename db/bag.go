@@ -326,10 +326,10 @@ func (g *bag) bags() []*bag {
 }
 
 // held returns the rows with their multiplicities now, in no order: an indexed bag's
-// as rows, an unindexed one's as windows of its chunks. Either way they are the bag's
-// own, which it never modifies (it replaces rows, and appends to a chunk only behind
-// its windows).
-func (g *bag) held() ([]viewstore.LentRow, []*delta.Batch) {
+// as rows (appended to dst[:0]), an unindexed one's as windows of its chunks. Either way
+// they are the bag's own, which it never modifies (it replaces rows, and appends to a
+// chunk only behind its windows).
+func (g *bag) held(dst []viewstore.LentRow) ([]viewstore.LentRow, []*delta.Batch) {
 	if g.index == nil && g.parts == nil {
 		out := make([]*delta.Batch, len(g.chunks))
 		for i, c := range g.chunks {
@@ -337,7 +337,7 @@ func (g *bag) held() ([]viewstore.LentRow, []*delta.Batch) {
 		}
 		return nil, out
 	}
-	out := make([]viewstore.LentRow, 0, g.len())
+	out := slices.Grow(dst[:0], g.len())
 	for _, p := range g.bags() {
 		for i := range p.rows {
 			out = append(out, viewstore.LentRow{Values: p.rows[i].row, N: p.rows[i].n})

@@ -67,7 +67,7 @@ func TestBagOracle(t *testing.T) {
 					require.Equal(t, b.Len(), touched.Len(), "step %d", step)
 
 					got := map[string]int64{}
-					rows, chunks := g.held()
+					rows, chunks := g.held(nil)
 					require.Nil(t, chunks, "an indexed bag holds rows")
 					for _, r := range rows {
 						require.Positive(t, r.N, "step %d: a row held with multiplicity %d", step, r.N)
@@ -217,7 +217,7 @@ func testInsertOnlyBag(t *testing.T) {
 					}
 				}
 				held := map[string]int64{}
-				rows, chunks := g.held()
+				rows, chunks := g.held(nil)
 				require.Equal(t, g.index == nil, rows == nil, "an unindexed bag holds chunks")
 				for _, r := range rows {
 					require.Positive(t, r.N)

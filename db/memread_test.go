@@ -1,14 +1,17 @@
 package db_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/weirdb/weir/db"
+	"github.com/weirdb/weir/internal/delta"
 )
 
 // memReadSchema has views of every column type a read from memory lends DuckDB, a view
@@ -145,4 +148,76 @@ func TestReadFromMemoryBound(t *testing.T) {
 			require.Equal(t, mem, d.MemoryReads(), "%s: read from memory", q.sql)
 		}
 	}
+}
+
+// TestReadFromMemoryConcurrent: reads from memory at once, each of its own snapshot of
+// two views of different sizes, all answer exactly while ticks change one of the views
+// under them. A snapshot's slice is reused by a later read (getSnapshot) only after
+// DuckDB has read it; one handed on sooner is overwritten under the read using it, and
+// that read's sums come out wrong.
+func TestReadFromMemoryConcurrent(t *testing.T) {
+	d, s := openDurable(t, t.TempDir(), time.Hour)
+	defer d.Close()
+	for _, q := range []string{
+		`CREATE SOURCE ev (k bigint NOT NULL, x bigint NOT NULL)`,
+		`CREATE SOURCE other (k bigint NOT NULL)`,
+		`CREATE MATERIALIZED VIEW per_k AS SELECT k, count(*) AS n, sum(x) AS total FROM ev GROUP BY k`,
+		`CREATE MATERIALIZED VIEW per_other AS SELECT k, count(*) AS n FROM other GROUP BY k`,
+	} {
+		weirExec(t, s, q)
+	}
+	var rows []string
+	for k := range 3000 {
+		rows = append(rows, fmt.Sprintf("(%d, %d)", k, 2*k))
+	}
+	weirExec(t, s, "INSERT INTO ev VALUES "+strings.Join(rows, ", "))
+	weirExec(t, s, "INSERT INTO other VALUES (-1)")
+	mem := d.MemoryReads()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var g errgroup.Group
+	defer func() { cancel(); _ = g.Wait() }() // before d.Close
+	g.Go(func() error { // ticks of the other view, each growing its bag and snapshot
+		for i := 0; ctx.Err() == nil; i++ {
+			if err := d.Ingest(ctx, "other", [][]delta.Value{{delta.Int(int64(i))}}); err != nil && ctx.Err() == nil {
+				return err
+			}
+		}
+		return nil
+	})
+	const q = `SELECT (SELECT count(*) FROM per_k), (SELECT sum(n) FROM per_k)::bigint, (SELECT sum(total) FROM per_k)::bigint, (SELECT count(*) FROM per_other) > 0`
+	const want = "3000|3000|8997000|true"
+	var readers errgroup.Group
+	for range 4 {
+		readers.Go(func() error {
+			rs := d.NewSession(nil)
+			for range 40 {
+				p, err := rs.Prepare(ctx, q, nil)
+				if err != nil {
+					return err
+				}
+				rows, err := p.Execute(ctx, nil)
+				if err != nil {
+					return err
+				}
+				var got []string
+				dst := make([]any, len(rows.Columns()))
+				for rows.Next(dst) {
+					got = append(got, canonRow(dst))
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				if len(got) != 1 || got[0] != want {
+					return fmt.Errorf("read %v, want %s", got, want)
+				}
+			}
+			return nil
+		})
+	}
+	require.NoError(t, readers.Wait())
+	cancel()
+	require.NoError(t, g.Wait())
+	require.Equal(t, mem+160, d.MemoryReads(), "every read from memory")
 }
