@@ -177,7 +177,8 @@ func TestReadFromMemoryConcurrent(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var g errgroup.Group
 	defer func() { cancel(); _ = g.Wait() }() // before d.Close
-	g.Go(func() error { // ticks of the other view, each growing its bag and snapshot
+	// Ticks of the other view, each growing its bag and the reads' snapshots of it.
+	g.Go(func() error {
 		for i := 0; ctx.Err() == nil; i++ {
 			if err := d.Ingest(ctx, "other", [][]delta.Value{{delta.Int(int64(i))}}); err != nil && ctx.Err() == nil {
 				return err
