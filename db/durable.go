@@ -18,8 +18,10 @@ import (
 
 // Durability (DESIGN §4): a write is acknowledged once its tick's input is in the
 // write-ahead log (storage/wal, fsynced, group-committed: concurrent ingests share a
-// tick and so a record and an fsync). The tick is applied in memory first (a tick that
-// fails is never logged) and then logged; its changes to the view store wait in
+// tick and so a record and an fsync). A tick of source or table rows is logged while
+// the dataflow computes it (tickLog), so that the fsync and the operators share the
+// wait; a tick that fails once its record is logged is followed in the log by an abort
+// record naming it, and replay drops the two. Its changes to the view store wait in
 // d.unflushed until a flush writes every pending tick in one DuckDB transaction with
 // the log position it covers: the checkpoint. Flushes happen before every read (so a
 // reader sees every acknowledged write, and all views at one tick), before DDL, at
@@ -44,6 +46,74 @@ type tickRecord struct {
 
 // Record versions: 1 has appends and table changes; 2 adds the progress pairs.
 const tickRecordVersion = 2
+
+// abortRecord is the first byte of the record that withdraws the tick record just
+// before it (a tick that failed after it was logged): abortRecord, then the tick.
+const abortRecord = 0xA0
+
+func appendAbort(buf []byte, seq uint64) []byte {
+	return binary.AppendUvarint(append(buf, abortRecord), seq)
+}
+
+// decodeAbort returns the tick an abort record withdraws; ok is false for any other
+// record.
+func decodeAbort(p []byte) (seq uint64, ok bool, err error) {
+	if len(p) == 0 || p[0] != abortRecord {
+		return 0, false, nil
+	}
+	seq, k := binary.Uvarint(p[1:])
+	if k <= 0 || 1+k != len(p) {
+		return 0, true, fmt.Errorf("%w: abort record", errBadRecord)
+	}
+	return seq, true, nil
+}
+
+// tickLog is a tick's record being written to the log while the tick is computed.
+type tickLog struct {
+	done chan struct{}
+	buf  []byte // the record, d.recBuf's to reuse once done
+	lsn  wal.LSN
+	err  error
+}
+
+// startLog starts writing tick's record of in (source or table rows) to the log, and
+// returns it; nil when the tick is not logged this way (no log, a replay, or nothing but
+// connector progress, which computeTick logs after the tick as before). The dataflow
+// only reads in's batches, and the record is encoded from them meanwhile.
+func (d *DB) startLog(ctx context.Context, tick uint64, in tickInput) *tickLog {
+	if d.log == nil || d.replaying || (len(in.appends) == 0 && len(in.tables) == 0) {
+		return nil
+	}
+	l := &tickLog{done: make(chan struct{}), buf: d.recBuf[:0]}
+	d.recBuf = nil
+	go func() {
+		defer close(l.done)
+		// The log is done with the record when Commit returns: the buffer is reused.
+		l.buf = appendTick(l.buf, tick, in)
+		l.lsn, l.err = d.log.Commit(ctx, l.buf)
+	}()
+	return l
+}
+
+// wait returns the record's position once it is on disk. The caller holds d.mu.
+func (l *tickLog) wait(d *DB) (wal.LSN, error) {
+	<-l.done
+	d.recBuf = l.buf
+	return l.lsn, l.err
+}
+
+// abort waits for the record of tick, which failed, and withdraws it with an abort
+// record if it was logged. Should that fail too, the tick's record stands: a recovery
+// would apply the tick whose writer was told it failed, as a COMMIT whose answer is lost
+// may have committed; it is logged as an error.
+func (l *tickLog) abort(ctx context.Context, d *DB, tick uint64) {
+	if _, err := l.wait(d); err != nil {
+		return // not logged
+	}
+	if _, err := d.log.Commit(ctx, appendAbort(nil, tick)); err != nil {
+		d.logger.Error("withdrawing a failed tick from the write-ahead log failed; a recovery would apply it", "tick", tick, "err", err)
+	}
+}
 
 // encodeTick renders a tick's input as a log record: a version byte, the tick, then
 // the source appends and the table changes, each a count and (name, batch) pairs in
@@ -499,6 +569,16 @@ func (d *DB) replayFrom(ctx context.Context, from wal.LSN, stored uint64) error 
 		return nil
 	}
 	err := d.log.Replay(from, func(lsn wal.LSN, p []byte) error {
+		if seq, ok, err := decodeAbort(p); ok {
+			// The tick record just before is withdrawn; nothing ran it yet (a group runs
+			// only when the record after its last arrives, and this is that record).
+			if err != nil || len(group) == 0 || group[len(group)-1].seq != seq {
+				return sqlerr.New(sqlerr.DataCorrupted, "write-ahead log record %d: abort of tick %d, which is not the record before it", uint64(lsn), seq)
+			}
+			groupRows -= group[len(group)-1].rows()
+			group = group[:len(group)-1]
+			return nil
+		}
 		rec, err := decodeTick(p)
 		if err != nil {
 			return sqlerr.Wrap(err, sqlerr.DataCorrupted, "write-ahead log record %d", uint64(lsn))

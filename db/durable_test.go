@@ -16,6 +16,7 @@ import (
 	"github.com/weirdb/weir/db"
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/storage/wal"
 )
 
 func openDurable(t *testing.T, dir string, flush time.Duration) (*db.DB, *db.Session) {
@@ -80,6 +81,66 @@ func TestRecoveryReplaysTheLog(t *testing.T) {
 	defer d.Close()
 	require.Equal(t, []string{"520"}, weirRows(t, s, "SELECT count(*) FROM ev"))
 	require.Equal(t, []string{"520"}, weirRows(t, s, "SELECT sum(n) FROM per_room"))
+}
+
+// TestRecoveryDropsFailedTicks: a tick is logged while it is computed, so a tick that
+// fails may be in the log already; its writer is told it failed, and an abort record
+// withdraws it, so that no replay applies it: not the rebuild that follows the failure
+// (which replays the log since the last flush), nor a recovery. The next tick reuses
+// its number. A replay that ignored abort records would count the failed rows.
+func TestRecoveryDropsFailedTicks(t *testing.T) {
+	dir := t.TempDir()
+	d, s := openDurable(t, dir, time.Hour) // nothing flushes on its own
+	for _, q := range []string{
+		`CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`,
+		`CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n, sum(id) AS ids FROM ev GROUP BY room`,
+	} {
+		weirExec(t, s, q)
+	}
+	ingestRange(t, d, 0, 100) // ticks that stay
+	var failed []uint64
+	restore := db.FailTicks(func(tick uint64) error {
+		if len(failed) > 0 {
+			return nil // the rebuild after the failure replays the log, ticks before it included
+		}
+		failed = append(failed, tick)
+		return sqlerr.New(sqlerr.Internal, "internal error: a test fails this tick")
+	})
+	err := d.Ingest(context.Background(), "ev", [][]delta.Value{{delta.Int(1000), delta.Int(1)}, {delta.Int(1001), delta.Int(2)}})
+	restore()
+	require.Len(t, failed, 1, "ticks failed: %v", failed)
+	require.ErrorContains(t, err, "a test fails this tick")
+	flushed := d.Flushes()                                                                                           // the rebuild flushed what it replayed
+	ingestRange(t, d, 100, 150)                                                                                      // the first of these reuses the failed tick's number
+	require.Equal(t, []string{"150|11175"}, weirRows(t, s, "SELECT sum(n)::bigint, sum(ids)::bigint FROM per_room")) // from memory
+	require.Equal(t, flushed, d.Flushes(), "the writes must still be only in the log")
+	d.Crash()
+
+	want := []string{"150|11175|150"}
+	const q = "SELECT (SELECT count(*) FROM ev), (SELECT sum(id) FROM ev), (SELECT sum(n) FROM per_room)::bigint"
+
+	d, s = openDurable(t, dir, time.Hour)
+	require.Equal(t, want, weirRows(t, s, q), "after replaying the log")
+	require.Equal(t, []string{"0|22|1617"}, weirRows(t, s, "SELECT room, n, ids FROM per_room WHERE room = 0"))
+	d.Crash()
+	d, s = openDurable(t, dir, time.Hour)
+	require.Equal(t, want, weirRows(t, s, q), "after a second recovery")
+	ingestRange(t, d, 150, 160) // only in the log
+	d.Crash()
+
+	// An abort record of a tick other than the record before it is a damaged log: the
+	// recovery refuses it (XX001) rather than guess which tick to drop.
+	log, err := wal.Open(filepath.Join(dir, "wal"), wal.Options{})
+	require.NoError(t, err)
+	_, err = log.Commit(context.Background(), []byte{0xA0, 3}) // abort tick 3
+	require.NoError(t, err)
+	require.NoError(t, log.Close())
+	_, err = db.Open(context.Background(), db.Config{Dir: dir, TickInterval: -1, CheckpointInterval: -1},
+		slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	var se *sqlerr.Error
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, sqlerr.DataCorrupted, se.Code, "%v", err)
+	require.ErrorContains(t, err, "abort of tick 3")
 }
 
 // TestRecoveryCutsATornLog: a record half-written when the process died is cut from

@@ -86,3 +86,10 @@ func (d *DB) FlushDueAfter(pending, last time.Duration) bool {
 	d.unflushed.since, d.lastFlush = time.Now().Add(-pending), last
 	return d.flushDue()
 }
+
+// FailTicks makes every tick for which fail returns an error fail with it, once
+// computed (its record may already be in the log), until restore is called.
+func FailTicks(fail func(tick uint64) error) (restore func()) {
+	tickHook = fail
+	return func() { tickHook = nil }
+}

@@ -66,6 +66,7 @@ type viewOut struct {
 // before releasing it. On failure nothing of the tick is kept.
 func (d *DB) computeTick(ctx context.Context, in tickInput) (_ *computedTick, err error) {
 	tick := d.tick + 1
+	var logged *tickLog // the tick's record on its way to the log
 	prevNow := d.now
 	changes := map[string]*delta.Batch{}
 	for name, b := range in.appends {
@@ -78,6 +79,9 @@ func (d *DB) computeTick(ctx context.Context, in tickInput) (_ *computedTick, er
 		if r := recover(); r != nil {
 			d.logger.Error("tick panicked", "tick", tick, "panic", r)
 			err = sqlerr.New(sqlerr.Internal, "internal error: %v", r)
+		}
+		if err != nil && logged != nil {
+			logged.abort(context.WithoutCancel(ctx), d, tick)
 		}
 		if err != nil && !d.replaying { // a replayed tick's failure fails the recovery
 			d.now = prevNow // the rebuild recomputes the views as the last tick left them
@@ -98,6 +102,7 @@ func (d *DB) computeTick(ctx context.Context, in tickInput) (_ *computedTick, er
 			}
 		}
 	}
+	logged = d.startLog(ctx, tick, in)
 	r := &computedTick{tick: tick, now: prevNow, in: in}
 	r.late = d.eventTimeParts(tick, in, changes)
 	for _, m := range []map[string]*delta.Batch{in.appends, in.tables} {
@@ -121,11 +126,23 @@ func (d *DB) computeTick(ctx context.Context, in tickInput) (_ *computedTick, er
 			r.errs = errs
 		}
 	}
+	if tickHook != nil {
+		if err := tickHook(tick); err != nil {
+			return nil, err
+		}
+	}
 	if len(r.outs) == 0 && r.errs == nil && d.idleNoop(in) {
 		return nil, nil // nothing to commit (clock.go)
 	}
-	// The tick is computed; log it (the acknowledgement's durability).
-	if d.log != nil && !d.replaying && (len(in.appends) > 0 || len(in.tables) > 0 || len(in.progress) > 0) {
+	// The tick is computed; once it is logged (the acknowledgement's durability), it
+	// can be applied.
+	if logged != nil {
+		r.lsn, err = logged.wait(d)
+		logged = nil // on disk, or failed: nothing to withdraw either way
+		if err != nil {
+			return nil, durabilityError(err)
+		}
+	} else if d.log != nil && !d.replaying && len(in.progress) > 0 {
 		// The log is done with the record when Commit returns: the buffer is reused.
 		d.recBuf = appendTick(d.recBuf[:0], tick, in)
 		if r.lsn, err = d.log.Commit(ctx, d.recBuf); err != nil {
@@ -134,6 +151,9 @@ func (d *DB) computeTick(ctx context.Context, in tickInput) (_ *computedTick, er
 	}
 	return r, nil
 }
+
+// tickHook, when set (by tests), runs once a tick is computed; an error fails the tick.
+var tickHook func(tick uint64) error
 
 // applyTick folds a computed tick into the views' rows and hands its store writes to the
 // next flush (durable.go). The caller holds d.mu. It fails only when there is no log and
