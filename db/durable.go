@@ -571,12 +571,14 @@ func (d *DB) replayFrom(ctx context.Context, from wal.LSN, stored uint64) error 
 	err := d.log.Replay(from, func(lsn wal.LSN, p []byte) error {
 		if seq, ok, err := decodeAbort(p); ok {
 			// The tick record just before is withdrawn; nothing ran it yet (a group runs
-			// only when the record after its last arrives, and this is that record).
+			// only when the record after its last arrives, and this is that record). The
+			// group, if it runs, covers the log up to the abort record: a flush after it
+			// must not leave the abort without its record.
 			if err != nil || len(group) == 0 || group[len(group)-1].seq != seq {
 				return sqlerr.New(sqlerr.DataCorrupted, "write-ahead log record %d: abort of tick %d, which is not the record before it", uint64(lsn), seq)
 			}
 			groupRows -= group[len(group)-1].rows()
-			group = group[:len(group)-1]
+			group, groupLSN = group[:len(group)-1], lsn
 			return nil
 		}
 		rec, err := decodeTick(p)

@@ -87,7 +87,9 @@ func TestRecoveryReplaysTheLog(t *testing.T) {
 // fails may be in the log already; its writer is told it failed, and an abort record
 // withdraws it, so that no replay applies it: not the rebuild that follows the failure
 // (which replays the log since the last flush), nor a recovery. The next tick reuses
-// its number. A replay that ignored abort records would count the failed rows.
+// its number. A replay that ignored abort records would count the failed rows; one that
+// flushed up to the withdrawn record but not its abort would leave the abort first in
+// the log, which the next recovery refuses.
 func TestRecoveryDropsFailedTicks(t *testing.T) {
 	dir := t.TempDir()
 	d, s := openDurable(t, dir, time.Hour) // nothing flushes on its own
@@ -128,6 +130,28 @@ func TestRecoveryDropsFailedTicks(t *testing.T) {
 	d, s = openDurable(t, dir, time.Hour)
 	require.Equal(t, want, weirRows(t, s, q), "after a second recovery")
 	ingestRange(t, d, 150, 160) // only in the log
+
+	// A failed tick whose abort record is the last in the log: the rebuild after it
+	// replays the log and flushes, and the recovery after a crash finds the log whole.
+	failed = nil
+	restore = db.FailTicks(func(tick uint64) error {
+		if len(failed) > 0 {
+			return nil
+		}
+		failed = append(failed, tick)
+		return sqlerr.New(sqlerr.Internal, "internal error: a test fails this tick")
+	})
+	require.Error(t, d.Ingest(context.Background(), "ev", [][]delta.Value{{delta.Int(2000), delta.Int(3)}}))
+	restore()
+	require.Len(t, failed, 1)
+	d.Crash()
+	want = []string{"160|12720|160"}
+	d, s = openDurable(t, dir, time.Hour)
+	require.Equal(t, want, weirRows(t, s, q), "after a failed tick as the log's last")
+	ingestRange(t, d, 160, 170) // only in the log
+	d.Crash()
+	d, s = openDurable(t, dir, time.Hour)
+	require.Equal(t, []string{"170|14365|170"}, weirRows(t, s, q), "after the recovery after it")
 	d.Crash()
 
 	// An abort record of a tick other than the record before it is a damaged log: the
