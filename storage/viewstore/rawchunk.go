@@ -91,20 +91,22 @@ func fillFixed[T any](vec mapping.Vector, k int, s *chunkSource, v colValues, va
 func eachRow(vec mapping.Vector, k int, s *chunkSource, v colValues, set func(r, i int)) {
 	var mask []uint64
 	for r := range k {
-		i := s.at + r
-		if s.idx != nil {
-			i = s.idx[i]
-		}
-		if !v.null(i) {
+		if i := s.rowAt(r); !v.null(i) {
 			set(r, i)
 			continue
 		}
-		if mask == nil {
-			mapping.VectorEnsureValidityWritable(vec)
-			mask = unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
-		}
-		mask[r>>6] &^= 1 << (r & 63)
+		setNull(vec, k, &mask, r)
 	}
+}
+
+// setNull marks row r of the k in vec NULL: invalid in its validity mask, which *mask
+// holds once made writable.
+func setNull(vec mapping.Vector, k int, mask *[]uint64, r int) {
+	if *mask == nil {
+		mapping.VectorEnsureValidityWritable(vec)
+		*mask = unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
+	}
+	(*mask)[r>>6] &^= 1 << (r & 63)
 }
 
 // fillLentRows writes column c of the next k lent rows (Lend) into vec when the column
@@ -133,14 +135,6 @@ func (s *chunkSource) fillLentRows(vec mapping.Vector, c int, t duckdb.Type, k i
 		vals = append(vals, &s.rows[s.rowAt(r)].Values[c])
 	}
 	s.vals = vals
-	var mask []uint64
-	null := func(r int) {
-		if mask == nil {
-			mapping.VectorEnsureValidityWritable(vec)
-			mask = unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
-		}
-		mask[r>>6] &^= 1 << (r & 63)
-	}
 	data := mapping.VectorGetData(vec)
 	switch t {
 	case duckdb.TYPE_DOUBLE:
@@ -168,9 +162,10 @@ func (s *chunkSource) fillLentRows(vec mapping.Vector, c int, t duckdb.Type, k i
 			dst[r] = v.I
 		}
 	}
+	var mask []uint64
 	for r, v := range vals {
 		if v.Null {
-			null(r)
+			setNull(vec, k, &mask, r)
 		}
 	}
 	clear(s.strs)
