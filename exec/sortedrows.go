@@ -86,7 +86,7 @@ func (s *sortedRows) cmp(t *rowOrder, x rowSlot, pre uint64, row []delta.Value, 
 	return s.cmpRow(t, x.id, row, enc)
 }
 
-// cmpRow compares the row of id with (row, enc).
+// cmpRow compares the row of id with (row, enc); out of cmp, so that cmp inlines.
 func (s *sortedRows) cmpRow(t *rowOrder, id int32, row []delta.Value, enc string) int {
 	r := s.store.at(id)
 	return t.compare(r.vals, r.enc, row, enc)

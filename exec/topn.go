@@ -263,17 +263,6 @@ func (t *rowOrder) compare(aVals []delta.Value, aEnc string, bVals []delta.Value
 	return strings.Compare(aEnc, bEnc)
 }
 
-// comparePre is compare of rows whose prefixes are aPre and bPre.
-func (t *rowOrder) comparePre(aPre uint64, aVals []delta.Value, aEnc string, bPre uint64, bVals []delta.Value, bEnc string) int {
-	if aPre != bPre {
-		if aPre < bPre {
-			return -1
-		}
-		return 1
-	}
-	return t.compare(aVals, aEnc, bVals, bEnc)
-}
-
 // Push applies the rows of b to their partitions and marks them dirty; it emits nothing.
 func (t *TopN) Push(_ context.Context, in int, b *delta.Batch, _ *delta.Batch) error {
 	if t.err != nil {
