@@ -96,6 +96,8 @@ type DB struct {
 	flushInterval time.Duration // see Config.FlushInterval
 	flushes       atomic.Int64  // flushes to the view store, for tests and metrics
 	memReads      atomic.Int64  // reads served from the views' rows in memory (memread.go)
+	memPrepares   atomic.Int64  // statements those reads prepared (memstmt.go)
+	memConns      memConns
 	flushNanos    atomic.Int64  // their total duration
 	flushMax      atomic.Int64  // the longest, in ns
 	lastFlush     time.Duration // the last one's (guarded by mu)
@@ -351,6 +353,7 @@ func (d *DB) Close() error {
 	if d.log != nil {
 		err = errors.Join(err, d.log.Close())
 	}
+	d.closeMemConns()
 	return errors.Join(err, d.store.Close())
 }
 

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -59,6 +60,13 @@ func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int, rele
 	if err != nil {
 		return nil, err
 	}
+	query := func(dc any) (driver.Rows, error) { return queryDriver(ctx, dc, q, args) }
+	return runDuck(ctx, conn, query, cols, release, func(error) { conn.Close() })
+}
+
+// runDuck is queryDuck's work on conn, which query runs the statement on; done is
+// called with conn's last error once the rows are read and closed (conn is done's).
+func runDuck(ctx context.Context, conn *sql.Conn, query func(dc any) (driver.Rows, error), cols int, release func(), done func(error)) (*duckRows, error) {
 	per := max(1, duckBatchValues/max(cols, 1))
 	r := &duckRows{
 		cols:    cols,
@@ -79,7 +87,7 @@ func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int, rele
 		defer close(r.exited)
 		sent := false
 		err := conn.Raw(func(dc any) error {
-			rows, err := queryDriver(ctx, dc, q, args)
+			rows, err := query(dc)
 			release() // the query has bound what it reads
 			if err == nil && len(rows.Columns()) != cols {
 				// The read was described with other columns (database/sql's Scan
@@ -100,7 +108,7 @@ func (d *DB) queryDuck(ctx context.Context, q string, args []any, cols int, rele
 		if !sent {
 			opened <- err
 		}
-		conn.Close()
+		done(err)
 	}()
 	if err := <-opened; err != nil {
 		<-r.exited
@@ -116,6 +124,15 @@ func queryDriver(ctx context.Context, dc any, q string, args []any) (driver.Rows
 	if !ok {
 		return nil, errors.New("the DuckDB driver connection cannot query")
 	}
+	named, err := namedValues(dc, args)
+	if err != nil {
+		return nil, err
+	}
+	return qc.QueryContext(ctx, q, named)
+}
+
+// namedValues converts args for the driver connection dc as database/sql would.
+func namedValues(dc any, args []any) ([]driver.NamedValue, error) {
 	named := make([]driver.NamedValue, len(args))
 	checker, _ := dc.(driver.NamedValueChecker)
 	for i, a := range args {
@@ -132,7 +149,7 @@ func queryDriver(ctx context.Context, dc any, q string, args []any) (driver.Rows
 		}
 		named[i] = nv
 	}
-	return qc.QueryContext(ctx, q, named)
+	return named, nil
 }
 
 // produce fills batches of up to per rows (growing to it, see duckFirstBatchRows) from

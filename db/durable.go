@@ -656,6 +656,10 @@ func mergeRecords(recs []tickRecord) tickInput {
 // rather than from the view store (memread.go).
 func (d *DB) MemoryReads() int64 { return d.memReads.Load() }
 
+// MemoryPrepares returns how many statements those reads have had DuckDB prepare: a
+// read whose statement a kept connection has prepared before runs it again (memstmt.go).
+func (d *DB) MemoryPrepares() int64 { return d.memPrepares.Load() }
+
 // FlushStats returns the flushes to the view store so far, their total time and the
 // longest one.
 func (d *DB) FlushStats() (n int64, total, longest time.Duration) {

@@ -13,6 +13,7 @@ func (d *DB) Crash() {
 	if d.log != nil {
 		d.log.Close()
 	}
+	d.closeMemConns()
 	d.store.Close()
 }
 

@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"slices"
 	"sync"
@@ -87,9 +89,27 @@ func (d *DB) memViews(sql string) (views []string, refs int) {
 
 // lentViews is a read's snapshot of its views, lent to DuckDB.
 type lentViews struct {
-	tokens   map[string]int64  // view name → the weir_batch token of its rows
-	ints     map[string][]bool // view name → its plain numeric columns lent as DECIMAL(18,0)
+	tokens   map[string]int64               // view name → the weir_batch token of its rows
+	ints     map[string][]bool              // view name → its plain numeric columns lent as DECIMAL(18,0)
+	shapes   map[string]map[string]colShape // view name → its plain numeric columns' scale bounds
+	rels     map[string]*catalog.Relation
+	sizes    map[string]int // view name → its snapshot's rows
 	releases []func()
+}
+
+// shapesFor is d.shapes for a relation the read names: for a lent view, the bounds
+// taken with its rows. l may be nil.
+func (l *lentViews) shapesFor(ctx context.Context, d *DB, rel *catalog.Relation, plain []catalog.Column) (map[string]colShape, error) {
+	if l == nil || l.rels[rel.Name] == nil || l.rels[rel.Name].ID != rel.ID {
+		return d.shapes(ctx, rel, plain)
+	}
+	shapes := l.shapes[rel.Name]
+	for _, col := range plain {
+		if err := checkShape(rel, col, shapes[col.Name]); err != nil {
+			return nil, err
+		}
+	}
+	return shapes, nil
 }
 
 // lentInt reports whether column col of the lent view name is a plain numeric lent as
@@ -126,8 +146,9 @@ func (l *lentViews) release() {
 // lendViews snapshots the named views at the current tick and lends them to DuckDB; nil
 // when the read must go to the store instead (see above). Under d.mu it only copies
 // each bag's row references and multiplicities (a bag's rows are never modified, only
-// replaced); DuckDB reads the values from those rows, while ticks go on.
-func (d *DB) lendViews(names []string) *lentViews {
+// replaced); DuckDB reads the values from those rows, while ticks go on. View i is lent
+// under slots[i] (viewstore.NewSlot), or under a token of its own when slots is nil.
+func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 	if memReadsOff.Load() {
 		return nil
 	}
@@ -135,6 +156,7 @@ func (d *DB) lendViews(names []string) *lentViews {
 	chunks := make([][]*delta.Batch, len(names)) // an unindexed bag's (bag.held)
 	rels := make([]*catalog.Relation, len(names))
 	ints := make([][]bool, len(names))
+	shapes := make([]map[string]colShape, len(names))
 	if !func() bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -142,9 +164,12 @@ func (d *DB) lendViews(names []string) *lentViews {
 			return false
 		}
 		total := 0
-		for _, name := range names {
+		for i, name := range names {
 			v, ok := d.views[name]
-			if !ok || !viewstore.CanLend(v.rel.Columns) || !d.shapesKnown(v.rel) {
+			if !ok || !viewstore.CanLend(v.rel.Columns) {
+				return false
+			}
+			if shapes[i], ints[i], ok = d.lentShapes(v.rel); !ok {
 				return false
 			}
 			total += v.rows.indexedLen()
@@ -155,23 +180,33 @@ func (d *DB) lendViews(names []string) *lentViews {
 		for i, name := range names {
 			v := d.views[name]
 			snaps[i], chunks[i] = v.rows.held(getSnapshot())
-			rels[i], ints[i] = v.rel, d.integralNumerics(v.rel)
+			rels[i] = v.rel
 		}
 		return true
 	}() {
 		return nil
 	}
-	l := &lentViews{tokens: make(map[string]int64, len(names)), ints: make(map[string][]bool, len(names))}
+	l := &lentViews{
+		tokens: make(map[string]int64, len(names)),
+		ints:   make(map[string][]bool, len(names)),
+		shapes: make(map[string]map[string]colShape, len(names)),
+		rels:   make(map[string]*catalog.Relation, len(names)),
+		sizes:  make(map[string]int, len(names)),
+	}
 	for i, name := range names {
 		var (
+			slot    int64
 			token   int64
 			release func()
 			ok      bool
 		)
+		if slots != nil {
+			slot = slots[i]
+		}
 		if chunks[i] != nil {
-			token, release, ok = d.store.LendBatches(rels[i].Columns, chunks[i], ints[i])
+			token, release, ok = d.store.LendBatches(slot, rels[i].Columns, chunks[i], ints[i])
 		} else {
-			token, release, ok = d.store.Lend(rels[i].Columns, snaps[i], ints[i])
+			token, release, ok = d.store.Lend(slot, rels[i].Columns, snaps[i], ints[i])
 		}
 		snap := snaps[i]
 		if !ok {
@@ -182,7 +217,11 @@ func (d *DB) lendViews(names []string) *lentViews {
 			l.release()
 			return nil
 		}
-		l.tokens[name], l.ints[name] = token, ints[i]
+		l.tokens[name], l.ints[name], l.shapes[name], l.rels[name] = token, ints[i], shapes[i], rels[i]
+		l.sizes[name] = len(snap)
+		for _, b := range chunks[i] {
+			l.sizes[name] += b.Len()
+		}
 		l.releases = append(l.releases, func() { release(); putSnapshot(snap) })
 	}
 	return l
@@ -213,65 +252,97 @@ func putSnapshot(s []viewstore.LentRow) {
 	snapshots.Put(&s)
 }
 
-// integralNumerics marks rel's plain numeric columns whose scale bound (numshape.go) is
-// 0 and whose values have at most 18 digits: every value is then an integer DECIMAL(18,0)
-// holds. nil when there is none. The caller holds d.mu, so the bound covers the bags'
-// rows (a tick folds its changes in before it releases the lock).
-func (d *DB) integralNumerics(rel *catalog.Relation) []bool {
+// lentShapes returns the scale bounds (numshape.go) of rel's plain numeric columns, and
+// marks those whose bound is scale 0 and at most 18 digits: every value is then an
+// integer DECIMAL(18,0) holds (ints is nil when there is none). ok is false when rel has
+// a plain numeric column and its bound does not yet cover the store's rows. The caller
+// holds d.mu, so the bounds cover the bags' rows (a tick folds its changes in before it
+// releases the lock), and a read's text uses them, not later ones, which may be wider.
+func (d *DB) lentShapes(rel *catalog.Relation) (shapes map[string]colShape, ints []bool, ok bool) {
+	if !slices.ContainsFunc(rel.Columns, isPlainNumeric) {
+		return nil, nil, true
+	}
 	c := &d.numShapes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.rels[rel.ID]
 	if !ok || !e.known {
-		return nil
+		return nil, nil, false
 	}
-	var out []bool
+	shapes = make(map[string]colShape)
 	for i, col := range rel.Columns {
 		if !isPlainNumeric(col) {
 			continue
 		}
-		if sh := e.shape[col.Name]; sh.scale == 0 && sh.intDigits <= 18 {
-			if out == nil {
-				out = make([]bool, len(rel.Columns))
+		sh := e.shape[col.Name]
+		shapes[col.Name] = sh
+		if sh.scale == 0 && sh.intDigits <= 18 {
+			if ints == nil {
+				ints = make([]bool, len(rel.Columns))
 			}
-			out[i] = true
+			ints[i] = true
 		}
 	}
-	return out
-}
-
-// shapesKnown reports whether rel has no plain numeric column, or its columns' scale
-// bound covers the store's rows as well as every tick since (numshape.go).
-func (d *DB) shapesKnown(rel *catalog.Relation) bool {
-	if !slices.ContainsFunc(rel.Columns, isPlainNumeric) {
-		return true
-	}
-	c := &d.numShapes
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.rels[rel.ID]
-	return ok && e.known
+	return shapes, ints, true
 }
 
 // readFromMemory runs rp from the lent snapshots of its views; ok is false when it must
-// go to the store.
+// go to the store. It runs on a kept connection when one is free (memstmt.go).
 func (d *DB) readFromMemory(ctx context.Context, rp *readPlan, args []any) (rows *Rows, ok bool, err error) {
-	l := d.lendViews(rp.views)
+	mc := d.takeMemConn(ctx)
+	var slots []int64
+	if mc != nil {
+		slots = mc.slotsFor(len(rp.views))
+	}
+	l := d.lendViews(rp.views, slots)
 	if l == nil {
+		if mc != nil {
+			d.giveMemConn(mc, false)
+		}
 		return nil, false, nil
 	}
-	q, err := d.readText(ctx, rp, args, l)
-	if err != nil {
+	fail := func(err error) (*Rows, bool, error) {
 		l.release()
+		if mc != nil {
+			d.giveMemConn(mc, errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone))
+		}
 		if errors.Is(err, errNotLent) {
 			return nil, false, nil
 		}
 		return nil, true, err
 	}
-	d.memReads.Add(1)
-	duck, err := d.queryDuck(ctx, q, args, len(rp.columns), l.release)
+	if mc == nil {
+		q, err := d.readText(ctx, rp, args, l)
+		if err != nil {
+			return fail(err)
+		}
+		d.memReads.Add(1)
+		duck, err := d.queryDuck(ctx, q, args, len(rp.columns), l.release)
+		if err != nil {
+			return fail(duckErr(err)) // queryDuck failed before it ran the query (it releases once it has)
+		}
+		return &Rows{cols: rp.columns, duck: duck, conv: rp.conv}, true, nil
+	}
+	key, err := memKey(rp, l, args)
 	if err != nil {
-		l.release() // queryDuck failed before it ran the query (it releases once it has)
+		return fail(err)
+	}
+	st := mc.stmts[key]
+	if st == nil {
+		q, err := d.readText(ctx, rp, args, l)
+		if err != nil {
+			return fail(err)
+		}
+		if st, err = mc.prepare(ctx, key, q); err != nil {
+			return fail(duckErr(err))
+		}
+		d.memPrepares.Add(1)
+	}
+	d.memReads.Add(1)
+	query := func(dc any) (driver.Rows, error) { return mc.query(ctx, dc, key, st, args) }
+	duck, err := runDuck(ctx, mc.conn, query, len(rp.columns), l.release, func(err error) { d.giveMemConn(mc, err != nil) })
+	if err != nil {
+		l.release() // runDuck failed before it ran the query (it releases once it has)
 		return nil, true, duckErr(err)
 	}
 	return &Rows{cols: rp.columns, duck: duck, conv: rp.conv}, true, nil

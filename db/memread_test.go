@@ -222,3 +222,126 @@ func TestReadFromMemoryConcurrent(t *testing.T) {
 	require.NoError(t, g.Wait())
 	require.Equal(t, mem+160, d.MemoryReads(), "every read from memory")
 }
+
+// TestReadFromMemoryPrepared: a read from memory runs a statement prepared once while
+// what its text is made of stays the same (memstmt.go): the same read, again and again
+// over growing views, and with other parameter values, is prepared once and answers as
+// the store does each time. A numeric column's scale growing, a numeric parameter of
+// another scale and a view dropped and made again with other columns under the same
+// name each prepare anew (so would a sum's digit count growing), as does a view grown
+// past 4 times the rows it had; a statement that fails is prepared again, and a view read
+// twice by one statement reads the same rows twice.
+func TestReadFromMemoryPrepared(t *testing.T) {
+	d, s := openDurable(t, t.TempDir(), time.Hour) // nothing flushes on its own
+	defer d.Close()
+	for _, q := range []string{
+		`CREATE SOURCE ev (k bigint NOT NULL, x numeric NOT NULL, who text)`,
+		`CREATE MATERIALIZED VIEW per_k AS SELECT k, count(*) AS n, sum(x) AS total FROM ev GROUP BY k`,
+		`CREATE MATERIALIZED VIEW whos AS SELECT who, k FROM ev WHERE who IS NOT NULL`,
+	} {
+		weirExec(t, s, q)
+	}
+	insert := func(from, to int, x func(i int) string) {
+		var rows []string
+		for i := from; i < to; i++ {
+			who := fmt.Sprint("u", i%7)
+			if i >= 5000 { // rows of whos of their own
+				who = fmt.Sprint("v", i)
+			}
+			rows = append(rows, fmt.Sprintf("(%d, %s, '%s')", i%50, x(i), who))
+		}
+		weirExec(t, s, "INSERT INTO ev VALUES "+strings.Join(rows, ", "))
+	}
+	// The sums keep their digit count (part of a statement's key) from the first rows on.
+	integral := func(i int) string { return fmt.Sprint(i % 3) }
+	insert(0, 100, func(i int) string { return fmt.Sprint(100_000 + i) })
+	weirRows(t, s, `SELECT max(total) FROM per_k`) // the first read learns the scale from the store
+
+	// check runs p (prepared once by the caller) with args, and the same read from the
+	// store, and reports whether the read from memory prepared a statement.
+	check := func(p *db.Prepared, q string, args ...any) bool {
+		t.Helper()
+		mem, prepares := d.MemoryReads(), d.MemoryPrepares()
+		rows, err := p.Execute(t.Context(), args)
+		require.NoError(t, err, q)
+		var got []string
+		dst := make([]any, len(rows.Columns()))
+		for rows.Next(dst) {
+			got = append(got, canonRow(dst))
+		}
+		rows.Close()
+		require.NoError(t, rows.Err(), q)
+		require.Equal(t, mem+1, d.MemoryReads(), "%s: not read from memory", q)
+		restore := db.MemoryReadsOff()
+		want := readRows(t, s, q, args, true)
+		restore()
+		require.Equal(t, want, got, q)
+		require.NotEmpty(t, got, q)
+		return d.MemoryPrepares() > prepares
+	}
+	prepare := func(q string) *db.Prepared {
+		p, err := s.Prepare(t.Context(), q, nil)
+		require.NoError(t, err, q)
+		return p
+	}
+	const sums = `SELECT count(*), sum(n), sum(total) FROM per_k`
+	p := prepare(sums)
+	require.True(t, check(p, sums), "the first run prepares")
+	for i := range 10 {
+		insert(100+i*100, 200+i*100, integral)
+		require.False(t, check(p, sums), "run %d: prepared again", i)
+	}
+	// The same text prepared again by the client is the same statement.
+	require.False(t, check(prepare(sums), sums))
+
+	const byK = `SELECT k, n, total FROM per_k WHERE k = $1 OR total > $2 ORDER BY k`
+	p = prepare(byK)
+	require.True(t, check(p, byK, int64(3), "300000"))
+	require.False(t, check(p, byK, int64(4), "200300"), "another integral value")
+	require.True(t, check(p, byK, int64(4), "200300.5"), "a numeric parameter of another scale")
+
+	// Twice in one statement: each reference reads the whole snapshot.
+	const twice = `SELECT count(*), sum(a.n * b.n) FROM per_k a JOIN per_k b ON a.k = b.k % 10 JOIN whos w ON w.k = a.k`
+	p = prepare(twice)
+	require.True(t, check(p, twice))
+	insert(2000, 2100, integral)
+	require.False(t, check(p, twice))
+
+	// The scale of total grows: its DuckDB type, and how its sums print, change.
+	p = prepare(sums)
+	insert(3000, 3010, func(i int) string { return fmt.Sprintf("%d.25", i%3) })
+	require.True(t, check(p, sums), "a wider numeric is a new statement")
+	insert(3010, 3020, func(i int) string { return fmt.Sprintf("%d.75", i%3) })
+	require.False(t, check(p, sums))
+
+	// A statement that fails at run time is prepared again next time.
+	const bad = `SELECT CAST('n' || n AS INTEGER) FROM per_k WHERE k = $1`
+	p = prepare(bad)
+	_, err := p.Execute(t.Context(), []any{int64(1)})
+	require.Error(t, err)
+	prepares := d.MemoryPrepares()
+	_, err = p.Execute(t.Context(), []any{int64(1)})
+	require.Error(t, err)
+	require.Equal(t, prepares+1, d.MemoryPrepares(), "a failed statement is not kept")
+
+	// The view made again under its name with another column type, its sums as before,
+	// read by a text the connection has run before.
+	p = prepare(sums)
+	require.False(t, check(p, sums))
+	weirExec(t, s, `DROP MATERIALIZED VIEW per_k`)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW per_k AS SELECT k, count(*)::integer AS n, sum(x) AS total FROM ev GROUP BY k`)
+	weirRows(t, s, `SELECT max(total) FROM per_k`) // the first read learns the scale from the store
+	p = prepare(sums)
+	require.True(t, check(p, sums), "a view made again is a new statement")
+	require.False(t, check(p, sums))
+
+	// A view grown past 4 times its rows is planned anew.
+	const all = `SELECT count(*), count(DISTINCT who) FROM whos`
+	insert(5000, 5600, integral) // whos: 350 rows (who, k) before these
+	p = prepare(all)
+	require.True(t, check(p, all))
+	insert(5600, 5700, integral)
+	require.False(t, check(p, all))
+	insert(6000, 10000, integral)
+	require.True(t, check(p, all), "a view 4 times larger is planned anew")
+}

@@ -684,7 +684,7 @@ func (d *DB) rewriteNumericFrom(ctx context.Context, sql string, lent *lentViews
 			continue
 		}
 		plain, _ := plainNumeric(rel)
-		shapes, err := d.shapes(ctx, rel, plain) // numshape.go
+		shapes, err := lent.shapesFor(ctx, d, rel, plain) // numshape.go
 		if err != nil {
 			return out, err
 		}

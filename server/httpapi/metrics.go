@@ -76,6 +76,8 @@ var (
 	flushTime  = prometheus.NewDesc("weir_flush_seconds_total", "Time spent flushing to the view store.", nil, nil)
 	memReads   = prometheus.NewDesc("weir_memory_reads_total",
 		"SQL reads of views answered from the views' rows in memory instead of the view store (no flush first).", nil, nil)
+	memPrepares = prometheus.NewDesc("weir_memory_read_prepares_total",
+		"Statements DuckDB prepared for those reads (a read prepared before on its connection runs without one).", nil, nil)
 	ckptDesc  = prometheus.NewDesc("weir_checkpoints_total", "Checkpoints of operator state taken (periodic, after DDL, at shutdown).", nil, nil)
 	ckptTime  = prometheus.NewDesc("weir_checkpoint_seconds_total", "Time spent taking checkpoints (ticks wait while the state is encoded).", nil, nil)
 	ckptMax   = prometheus.NewDesc("weir_checkpoint_max_seconds", "The longest checkpoint so far.", nil, nil)
@@ -94,7 +96,7 @@ type collector struct {
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{walBytes, stateDesc, lateDesc, watermarkDesc, tickDesc, walDesc, groupsDesc, flushDesc, flushTime,
-		memReads, ckptDesc, ckptTime, ckptMax, ckptSize, freshDesc, changedDesc} {
+		memReads, memPrepares, ckptDesc, ckptTime, ckptMax, ckptSize, freshDesc, changedDesc} {
 		ch <- d
 	}
 }
@@ -112,6 +114,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(flushDesc, prometheus.CounterValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(flushTime, prometheus.CounterValue, total.Seconds())
 	ch <- prometheus.MustNewConstMetric(memReads, prometheus.CounterValue, float64(c.d.MemoryReads()))
+	ch <- prometheus.MustNewConstMetric(memPrepares, prometheus.CounterValue, float64(c.d.MemoryPrepares()))
 	cn, ctotal, cmax, cbytes := c.d.CheckpointStats()
 	ch <- prometheus.MustNewConstMetric(ckptDesc, prometheus.CounterValue, float64(cn))
 	ch <- prometheus.MustNewConstMetric(ckptTime, prometheus.CounterValue, ctotal.Seconds())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -40,6 +41,11 @@ func batchFunc() duckdb.ChunkTableFunction {
 				return nil, errors.New("weir_batch is internal to the view store")
 			}
 			cp := *src.(*chunkSource) // each call of the function reads from the start
+			cp.vals, cp.strs = nil, nil
+			if cp.token < 0 {
+				// A slot: each run reads the rows lent then (Init), not these.
+				cp = chunkSource{cols: cp.cols, ints: cp.ints, token: cp.token, total: cp.total}
+			}
 			return &cp, nil
 		},
 	}
@@ -56,21 +62,26 @@ type LentRow struct {
 // columns a query reads, and must not change until then. ok is false when a column is
 // of a type weir_batch does not write; the caller then reads the table.
 //
+// slot is 0 for a token of its own, used once. Otherwise it is a slot (NewSlot) the
+// caller keeps: a statement prepared once over weir_batch(slot) reads, each time it
+// runs, the rows lent under slot then. Its runs must lend the same cols and ints, one
+// run at a time; ok is false when the slot is lent already.
+//
 // A plain numeric column is lent as its text (VARCHAR, as the table holds it), except
 // the columns ints names (nil: none), whose values the caller knows to be integers of
 // at most 18 digits: those are lent as DECIMAL(18,0), written as 64-bit integers where
 // text would cross into DuckDB one value at a time and be parsed there.
-func (*Store) Lend(cols []catalog.Column, rows []LentRow, ints []bool) (token int64, release func(), ok bool) {
+func (*Store) Lend(slot int64, cols []catalog.Column, rows []LentRow, ints []bool) (token int64, release func(), ok bool) {
 	if !CanLend(cols) {
 		return 0, nil, false
 	}
 	idx, n := repeatByWeight(len(rows), func(i int) int64 { return rows[i].N })
-	return lend(&chunkSource{cols: cols, ints: ints, rows: rows, idx: idx, n: n, total: n})
+	return lend(slot, &chunkSource{cols: cols, ints: ints, rows: rows, idx: idx, n: n, total: n})
 }
 
 // LendBatches is Lend for rows held as batches, row i of a batch repeated by its weight;
 // the batches' columns must be of the kinds Lend writes for cols.
-func (*Store) LendBatches(cols []catalog.Column, bs []*delta.Batch, ints []bool) (token int64, release func(), ok bool) {
+func (*Store) LendBatches(slot int64, cols []catalog.Column, bs []*delta.Batch, ints []bool) (token int64, release func(), ok bool) {
 	if !CanLend(cols) {
 		return 0, nil, false
 	}
@@ -88,19 +99,50 @@ func (*Store) LendBatches(cols []catalog.Column, bs []*delta.Batch, ints []bool)
 			total += int(max(w, 0))
 		}
 	}
-	return lend(&chunkSource{cols: cols, ints: ints, segs: append([]*delta.Batch{}, bs...), seg: -1, total: total})
+	return lend(slot, &chunkSource{cols: cols, ints: ints, segs: append([]*delta.Batch{}, bs...), seg: -1, total: total})
 }
 
-// lend registers src under a new token.
-func lend(src *chunkSource) (token int64, release func(), ok bool) {
+// NewSlot returns a new slot for Lend: a random negative token, which no token of
+// Lend's own (rand.Int64, never negative) can be, and which an ad-hoc read cannot guess.
+func NewSlot() int64 { return -1 - rand.Int64() }
+
+// slotRuns is the sources of a slot's statement that read the rows lent under it in its
+// current run (Init): a statement may read a slot more than once.
+type slotRuns struct {
+	mu    sync.Mutex
+	bound []*chunkSource
+}
+
+// lend registers src under slot, or under a new token when slot is 0.
+func lend(slot int64, src *chunkSource) (token int64, release func(), ok bool) {
 	for c, isInt := range src.ints {
 		if isInt && src.cols[c].Type != catalog.Numeric {
 			return 0, nil, false
 		}
 	}
-	src.token = rand.Int64()
-	lent.Store(src.token, src)
-	return src.token, func() { lent.Delete(src.token) }, true
+	if slot >= 0 {
+		src.token = rand.Int64()
+		lent.Store(src.token, src)
+		return src.token, func() { lent.Delete(src.token) }, true
+	}
+	src.token, src.runs = slot, &slotRuns{}
+	if _, taken := lent.LoadOrStore(slot, src); taken {
+		return 0, nil, false
+	}
+	return slot, func() {
+		lent.Delete(slot)
+		// The statement that read src keeps the sources it bound, which its run copied
+		// src into (Init): forget src's rows there, or they would stay reachable until
+		// its next run. The run is over (release follows it).
+		src.runs.mu.Lock()
+		defer src.runs.mu.Unlock()
+		for _, b := range src.runs.bound {
+			clear(b.vals)
+			clear(b.strs)
+			*b = chunkSource{cols: b.cols, ints: b.ints, token: b.token, vals: b.vals[:0], strs: b.strs[:0]}
+		}
+		src.runs.bound = nil
+	}, true
 }
 
 // repeatByWeight returns rows 0 to rows-1 repeated by their weights (row i weight(i)
@@ -164,6 +206,10 @@ type chunkSource struct {
 	strs  []string       // scratch: their text
 	// token is what weir_batch must be called with to read the rows.
 	token int64
+	// runs is, for rows lent under a slot, the statement's sources that read them
+	// (lend's release clears them); broken is why a slot's run cannot read its rows.
+	runs   *slotRuns
+	broken error
 }
 
 // CanLend reports whether Lend takes the rows of a relation of columns cols.
@@ -214,10 +260,32 @@ func (s *chunkSource) ColumnInfos() []duckdb.ColumnInfo {
 func (s *chunkSource) int(c int) bool { return c < len(s.ints) && s.ints[c] }
 
 func (s *chunkSource) Cardinality() *duckdb.CardinalityInfo {
-	return &duckdb.CardinalityInfo{Cardinality: uint(s.total), Exact: true}
+	// A slot's statement runs again over other rows: its count is an estimate.
+	return &duckdb.CardinalityInfo{Cardinality: uint(s.total), Exact: s.token >= 0}
 }
 
+// Init starts a run of the statement s was bound for. For a slot, that is a read of
+// the rows lent under it now (a statement prepared once runs many times).
 func (s *chunkSource) Init() {
+	if s.token < 0 {
+		src, ok := lent.Load(s.token)
+		if !ok {
+			s.broken = fmt.Errorf("weir_batch: nothing is lent under slot %d", s.token)
+			return
+		}
+		cur := src.(*chunkSource)
+		if !slices.Equal(cur.cols, s.cols) || !slices.Equal(cur.ints, s.ints) {
+			s.broken = fmt.Errorf("weir_batch: slot %d was bound for other columns", s.token)
+			return
+		}
+		vals, strs := s.vals, s.strs
+		*s = *cur
+		s.vals, s.strs = vals, strs
+		cur.runs.mu.Lock()
+		cur.runs.bound = append(cur.runs.bound, s)
+		cur.runs.mu.Unlock()
+	}
+	s.broken = nil
 	s.at = 0
 	if s.segs != nil {
 		s.seg, s.b, s.idx, s.n = -1, nil, nil, 0
@@ -227,6 +295,9 @@ func (s *chunkSource) Init() {
 // FillChunk writes the next rows, as many as a chunk holds (with segs, of one batch);
 // none once all are written.
 func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
+	if s.broken != nil {
+		return s.broken
+	}
 	for s.segs != nil && s.at == s.n {
 		if s.seg+1 >= len(s.segs) {
 			return ch.SetSize(0)

@@ -57,10 +57,10 @@ func TestRawChunk(t *testing.T) {
 			require.NoError(t, tx.Insert(rel, b))
 		})
 		stored = scan(t, s, rel)
-		token, release, ok := s.LendBatches(cols, []*delta.Batch{b}, ints)
+		token, release, ok := s.LendBatches(0, cols, []*delta.Batch{b}, ints)
 		require.True(t, ok)
 		defer release()
-		rowsToken, releaseRows, ok := s.Lend(cols, lentRows, ints)
+		rowsToken, releaseRows, ok := s.Lend(0, cols, lentRows, ints)
 		require.True(t, ok)
 		defer releaseRows()
 		query := func(q string, token int64) []string {

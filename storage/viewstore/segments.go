@@ -155,7 +155,7 @@ func (t *Tx) unsegment(rel *catalog.Relation, keep bool) error {
 // new segment of rel. ok is false, and nothing is written, when the batches cannot be
 // lent to DuckDB.
 func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok bool, err error) {
-	token, release, ok := t.s.LendBatches(rel.Columns, bs, nil)
+	token, release, ok := t.s.LendBatches(0, rel.Columns, bs, nil)
 	if !ok {
 		return false, nil
 	}

@@ -660,7 +660,7 @@ func TestLendBatches(t *testing.T) {
 		}
 		bs = append(bs, b)
 	}
-	token, release, ok := s.LendBatches(cols, bs, []bool{false, false, true})
+	token, release, ok := s.LendBatches(0, cols, bs, []bool{false, false, true})
 	require.True(t, ok)
 	defer release()
 	for range 2 {
@@ -671,6 +671,6 @@ func TestLendBatches(t *testing.T) {
 	}
 	// A column of another kind than the table's is refused: the caller reads the table.
 	wrong := delta.New([]delta.Kind{delta.KindInt, delta.KindInt, delta.KindNumeric})
-	_, _, ok = s.LendBatches(cols, []*delta.Batch{wrong}, nil)
+	_, _, ok = s.LendBatches(0, cols, []*delta.Batch{wrong}, nil)
 	require.False(t, ok)
 }
