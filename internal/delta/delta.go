@@ -70,14 +70,16 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Value is one scalar. Null values carry their Kind but no payload.
+// Value is one scalar. Null values carry their Kind but no payload. The one-byte fields
+// come first, together: 40 bytes a value, where B last made it 48 (a view's row of three
+// values is then a 128-byte allocation instead of 144).
 type Value struct {
 	Kind Kind
 	Null bool
+	B    bool
 	I    int64
 	F    float64
 	S    string
-	B    bool
 }
 
 // Int, Float, Str, Bool and Null construct Values.
