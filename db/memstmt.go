@@ -160,7 +160,7 @@ func (mc *memConn) prepare(ctx context.Context, key, q string) (*memStmt, error)
 
 // drop closes and forgets the statement under key (it failed: it is prepared again
 // next time, rather than trusted).
-func (mc *memConn) drop(dc any, key string) {
+func (mc *memConn) drop(key string) {
 	if st, ok := mc.stmts[key]; ok {
 		_ = st.stmt.Close()
 		delete(mc.stmts, key)
@@ -181,7 +181,7 @@ func (mc *memConn) query(ctx context.Context, dc any, key string, st *memStmt, a
 	}
 	rows, err := sq.QueryContext(ctx, named)
 	if err != nil {
-		mc.drop(dc, key)
+		mc.drop(key)
 	}
 	return rows, err
 }
