@@ -14,11 +14,10 @@ import (
 	"github.com/weirdb/weir/storage/viewstore"
 )
 
-// Reads from memory run statements DuckDB has prepared once. DuckDB parses, binds and
-// plans a statement's text in about 3 ms (BenchmarkViewRead: duckdb_prepare 2.3 ms and
-// extract_statements 0.9 ms of an 11 ms read of 90k groups), and a read from memory
-// names a new weir_batch token each time, so each read paid that, and Weir's rewrite of
-// its text (0.5–0.9 ms), again. Instead, a few DuckDB connections are kept for these
+// Reads from memory run statements DuckDB has prepared once. A read from memory names
+// a new weir_batch token each time, so each read had DuckDB parse, bind and plan its
+// text again, and Weir rewrite it (0.5–0.9 ms): BenchmarkViewRead, a read of 90k groups
+// its client prepared once, took 6.1–7.6 ms so, and takes 4.3–5.0 ms as below. Instead, a few DuckDB connections are kept for these
 // reads (memConns), each with weir_batch slots of its own (viewstore.NewSlot): a read
 // on such a connection lends its i-th view under the connection's i-th slot, whose
 // rows a statement prepared once reads anew each time it runs. The connection keeps
@@ -54,8 +53,8 @@ type memStmt struct {
 	used uint64 // the clock at its last run
 }
 
-// take returns an idle kept connection, or opens one while fewer than memConnsMax are
-// open; nil when the read must take a connection of its own.
+// takeMemConn returns an idle kept connection, or opens one while fewer than
+// memConnsMax are open; nil when the read must take a connection of its own.
 func (d *DB) takeMemConn(ctx context.Context) *memConn {
 	p := &d.memConns
 	p.mu.Lock()
