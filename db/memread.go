@@ -89,47 +89,55 @@ func (d *DB) memViews(sql string) (views []string, refs int) {
 
 // lentViews is a read's snapshot of its views, lent to DuckDB.
 type lentViews struct {
-	tokens   map[string]int64               // view name → the weir_batch token of its rows
-	ints     map[string][]bool              // view name → its plain numeric columns lent as DECIMAL(18,0)
-	shapes   map[string]map[string]colShape // view name → its plain numeric columns' scale bounds
-	rels     map[string]*catalog.Relation
-	sizes    map[string]int // view name → its snapshot's rows
+	views    map[string]lentView // by view name
 	releases []func()
+}
+
+// lentView is one view of a read's snapshot.
+type lentView struct {
+	token  int64 // the weir_batch token of its rows
+	rel    *catalog.Relation
+	ints   []bool              // its plain numeric columns lent as DECIMAL(18,0)
+	shapes map[string]colShape // its plain numeric columns' scale bounds, taken with the rows
+	rows   int                 // the snapshot's rows
 }
 
 // shapesFor is d.shapes for a relation the read names: for a lent view, the bounds
 // taken with its rows. l may be nil.
 func (l *lentViews) shapesFor(ctx context.Context, d *DB, rel *catalog.Relation, plain []catalog.Column) (map[string]colShape, error) {
-	if l == nil || l.rels[rel.Name] == nil || l.rels[rel.Name].ID != rel.ID {
+	v, ok := l.view(rel.Name)
+	if !ok || v.rel.ID != rel.ID {
 		return d.shapes(ctx, rel, plain)
 	}
-	shapes := l.shapes[rel.Name]
 	for _, col := range plain {
-		if err := checkShape(rel, col, shapes[col.Name]); err != nil {
+		if err := checkShape(rel, col, v.shapes[col.Name]); err != nil {
 			return nil, err
 		}
 	}
-	return shapes, nil
+	return v.shapes, nil
+}
+
+// view returns the lent view name; l may be nil.
+func (l *lentViews) view(name string) (lentView, bool) {
+	if l == nil {
+		return lentView{}, false
+	}
+	v, ok := l.views[name]
+	return v, ok
 }
 
 // lentInt reports whether column col of the lent view name is a plain numeric lent as
 // DECIMAL(18,0) (its values are integers of at most 18 digits): the read takes its text
 // as CAST(col AS VARCHAR), which is the same text. l may be nil.
 func (l *lentViews) lentInt(name string, col int) bool {
-	if l == nil {
-		return false
-	}
-	ints := l.ints[name]
-	return col < len(ints) && ints[col]
+	v, _ := l.view(name)
+	return col < len(v.ints) && v.ints[col]
 }
 
 // token returns the weir_batch token of the view name's snapshot; l may be nil.
 func (l *lentViews) token(name string) (int64, bool) {
-	if l == nil {
-		return 0, false
-	}
-	t, ok := l.tokens[name]
-	return t, ok
+	v, ok := l.view(name)
+	return v.token, ok
 }
 
 // errNotLent is a read that named a lent view where its text could not be rewritten to
@@ -186,13 +194,7 @@ func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 	}() {
 		return nil
 	}
-	l := &lentViews{
-		tokens: make(map[string]int64, len(names)),
-		ints:   make(map[string][]bool, len(names)),
-		shapes: make(map[string]map[string]colShape, len(names)),
-		rels:   make(map[string]*catalog.Relation, len(names)),
-		sizes:  make(map[string]int, len(names)),
-	}
+	l := &lentViews{views: make(map[string]lentView, len(names))}
 	for i, name := range names {
 		var (
 			slot    int64
@@ -217,11 +219,11 @@ func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 			l.release()
 			return nil
 		}
-		l.tokens[name], l.ints[name], l.shapes[name], l.rels[name] = token, ints[i], shapes[i], rels[i]
-		l.sizes[name] = len(snap)
+		v := lentView{token: token, rel: rels[i], ints: ints[i], shapes: shapes[i], rows: len(snap)}
 		for _, b := range chunks[i] {
-			l.sizes[name] += b.Len()
+			v.rows += b.Len()
 		}
+		l.views[name] = v
 		l.releases = append(l.releases, func() { release(); putSnapshot(snap) })
 	}
 	return l

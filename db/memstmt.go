@@ -208,13 +208,13 @@ func memKey(rp *readPlan, l *lentViews, args []any) (string, error) {
 		b.WriteByte(',')
 	}
 	for _, name := range rp.views {
-		rel := l.rels[name]
+		v := l.views[name]
 		b.WriteByte(0)
-		b.WriteString(strconv.FormatUint(rel.ID, 10))
+		b.WriteString(strconv.FormatUint(v.rel.ID, 10))
 		b.WriteByte(' ')
-		b.WriteString(strconv.Itoa(bits.Len(uint(l.sizes[name])) / 2))
-		for _, col := range rel.Columns {
-			if sh, ok := l.shapes[name][col.Name]; ok {
+		b.WriteString(strconv.Itoa(bits.Len(uint(v.rows)) / 2))
+		for _, col := range v.rel.Columns {
+			if sh, ok := v.shapes[col.Name]; ok {
 				b.WriteByte(' ')
 				b.WriteString(strconv.Itoa(sh.scale))
 				b.WriteByte('.')
