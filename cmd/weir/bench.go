@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,9 +32,11 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	set.DurationVar(&cfg.Freshness, "freshness", cfg.Freshness, "how long each freshness reader runs (0: skip)")
 	set.IntVar(&cfg.Nexmark, "nexmark", cfg.Nexmark, "Nexmark events per query (0: skip Nexmark)")
 	set.IntVar(&cfg.NexmarkBatches, "nexmark-batches", cfg.NexmarkBatches, "COPY batches per Nexmark query")
+	nexQueries := set.String("nexmark-queries", "", "comma-separated Nexmark queries to run, as q0,q2 (empty: all)")
 	set.DurationVar(&cfg.PackDuration, "pack-duration", cfg.PackDuration, "wall time the live-room pack runs under unpaced weir gen traffic (0: skip)")
 	set.DurationVar(&cfg.PackSample, "pack-sample", cfg.PackSample, "how often the live-room pack's memory, state and view reads are sampled")
 	set.Float64Var(&cfg.PackRate, "pack-rate", 0, "pace the pack's generator at this many events/s, event time following the wall clock (0: unpaced)")
+	packViews := set.String("pack-views", "", "comma-separated views of the live-room pack to keep, the others dropped (empty: all)")
 	noPeers := set.Bool("no-peers", false, "skip the PostgreSQL and DuckDB peers")
 	set.BoolVar(&cfg.Backfill, "backfill", cfg.Backfill, "time new views over the loaded history")
 	set.IntVar(&cfg.StreamRows, "stream-rows", cfg.StreamRows, "LIMIT of the read streamed to a pgx client from Weir and PostgreSQL (0: skip)")
@@ -49,6 +52,12 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 		return err
 	}
 	cfg.Peers = !*noPeers
+	if *packViews != "" {
+		cfg.PackViews = strings.Split(*packViews, ",")
+	}
+	if *nexQueries != "" {
+		cfg.NexmarkQueries = strings.Split(*nexQueries, ",")
+	}
 	cfg.Logger = logger.With("component", "bench")
 	if err := cfg.Validate(); err != nil {
 		return err

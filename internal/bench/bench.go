@@ -40,6 +40,9 @@ type Config struct {
 	StreamRows int
 	// NexmarkBatches is how many batches Nexmark's events arrive in.
 	NexmarkBatches int
+	// NexmarkQueries, when not empty, names the Nexmark queries to run (q0…q8);
+	// empty runs them all.
+	NexmarkQueries []string
 	// PackDuration is how long (wall time) the live-room pack runs under unpaced
 	// `weir gen` traffic (workload (a)); 0 skips it. PackSample is how often its
 	// memory, state and view reads are sampled meanwhile.
@@ -49,10 +52,13 @@ type Config struct {
 	// (event time follows the wall clock: windows close, now() filters expire) instead
 	// of running it unpaced at 50k events per second of event time.
 	PackRate float64
-	Peers    bool   // run the PostgreSQL and DuckDB peers
-	NoSync   bool   // Weir skips fsync in its write-ahead log
-	Seed     uint64 // the generators' seed
-	TempDir  string // where the databases go ("" : os.TempDir())
+	// PackViews, when not empty, names the pack's views to keep; the others are
+	// dropped before the generator starts (a windowed run keeps the windowed ones).
+	PackViews []string
+	Peers     bool   // run the PostgreSQL and DuckDB peers
+	NoSync    bool   // Weir skips fsync in its write-ahead log
+	Seed      uint64 // the generators' seed
+	TempDir   string // where the databases go ("" : os.TempDir())
 	// Progress, when set, receives a line about each step as it happens.
 	Progress func(string)
 	Logger   *slog.Logger
@@ -92,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: need at least 2 rooms and 2 users", ErrInvalidConfig)
 	case c.Nexmark > 0 && (c.NexmarkBatches < 1 || c.Nexmark < c.NexmarkBatches*50):
 		return fmt.Errorf("%w: Nexmark needs at least 50 events per batch", ErrInvalidConfig)
+	case !knownNexQueries(c.NexmarkQueries):
+		return fmt.Errorf("%w: unknown Nexmark query in %v (q0…q8)", ErrInvalidConfig, c.NexmarkQueries)
 	case c.PackDuration < 0 || c.PackDuration > 0 && c.PackSample <= 0 || c.PackRate < 0:
 		return fmt.Errorf("%w: the live-room pack needs a positive duration and sample interval", ErrInvalidConfig)
 	}
@@ -117,19 +125,20 @@ type Report struct {
 
 // ReportConfig is the part of Config that shapes the numbers.
 type ReportConfig struct {
-	Events         int     `json:"events"`
-	Batches        int     `json:"batches"`
-	Rooms          int     `json:"rooms"`
-	Users          int     `json:"users"`
-	FreshnessSec   float64 `json:"freshness_seconds"`
-	StreamRows     int     `json:"stream_rows"`
-	Nexmark        int     `json:"nexmark_events"`
-	NexmarkBatches int     `json:"nexmark_batches"`
-	PackSec        float64 `json:"pack_seconds"`
-	PackSampleSec  float64 `json:"pack_sample_seconds"`
-	PackRate       float64 `json:"pack_rate,omitempty"`
-	NoSync         bool    `json:"nosync"`
-	Seed           uint64  `json:"seed"`
+	Events         int      `json:"events"`
+	Batches        int      `json:"batches"`
+	Rooms          int      `json:"rooms"`
+	Users          int      `json:"users"`
+	FreshnessSec   float64  `json:"freshness_seconds"`
+	StreamRows     int      `json:"stream_rows"`
+	Nexmark        int      `json:"nexmark_events"`
+	NexmarkBatches int      `json:"nexmark_batches"`
+	PackSec        float64  `json:"pack_seconds"`
+	PackSampleSec  float64  `json:"pack_sample_seconds"`
+	PackRate       float64  `json:"pack_rate,omitempty"`
+	PackViews      []string `json:"pack_views,omitempty"`
+	NoSync         bool     `json:"nosync"`
+	Seed           uint64   `json:"seed"`
 }
 
 // StateResult is the size of Weir's state after the COPY workload.
@@ -169,7 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Machine: describeMachine(root),
 		Config: ReportConfig{Events: cfg.Events, Batches: cfg.Batches, Rooms: cfg.Rooms, Users: cfg.Users,
 			FreshnessSec: cfg.Freshness.Seconds(), StreamRows: cfg.StreamRows, Nexmark: cfg.Nexmark, NexmarkBatches: cfg.NexmarkBatches,
-			PackSec: cfg.PackDuration.Seconds(), PackSampleSec: cfg.PackSample.Seconds(), PackRate: cfg.PackRate,
+			PackSec: cfg.PackDuration.Seconds(), PackSampleSec: cfg.PackSample.Seconds(), PackRate: cfg.PackRate, PackViews: cfg.PackViews,
 			NoSync: cfg.NoSync, Seed: cfg.Seed},
 	}
 	load := startLoadSampler(5 * time.Second)

@@ -225,7 +225,9 @@ func TestPack(t *testing.T) {
 	require.Positive(t, last.StateRows)
 	require.Positive(t, last.ReadMs)
 	require.NotEmpty(t, pk.Views)
-	require.Len(t, pk.Checks, 3)
+	require.Positive(t, last.ViewRows)
+	require.Positive(t, last.GoBytes)
+	require.Len(t, pk.Checks, 4)
 	for _, c := range pk.Checks {
 		require.Positive(t, c.Want, c.Query)
 		require.Equal(t, c.Want, c.Got, c.Query)
@@ -243,4 +245,60 @@ func TestPack(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
 	require.Equal(t, pk.Events, back.Pack.Events)
 	require.Len(t, back.Pack.Samples, len(pk.Samples))
+}
+
+// TestPackViews runs workload (a) on some of the pack's views: the others are dropped
+// before the generator starts, and only the checks of the views kept run.
+func TestPackViews(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Events, cfg.Batches = 300, 1
+	cfg.Rooms, cfg.Users = 20, 200
+	cfg.AggGroups, cfg.StreamRows, cfg.Nexmark = 0, 0, 0
+	cfg.Freshness, cfg.Backfill, cfg.Peers = 0, false, false
+	cfg.PackDuration, cfg.PackSample = 2*time.Second, time.Second
+	cfg.PackViews = []string{"trending_rooms", "room_minute", "room_score_5m"}
+	cfg.TempDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rep, err := Run(t.Context(), cfg)
+	require.NoError(t, err)
+	pk := rep.Pack
+	require.Equal(t, []string{"room_minute", "room_score_5m", "trending_rooms"}, pk.Views) // in creation order
+	require.Len(t, pk.Checks, 1)
+	require.Contains(t, pk.Checks[0].Query, "FROM room_minute")
+	require.Positive(t, pk.Checks[0].Want)
+	var md bytes.Buffer
+	rep.WriteMarkdown(&md)
+	require.Contains(t, md.String(), "keeping only room_minute, room_score_5m, trending_rooms")
+	require.Contains(t, md.String(), "run of the live-room pack's views room_minute, room_score_5m, trending_rooms;")
+
+	cfg.PackViews = []string{"room_minute", "no_such_view"}
+	_, err = Run(t.Context(), cfg)
+	require.ErrorContains(t, err, `the pack has no view "no_such_view"`)
+}
+
+// TestNexmarkQueries runs only the Nexmark queries named, and refuses a name that is
+// not one of q0…q8.
+func TestNexmarkQueries(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Events, cfg.Batches = 300, 1
+	cfg.AggGroups, cfg.StreamRows, cfg.PackDuration = 0, 0, 0
+	cfg.Freshness, cfg.Backfill, cfg.Peers = 0, false, false
+	cfg.Nexmark, cfg.NexmarkBatches = 1000, 2
+	cfg.NexmarkQueries = []string{"q1", "q0"}
+	cfg.TempDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rep, err := Run(t.Context(), cfg)
+	require.NoError(t, err)
+	require.Len(t, rep.Nexmark, 2)
+	require.Equal(t, "q0", rep.Nexmark[0].Query) // in q0…q8 order
+	require.Equal(t, "q1", rep.Nexmark[1].Query)
+	for _, q := range rep.Nexmark {
+		require.Empty(t, q.Error)
+		require.Positive(t, q.ResultRows)
+	}
+
+	cfg.NexmarkQueries = []string{"q0", "q9"}
+	require.ErrorIs(t, cfg.Validate(), ErrInvalidConfig)
+	_, err = Run(t.Context(), cfg)
+	require.ErrorContains(t, err, "unknown Nexmark query")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,6 +104,16 @@ func replaceBin(s, marker, fn string) string {
 	}
 }
 
+// knownNexQueries reports whether every name is one of nexQueries'.
+func knownNexQueries(names []string) bool {
+	for _, n := range names {
+		if !slices.ContainsFunc(nexQueries, func(q nexQuery) bool { return q.name == n }) {
+			return false
+		}
+	}
+	return true
+}
+
 // NexmarkResult is one Nexmark query on every system: events/s with the query current
 // after each batch.
 type NexmarkResult struct {
@@ -134,6 +145,9 @@ func (r *runner) nexmark(ctx context.Context) error {
 		payloads[i] = ev.payloads(i)
 	}
 	for _, q := range nexQueries {
+		if len(r.cfg.NexmarkQueries) > 0 && !slices.Contains(r.cfg.NexmarkQueries, q.name) {
+			continue
+		}
 		res, err := r.nexmarkWeir(ctx, q, ev, payloads)
 		if err != nil {
 			return err

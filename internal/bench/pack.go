@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,9 @@ type PackSample struct {
 	Events        int64   `json:"events"`
 	RSSBytes      int64   `json:"rss_bytes"`
 	LiveHeapBytes int64   `json:"live_heap_bytes"` // runtime/metrics /gc/heap/live:bytes
+	GoBytes       int64   `json:"go_bytes"`        // goMapped: what the Go runtime holds
 	StateRows     int64   `json:"state_rows"`      // summed over weir_operators
+	ViewRows      int64   `json:"view_rows"`       // summed over the views
 	// ReadMs is the slowest of the `SELECT count(*)` reads of every view, SlowestView
 	// the view it read.
 	ReadMs      float64 `json:"read_ms"`
@@ -119,6 +122,11 @@ func (r *runner) pack(ctx context.Context) error {
 	if res.Views, err = packViews(ctx, conn); err != nil {
 		return fmt.Errorf("Weir: weir_catalog: %w", err)
 	}
+	if len(r.cfg.PackViews) > 0 {
+		if res.Views, err = keepViews(ctx, conn, res.Views, r.cfg.PackViews); err != nil {
+			return fmt.Errorf("Weir: live-room pack: %w", err)
+		}
+	}
 
 	gcfg := livegen.DefaultConfig()
 	gcfg.Seed = r.cfg.Seed
@@ -144,7 +152,7 @@ func (r *runner) pack(ctx context.Context) error {
 	start := time.Now()
 	var ops [][]OperatorState // of each sample
 	sample := func() (PackSample, error) {
-		s := PackSample{ElapsedSec: time.Since(start).Seconds(), Events: sink.events.Load(), LiveHeapBytes: heapLive()}
+		s := PackSample{ElapsedSec: time.Since(start).Seconds(), Events: sink.events.Load(), LiveHeapBytes: heapLive(), GoBytes: goMapped()}
 		s.RSSBytes, _ = rss()
 		o, err := operatorStates(ctx, conn)
 		if err != nil {
@@ -160,6 +168,7 @@ func (r *runner) pack(ctx context.Context) error {
 			if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{v}.Sanitize()).Scan(&n); err != nil {
 				return s, fmt.Errorf("reading %s: %w", v, err)
 			}
+			s.ViewRows += n
 			if d := ms(time.Since(t0)); d > s.ReadMs {
 				s.ReadMs, s.SlowestView = d, v
 			}
@@ -244,14 +253,22 @@ func (r *runner) pack(ctx context.Context) error {
 	return r.packChecks(ctx, conn, res, sink)
 }
 
-// packChecks compares all-time totals of three views with what the sink had
-// acknowledged; any difference fails the workload.
+// packChecks compares all-time totals of the pack's views with what the sink had
+// acknowledged; any difference fails the workload. A check of a view the run dropped
+// (PackViews) is left out.
 func (r *runner) packChecks(ctx context.Context, conn *pgx.Conn, res *PackResult, sink *countingSink) error {
-	for _, c := range []PackCheck{
-		{Query: `SELECT sum(comments)::bigint FROM room_activity`, What: "comments acknowledged", Want: sink.comments.Load()},
-		{Query: `SELECT sum(coins::bigint)::bigint FROM category_leaderboard`, What: "coins (price × count) of the gifts acknowledged", Want: sink.coins.Load()},
-		{Query: `SELECT sum(gifts)::bigint FROM anchor_revenue_hourly`, What: "gifts acknowledged", Want: sink.gifts.Load()},
+	for _, c := range []struct {
+		view string
+		PackCheck
+	}{
+		{"room_activity", PackCheck{Query: `SELECT sum(comments)::bigint FROM room_activity`, What: "comments acknowledged", Want: sink.comments.Load()}},
+		{"room_minute", PackCheck{Query: `SELECT sum(comments)::bigint FROM room_minute`, What: "comments acknowledged", Want: sink.comments.Load()}},
+		{"category_leaderboard", PackCheck{Query: `SELECT sum(coins::bigint)::bigint FROM category_leaderboard`, What: "coins (price × count) of the gifts acknowledged", Want: sink.coins.Load()}},
+		{"anchor_revenue_hourly", PackCheck{Query: `SELECT sum(gifts)::bigint FROM anchor_revenue_hourly`, What: "gifts acknowledged", Want: sink.gifts.Load()}},
 	} {
+		if !slices.Contains(res.Views, c.view) {
+			continue
+		}
 		var got *int64
 		if err := conn.QueryRow(ctx, c.Query).Scan(&got); err != nil {
 			return fmt.Errorf("Weir: live-room pack: %s: %w", c.Query, err)
@@ -259,7 +276,7 @@ func (r *runner) packChecks(ctx context.Context, conn *pgx.Conn, res *PackResult
 		if got != nil {
 			c.Got = *got
 		}
-		res.Checks = append(res.Checks, c)
+		res.Checks = append(res.Checks, c.PackCheck)
 		if c.Got != c.Want {
 			return fmt.Errorf("Weir: live-room pack: %s returned %d, but the sink had %d %s", c.Query, c.Got, c.Want, c.What)
 		}
@@ -380,6 +397,30 @@ func applyPack(ctx context.Context, conn *pgx.Conn) error {
 		}
 	}
 	return nil
+}
+
+// keepViews drops the views of views (in creation order) that keep does not name,
+// the last created first, and returns the ones left. Every name in keep must be one
+// of views.
+func keepViews(ctx context.Context, conn *pgx.Conn, views, keep []string) ([]string, error) {
+	for _, k := range keep {
+		if !slices.Contains(views, k) {
+			return nil, fmt.Errorf("the pack has no view %q (it has %s)", k, strings.Join(views, ", "))
+		}
+	}
+	var kept []string
+	for i := len(views) - 1; i >= 0; i-- {
+		v := views[i]
+		if slices.Contains(keep, v) {
+			kept = append(kept, v)
+			continue
+		}
+		if _, err := conn.Exec(ctx, "DROP MATERIALIZED VIEW "+pgx.Identifier{v}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("dropping %s: %w", v, err)
+		}
+	}
+	slices.Reverse(kept)
+	return kept, nil
 }
 
 // packViews lists the server's materialized views from weir_catalog, in creation order.

@@ -249,8 +249,12 @@ func (rep *Report) writeTargets(w io.Writer) {
 		if mins >= 30 {
 			met = yes(g.LiveHeapPct <= 5 && g.StateRowsPct <= 5)
 		}
-		p("| memory flat over a 30-minute windowed run | live heap %+.1f MiB (%+.1f%%) over the second half of a %.1f-min run of the live-room pack; state rows %+d (%+.1f%%) | %s |\n",
-			float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, mins, g.StateRows, g.StateRowsPct, met)
+		what := "the live-room pack"
+		if len(rep.Config.PackViews) > 0 {
+			what = "the live-room pack's views " + strings.Join(pk.Views, ", ")
+		}
+		p("| memory flat over a 30-minute windowed run | live heap %+.1f MiB (%+.1f%%) over the second half of a %.1f-min run of %s; state rows %+d (%+.1f%%) | %s |\n",
+			float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, mins, what, g.StateRows, g.StateRowsPct, met)
 	}
 	p("\n")
 }
@@ -260,22 +264,26 @@ func (rep *Report) writePack(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	pk := rep.Pack
 	p("### Live-room pack under `weir gen` traffic\n\n")
-	p("The live-room pack (queries/*.sql: %d views) on a fresh Weir, fed by `weir gen`'s generator "+
+	views := fmt.Sprintf("queries/*.sql: %d views", len(pk.Views))
+	if len(rep.Config.PackViews) > 0 {
+		views = fmt.Sprintf("queries/*.sql, keeping only %s", strings.Join(pk.Views, ", "))
+	}
+	p("The live-room pack (%s) on a fresh Weir, fed by `weir gen`'s generator "+
 		"(livegen defaults, seed %d; %s) through %d COPY connections, for %.0f s of wall time. "+
 		"Every %.0f s a sampler read RSS (VmRSS), the Go live heap (runtime/metrics `/gc/heap/live:bytes`, "+
-		"as of the last collection), the state rows summed over `weir_operators`, and timed "+
-		"`SELECT count(*)` of every view over the wire; a sample's read time is its slowest view's.\n\n",
-		len(pk.Views), rep.Config.Seed, packPace(rep.Config.PackRate), packWorkers, rep.Config.PackSec, rep.Config.PackSampleSec)
+		"as of the last collection), the memory the Go runtime holds from the OS (runtime/metrics: all classes less the released heap; RSS less it is roughly DuckDB's), the state rows summed over `weir_operators`, and timed "+
+		"`SELECT count(*)` of every view over the wire (view rows is their sum); a sample's read time is its slowest view's.\n\n",
+		views, rep.Config.Seed, packPace(rep.Config.PackRate), packWorkers, rep.Config.PackSec, rep.Config.PackSampleSec)
 	p("| duration | events | events/s | CPU s per M events | peak RSS | read p50 / p99 / max ms |\n|--:|--:|--:|--:|--:|--:|\n")
 	p("| %.1f s | %s | %s | %.2f | %s | %.1f / %.1f / %.1f |\n\n", pk.Seconds, count(pk.Events), rate(pk.EventsPerSec),
 		pk.CPUSecPerMEvents, mib(pk.PeakRSSBytes), pk.ReadP50Ms, pk.ReadP99Ms, pk.ReadMaxMs)
 	p("Events/s counts from the first event (after the tables were filled, %.1f s of writing events); "+
 		"CPU is the whole harness process (getrusage: Weir, its DuckDB store, the generator and its clients) "+
 		"over the generator's run.\n\n", pk.EventSeconds)
-	p("| elapsed s | events | RSS MiB | live heap MiB | state rows | slowest read ms |\n|--:|--:|--:|--:|--:|--:|\n")
+	p("| elapsed s | events | RSS MiB | Go runtime MiB | live heap MiB | state rows | view rows | slowest read ms |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range spread(pk.Samples, 12) {
-		p("| %.1f | %s | %.0f | %.0f | %d | %.1f (%s) |\n", s.ElapsedSec, count(s.Events), float64(s.RSSBytes)/(1<<20),
-			float64(s.LiveHeapBytes)/(1<<20), s.StateRows, s.ReadMs, s.SlowestView)
+		p("| %.1f | %s | %.0f | %.0f | %.0f | %d | %d | %.1f (%s) |\n", s.ElapsedSec, count(s.Events), float64(s.RSSBytes)/(1<<20),
+			float64(s.GoBytes)/(1<<20), float64(s.LiveHeapBytes)/(1<<20), s.StateRows, s.ViewRows, s.ReadMs, s.SlowestView)
 	}
 	if len(pk.Samples) > 12 {
 		p("\n%d samples; 12 evenly spaced ones shown.\n", len(pk.Samples))
