@@ -665,3 +665,9 @@ func (d *DB) MemoryPrepares() int64 { return d.memPrepares.Load() }
 func (d *DB) FlushStats() (n int64, total, longest time.Duration) {
 	return d.flushes.Load(), time.Duration(d.flushNanos.Load()), time.Duration(d.flushMax.Load())
 }
+
+// StoreMemory returns what the view store's DuckDB holds in memory, by tag
+// (viewstore.Store.Memory).
+func (d *DB) StoreMemory(ctx context.Context) (map[string]int64, error) {
+	return d.store.Memory(ctx)
+}

@@ -227,6 +227,7 @@ func TestPack(t *testing.T) {
 	require.NotEmpty(t, pk.Views)
 	require.Positive(t, last.ViewRows)
 	require.Positive(t, last.GoBytes)
+	require.NotEmpty(t, last.StoreBytes)
 	require.Len(t, pk.Checks, 4)
 	for _, c := range pk.Checks {
 		require.Positive(t, c.Want, c.Query)

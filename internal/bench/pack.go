@@ -60,8 +60,10 @@ type PackSample struct {
 	RSSBytes      int64   `json:"rss_bytes"`
 	LiveHeapBytes int64   `json:"live_heap_bytes"` // runtime/metrics /gc/heap/live:bytes
 	GoBytes       int64   `json:"go_bytes"`        // goMapped: what the Go runtime holds
-	StateRows     int64   `json:"state_rows"`      // summed over weir_operators
-	ViewRows      int64   `json:"view_rows"`       // summed over the views
+	// StoreBytes is what the view store's DuckDB holds in memory (duckdb_memory()), by tag.
+	StoreBytes map[string]int64 `json:"store_bytes"`
+	StateRows  int64            `json:"state_rows"` // summed over weir_operators
+	ViewRows   int64            `json:"view_rows"`  // summed over the views
 	// ReadMs is the slowest of the `SELECT count(*)` reads of every view, SlowestView
 	// the view it read.
 	ReadMs      float64 `json:"read_ms"`
@@ -154,6 +156,10 @@ func (r *runner) pack(ctx context.Context) error {
 	sample := func() (PackSample, error) {
 		s := PackSample{ElapsedSec: time.Since(start).Seconds(), Events: sink.events.Load(), LiveHeapBytes: heapLive(), GoBytes: goMapped()}
 		s.RSSBytes, _ = rss()
+		var err error
+		if s.StoreBytes, err = w.d.StoreMemory(ctx); err != nil {
+			return s, fmt.Errorf("duckdb_memory(): %w", err)
+		}
 		o, err := operatorStates(ctx, conn)
 		if err != nil {
 			return s, fmt.Errorf("weir_operators: %w", err)

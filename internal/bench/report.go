@@ -271,7 +271,7 @@ func (rep *Report) writePack(w io.Writer) {
 	p("The live-room pack (%s) on a fresh Weir, fed by `weir gen`'s generator "+
 		"(livegen defaults, seed %d; %s) through %d COPY connections, for %.0f s of wall time. "+
 		"Every %.0f s a sampler read RSS (VmRSS), the Go live heap (runtime/metrics `/gc/heap/live:bytes`, "+
-		"as of the last collection), the memory the Go runtime holds from the OS (runtime/metrics: all classes less the released heap; RSS less it is roughly DuckDB's), the state rows summed over `weir_operators`, and timed "+
+		"as of the last collection), the memory the Go runtime holds from the OS (runtime/metrics: all classes less the released heap; RSS less it is roughly DuckDB's, of which DuckDB MiB is what its buffer manager accounts for in `duckdb_memory()`), the state rows summed over `weir_operators`, and timed "+
 		"`SELECT count(*)` of every view over the wire (view rows is their sum); a sample's read time is its slowest view's.\n\n",
 		views, rep.Config.Seed, packPace(rep.Config.PackRate), packWorkers, rep.Config.PackSec, rep.Config.PackSampleSec)
 	p("| duration | events | events/s | CPU s per M events | peak RSS | read p50 / p99 / max ms |\n|--:|--:|--:|--:|--:|--:|\n")
@@ -280,10 +280,14 @@ func (rep *Report) writePack(w io.Writer) {
 	p("Events/s counts from the first event (after the tables were filled, %.1f s of writing events); "+
 		"CPU is the whole harness process (getrusage: Weir, its DuckDB store, the generator and its clients) "+
 		"over the generator's run.\n\n", pk.EventSeconds)
-	p("| elapsed s | events | RSS MiB | Go runtime MiB | live heap MiB | state rows | view rows | slowest read ms |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	p("| elapsed s | events | RSS MiB | Go runtime MiB | live heap MiB | DuckDB MiB | state rows | view rows | slowest read ms |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range spread(pk.Samples, 12) {
-		p("| %.1f | %s | %.0f | %.0f | %.0f | %d | %d | %.1f (%s) |\n", s.ElapsedSec, count(s.Events), float64(s.RSSBytes)/(1<<20),
-			float64(s.GoBytes)/(1<<20), float64(s.LiveHeapBytes)/(1<<20), s.StateRows, s.ViewRows, s.ReadMs, s.SlowestView)
+		var store int64
+		for _, n := range s.StoreBytes {
+			store += n
+		}
+		p("| %.1f | %s | %.0f | %.0f | %.0f | %.0f | %d | %d | %.1f (%s) |\n", s.ElapsedSec, count(s.Events), float64(s.RSSBytes)/(1<<20),
+			float64(s.GoBytes)/(1<<20), float64(s.LiveHeapBytes)/(1<<20), float64(store)/(1<<20), s.StateRows, s.ViewRows, s.ReadMs, s.SlowestView)
 	}
 	if len(pk.Samples) > 12 {
 		p("\n%d samples; 12 evenly spaced ones shown.\n", len(pk.Samples))

@@ -78,10 +78,12 @@ var (
 		"SQL reads of views answered from the views' rows in memory instead of the view store (no flush first).", nil, nil)
 	memPrepares = prometheus.NewDesc("weir_memory_read_prepares_total",
 		"Statements DuckDB prepared for those reads (a read prepared before on its connection runs without one).", nil, nil)
-	ckptDesc  = prometheus.NewDesc("weir_checkpoints_total", "Checkpoints of operator state taken (periodic, after DDL, at shutdown).", nil, nil)
-	ckptTime  = prometheus.NewDesc("weir_checkpoint_seconds_total", "Time spent taking checkpoints (ticks wait while the state is encoded).", nil, nil)
-	ckptMax   = prometheus.NewDesc("weir_checkpoint_max_seconds", "The longest checkpoint so far.", nil, nil)
-	ckptSize  = prometheus.NewDesc("weir_checkpoint_bytes", "The size of the last checkpoint.", nil, nil)
+	ckptDesc = prometheus.NewDesc("weir_checkpoints_total", "Checkpoints of operator state taken (periodic, after DDL, at shutdown).", nil, nil)
+	ckptTime = prometheus.NewDesc("weir_checkpoint_seconds_total", "Time spent taking checkpoints (ticks wait while the state is encoded).", nil, nil)
+	ckptMax  = prometheus.NewDesc("weir_checkpoint_max_seconds", "The longest checkpoint so far.", nil, nil)
+	ckptSize = prometheus.NewDesc("weir_checkpoint_bytes", "The size of the last checkpoint.", nil, nil)
+	storeMem = prometheus.NewDesc("weir_store_memory_bytes",
+		"Memory the view store's DuckDB buffer manager holds, by DuckDB's tag (duckdb_memory()).", []string{"tag"}, nil)
 	freshDesc = prometheus.NewDesc("weir_view_freshness_seconds",
 		"Seconds since the view last changed (watched from the first scrape that saw the view; until it changes, since then).", []string{"view"}, nil)
 	changedDesc = prometheus.NewDesc("weir_view_last_change_timestamp_seconds",
@@ -96,7 +98,7 @@ type collector struct {
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{walBytes, stateDesc, lateDesc, watermarkDesc, tickDesc, walDesc, groupsDesc, flushDesc, flushTime,
-		memReads, memPrepares, ckptDesc, ckptTime, ckptMax, ckptSize, freshDesc, changedDesc} {
+		memReads, memPrepares, ckptDesc, ckptTime, ckptMax, ckptSize, storeMem, freshDesc, changedDesc} {
 		ch <- d
 	}
 }
@@ -120,6 +122,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(ckptTime, prometheus.CounterValue, ctotal.Seconds())
 	ch <- prometheus.MustNewConstMetric(ckptMax, prometheus.GaugeValue, cmax.Seconds())
 	ch <- prometheus.MustNewConstMetric(ckptSize, prometheus.GaugeValue, float64(cbytes))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if mem, err := c.d.StoreMemory(ctx); err == nil {
+		for tag, n := range mem {
+			ch <- prometheus.MustNewConstMetric(storeMem, prometheus.GaugeValue, float64(n), tag)
+		}
+	}
 	for _, s := range c.d.EventTime() {
 		ch <- prometheus.MustNewConstMetric(lateDesc, prometheus.CounterValue, float64(s.LateEvents), s.Source)
 		if s.Watermark != exec.NoWatermark {

@@ -53,6 +53,7 @@ func TestMetrics(t *testing.T) {
 	require.Greater(t, metric(t, body, "weir_wal_last_lsn"), 0.0, "logged ticks")
 	require.Greater(t, metric(t, body, "weir_wal_bytes"), 0.0, "the log holds the ticks on disk")
 	require.Regexp(t, `weir_operator_state_rows\{node="\d+",operator="HashAggregate\(count\(\*\)\)",views="n"\} 1`, body)
+	require.Regexp(t, `weir_store_memory_bytes\{tag="[a-z_]+"\} [1-9]`, body, "DuckDB holds the catalog's tables")
 
 	// The view's last change moves when it changes.
 	changed := metric(t, body, `weir_view_last_change_timestamp_seconds{view="n"}`)

@@ -763,3 +763,24 @@ func (s *Store) MetaPrefix(ctx context.Context, prefix string) (map[string]strin
 	}
 	return out, rows.Err()
 }
+
+// Memory returns what DuckDB's buffer manager holds in memory, by tag
+// (duckdb_memory(): table data, the write-ahead log, hash tables, the external file
+// cache of Parquet reads, …), leaving out tags that hold nothing.
+func (s *Store) Memory(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tag, memory_usage_bytes FROM duckdb_memory() WHERE memory_usage_bytes > 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var tag string
+		var n int64
+		if err := rows.Scan(&tag, &n); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(tag)] = n
+	}
+	return out, rows.Err()
+}
