@@ -488,6 +488,7 @@ func (d *DB) usable(c *checkpoint, fingerprint []byte, stored uint64) error {
 // load sets the in-memory state from c: tables from the store, event time, and the
 // graph planned afresh with every operator's state loaded. The caller holds d.mu.
 func (d *DB) load(ctx context.Context, c *checkpoint) error {
+	d.waitNotes()
 	d.unflushed = &unflushed{}
 	if err := d.loadTables(ctx); err != nil {
 		return err

@@ -104,8 +104,13 @@ type DB struct {
 	flushLoop     *clockLoop    // the background flusher (durable.go)
 	mergeLoop     *clockLoop    // the background merge of segments (durable.go)
 	flushMu       sync.Mutex    // flushes without d.mu run one at a time (flush.go); taken before mu
-	ready         atomic.Bool   // recovery has finished
-	recovered     chan struct{} // closed when recovery has finished, well or not
+	// noteMu is held, without d.mu, by an acknowledged tick's goroutine while it notes the
+	// tick's changes in d.unflushed after releasing d.mu to the readers (applyTick's
+	// note); it is taken while holding d.mu, which is released after it. Whatever reads
+	// or replaces d.unflushed under d.mu first waits for it (waitNotes).
+	noteMu    sync.Mutex
+	ready     atomic.Bool   // recovery has finished
+	recovered chan struct{} // closed when recovery has finished, well or not
 
 	clockLoop *clockLoop // the idle ticker (clock.go), set by Open; nil when disabled
 

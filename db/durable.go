@@ -470,8 +470,27 @@ func (d *DB) flushDue() bool {
 	case d.log == nil || d.flushInterval < 0:
 		return true
 	}
-	wait := max(d.flushInterval, min(flushDuty*d.lastFlush, maxFlushWait))
-	return d.unflushed.rows >= maxPendingRows || time.Since(d.unflushed.since) >= wait
+	d.waitNotes()
+	return d.unflushed.due(d.flushWait())
+}
+
+// flushWait is how long pending ticks wait for the background flusher (flushDuty).
+// The caller holds d.mu.
+func (d *DB) flushWait() time.Duration {
+	return max(d.flushInterval, min(flushDuty*d.lastFlush, maxFlushWait))
+}
+
+// due reports whether u should be flushed now: it holds too many rows, or its first
+// tick has waited for wait.
+func (u *unflushed) due(wait time.Duration) bool {
+	return u.rows >= maxPendingRows || time.Since(u.since) >= wait
+}
+
+// waitNotes waits until no acknowledged tick is noting its changes in d.unflushed
+// without d.mu (applyTick). The caller holds d.mu, so no other tick starts one.
+func (d *DB) waitNotes() {
+	d.noteMu.Lock()
+	d.noteMu.Unlock() //nolint:staticcheck // an empty critical section: a wait
 }
 
 // flushDuty: the background flusher waits at least flushDuty times the last flush's

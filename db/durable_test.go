@@ -359,6 +359,58 @@ func TestTicksGoOnDuringFlush(t *testing.T) {
 	require.Equal(t, []string{"150|150"}, weirRows(t, s, "SELECT n, (SELECT count(*) FROM ev) FROM n"))
 }
 
+// TestReadDuringNote: an acknowledged tick notes its store writes for the next flush
+// after it has released the tick lock, so a read of the views (from memory) does not
+// wait for that, and sees the tick; a read that flushes first waits for the noting, and
+// the store then holds the tick.
+func TestReadDuringNote(t *testing.T) {
+	d, s := openDurable(t, t.TempDir(), time.Hour)
+	defer d.Close()
+	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM ev`)
+	ingestRange(t, d, 0, 100)
+	// A read that flushes first: the ticks so far have all been noted.
+	require.Equal(t, []string{"100|100"}, weirRows(t, s, "SELECT n, (SELECT count(*) FROM ev) FROM n"))
+
+	entered, release := db.HoldNotes()
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
+	// One tick (ingestRange's would wait for each other's noting), answered once logged:
+	// the apply goes on after it.
+	rows := make([][]delta.Value, 0, 50)
+	for i := 100; i < 150; i++ {
+		rows = append(rows, []delta.Value{delta.Int(int64(i)), delta.Int(int64(i % 7))})
+	}
+	require.NoError(t, d.Ingest(t.Context(), "ev", rows))
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tick never started noting its store writes")
+	}
+	fromMemory := make(chan []string, 1)
+	go func() { fromMemory <- weirRows(t, d.NewSession(nil), "SELECT n FROM n") }()
+	select {
+	case rows := <-fromMemory:
+		require.Equal(t, []string{"150"}, rows, "the views hold the tick before it is noted")
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read of the views waited for the tick's noting")
+	}
+	flushed := make(chan []string, 1)
+	go func() { flushed <- weirRows(t, d.NewSession(nil), "SELECT n, (SELECT count(*) FROM ev) FROM n") }()
+	select {
+	case rows := <-flushed:
+		t.Fatalf("a read that flushes first did not wait for the noting: %v", rows)
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	released = true
+	require.Equal(t, []string{"150|150"}, <-flushed, "read from the store, which the flush gave the noted tick")
+}
+
 // TestReadAfterAck: an ingest is answered once its tick is logged, before its changes
 // are folded into the views' rows; a read that starts after the answer still sees them,
 // from memory (the fold holds the tick lock) and from the store, on any session.

@@ -54,6 +54,16 @@ func HoldFlushes() (entered <-chan struct{}, release func()) {
 	return in, func() { flushHook = nil; close(ch) }
 }
 
+// HoldNotes makes every acknowledged tick wait, once its views hold it and before it
+// notes its store writes for the flush, until release is called; entered receives once
+// per tick that waits.
+func HoldNotes() (entered <-chan struct{}, release func()) {
+	ch, in := make(chan struct{}), make(chan struct{}, 16)
+	hook := func() { in <- struct{}{}; <-ch }
+	noteHook.Store(&hook)
+	return in, func() { noteHook.Store(nil); close(ch) }
+}
+
 // MemoryReadsOff sends every read to the view store (after a flush) until restore is
 // called, as before reads of views were served from memory.
 func MemoryReadsOff() (restore func()) {

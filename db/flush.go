@@ -184,6 +184,7 @@ func (d *DB) flushOutLocked(ctx context.Context) error {
 // in the store, or (it failed) pending again in front of the later ones. It never
 // releases d.mu, which the caller holds (the flush's writes do not need it).
 func (d *DB) settle() {
+	d.waitNotes()
 	f := d.inflight
 	if f == nil {
 		return

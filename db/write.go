@@ -122,16 +122,25 @@ func (d *DB) ingestBatch(ctx context.Context, source string, b *delta.Batch, pro
 			close(q.done)
 		}
 		go func() {
-			defer d.mu.Unlock()
-			if err := d.applyTick(tctx, r); err != nil {
+			note, err := d.applyTick(tctx, r, true)
+			if err != nil {
 				d.logger.Error("applying an acknowledged tick", "tick", r.tick, "err", err)
 			}
+			if note == nil {
+				d.mu.Unlock()
+				return
+			}
+			// Reads and the next tick go on while the tick is noted for the flush.
+			d.noteMu.Lock()
+			d.mu.Unlock()
+			defer d.noteMu.Unlock()
+			note()
 		}()
 		return nil
 	}
 	defer d.mu.Unlock()
 	if err == nil && r != nil {
-		err = d.applyTick(tctx, r)
+		_, err = d.applyTick(tctx, r, false)
 	}
 	if err != nil && len(group) > 1 {
 		for _, r := range group {
