@@ -326,16 +326,23 @@ func TestUnwritableDataDir(t *testing.T) {
 	require.Contains(t, err.Error(), "data directory")
 }
 
+// openCounted opens a durable database (background flushes an hour apart, closed when
+// the test ends) with source ev, its 100 rows, and view n counting them.
+func openCounted(t *testing.T) (*db.DB, *db.Session) {
+	d, s := openDurable(t, t.TempDir(), time.Hour)
+	t.Cleanup(func() { d.Close() })
+	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM ev`)
+	ingestRange(t, d, 0, 100)
+	return d, s
+}
+
 // TestTicksGoOnDuringFlush: a flush writes the view store without holding up ticks: while
 // a read's flush is stuck writing, ingest is still acknowledged; the read then sees every
 // write acknowledged before it started, and a later read everything. (The read names the
 // source, so it flushes: a read of views only is answered from memory, memread.go.)
 func TestTicksGoOnDuringFlush(t *testing.T) {
-	d, s := openDurable(t, t.TempDir(), time.Hour)
-	defer d.Close()
-	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
-	weirExec(t, s, `CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM ev`)
-	ingestRange(t, d, 0, 100)
+	d, s := openCounted(t)
 
 	entered, release := db.HoldFlushes()
 	read := make(chan []string)
@@ -364,11 +371,7 @@ func TestTicksGoOnDuringFlush(t *testing.T) {
 // wait for that, and sees the tick; a read that flushes first waits for the noting, and
 // the store then holds the tick.
 func TestReadDuringNote(t *testing.T) {
-	d, s := openDurable(t, t.TempDir(), time.Hour)
-	defer d.Close()
-	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
-	weirExec(t, s, `CREATE MATERIALIZED VIEW n AS SELECT count(*) AS n FROM ev`)
-	ingestRange(t, d, 0, 100)
+	d, s := openCounted(t)
 	// A read that flushes first: the ticks so far have all been noted.
 	require.Equal(t, []string{"100|100"}, weirRows(t, s, "SELECT n, (SELECT count(*) FROM ev) FROM n"))
 
@@ -386,19 +389,11 @@ func TestReadDuringNote(t *testing.T) {
 		rows = append(rows, []delta.Value{delta.Int(int64(i)), delta.Int(int64(i % 7))})
 	}
 	require.NoError(t, d.Ingest(t.Context(), "ev", rows))
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tick never started noting its store writes")
-	}
+	within(t, entered, "the tick never started noting its store writes")
 	fromMemory := make(chan []string, 1)
 	go func() { fromMemory <- weirRows(t, d.NewSession(nil), "SELECT n FROM n") }()
-	select {
-	case rows := <-fromMemory:
-		require.Equal(t, []string{"150"}, rows, "the views hold the tick before it is noted")
-	case <-time.After(10 * time.Second):
-		t.Fatal("a read of the views waited for the tick's noting")
-	}
+	require.Equal(t, []string{"150"}, within(t, fromMemory, "a read of the views waited for the tick's noting"),
+		"the views hold the tick before it is noted")
 	flushed := make(chan []string, 1)
 	go func() { flushed <- weirRows(t, d.NewSession(nil), "SELECT n, (SELECT count(*) FROM ev) FROM n") }()
 	select {
@@ -409,6 +404,18 @@ func TestReadDuringNote(t *testing.T) {
 	release()
 	released = true
 	require.Equal(t, []string{"150|150"}, <-flushed, "read from the store, which the flush gave the noted tick")
+}
+
+// within returns what ch delivers within 10 s, and fails the test with msg if nothing comes.
+func within[T any](t *testing.T, ch <-chan T, msg string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+	}
+	panic("unreachable")
 }
 
 // TestReadAfterAck: an ingest is answered once its tick is logged, before its changes

@@ -199,17 +199,23 @@ func btoi(b bool) int {
 	return 0
 }
 
-// TestPack runs workload (a) for a few seconds: the generator must have written events
-// through COPY, the sampler taken samples, and the views' totals matched the sink's.
-func TestPack(t *testing.T) {
+// packConfig is a configuration that runs only workload (a), for d, sampled every second.
+func packConfig(t *testing.T, d time.Duration) Config {
 	cfg := DefaultConfig()
 	cfg.Events, cfg.Batches = 300, 1
 	cfg.Rooms, cfg.Users = 20, 200
 	cfg.AggGroups, cfg.StreamRows, cfg.Nexmark = 0, 0, 0
 	cfg.Freshness, cfg.Backfill, cfg.Peers = 0, false, false
-	cfg.PackDuration, cfg.PackSample = 3*time.Second, time.Second
+	cfg.PackDuration, cfg.PackSample = d, time.Second
 	cfg.TempDir = t.TempDir()
 	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return cfg
+}
+
+// TestPack runs workload (a) for a few seconds: the generator must have written events
+// through COPY, the sampler taken samples, and the views' totals matched the sink's.
+func TestPack(t *testing.T) {
+	cfg := packConfig(t, 3*time.Second)
 	rep, err := Run(t.Context(), cfg)
 	require.NoError(t, err)
 
@@ -251,15 +257,8 @@ func TestPack(t *testing.T) {
 // TestPackViews runs workload (a) on some of the pack's views: the others are dropped
 // before the generator starts, and only the checks of the views kept run.
 func TestPackViews(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Events, cfg.Batches = 300, 1
-	cfg.Rooms, cfg.Users = 20, 200
-	cfg.AggGroups, cfg.StreamRows, cfg.Nexmark = 0, 0, 0
-	cfg.Freshness, cfg.Backfill, cfg.Peers = 0, false, false
-	cfg.PackDuration, cfg.PackSample = 2*time.Second, time.Second
+	cfg := packConfig(t, 2*time.Second)
 	cfg.PackViews = []string{"trending_rooms", "room_minute", "room_score_5m"}
-	cfg.TempDir = t.TempDir()
-	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rep, err := Run(t.Context(), cfg)
 	require.NoError(t, err)
 	pk := rep.Pack
