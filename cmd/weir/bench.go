@@ -39,6 +39,7 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	packViews := set.String("pack-views", "", "comma-separated views of the live-room pack to keep, the others dropped (empty: all)")
 	noPeers := set.Bool("no-peers", false, "skip the PostgreSQL and DuckDB peers")
 	set.BoolVar(&cfg.Backfill, "backfill", cfg.Backfill, "time new views over the loaded history")
+	set.IntVar(&cfg.BackfillRows, "backfill-rows", cfg.BackfillRows, "history rows the backfill's views are created over (the COPY workload's events, and more when larger)")
 	set.IntVar(&cfg.StreamRows, "stream-rows", cfg.StreamRows, "LIMIT of the read streamed to a pgx client from Weir and PostgreSQL (0: skip)")
 	set.IntVar(&cfg.AggGroups, "agg-groups", cfg.AggGroups, "groups in the HashAggregate state measurement (0: skip)")
 	set.BoolVar(&cfg.NoSync, "nosync", false, "Weir skips fsync in its write-ahead log")

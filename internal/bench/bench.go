@@ -33,8 +33,12 @@ type Config struct {
 	Users     int           // distinct user_id values (Zipf)
 	Freshness time.Duration // how long each freshness reader runs; 0 skips freshness
 	Backfill  bool          // time new views over the loaded history
-	Nexmark   int           // Nexmark events per query; 0 skips Nexmark
-	AggGroups int           // groups in the HashAggregate state measurement; 0 skips it
+	// BackfillRows is the history the backfill's views are created over: the COPY
+	// workload's events and, when it is larger, as many more of the same generator's,
+	// loaded (untimed) into each system after the COPY workload.
+	BackfillRows int
+	Nexmark      int // Nexmark events per query; 0 skips Nexmark
+	AggGroups    int // groups in the HashAggregate state measurement; 0 skips it
 	// StreamRows is the LIMIT of the read streamed to a pgx client after the COPY
 	// workload (issue #6); 0 skips it.
 	StreamRows int
@@ -75,6 +79,7 @@ func DefaultConfig() Config {
 		StreamRows:     1_000_000,
 		Freshness:      10 * time.Second,
 		Backfill:       true,
+		BackfillRows:   10_000_000,
 		Nexmark:        300_000,
 		NexmarkBatches: 10,
 		PackDuration:   time.Minute,
@@ -92,6 +97,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Events < c.Batches || c.Batches < 1:
 		return fmt.Errorf("%w: need at least one batch and one event per batch (events %d, batches %d)", ErrInvalidConfig, c.Events, c.Batches)
+	case c.BackfillRows < 0:
+		return fmt.Errorf("%w: negative backfill rows", ErrInvalidConfig)
 	case c.StreamRows < 0:
 		return fmt.Errorf("%w: negative stream rows", ErrInvalidConfig)
 	case c.Rooms < 2 || c.Users < 2:
@@ -136,6 +143,7 @@ type ReportConfig struct {
 	PackSec        float64  `json:"pack_seconds"`
 	PackSampleSec  float64  `json:"pack_sample_seconds"`
 	PackRate       float64  `json:"pack_rate,omitempty"`
+	BackfillRows   int      `json:"backfill_rows,omitempty"`
 	PackViews      []string `json:"pack_views,omitempty"`
 	NoSync         bool     `json:"nosync"`
 	Seed           uint64   `json:"seed"`
@@ -178,7 +186,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Machine: describeMachine(root),
 		Config: ReportConfig{Events: cfg.Events, Batches: cfg.Batches, Rooms: cfg.Rooms, Users: cfg.Users,
 			FreshnessSec: cfg.Freshness.Seconds(), StreamRows: cfg.StreamRows, Nexmark: cfg.Nexmark, NexmarkBatches: cfg.NexmarkBatches,
-			PackSec: cfg.PackDuration.Seconds(), PackSampleSec: cfg.PackSample.Seconds(), PackRate: cfg.PackRate, PackViews: cfg.PackViews,
+			PackSec: cfg.PackDuration.Seconds(), PackSampleSec: cfg.PackSample.Seconds(), PackRate: cfg.PackRate, PackViews: cfg.PackViews, BackfillRows: cfg.BackfillRows,
 			NoSync: cfg.NoSync, Seed: cfg.Seed},
 	}
 	load := startLoadSampler(5 * time.Second)
@@ -197,12 +205,51 @@ type runner struct {
 
 	events   []Event
 	payloads []copyPayload
+	// history is the events after the COPY workload's that the backfill's history has
+	// (Config.BackfillRows), and historyLoads the same in binary COPY batches.
+	history      []Event
+	historyLoads []copyPayload
+}
+
+// historyBatchRows is how many rows each COPY of the backfill's extra history carries.
+const historyBatchRows = 500_000
+
+// backfillRows is the history the backfill's views are created over.
+func (r *runner) backfillRows() int64 { return int64(len(r.events) + len(r.history)) }
+
+// lastEvent is the last event loaded into a system before the freshness workload.
+func (r *runner) lastEvent() Event {
+	if len(r.history) > 0 {
+		return r.history[len(r.history)-1]
+	}
+	return r.events[len(r.events)-1]
+}
+
+// copyHistory COPYs the backfill's extra history into table events on conn.
+func (r *runner) copyHistory(ctx context.Context, conn *pgx.Conn, system string) error {
+	if len(r.history) > 0 {
+		r.progress(fmt.Sprintf("%s: loading %s more events of history for the backfill", system, count(int64(len(r.history)))))
+	}
+	for _, p := range r.historyLoads {
+		if err := copyBinary(ctx, conn, "events", p); err != nil {
+			return fmt.Errorf("%s: history: %w", system, err)
+		}
+	}
+	return nil
 }
 
 func (r *runner) run(ctx context.Context) error {
 	r.progress(fmt.Sprintf("generating %s events in %d batches", count(int64(r.cfg.Events)), r.cfg.Batches))
-	r.events = genEvents(r.cfg.Events, r.cfg.Rooms, r.cfg.Users, r.cfg.Seed)
+	n := r.cfg.Events
+	if r.cfg.Backfill {
+		n = max(n, r.cfg.BackfillRows)
+	}
+	all := genEvents(n, r.cfg.Rooms, r.cfg.Users, r.cfg.Seed) // a prefix is the same as genEvents of fewer
+	r.events, r.history = all[:r.cfg.Events:r.cfg.Events], all[r.cfg.Events:]
 	r.payloads = eventBatches(r.events, r.cfg.Batches)
+	if len(r.history) > 0 {
+		r.historyLoads = eventBatches(r.history, (len(r.history)+historyBatchRows-1)/historyBatchRows)
+	}
 
 	if err := r.weir(ctx); err != nil {
 		return err
@@ -334,6 +381,9 @@ func (r *runner) weirBackfill(ctx context.Context, conn *pgx.Conn) error {
 	if !r.cfg.Backfill {
 		return nil
 	}
+	if err := r.copyHistory(ctx, conn, "Weir"); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, roomsTable); err != nil {
 		return fmt.Errorf("Weir: %w", err)
 	}
@@ -349,7 +399,10 @@ func (r *runner) weirBackfill(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil {
 			return fmt.Errorf("Weir: backfill %s: %w", v.name, err)
 		}
-		r.rep.Backfill = append(r.rep.Backfill, backfillResult("Weir", v.name, int64(len(r.events)), d))
+		if err := checkBackfill(pgScan(ctx, conn), v.name, r.backfillRows()); err != nil {
+			return fmt.Errorf("Weir: backfill %s: %w", v.name, err)
+		}
+		r.rep.Backfill = append(r.rep.Backfill, backfillResult("Weir", v.name, r.backfillRows(), d))
 		// Dropped again, so that freshness is measured with the three views only.
 		if _, err := conn.Exec(ctx, "DROP MATERIALIZED VIEW "+v.name); err != nil {
 			return fmt.Errorf("Weir: %w", err)
@@ -362,7 +415,7 @@ func (r *runner) weirBackfill(ctx context.Context, conn *pgx.Conn) error {
 func (r *runner) freshness(ctx context.Context, w *weirServer, sustained float64) error {
 	if r.cfg.Freshness > 0 {
 		rate := sustained / 2
-		nextTS := r.events[len(r.events)-1].TS + 1_000_000/EventsPerSecond
+		nextTS := r.lastEvent().TS + 1_000_000/EventsPerSecond
 		read, closeRead, err := sqlMarker(ctx, w)
 		if err != nil {
 			return err

@@ -25,6 +25,7 @@ func TestRunSmoke(t *testing.T) {
 	cfg.AggGroups = 1000
 	cfg.Freshness = 300 * time.Millisecond
 	cfg.Nexmark, cfg.NexmarkBatches = 1500, 2
+	cfg.BackfillRows = 4200      // 1,200 events of history more than the COPY workload's
 	cfg.PackDuration = 0         // TestPack runs it
 	cfg.Peers = !testing.Short() // PostgreSQL's initdb takes seconds
 	cfg.TempDir = t.TempDir()
@@ -55,6 +56,9 @@ func TestRunSmoke(t *testing.T) {
 	require.Len(t, rep.Freshness, 2)
 	require.Len(t, rep.AggState, 2*len(aggStateCases)-1, "one and ten rows per group, count(*) once")
 	require.Len(t, rep.Backfill, len(backfillViews)*(1+2*btoi(cfg.Peers)))
+	for _, b := range rep.Backfill {
+		require.Equal(t, int64(cfg.BackfillRows), b.Rows, "%s %s", b.System, b.View) // category_totals counted them
+	}
 	require.Len(t, rep.Nexmark, len(nexQueries))
 	// Weir's source and pass-through view, and PostgreSQL's table, in text and binary.
 	require.Len(t, rep.Stream, len(streamFormats)*(2+btoi(cfg.Peers)))
@@ -85,6 +89,8 @@ func TestRunSmoke(t *testing.T) {
 	require.Contains(t, md.String(), "| Weir |")
 	require.Contains(t, md.String(), "### Nexmark")
 	require.Contains(t, md.String(), "### Streaming result rows to a client")
+	require.Contains(t, md.String(), "### Backfill: a new view over the 4200 events already loaded")
+	require.Contains(t, md.String(), "the COPY workload's 3000 events and 1200 more")
 	var js bytes.Buffer
 	require.NoError(t, rep.JSON(&js))
 	var back Report

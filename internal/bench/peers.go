@@ -91,6 +91,9 @@ func (r *runner) postgres(ctx context.Context) error {
 	if !r.cfg.Backfill {
 		return nil
 	}
+	if err := r.copyHistory(ctx, conn, "PostgreSQL"); err != nil {
+		return err
+	}
 	if err := execAll(ctx, conn, "ANALYZE events", roomsTable,
 		fmt.Sprintf(`INSERT INTO rooms SELECT r, 'category-' || lpad((r %% 20)::text, 2, '0') FROM generate_series(0, %d) r`, r.cfg.Rooms)); err != nil {
 		return fmt.Errorf("PostgreSQL: %w", err)
@@ -104,7 +107,10 @@ func (r *runner) postgres(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("PostgreSQL: backfill %s: %w", v.name, err)
 		}
-		r.rep.Backfill = append(r.rep.Backfill, backfillResult("PostgreSQL", v.name, int64(len(r.events)), d))
+		if err := checkBackfill(pgScan(ctx, conn), v.name, r.backfillRows()); err != nil {
+			return fmt.Errorf("PostgreSQL: backfill %s: %w", v.name, err)
+		}
+		r.rep.Backfill = append(r.rep.Backfill, backfillResult("PostgreSQL", v.name, r.backfillRows(), d))
 	}
 	return nil
 }
@@ -170,6 +176,12 @@ func (r *runner) duckdb(ctx context.Context) error {
 	if !r.cfg.Backfill {
 		return nil
 	}
+	if len(r.history) > 0 {
+		r.progress(fmt.Sprintf("DuckDB: loading %s more events of history for the backfill", count(int64(len(r.history)))))
+		if err := d.appendEvents(r.history); err != nil {
+			return fmt.Errorf("DuckDB: history: %w", err)
+		}
+	}
 	if err := d.exec(ctx, roomsTable,
 		fmt.Sprintf(`INSERT INTO rooms SELECT r, 'category-' || lpad((r %% 20)::text, 2, '0') FROM range(0, %d) t(r)`, r.cfg.Rooms+1)); err != nil {
 		return err
@@ -182,7 +194,10 @@ func (r *runner) duckdb(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("DuckDB: backfill %s: %w", v.name, err)
 		}
-		r.rep.Backfill = append(r.rep.Backfill, backfillResult("DuckDB", v.name, int64(len(r.events)), dur))
+		if err := checkBackfill(d.scan(ctx), v.name, r.backfillRows()); err != nil {
+			return fmt.Errorf("DuckDB: backfill %s: %w", v.name, err)
+		}
+		r.rep.Backfill = append(r.rep.Backfill, backfillResult("DuckDB", v.name, r.backfillRows(), dur))
 	}
 	return nil
 }
