@@ -205,32 +205,44 @@ type runner struct {
 
 	events   []Event
 	payloads []copyPayload
-	// history is the events after the COPY workload's that the backfill's history has
-	// (Config.BackfillRows), and historyLoads the same in binary COPY batches.
-	history      []Event
-	historyLoads []copyPayload
 }
 
 // historyBatchRows is how many rows each COPY of the backfill's extra history carries.
 const historyBatchRows = 500_000
 
 // backfillRows is the history the backfill's views are created over.
-func (r *runner) backfillRows() int64 { return int64(len(r.events) + len(r.history)) }
-
-// lastEvent is the last event loaded into a system before the freshness workload.
-func (r *runner) lastEvent() Event {
-	if len(r.history) > 0 {
-		return r.history[len(r.history)-1]
+func (r *runner) backfillRows() int64 {
+	if !r.cfg.Backfill {
+		return int64(len(r.events))
 	}
-	return r.events[len(r.events)-1]
+	return int64(max(len(r.events), r.cfg.BackfillRows))
+}
+
+// history returns the events of the backfill's history after the COPY workload's: made
+// anew for each system, so that the run does not hold them (about 1 GB at 10M rows
+// with their COPY encoding) while the other workloads are measured.
+func (r *runner) history() []Event {
+	n := int(r.backfillRows())
+	if n <= len(r.events) {
+		return nil
+	}
+	return genEvents(n, r.cfg.Rooms, r.cfg.Users, r.cfg.Seed)[len(r.events):] // genEvents' prefixes agree
+}
+
+// lastTS is the event time of the last event loaded into a system before the freshness
+// workload (genEvents' event time follows the event's number).
+func (r *runner) lastTS() int64 {
+	return baseTime.UnixMicro() + (r.backfillRows()-1)*1_000_000/EventsPerSecond
 }
 
 // copyHistory COPYs the backfill's extra history into table events on conn.
 func (r *runner) copyHistory(ctx context.Context, conn *pgx.Conn, system string) error {
-	if len(r.history) > 0 {
-		r.progress(fmt.Sprintf("%s: loading %s more events of history for the backfill", system, count(int64(len(r.history)))))
+	h := r.history()
+	if len(h) == 0 {
+		return nil
 	}
-	for _, p := range r.historyLoads {
+	r.progress(fmt.Sprintf("%s: loading %s more events of history for the backfill", system, count(int64(len(h)))))
+	for _, p := range eventBatches(h, (len(h)+historyBatchRows-1)/historyBatchRows) {
 		if err := copyBinary(ctx, conn, "events", p); err != nil {
 			return fmt.Errorf("%s: history: %w", system, err)
 		}
@@ -240,16 +252,8 @@ func (r *runner) copyHistory(ctx context.Context, conn *pgx.Conn, system string)
 
 func (r *runner) run(ctx context.Context) error {
 	r.progress(fmt.Sprintf("generating %s events in %d batches", count(int64(r.cfg.Events)), r.cfg.Batches))
-	n := r.cfg.Events
-	if r.cfg.Backfill {
-		n = max(n, r.cfg.BackfillRows)
-	}
-	all := genEvents(n, r.cfg.Rooms, r.cfg.Users, r.cfg.Seed) // a prefix is the same as genEvents of fewer
-	r.events, r.history = all[:r.cfg.Events:r.cfg.Events], all[r.cfg.Events:]
+	r.events = genEvents(r.cfg.Events, r.cfg.Rooms, r.cfg.Users, r.cfg.Seed)
 	r.payloads = eventBatches(r.events, r.cfg.Batches)
-	if len(r.history) > 0 {
-		r.historyLoads = eventBatches(r.history, (len(r.history)+historyBatchRows-1)/historyBatchRows)
-	}
 
 	if err := r.weir(ctx); err != nil {
 		return err
@@ -415,7 +419,7 @@ func (r *runner) weirBackfill(ctx context.Context, conn *pgx.Conn) error {
 func (r *runner) freshness(ctx context.Context, w *weirServer, sustained float64) error {
 	if r.cfg.Freshness > 0 {
 		rate := sustained / 2
-		nextTS := r.lastEvent().TS + 1_000_000/EventsPerSecond
+		nextTS := r.lastTS() + 1_000_000/EventsPerSecond
 		read, closeRead, err := sqlMarker(ctx, w)
 		if err != nil {
 			return err

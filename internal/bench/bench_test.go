@@ -308,3 +308,20 @@ func TestNexmarkQueries(t *testing.T) {
 	_, err = Run(t.Context(), cfg)
 	require.ErrorContains(t, err, "unknown Nexmark query")
 }
+
+// TestHistory: the backfill's extra history continues the COPY workload's events, and
+// the freshness workload's event time starts after the last of them.
+func TestHistory(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Events, cfg.BackfillRows, cfg.Rooms, cfg.Users = 100, 250, 20, 200
+	all := genEvents(cfg.BackfillRows, cfg.Rooms, cfg.Users, cfg.Seed)
+	r := &runner{cfg: cfg, events: genEvents(cfg.Events, cfg.Rooms, cfg.Users, cfg.Seed)}
+	require.Equal(t, all[:100], r.events)
+	require.Equal(t, all[100:], r.history())
+	require.Equal(t, int64(250), r.backfillRows())
+	require.Equal(t, all[249].TS, r.lastTS())
+
+	r.cfg.Backfill = false
+	require.Empty(t, r.history())
+	require.Equal(t, r.events[99].TS, r.lastTS())
+}

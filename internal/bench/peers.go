@@ -176,9 +176,9 @@ func (r *runner) duckdb(ctx context.Context) error {
 	if !r.cfg.Backfill {
 		return nil
 	}
-	if len(r.history) > 0 {
-		r.progress(fmt.Sprintf("DuckDB: loading %s more events of history for the backfill", count(int64(len(r.history)))))
-		if err := d.appendEvents(r.history); err != nil {
+	if h := r.history(); len(h) > 0 {
+		r.progress(fmt.Sprintf("DuckDB: loading %s more events of history for the backfill", count(int64(len(h)))))
+		if err := d.appendEvents(h); err != nil {
 			return fmt.Errorf("DuckDB: history: %w", err)
 		}
 	}
