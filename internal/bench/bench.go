@@ -235,19 +235,30 @@ func (r *runner) lastTS() int64 {
 	return baseTime.UnixMicro() + (r.backfillRows()-1)*1_000_000/EventsPerSecond
 }
 
-// copyHistory COPYs the backfill's extra history into table events on conn.
-func (r *runner) copyHistory(ctx context.Context, conn *pgx.Conn, system string) error {
+// loadHistory hands the backfill's extra history, if any, to load, which adds it to
+// system's table events.
+func (r *runner) loadHistory(system string, load func([]Event) error) error {
 	h := r.history()
 	if len(h) == 0 {
 		return nil
 	}
 	r.progress(fmt.Sprintf("%s: loading %s more events of history for the backfill", system, count(int64(len(h)))))
-	for _, p := range eventBatches(h, (len(h)+historyBatchRows-1)/historyBatchRows) {
-		if err := copyBinary(ctx, conn, "events", p); err != nil {
-			return fmt.Errorf("%s: history: %w", system, err)
-		}
+	if err := load(h); err != nil {
+		return fmt.Errorf("%s: history: %w", system, err)
 	}
 	return nil
+}
+
+// copyHistory COPYs the backfill's extra history into table events on conn.
+func (r *runner) copyHistory(ctx context.Context, conn *pgx.Conn, system string) error {
+	return r.loadHistory(system, func(h []Event) error {
+		for _, p := range eventBatches(h, (len(h)+historyBatchRows-1)/historyBatchRows) {
+			if err := copyBinary(ctx, conn, "events", p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (r *runner) run(ctx context.Context) error {

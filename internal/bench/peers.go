@@ -176,11 +176,8 @@ func (r *runner) duckdb(ctx context.Context) error {
 	if !r.cfg.Backfill {
 		return nil
 	}
-	if h := r.history(); len(h) > 0 {
-		r.progress(fmt.Sprintf("DuckDB: loading %s more events of history for the backfill", count(int64(len(h)))))
-		if err := d.appendEvents(h); err != nil {
-			return fmt.Errorf("DuckDB: history: %w", err)
-		}
+	if err := r.loadHistory("DuckDB", d.appendEvents); err != nil {
+		return err
 	}
 	if err := d.exec(ctx, roomsTable,
 		fmt.Sprintf(`INSERT INTO rooms SELECT r, 'category-' || lpad((r %% 20)::text, 2, '0') FROM range(0, %d) t(r)`, r.cfg.Rooms+1)); err != nil {
