@@ -50,6 +50,13 @@ func TestRunSmoke(t *testing.T) {
 	for _, r := range rep.Ingest {
 		require.Equal(t, int64(cfg.Events), r.Events, r.System)
 		require.Positive(t, r.EventsPerSec, r.System)
+		if r.ReadSeconds == 0 && r.RefreshSeconds == 0 {
+			require.Zero(t, r.VisibleP99Ms, "%s keeps no views", r.System)
+		} else {
+			require.Positive(t, r.VisibleP99Ms, "%s: ack → visible", r.System)
+			require.LessOrEqual(t, r.VisibleP50Ms, r.VisibleP99Ms, r.System)
+			require.Less(t, r.VisibleP99Ms, r.BatchP99Ms, "%s: the COPY precedes the acknowledgement", r.System)
+		}
 	}
 	require.NotNil(t, rep.State)
 	require.NotEmpty(t, rep.State.Operators)
@@ -77,6 +84,7 @@ func TestRunSmoke(t *testing.T) {
 		if q.Error != "" {
 			continue // reported as not supported
 		}
+		require.Positive(t, q.Weir.VisibleP99Ms, "%s: ack → visible", q.Query)
 		for _, p := range q.Peers {
 			if p.Error == "" {
 				require.Equal(t, p.ResultRows, q.ResultRows, "%s: Weir and %s disagree on the result", q.Query, p.System)
@@ -246,10 +254,19 @@ func TestPack(t *testing.T) {
 		require.Equal(t, c.Want, c.Got, c.Query)
 	}
 	require.Positive(t, pk.SecondHalf.Seconds)
+	// The probe's markers are comments too: the checks above count them.
+	f := pk.Freshness
+	require.NotNil(t, f)
+	require.Equal(t, "room_activity", f.View)
+	require.Positive(t, f.Markers)
+	require.Positive(t, f.P99Ms)
+	require.LessOrEqual(t, f.P50Ms, f.P99Ms)
+	require.Contains(t, pk.Checks[0].What, "freshness probe")
 
 	var md bytes.Buffer
 	rep.WriteMarkdown(&md)
 	require.Contains(t, md.String(), "### Live-room pack under `weir gen` traffic")
+	require.Contains(t, md.String(), "Freshness while the generator ran: ack → visible p50")
 	require.Contains(t, md.String(), "| memory flat over a 30-minute windowed run | live heap ")
 	require.Contains(t, md.String(), fmt.Sprintf("not measured at this length (%.1f min)", pk.Seconds/60))
 	var js bytes.Buffer
@@ -272,6 +289,8 @@ func TestPackViews(t *testing.T) {
 	require.Len(t, pk.Checks, 1)
 	require.Contains(t, pk.Checks[0].Query, "FROM room_minute")
 	require.Positive(t, pk.Checks[0].Want)
+	require.Equal(t, "room_minute", pk.Freshness.View, "room_activity was dropped")
+	require.Positive(t, pk.Freshness.Markers)
 	var md bytes.Buffer
 	rep.WriteMarkdown(&md)
 	require.Contains(t, md.String(), "keeping only room_minute, room_score_5m, trending_rooms")

@@ -23,6 +23,11 @@ type IngestResult struct {
 	// BatchP50Ms and BatchP99Ms are the latencies of one batch, load to views read.
 	BatchP50Ms float64 `json:"batch_p50_ms"`
 	BatchP99Ms float64 `json:"batch_p99_ms"`
+	// VisibleP50Ms and VisibleP99Ms are its freshness: from the load's acknowledgement
+	// to the end of the first read of the views that shows the batch. Zero for a
+	// system that does not read its views after each batch.
+	VisibleP50Ms float64 `json:"visible_p50_ms,omitempty"`
+	VisibleP99Ms float64 `json:"visible_p99_ms,omitempty"`
 	// CPUSecPerMEvents is CPU seconds per million events of the process doing the
 	// work (see CPUWhat).
 	CPUSecPerMEvents float64 `json:"cpu_sec_per_m_events,omitempty"`
@@ -49,6 +54,7 @@ type ingestSystem struct {
 func runBatches(ctx context.Context, sys ingestSystem, events []Event, batches int, progress func(string)) (IngestResult, error) {
 	res := IngestResult{System: sys.name, Events: int64(len(events)), Batches: batches}
 	lat := make([]time.Duration, 0, batches)
+	vis := make([]time.Duration, 0, batches)
 	var want totals
 	if sys.rss {
 		resetPeakRSS()
@@ -87,6 +93,9 @@ func runBatches(ctx context.Context, sys ingestSystem, events []Event, batches i
 			read += t3.Sub(t2)
 		}
 		lat = append(lat, t3.Sub(t0))
+		if sys.read != nil {
+			vis = append(vis, t3.Sub(t1))
+		}
 		if progress != nil {
 			progress(fmt.Sprintf("%s: batch %d/%d, %s events, %.0f events/s", sys.name, i+1, batches,
 				count(want.events), float64(want.events)/time.Since(start).Seconds()))
@@ -96,9 +105,8 @@ func runBatches(ctx context.Context, sys ingestSystem, events []Event, batches i
 	res.Seconds = elapsed.Seconds()
 	res.EventsPerSec = float64(len(events)) / elapsed.Seconds()
 	res.LoadSeconds, res.RefreshSeconds, res.ReadSeconds = load.Seconds(), refresh.Seconds(), read.Seconds()
-	slices.Sort(lat)
-	res.BatchP50Ms = ms(quantile(lat, 0.50))
-	res.BatchP99Ms = ms(quantile(lat, 0.99))
+	res.BatchP50Ms, res.BatchP99Ms = p50p99(lat)
+	res.VisibleP50Ms, res.VisibleP99Ms = p50p99(vis)
 	if sys.cpu != nil {
 		res.CPUSecPerMEvents = (sys.cpu() - cpu0).Seconds() / (float64(len(events)) / 1e6)
 		res.CPUWhat = sys.cpuWhat
@@ -117,6 +125,12 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 	}
 	i := int(q*float64(len(sorted))+0.5) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// p50p99 sorts lat and returns its median and 99th percentile in milliseconds.
+func p50p99(lat []time.Duration) (float64, float64) {
+	slices.Sort(lat)
+	return ms(quantile(lat, 0.50)), ms(quantile(lat, 0.99))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -50,26 +51,80 @@ func freshnessRun(ctx context.Context, w *weirServer, reader string, rate float6
 		return res, err
 	}
 	defer conn.Close(context.Background())
-	base, err := readMarker(ctx)
+	r := rand.New(rand.NewPCG(seed, 7))
+	ts := firstTS
+	probe := markerProbe{
+		interval: interval,
+		pause:    time.Millisecond,
+		write: func(ctx context.Context) error {
+			b := newBinaryCopy([]bool{false, false, false, true}, per*50+32)
+			for j := 0; j < per; j++ {
+				room := r.Int64N(1000) + 1
+				if j == 0 {
+					room = markerRoom
+				}
+				b.row(room, r.Int64N(100_000)+1, r.Int64N(1000)+1, ts)
+				ts += 1_000_000 / EventsPerSecond
+			}
+			return copyBinary(ctx, conn, "events", b.finish())
+		},
+		read: readMarker,
+	}
+	wctx, stop := context.WithTimeout(ctx, dur)
+	defer stop()
+	pr, err := probe.run(ctx, wctx.Done())
+	if err != nil {
+		return res, fmt.Errorf("freshness: %w", err)
+	}
+	res.Batches, res.Reads = len(pr.visible), pr.reads
+	res.AchievedRate = float64(len(pr.visible)*per) / pr.elapsed.Seconds()
+	res.P50Ms, res.P99Ms = p50p99(pr.visible)
+	res.MaxMs = ms(pr.visible[len(pr.visible)-1])
+	res.AckP50Ms, res.AckP99Ms = p50p99(pr.ack)
+	return res, nil
+}
+
+// markerProbe measures ack → visible with markers. Every interval until stopped, write
+// writes one marker (with whatever else rides along) and returns once it is
+// acknowledged; meanwhile a reader calls read, which returns how many markers a view
+// shows, pausing between reads.
+type markerProbe struct {
+	interval, pause time.Duration
+	write           func(ctx context.Context) error
+	read            func(ctx context.Context) (int64, error)
+}
+
+// probeResult is a markerProbe's run: each marker's ack → visible (0 when a read showed
+// it before its acknowledgement reached the writer) and send → acknowledged, both
+// sorted.
+type probeResult struct {
+	visible, ack []time.Duration
+	reads        int
+	elapsed      time.Duration // from the first write until stopped
+}
+
+// run writes markers until stop is closed (or ctx is done), then waits up to 10 s for
+// the reader to see every acknowledged one. No marker written, or one never seen, is an
+// error.
+func (p markerProbe) run(ctx context.Context, stop <-chan struct{}) (probeResult, error) {
+	var res probeResult
+	base, err := p.read(ctx)
 	if err != nil {
 		return res, err
 	}
-
 	var (
 		mu     sync.Mutex
-		acks   []time.Time // acks[k]: batch k+1 acknowledged
+		acks   []time.Time // acks[k]: marker k+1 acknowledged
 		sent   []time.Time
-		seenAt []time.Time // seenAt[k]: batch k+1 first seen
-		reads  int
+		seenAt []time.Time // seenAt[k]: marker k+1 first seen
 	)
-	wctx, stop := context.WithTimeout(ctx, dur)
-	defer stop()
 	rctx, stopReader := context.WithCancel(ctx)
+	defer stopReader()
 	readerDone := make(chan error, 1)
 	go func() {
 		var seen int64
 		for rctx.Err() == nil {
-			n, err := readMarker(rctx)
+			n, err := p.read(rctx)
 			end := time.Now()
 			if err != nil {
 				if rctx.Err() != nil {
@@ -79,53 +134,43 @@ func freshnessRun(ctx context.Context, w *weirServer, reader string, rate float6
 				return
 			}
 			mu.Lock()
-			reads++
+			res.reads++
 			for ; seen < n-base; seen++ {
 				seenAt = append(seenAt, end)
 			}
 			mu.Unlock()
-			time.Sleep(time.Millisecond)
+			time.Sleep(p.pause)
 		}
 		readerDone <- nil
 	}()
 
-	r := rand.New(rand.NewPCG(seed, 7))
-	ts := firstTS
 	start := time.Now()
 	var werr error
 	for k := 1; ; k++ {
-		next := start.Add(time.Duration(k-1) * interval)
-		if d := time.Until(next); d > 0 {
+		if d := time.Until(start.Add(time.Duration(k-1) * p.interval)); d > 0 {
 			select {
-			case <-wctx.Done():
+			case <-stop:
+			case <-ctx.Done():
 			case <-time.After(d):
 			}
 		}
-		if wctx.Err() != nil {
-			break
-		}
-		b := newBinaryCopy([]bool{false, false, false, true}, per*50+32)
-		for j := 0; j < per; j++ {
-			room := r.Int64N(1000) + 1
-			if j == 0 {
-				room = markerRoom
+		select {
+		case <-stop:
+		case <-ctx.Done():
+		default:
+			t0 := time.Now()
+			if werr = p.write(ctx); werr == nil {
+				t1 := time.Now()
+				mu.Lock()
+				sent, acks = append(sent, t0), append(acks, t1)
+				mu.Unlock()
+				continue
 			}
-			b.row(room, r.Int64N(100_000)+1, r.Int64N(1000)+1, ts)
-			ts += 1_000_000 / EventsPerSecond
 		}
-		p := b.finish()
-		t0 := time.Now()
-		if err := copyBinary(ctx, conn, "events", p); err != nil {
-			werr = err
-			break
-		}
-		t1 := time.Now()
-		mu.Lock()
-		sent, acks = append(sent, t0), append(acks, t1)
-		mu.Unlock()
+		break
 	}
-	elapsed := time.Since(start)
-	// Wait until the reader has seen every acknowledged batch, or give up after 10 s.
+	res.elapsed = time.Since(start)
+	// Wait until the reader has seen every acknowledged marker, or give up after 10 s.
 	deadline := time.Now().Add(10 * time.Second)
 	for werr == nil && time.Now().Before(deadline) {
 		mu.Lock()
@@ -138,29 +183,29 @@ func freshnessRun(ctx context.Context, w *weirServer, reader string, rate float6
 	}
 	stopReader()
 	rerr := <-readerDone
-	if werr != nil {
+	switch {
+	case werr != nil:
 		return res, werr
-	}
-	if rerr != nil {
+	case rerr != nil:
 		return res, rerr
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case len(acks) == 0:
+		return res, errors.New("no marker was written")
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(seenAt) < len(acks) {
-		return res, fmt.Errorf("freshness: %d of %d acknowledged batches never became visible", len(acks)-len(seenAt), len(acks))
+		return res, fmt.Errorf("%d of %d acknowledged markers never became visible", len(acks)-len(seenAt), len(acks))
 	}
-	lat := make([]time.Duration, len(acks))
-	ack := make([]time.Duration, len(acks))
+	res.visible = make([]time.Duration, len(acks))
+	res.ack = make([]time.Duration, len(acks))
 	for k := range acks {
-		lat[k] = max(0, seenAt[k].Sub(acks[k]))
-		ack[k] = acks[k].Sub(sent[k])
+		res.visible[k] = max(0, seenAt[k].Sub(acks[k]))
+		res.ack[k] = acks[k].Sub(sent[k])
 	}
-	slices.Sort(lat)
-	slices.Sort(ack)
-	res.Batches, res.Reads = len(acks), reads
-	res.AchievedRate = float64(len(acks)*per) / elapsed.Seconds()
-	res.P50Ms, res.P99Ms, res.MaxMs = ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), ms(lat[len(lat)-1])
-	res.AckP50Ms, res.AckP99Ms = ms(quantile(ack, 0.5)), ms(quantile(ack, 0.99))
+	slices.Sort(res.visible)
+	slices.Sort(res.ack)
 	return res, nil
 }
 

@@ -358,15 +358,16 @@ func (rep *Report) writeNexmark(w io.Writer) {
 	cfg := rep.Config
 	p("### Nexmark: %s events per query, %d batches\n\n", count(int64(cfg.Nexmark)), cfg.NexmarkBatches)
 	p("Each query runs alone on a fresh Weir: every batch is COPYed into person, auction and bid " +
-		"(1 : 3 : 46), then the query's view is read back. The peers load each batch once and then " +
+		"(1 : 3 : 46), then the query's view is read back; ack → visible is from the last COPY's acknowledgement to the end of that read. The peers load each batch once and then " +
 		"refresh each query's view; a query's figure counts all the loading plus its own refreshes. " +
 		"Result rows are the view's row count at the end, which must agree.\n\n")
-	p("| query | what | Weir events/s | CPU s per M events | peak RSS | load avg | PostgreSQL events/s | Weir ÷ PG | DuckDB events/s | Weir ÷ DuckDB | result rows W / PG / D |\n")
-	p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	p("| query | what | Weir events/s | ack → visible p50 / p99 ms | CPU s per M events | peak RSS | load avg | PostgreSQL events/s | Weir ÷ PG | DuckDB events/s | Weir ÷ DuckDB | result rows W / PG / D |\n")
+	p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, q := range rep.Nexmark {
-		weir, cpu, peak, load := "—", "—", "—", "—"
+		weir, vis, cpu, peak, load := "—", "—", "—", "—", "—"
 		if q.Error == "" {
 			weir, cpu, peak = rate(q.Weir.EventsPerSec), fmt.Sprintf("%.2f", q.Weir.CPUSecPerMEvents), mib(q.Weir.PeakRSSBytes)
+			vis = visible(q.Weir)
 			load = fmt.Sprintf("%.1f", q.Weir.LoadAvg)
 		} else {
 			weir = "not supported¹"
@@ -395,7 +396,7 @@ func (rep *Report) writeNexmark(w io.Writer) {
 		if q.Error == "" {
 			wrows = fmt.Sprint(q.ResultRows)
 		}
-		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n", q.Query, q.About, weir, cpu, peak, load,
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n", q.Query, q.About, weir, vis, cpu, peak, load,
 			cell("PostgreSQL", 0), cell("PostgreSQL", 1), cell("DuckDB", 0), cell("DuckDB", 1), wrows, rowsOf["PostgreSQL"], rowsOf["DuckDB"])
 	}
 	p("\n")

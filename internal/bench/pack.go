@@ -42,7 +42,40 @@ type PackResult struct {
 	// from and at the last, largest growth first.
 	Operators []PackOperator `json:"operators"`
 	Checks    []PackCheck    `json:"checks"`
+	// Freshness is ack → visible while the generator runs (nil when the run keeps
+	// neither view the probe reads).
+	Freshness *PackFreshness `json:"freshness,omitempty"`
 }
+
+// PackFreshness is the pack's ack → visible, measured with markers: every
+// packProbeInterval a probe COPYs one comment into markerRoom, which the generator
+// has no events for, at the event time of the newest comment acknowledged so far (so
+// the marker is never late and never moves the watermark); a reader polls the room's
+// comment count in View, on connections of their own.
+type PackFreshness struct {
+	View    string  `json:"view"`
+	Markers int     `json:"markers"`
+	Reads   int     `json:"reads"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+	// AckP50Ms and AckP99Ms are the markers' COPY round trips, send → acknowledged.
+	AckP50Ms float64 `json:"ack_p50_ms"`
+	AckP99Ms float64 `json:"ack_p99_ms"`
+}
+
+// packProbeInterval is how often the pack's freshness probe writes a marker, and
+// packProbeUsers how many user_ids its markers cycle through: few enough to keep
+// count(DISTINCT user_id)'s state flat, enough that no user posts more than 20
+// comments in 10 s (comment_floods).
+const (
+	packProbeInterval = 100 * time.Millisecond
+	packProbeUsers    = 10
+)
+
+// packProbeViews are the views the freshness probe can read its markers from, in the
+// order it prefers them: each counts comments per room.
+var packProbeViews = []string{"room_activity", "room_minute"}
 
 // PackOperator is one stateful operator's state rows half-way through the run and at
 // its end.
@@ -216,9 +249,23 @@ func (r *runner) pack(ctx context.Context) error {
 				s.ElapsedSec, count(s.Events), mib(s.LiveHeapBytes), mib(s.RSSBytes), s.StateRows, s.ReadMs))
 		}
 	})
+	var probing sync.WaitGroup
+	var probeRes probeResult
+	var probeErr error
+	probeView := ""
+	for _, v := range packProbeViews {
+		if slices.Contains(res.Views, v) {
+			probeView = v
+			break
+		}
+	}
+	if probeView != "" {
+		probing.Go(func() { probeRes, probeErr = packProbe(ctx, w, sink, probeView, done) })
+	}
 	p, runErr := livegen.Run(runCtx, g, sink, livegen.RunConfig{Paced: r.cfg.PackRate > 0, Workers: packWorkers})
 	close(done)
 	sampler.Wait()
+	probing.Wait()
 	elapsed := time.Since(start)
 	cpu := cpuSelf() - cpu0
 	res.PeakRSSBytes, _ = peakRSS()
@@ -228,6 +275,8 @@ func (r *runner) pack(ctx context.Context) error {
 		return fmt.Errorf("Weir: live-room pack: %w", sampleErr)
 	case runErr != nil:
 		return fmt.Errorf("Weir: live-room pack: the generator: %w", runErr)
+	case probeErr != nil:
+		return fmt.Errorf("Weir: live-room pack: the freshness probe: %w", probeErr)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
@@ -254,6 +303,13 @@ func (r *runner) pack(ctx context.Context) error {
 	}
 	slices.Sort(reads)
 	res.ReadP50Ms, res.ReadP99Ms, res.ReadMaxMs = ms(quantile(reads, 0.5)), ms(quantile(reads, 0.99)), ms(reads[len(reads)-1])
+	if probeView != "" {
+		f := &PackFreshness{View: probeView, Markers: len(probeRes.visible), Reads: probeRes.reads}
+		f.P50Ms, f.P99Ms = p50p99(probeRes.visible)
+		f.MaxMs = ms(probeRes.visible[len(probeRes.visible)-1])
+		f.AckP50Ms, f.AckP99Ms = p50p99(probeRes.ack)
+		res.Freshness = f
+	}
 	res.SecondHalf = secondHalf(res.Samples)
 	res.Operators = operatorGrowth(ops[midSample(res.Samples)], ops[len(ops)-1])
 	return r.packChecks(ctx, conn, res, sink)
@@ -263,12 +319,16 @@ func (r *runner) pack(ctx context.Context) error {
 // acknowledged; any difference fails the workload. A check of a view the run dropped
 // (PackViews) is left out.
 func (r *runner) packChecks(ctx context.Context, conn *pgx.Conn, res *PackResult, sink *countingSink) error {
+	comments, markers := "comments acknowledged", int64(0)
+	if res.Freshness != nil {
+		comments, markers = "comments acknowledged (the generator's and the freshness probe's)", int64(res.Freshness.Markers)
+	}
 	for _, c := range []struct {
 		view string
 		PackCheck
 	}{
-		{"room_activity", PackCheck{Query: `SELECT sum(comments)::bigint FROM room_activity`, What: "comments acknowledged", Want: sink.comments.Load()}},
-		{"room_minute", PackCheck{Query: `SELECT sum(comments)::bigint FROM room_minute`, What: "comments acknowledged", Want: sink.comments.Load()}},
+		{"room_activity", PackCheck{Query: `SELECT sum(comments)::bigint FROM room_activity`, What: comments, Want: sink.comments.Load() + markers}},
+		{"room_minute", PackCheck{Query: `SELECT sum(comments)::bigint FROM room_minute`, What: comments, Want: sink.comments.Load() + markers}},
 		{"category_leaderboard", PackCheck{Query: `SELECT sum(coins::bigint)::bigint FROM category_leaderboard`, What: "coins (price × count) of the gifts acknowledged", Want: sink.coins.Load()}},
 		{"anchor_revenue_hourly", PackCheck{Query: `SELECT sum(gifts)::bigint FROM anchor_revenue_hourly`, What: "gifts acknowledged", Want: sink.gifts.Load()}},
 	} {
@@ -350,7 +410,8 @@ func abs(f float64) float64 {
 type countingSink struct {
 	livegen.Sink
 	events, comments, gifts, coins atomic.Int64
-	first                          func() // called once, when the first events are written
+	newestComment                  atomic.Int64 // the event time of the newest comment acknowledged, in µs
+	first                          func()       // called once, when the first events are written
 	once                           sync.Once
 }
 
@@ -365,6 +426,13 @@ func (s *countingSink) Append(ctx context.Context, src livegen.Schema, rows [][]
 	switch src.Name {
 	case livegen.Comments:
 		s.comments.Add(int64(len(rows)))
+		var newest int64
+		for _, row := range rows {
+			newest = max(newest, row[3].(time.Time).UnixMicro())
+		}
+		for old := s.newestComment.Load(); newest > old && !s.newestComment.CompareAndSwap(old, newest); {
+			old = s.newestComment.Load()
+		}
 	case livegen.Gifts:
 		var coins int64
 		for _, row := range rows {
@@ -447,4 +515,48 @@ func packViews(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 		err = errors.New("no materialized views")
 	}
 	return views, err
+}
+
+// packProbe measures the pack's ack → visible (PackFreshness) until stop is closed. It
+// starts writing markers once the sink has acknowledged a comment.
+func packProbe(ctx context.Context, w *weirServer, sink *countingSink, view string, stop <-chan struct{}) (probeResult, error) {
+	for sink.newestComment.Load() == 0 {
+		select {
+		case <-stop:
+			return probeResult{}, errors.New("the generator acknowledged no comment")
+		case <-ctx.Done():
+			return probeResult{}, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	writer, err := w.connect(ctx)
+	if err != nil {
+		return probeResult{}, err
+	}
+	defer writer.Close(context.Background())
+	reader, err := w.connect(ctx)
+	if err != nil {
+		return probeResult{}, err
+	}
+	defer reader.Close(context.Background())
+	query := fmt.Sprintf(`SELECT coalesce(sum(comments), 0)::bigint FROM %s WHERE room_id = %d`, view, markerRoom)
+	k := 0
+	return markerProbe{
+		interval: packProbeInterval,
+		pause:    2 * time.Millisecond,
+		write: func(ctx context.Context) error {
+			k++
+			b := newBinaryCopy(nil, 64)
+			b.begin(4)
+			b.fieldInt(markerRoom)
+			b.fieldInt(-int64(k%packProbeUsers) - 1)
+			b.fieldText("freshness probe")
+			b.fieldTS(sink.newestComment.Load())
+			return copyBinary(ctx, writer, "comments", b.finish())
+		},
+		read: func(ctx context.Context) (n int64, err error) {
+			err = reader.QueryRow(ctx, query).Scan(&n)
+			return n, err
+		},
+	}.run(ctx, stop)
 }

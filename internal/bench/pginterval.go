@@ -102,19 +102,20 @@ func runInterval(ctx context.Context, sys ingestSystem, interval time.Duration, 
 	}
 	elapsed := time.Since(start)
 	lat := make([]time.Duration, 0, batches)
+	vis := make([]time.Duration, 0, batches)
 	for i, a := range acked {
 		k := slices.IndexFunc(cycles, func(c cycle) bool { return !c.start.Before(a) })
 		if k < 0 {
 			return res, fmt.Errorf("%s: no refresh started after batch %d", sys.name, i)
 		}
 		lat = append(lat, cycles[k].end.Sub(started[i]))
+		vis = append(vis, cycles[k].end.Sub(a))
 	}
 	res.Seconds = elapsed.Seconds()
 	res.EventsPerSec = float64(len(events)) / elapsed.Seconds()
 	res.LoadSeconds, res.RefreshSeconds, res.ReadSeconds = load.Seconds(), refreshing.Seconds(), time.Since(t2).Seconds()
-	slices.Sort(lat)
-	res.BatchP50Ms = ms(quantile(lat, 0.50))
-	res.BatchP99Ms = ms(quantile(lat, 0.99))
+	res.BatchP50Ms, res.BatchP99Ms = p50p99(lat)
+	res.VisibleP50Ms, res.VisibleP99Ms = p50p99(vis)
 	if sys.cpu != nil {
 		res.CPUSecPerMEvents = (sys.cpu() - cpu0).Seconds() / (float64(len(events)) / 1e6)
 		res.CPUWhat = sys.cpuWhat

@@ -90,10 +90,12 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 			"(b) and DuckDB refresh or recompute all three views between the two. PostgreSQL (c) instead " +
 			"COPYs the batches back to back while a second connection refreshes the three views every second; " +
 			"its run ends with a refresh that started after the last batch, and its batch p50 / p99 is how stale " +
-			"a batch is: from the start of its COPY to the end of the first refresh that started after its acknowledgement.\n\n")
+			"a batch is: from the start of its COPY to the end of the first refresh that started after its acknowledgement. " +
+			"Ack → visible is a batch's freshness: from its COPY's acknowledgement to the end of the first read " +
+			"(or, for PostgreSQL (c), refresh) that shows it.\n\n")
 		weir := rep.ingest("Weir")
-		p("| system | events/s | Weir ÷ this | total s | load s | refresh s | read s | batch p50 / p99 ms | CPU s per M events | peak RSS | load avg |\n")
-		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		p("| system | events/s | Weir ÷ this | total s | load s | refresh s | read s | batch p50 / p99 ms | ack → visible p50 / p99 ms | CPU s per M events | peak RSS | load avg |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, r := range rep.Ingest {
 			ratio := "—"
 			if weir != nil && !strings.HasPrefix(r.System, "Weir") {
@@ -107,8 +109,9 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 			if r.PeakRSSBytes > 0 {
 				rssText = mib(r.PeakRSSBytes)
 			}
-			p("| %s | %s | %s | %.2f | %.2f | %s | %s | %.1f / %.1f | %s | %s | %.1f |\n", r.System, rate(r.EventsPerSec), ratio,
-				r.Seconds, r.LoadSeconds, secs(r.RefreshSeconds), secs(r.ReadSeconds), r.BatchP50Ms, r.BatchP99Ms, cpu, rssText, r.LoadAvg)
+			p("| %s | %s | %s | %.2f | %.2f | %s | %s | %.1f / %.1f | %s | %s | %s | %.1f |\n", r.System, rate(r.EventsPerSec), ratio,
+				r.Seconds, r.LoadSeconds, secs(r.RefreshSeconds), secs(r.ReadSeconds), r.BatchP50Ms, r.BatchP99Ms,
+				visible(r), cpu, rssText, r.LoadAvg)
 		}
 		p("\nCPU: for Weir and DuckDB, the whole harness process (getrusage), so Weir's figure includes its " +
 			"DuckDB view store and the harness's own clients; for PostgreSQL, /proc/PID/stat of its backend and " +
@@ -284,6 +287,13 @@ func (rep *Report) writePack(w io.Writer) {
 	p("Events/s counts from the first event (after the tables were filled, %.1f s of writing events); "+
 		"CPU is the whole harness process (getrusage: Weir, its DuckDB store, the generator and its clients) "+
 		"over the generator's run.\n\n", pk.EventSeconds)
+	if f := pk.Freshness; f != nil {
+		p("Freshness while the generator ran: ack → visible p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d markers "+
+			"(their COPY round trips: p50 %.1f ms, p99 %.1f ms; %d reads). Every %.0f ms a probe COPYed one comment into "+
+			"room %d, which the generator has no events for, at the event time of the newest comment acknowledged so far; "+
+			"a reader polled that room's comments in `%s` over the wire, on connections of their own.\n\n",
+			f.P50Ms, f.P99Ms, f.MaxMs, f.Markers, f.AckP50Ms, f.AckP99Ms, f.Reads, ms(packProbeInterval), markerRoom, f.View)
+	}
 	p("| elapsed s | events | RSS MiB | Go runtime MiB | live heap MiB | DuckDB MiB | state rows | view rows | slowest read ms |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range spread(pk.Samples, 12) {
 		var store int64
@@ -432,3 +442,12 @@ func secs(v float64) string {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// visible is r's ack → visible p50 / p99 cell, or a dash for a system that does not
+// read its views back.
+func visible(r IngestResult) string {
+	if r.VisibleP50Ms == 0 && r.VisibleP99Ms == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f / %.1f", r.VisibleP50Ms, r.VisibleP99Ms)
+}
