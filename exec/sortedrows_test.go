@@ -21,7 +21,7 @@ func TestTopNLargePartition(t *testing.T) {
 		{[]int{0}, []SortKey{desc(2)}, -1, 1500, RowNumber, false}, // every row past 1500
 	} {
 		rng := rand.New(rand.NewPCG(1, 2))
-		op := runTopN(t, spec, rng, 40, 400, func() delta.Value { return delta.Int(rng.Int64N(3000)) })
+		op := runTopN(t, spec, ints3, rng, 40, 400, func() delta.Value { return delta.Int(rng.Int64N(3000)) })
 		require.Greater(t, op.StateRows(), int64(3*maxChunkRows), "partitions must span several chunks")
 	}
 }
@@ -37,7 +37,7 @@ func TestTopNIntPrefix(t *testing.T) {
 	for _, key := range []SortKey{asc(1), desc(1), {Col: 1}, {Col: 1, NullsFirst: true}, {Col: 1, Desc: true}} {
 		spec := topNSpec{[]int{0}, []SortKey{key, asc(2)}, 20, 3, RowNumber, true}
 		rng := rand.New(rand.NewPCG(5, 6))
-		op := runTopN(t, spec, rng, 30, 300, func() delta.Value {
+		op := runTopN(t, spec, ints3, rng, 30, 300, func() delta.Value {
 			switch rng.IntN(4) {
 			case 0:
 				return delta.Null(delta.KindInt)
@@ -50,17 +50,85 @@ func TestTopNIntPrefix(t *testing.T) {
 	}
 }
 
-// runTopN drives a TopN of spec over ticks of random changes to rows (one of two
-// partitions, sortKey(), a number below 1000), a third of them retractions of live rows,
-// checking its output against oracleTopN after every tick; half-way it is replaced by a
-// TopN restored from its checkpointed state. It returns the last TopN.
-func runTopN(t *testing.T, spec topNSpec, rng *rand.Rand, ticks, perTick int, sortKey func() delta.Value) *TopN {
+// TestTopNFloatNumericPrefix: the prefixes of float and numeric first sort keys (their
+// float64 values) order rows as the keys do, in both directions, with NULLs first and
+// last, through values that round to the same float64 and whole chunks of equal
+// prefixes: the TopN stays equal to numbering the rows from scratch. Without the
+// prefix the first check of TestRowOrderPrefix fails instead; with one that broke the
+// order, rows land out of place and are numbered wrong here.
+func TestTopNFloatNumericPrefix(t *testing.T) {
+	floats := []float64{math.Inf(-1), -math.MaxFloat64, -1e300, -2.5, -1, -math.SmallestNonzeroFloat64, 0,
+		math.SmallestNonzeroFloat64, 0.1, 1, 1 << 53, 1<<53 + 2, 1e300, math.MaxFloat64, math.Inf(1), math.NaN()}
+	numerics := []string{"-123456789012345678901234567890.5", "-9007199254740993", "-9007199254740992", "-1.25", "-0.001",
+		"0", "0.000000000000000000000000000001", "0.000000000000000000000000000002", "1.5", "2",
+		"9007199254740992", "9007199254740993", "9007199254740994", "123456789012345678901234567890.25",
+		"123456789012345678901234567890.5"} // the pairs round to the same float64
+	for _, kind := range []delta.Kind{delta.KindFloat, delta.KindNumeric} {
+		kinds := []delta.Kind{delta.KindInt, kind, delta.KindInt}
+		for _, key := range []SortKey{asc(1), desc(1), {Col: 1, NullsFirst: true}, {Col: 1, Desc: true}} {
+			spec := topNSpec{[]int{0}, []SortKey{key, asc(2)}, 20, 3, RowNumber, true}
+			rng := rand.New(rand.NewPCG(7, 8))
+			op := runTopN(t, spec, kinds, rng, 30, 300, func() delta.Value {
+				switch {
+				case rng.IntN(5) == 0:
+					return delta.Null(kind)
+				case kind == delta.KindFloat:
+					return delta.Float(floats[rng.IntN(len(floats))])
+				}
+				return delta.Numeric(numerics[rng.IntN(len(numerics))])
+			})
+			require.Greater(t, op.StateRows(), int64(2*maxChunkRows), "partitions must span several chunks")
+		}
+	}
+}
+
+// TestRowOrderPrefix: for every pair of first sort keys, a row that comes first never
+// has the larger prefix, and peers have equal ones (so ties fall to the rows'
+// encodings): -0 and 0, every NaN, and numerics that differ only in their scale
+// ("1.5", "1.50").
+func TestRowOrderPrefix(t *testing.T) {
+	vals := map[delta.Kind][]delta.Value{delta.KindNumeric: {delta.Null(delta.KindNumeric)}, delta.KindFloat: {delta.Null(delta.KindFloat)}}
+	for _, f := range []float64{math.Inf(-1), -1e300, -1.5, math.Copysign(0, -1), 0, 5e-324, 1.5, 1 << 53, 1<<53 + 2, math.Inf(1), math.NaN(), -math.NaN()} {
+		vals[delta.KindFloat] = append(vals[delta.KindFloat], delta.Float(f))
+	}
+	for _, n := range []string{"-99999999999999999999999999.9", "-1.50", "-1.5", "-0.01", "0", "0.00", "0.000001", "1.5", "1.50", "1.500",
+		"9007199254740992", "9007199254740993", "9007199254740993.0", "123456789012345678", "1234567890123456789", "99999999999999999999999999.9"} {
+		vals[delta.KindNumeric] = append(vals[delta.KindNumeric], delta.Numeric(n))
+	}
+	for kind, vs := range vals {
+		for _, key := range []SortKey{asc(0), desc(0), {Col: 0, NullsFirst: true}, {Col: 0, Desc: true}} {
+			o := newRowOrder([]delta.Kind{kind}, []SortKey{key})
+			for _, a := range vs {
+				for _, b := range vs {
+					ra, rb := []delta.Value{a}, []delta.Value{b}
+					pa, pb := o.prefix(ra), o.prefix(rb)
+					switch c := o.compareOrder(ra, rb); {
+					case c == 0:
+						require.Equal(t, pa, pb, "%v and %v are peers (%+v)", a, b, key)
+					case c < 0:
+						require.LessOrEqual(t, pa, pb, "%v comes before %v (%+v)", a, b, key)
+					}
+				}
+			}
+			if kind == delta.KindNumeric {
+				require.NotEqual(t, o.prefix([]delta.Value{delta.Numeric("1.5")}), o.prefix([]delta.Value{delta.Numeric("2")}),
+					"the prefix digests numerics (%+v)", key)
+			}
+		}
+	}
+}
+
+// runTopN drives a TopN of spec over ticks of random changes to rows of kinds (one of
+// two partitions, sortKey(), a number below 1000), a third of them retractions of live
+// rows, checking its output against oracleTopN after every tick; half-way it is
+// replaced by a TopN restored from its checkpointed state. It returns the last TopN.
+func runTopN(t *testing.T, spec topNSpec, kinds []delta.Kind, rng *rand.Rand, ticks, perTick int, sortKey func() delta.Value) *TopN {
 	t.Helper()
-	op := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
+	op := NewTopN(kinds, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
 	in, view := multiset{}, multiset{}
 	var live [][]delta.Value
 	for tick := range ticks {
-		b := delta.New(ints3)
+		b := delta.New(kinds)
 		for range perTick {
 			if len(live) > 0 && rng.IntN(3) == 0 {
 				k := rng.IntN(len(live))
@@ -82,7 +150,7 @@ func runTopN(t *testing.T, spec topNSpec, rng *rand.Rand, ticks, perTick int, so
 		view.apply(out)
 		require.Equal(t, oracleTopN(in, spec).lines(), view.lines(), "order %+v, tick %d", spec.order, tick+1)
 		if tick == ticks/2 {
-			restored := NewTopN(ints3, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
+			restored := NewTopN(kinds, spec.partition, spec.order, spec.limit, spec.offset, spec.rank, spec.rankCol)
 			require.NoError(t, LoadState(restored, op.AppendState(nil)))
 			op = restored
 		}

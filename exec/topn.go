@@ -194,26 +194,35 @@ func NewTopN(in []delta.Kind, partition []int, order []SortKey, limit, offset in
 // then the whole row's encoding among peers.
 type rowOrder struct {
 	order []SortKey
-	// intKey: the first sort key is an integer column (timestamps and dates included),
-	// whose values prefix digests.
-	intKey bool
+	// digest: prefix digests the first sort key, of kind key (integers, with
+	// timestamps and dates; floats; numerics).
+	digest bool
+	key    delta.Kind
 }
 
 // newRowOrder returns the order of rows of kinds in by the sort keys order.
 func newRowOrder(in []delta.Kind, order []SortKey) rowOrder {
 	o := rowOrder{order: slices.Clone(order)}
-	o.intKey = len(order) > 0 && order[0].Col >= 0 && order[0].Col < len(in) && in[order[0].Col] == delta.KindInt
+	if len(order) > 0 && order[0].Col >= 0 && order[0].Col < len(in) {
+		switch k := in[order[0].Col]; k {
+		case delta.KindInt, delta.KindFloat, delta.KindNumeric:
+			o.digest, o.key = true, k
+		}
+	}
 	return o
 }
 
 // prefix digests row's first sort key into an integer that orders as the key does:
-// prefix(a) < prefix(b) means a comes before b; equal prefixes say nothing. A partition's
-// rows keep theirs beside them (rowSlot.pre), so a binary search compares integers held
-// in the chunk it walks rather than chasing each row's values (a cache miss each: most
-// of a TopN's time, ranking a HOP aggregate's 200 rooms in each of 30 windows). Without
-// an integer first key every prefix is 0.
+// prefix(a) < prefix(b) means a comes before b, and peers have equal prefixes; equal
+// prefixes say nothing more. A partition's rows keep theirs beside them (rowSlot.pre),
+// so a binary search compares integers held in the chunk it walks rather than chasing
+// each row's values (a cache miss each: most of a TopN's time, ranking a HOP
+// aggregate's 200 rooms in each of 30 windows) and comparing them (for a numeric, its
+// decimal text: most of the time of a TopN over sum(bigint)). Integers digest exactly;
+// floats and numerics through their float64 value, which rounds distinct values
+// together but never out of order. Without such a first key every prefix is 0.
 func (t *rowOrder) prefix(row []delta.Value) uint64 {
-	if !t.intKey {
+	if !t.digest {
 		return 0
 	}
 	k := t.order[0]
@@ -224,11 +233,47 @@ func (t *rowOrder) prefix(row []delta.Value) uint64 {
 		}
 		return math.MaxUint64
 	}
-	u := uint64(x.I) ^ 1<<63 // signed order as unsigned
+	var u uint64
+	switch t.key {
+	case delta.KindInt:
+		u = uint64(x.I) ^ 1<<63 // signed order as unsigned
+	case delta.KindFloat:
+		u = floatPrefix(x.F)
+	default:
+		u = floatPrefix(numericFloat(x.S))
+	}
 	if k.Desc {
 		u = ^u
 	}
 	return u
+}
+
+// numericFloat is the float64 nearest the numeric of canonical text s (both paths round
+// to nearest, so equal values give equal floats and larger ones no smaller floats). The
+// text is digits with a sign and a point (delta.KindNumeric), which ParseFloat always
+// reads; beyond float64's range it is ±Inf, which still orders.
+func numericFloat(s string) float64 {
+	if n, ok := delta.NumericInt(s); ok {
+		return float64(n)
+	}
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
+// floatPrefix maps f to an integer in delta.Compare's order: -Inf < … < -0 = 0 < … <
+// +Inf < NaN, every NaN the same.
+func floatPrefix(f float64) uint64 {
+	switch {
+	case math.IsNaN(f):
+		return math.MaxUint64
+	case f == 0:
+		f = 0 // -0 is 0
+	}
+	b := math.Float64bits(f)
+	if b>>63 != 0 {
+		return ^b // negative: a larger magnitude comes first
+	}
+	return b | 1<<63
 }
 
 // compareOrder orders two rows by the sort keys alone: 0 means they are peers.
