@@ -265,12 +265,19 @@ func (s *Store) Scan(ctx context.Context, rel *catalog.Relation) (*delta.Batch, 
 		names[i] = Quote(c.Name)
 		kinds[i] = c.Type.Kind()
 	}
+	// Sized up front: a batch doubling its way to a history of millions of rows copies
+	// and clears it over again (a quarter of a 4M-row backfill's time in the store).
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+Quote(rel.Name)).Scan(&n); err != nil {
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "scan %s", rel.Name)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+Quote(rel.Name))
 	if err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "scan %s", rel.Name)
 	}
 	defer rows.Close()
 	b := delta.New(kinds)
+	b.Grow(int(n)) // a hint: rows written since are appended all the same
 	vals := make([]any, len(names))
 	ptrs := make([]any, len(names))
 	for i := range vals {
