@@ -212,7 +212,7 @@ func NewHashAggregate(in []delta.Kind, groupCols []int, aggs []AggSpec, opts ...
 	for _, o := range opts {
 		o(h)
 	}
-	h.groups = newGroupTable(len(groupCols) == 1 && groupCols[0] >= 0 && groupCols[0] < len(in) && in[groupCols[0]] == delta.KindInt, 0)
+	h.groups = newGroupTable(intKeyCols(in, groupCols), 0)
 	if err := checkCols("HashAggregate", "group", groupCols, len(in)); err != nil {
 		h.err = err
 	}

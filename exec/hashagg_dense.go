@@ -491,7 +491,7 @@ func (h *HashAggregate) denseFromGroups() {
 			h.denseAdd(g)
 		}
 	}
-	h.groups = newGroupTable(h.groups.intKey, 0)
+	h.groups = newGroupTable(h.groups.intCols, 0)
 	clear(h.dirty)
 	h.dirty = h.dirty[:0]
 }

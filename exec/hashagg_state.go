@@ -156,7 +156,7 @@ func (h *HashAggregate) appendAggState(dst []byte, p *aggPlan, st *aggState) []b
 func (h *HashAggregate) LoadState(p []byte) error {
 	if err := h.loadGroups(p); err != nil {
 		if h.dense != nil {
-			h.groups, h.dirty = newGroupTable(h.groups.intKey, 0), h.dirty[:0]
+			h.groups, h.dirty = newGroupTable(h.groups.intCols, 0), h.dirty[:0]
 		}
 		return err
 	}
@@ -255,7 +255,7 @@ func (h *HashAggregate) loadGroups(p []byte) error {
 		}
 	}
 	all := string(buf)
-	h.groups = newGroupTable(h.groups.intKey, nGroups)
+	h.groups = newGroupTable(h.groups.intCols, nGroups)
 	h.setCount = setCount
 	h.dirty = h.dirty[:0]
 	for i := range gs {

@@ -324,3 +324,28 @@ func TestHashAggregateInsertOnly(t *testing.T) {
 		{push: []input{L("1 3 -1")}, code: "XX000"},
 	}, true)
 }
+
+// TestHashAggregateIntPairKeys: grouped by two integer columns, the groups with no NULL
+// in their key are found by the pair of integers, the others by their encoding; both
+// kinds count, empty, are forgotten and survive a checkpoint.
+func TestHashAggregateIntPairKeys(t *testing.T) {
+	h := NewHashAggregate(ints3, []int{0, 1}, []AggSpec{countStar(), agg(AggSum, 2)})
+	script(t, h, [][]delta.Kind{ints3}, []tick{
+		{push: []input{L("1 1 5 +1\n1 2 6 +1\n2 1 7 +2\n1 NULL 8 +1\nNULL 1 9 +1\nNULL NULL 1 +1\n-9223372036854775808 9223372036854775807 3 +1")},
+			want: "1 1 1 5 +1\n1 2 1 6 +1\n2 1 2 14 +1\n1 NULL 1 8 +1\nNULL 1 1 9 +1\nNULL NULL 1 1 +1\n-9223372036854775808 9223372036854775807 1 3 +1"},
+		{push: []input{L("1 1 5 +1\n2 1 7 -1\n1 NULL 8 +1")},
+			want: "1 1 1 5 -1\n1 1 2 10 +1\n2 1 2 14 -1\n2 1 1 7 +1\n1 NULL 1 8 -1\n1 NULL 2 16 +1"},
+	}, true)
+	require.Len(t, h.groups.pairs, 4, "(1,1) (1,2) (2,1) (min,max)")
+	require.Len(t, h.groups.strs, 3, "the keys with a NULL")
+
+	restored := NewHashAggregate(ints3, []int{0, 1}, []AggSpec{countStar(), agg(AggSum, 2)})
+	require.NoError(t, LoadState(restored, h.AppendState(nil)))
+	require.Len(t, restored.groups.pairs, 4)
+	require.Len(t, restored.groups.strs, 3)
+	script(t, restored, [][]delta.Kind{ints3}, []tick{
+		{push: []input{L("1 1 5 -2\n1 2 6 -1\n2 1 7 -1\n1 NULL 8 -2\nNULL 1 9 -1\nNULL NULL 1 -1\n-9223372036854775808 9223372036854775807 3 -1")},
+			want: "1 1 2 10 -1\n1 2 1 6 -1\n2 1 1 7 -1\n1 NULL 2 16 -1\nNULL 1 1 9 -1\nNULL NULL 1 1 -1\n-9223372036854775808 9223372036854775807 1 3 -1"},
+	}, true)
+	require.Zero(t, restored.groupCount(), "every group emptied and was forgotten")
+}
