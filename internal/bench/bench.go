@@ -122,6 +122,7 @@ type Report struct {
 	Ingest    []IngestResult    `json:"ingest"`
 	State     *StateResult      `json:"state,omitempty"`
 	AggState  []AggStateResult  `json:"agg_state,omitempty"`
+	OpState   []OpStateResult   `json:"op_state,omitempty"`
 	Freshness []FreshnessResult `json:"freshness,omitempty"`
 	Backfill  []BackfillResult  `json:"backfill,omitempty"`
 	Stream    []StreamResult    `json:"stream,omitempty"`

@@ -62,6 +62,12 @@ func TestRunSmoke(t *testing.T) {
 	require.NotEmpty(t, rep.State.Operators)
 	require.Len(t, rep.Freshness, 2)
 	require.Len(t, rep.AggState, 2*len(aggStateCases)-1, "one and ten rows per group, count(*) once")
+	// A join keeps both sides' rows, a TopN all its rows, count(DISTINCT) its 100 groups
+	// and every distinct value.
+	require.Len(t, rep.OpState, len(opStateCases))
+	for i, want := range []int64{2 * int64(cfg.AggGroups), int64(cfg.AggGroups), 100 + int64(cfg.AggGroups)} {
+		require.Equal(t, want, rep.OpState[i].StateRows, rep.OpState[i].Operator)
+	}
 	require.Len(t, rep.Backfill, len(backfillViews)*(1+2*btoi(cfg.Peers)))
 	for _, b := range rep.Backfill {
 		require.Equal(t, int64(cfg.BackfillRows), b.Rows, "%s %s", b.System, b.View) // category_totals counted them
@@ -96,6 +102,7 @@ func TestRunSmoke(t *testing.T) {
 	rep.WriteMarkdown(&md)
 	require.Contains(t, md.String(), "| Weir |")
 	require.Contains(t, md.String(), "### Nexmark")
+	require.Contains(t, md.String(), "| TopN | row_number() ≤ 3")
 	require.Contains(t, md.String(), "### Streaming result rows to a client")
 	require.Contains(t, md.String(), "### Backfill: a new view over the 4200 events already loaded")
 	require.Contains(t, md.String(), "the COPY workload's 3000 events and 1200 more")

@@ -140,6 +140,15 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		}
 		p("\n")
 	}
+	if len(rep.OpState) > 0 {
+		p("The workloads' other stateful operators, alone and measured the same way, per state row (what " +
+			"`weir_operators.state_rows` counts: a join's stored rows, a TopN's rows, a group or a distinct value):\n\n" +
+			"| operator | what | input rows | state rows | bytes per state row |\n|---|---|--:|--:|--:|\n")
+		for _, o := range rep.OpState {
+			p("| %s | %s | %s | %s | %.0f |\n", o.Operator, o.What, count(int64(o.InputRows)), count(o.StateRows), o.BytesPerRow)
+		}
+		p("\n")
+	}
 
 	if len(rep.Freshness) > 0 {
 		p("### Freshness: acknowledged → visible in a view read\n\n")
