@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -182,4 +183,71 @@ func TestSessionAssignLateAndClosed(t *testing.T) {
 	})
 	require.EqualValues(t, 2, s.StateRows())
 	require.EqualValues(t, 1, s.Late())
+}
+
+// TestWindowAssignByPane: a HOP narrowed to columns without its time column (Narrow)
+// emits, per (columns read, window), the same total weight as the plain HOP, and
+// drops the same (row, window) pairs as late, over random batches with retractions,
+// weights above one, NULL times, late rows and an offset; it emits fewer rows when
+// rows share a pane. A HOP whose time column is read, or whose size is not a multiple
+// of its slide, is not narrowed.
+func TestWindowAssignByPane(t *testing.T) {
+	in := []delta.Kind{delta.KindInt, delta.KindInt, delta.KindInt, delta.KindInt} // key, other, ts, arrival watermark
+	read := []bool{true, false, false}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, w := range []Window{{TimeCol: 2, Size: 30, Slide: 10}, {TimeCol: 2, Size: 60, Slide: 20, Offset: 7}, {TimeCol: 2, Size: 20, Slide: 10}} {
+		plain, narrowed := NewWindowAssign(in, w, true), NewWindowAssign(in, w, true)
+		narrowed.Narrow(read)
+		require.Contains(t, narrowed.String(), "rows merged by pane")
+		var plainRows, narrowedRows int
+		for range 50 {
+			b := delta.New(in)
+			for range rng.IntN(200) {
+				ts, arrival := delta.Int(rng.Int64N(120)-20), delta.Int(NoWatermark)
+				if rng.IntN(20) == 0 {
+					ts = delta.Null(delta.KindInt)
+				}
+				if rng.IntN(8) == 0 {
+					arrival = delta.Int(rng.Int64N(120) - 20)
+				}
+				b.AppendRow([]delta.Value{delta.Int(rng.Int64N(4)), delta.Int(rng.Int64N(1000)), ts, arrival}, []int64{1, 1, -1, 2, -3}[rng.IntN(5)])
+			}
+			po, no := delta.New(plain.OutKinds()), delta.New(narrowed.OutKinds())
+			require.NoError(t, plain.Push(t.Context(), 0, b, po))
+			require.NoError(t, narrowed.Push(t.Context(), 0, b, no))
+			require.Equal(t, windowTotals(po), windowTotals(no), "%+v", w)
+			require.Equal(t, plain.Late(), narrowed.Late(), "%+v: late (row, window) pairs", w)
+			for i := range no.Len() {
+				require.True(t, no.Cols[1].Get(i).Null && no.Cols[2].Get(i).Null, "columns not read are NULL")
+			}
+			plainRows, narrowedRows = plainRows+po.Len(), narrowedRows+no.Len()
+		}
+		require.Positive(t, plain.Late())
+		require.Less(t, narrowedRows, plainRows/2, "%+v: rows sharing a pane are merged", w)
+	}
+	for _, tc := range []struct {
+		w    Window
+		read []bool
+	}{
+		{Window{TimeCol: 2, Size: 30, Slide: 10}, []bool{true, false, true}}, // the time is read
+		{Window{TimeCol: 2, Size: 25, Slide: 10}, []bool{true, false, false}},
+		{Window{TimeCol: 2, Size: 10, Slide: 10}, []bool{true, false, false}}, // TUMBLE
+	} {
+		a := NewWindowAssign(in, tc.w, true)
+		a.Narrow(tc.read)
+		require.NotContains(t, a.String(), "merged", "%+v", tc.w)
+	}
+}
+
+// windowTotals is b's weight per (column 0, window_start, window_end), without zeros.
+func windowTotals(b *delta.Batch) map[string]int64 {
+	n := len(b.Cols)
+	m := map[string]int64{}
+	for i, w := range b.Weights {
+		k := delta.RowKey([]delta.Value{b.Cols[0].Get(i), b.Cols[n-2].Get(i), b.Cols[n-1].Get(i)})
+		if m[k] += w; m[k] == 0 {
+			delete(m, k)
+		}
+	}
+	return m
 }

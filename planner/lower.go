@@ -132,7 +132,7 @@ func nodeKey(n plan.Node) string {
 	case *plan.Union:
 		return fmt.Sprintf("union(%d)", len(x.Inputs))
 	case *plan.WindowScan:
-		return fmt.Sprintf("window(%+v)<%s>", x.Window, SourceKey(x.Rel.Name))
+		return fmt.Sprintf("window(%+v;%v)<%s>", x.Window, x.Read, SourceKey(x.Rel.Name))
 	case *plan.SessionScan:
 		return fmt.Sprintf("session(%d;%d;%v)<%s>", x.TimeCol, x.Gap, x.Partition, SourceKey(x.Rel.Name))
 	case *plan.WindowClose:
@@ -174,7 +174,11 @@ func lower(l *lowerer, n plan.Node) (exec.NodeID, error) {
 			name, ks = ArrivalSource(name), append(ks, delta.KindInt)
 		}
 		src := l.add(df.AddSource(name, ks), SourceKey(name))
-		return df.Add(exec.NewWindowAssign(ks, x.Window, x.Watermarked()), src), nil
+		a := exec.NewWindowAssign(ks, x.Window, x.Watermarked())
+		if x.Read != nil {
+			a.Narrow(x.Read[:len(x.Rel.Columns)])
+		}
+		return df.Add(a, src), nil
 	case *plan.SessionScan:
 		name, ks := x.Rel.Name, relKinds(x.Rel)
 		var sources []string

@@ -25,6 +25,9 @@ import (
 // expressions read, needed or not (none is evaluated over a dropped column), an
 // Aggregate reads its group columns and arguments, and nodes without a rule here (set
 // operations, window functions, scans) read all of their input.
+//
+// A window scan learns which of its columns are read (WindowScan.Read): a HOP whose
+// event time nobody reads merges its rows by pane before fanning them out to windows.
 
 // pruneJoins returns root with its join inputs narrowed.
 func pruneJoins(root plan.Node) plan.Node {
@@ -71,6 +74,13 @@ func prune(n plan.Node, need []bool) plan.Node {
 		}
 	case *plan.Join:
 		return pruneJoin(x, need)
+	case *plan.WindowScan:
+		if x.Window.MergesByPane(need) {
+			w := *x
+			w.Read = cloneNeed(need)
+			return &w
+		}
+		return x
 	}
 	// Without a rule (in == nil), every input column is read.
 	return withChildren(n, func(c plan.Node) plan.Node { return prune(c, in) })

@@ -79,6 +79,13 @@ Project(room, window_start, count(*))
 Project(window_end, count(*))
 └─ HashAggregate(group=(window_end); count)
    └─ Project(window_end)
+      └─ Hop(c, ts, 10s, 1m0s; rows merged by pane)
+`},
+		{"hop reading its event time: rows not merged",
+			"SELECT window_end, max(ts) AS last FROM HOP(c, ts, INTERVAL '10 seconds', INTERVAL '1 minute') h GROUP BY window_end", `
+Project(window_end, max(ts))
+└─ HashAggregate(group=(window_end); max)
+   └─ Project(window_end, ts)
       └─ Hop(c, ts, 10s, 1m0s)
 `},
 		{"emit on window close", "SELECT room, window_end, count(*) AS n FROM TUMBLE(c, ts, INTERVAL '1 minute') GROUP BY room, window_end EMIT ON WINDOW CLOSE", `

@@ -16,6 +16,9 @@ type WindowScan struct {
 	Rel    *catalog.Relation
 	Alias  string
 	Window exec.Window
+	// Read lists which columns of the schema the nodes above read (nil: all of them);
+	// see exec.WindowAssign.Narrow.
+	Read []bool
 }
 
 // Hop reports whether the windows overlap (HOP rather than TUMBLE).
@@ -42,6 +45,9 @@ func (w *WindowScan) String() string {
 	}
 	if w.Window.Offset != 0 {
 		s += ", " + d(w.Window.Offset)
+	}
+	if w.Read != nil {
+		s += "; rows merged by pane"
 	}
 	return s + ")"
 }
