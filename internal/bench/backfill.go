@@ -14,6 +14,13 @@ type BackfillResult struct {
 	Rows       int64   `json:"history_rows"`
 	Seconds    float64 `json:"seconds"`
 	RowsPerSec float64 `json:"rows_per_sec"`
+	// CPUSecPerMRows is CPU seconds per million history rows of the process doing the
+	// work: the harness process for Weir and DuckDB, the backend and background
+	// processes for PostgreSQL.
+	CPUSecPerMRows float64 `json:"cpu_sec_per_m_rows"`
+	// PeakRSSBytes is this process's VmHWM over the backfill, reset before it: for Weir
+	// and DuckDB, which run in it (0 for PostgreSQL).
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
 // backfillView is a view created after the COPY workload over its whole history, in
@@ -64,6 +71,36 @@ func timeIt(ctx context.Context, f func(ctx context.Context) error) (time.Durati
 	return time.Since(t0), err
 }
 
-func backfillResult(system, view string, rows int64, d time.Duration) BackfillResult {
-	return BackfillResult{System: system, View: view, Rows: rows, Seconds: d.Seconds(), RowsPerSec: float64(rows) / d.Seconds()}
+// backfills creates each backfill view on system with create, checks it with scan and
+// records its time, CPU (cpu) and, when the system runs in this process (rss), peak RSS;
+// drop, when not nil, drops the view again.
+func (r *runner) backfills(ctx context.Context, system string, create, drop func(ctx context.Context, v backfillView) error,
+	scan func(q string, dest ...any) error, cpu func() time.Duration, rss bool) error {
+	rows := r.backfillRows()
+	for _, v := range backfillViews {
+		r.progress(system + ": backfilling " + v.name)
+		if rss {
+			resetPeakRSS()
+		}
+		cpu0 := cpu()
+		d, err := timeIt(ctx, func(ctx context.Context) error { return create(ctx, v) })
+		if err != nil {
+			return fmt.Errorf("%s: backfill %s: %w", system, v.name, err)
+		}
+		res := BackfillResult{System: system, View: v.name, Rows: rows, Seconds: d.Seconds(), RowsPerSec: float64(rows) / d.Seconds(),
+			CPUSecPerMRows: (cpu() - cpu0).Seconds() / (float64(rows) / 1e6)}
+		if rss {
+			res.PeakRSSBytes, _ = peakRSS()
+		}
+		if err := checkBackfill(scan, v.name, rows); err != nil {
+			return fmt.Errorf("%s: backfill %s: %w", system, v.name, err)
+		}
+		r.rep.Backfill = append(r.rep.Backfill, res)
+		if drop != nil {
+			if err := drop(ctx, v); err != nil {
+				return fmt.Errorf("%s: %w", system, err)
+			}
+		}
+	}
+	return nil
 }

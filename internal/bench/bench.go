@@ -406,25 +406,21 @@ func (r *runner) weirBackfill(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := conn.PgConn().CopyFrom(ctx, strings.NewReader(roomsCopy(r.cfg.Rooms)), "COPY rooms FROM STDIN"); err != nil {
 		return fmt.Errorf("Weir: COPY rooms: %w", err)
 	}
-	for _, v := range backfillViews {
-		r.progress("Weir: backfilling " + v.name)
-		d, err := timeIt(ctx, func(ctx context.Context) error {
-			_, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+v.name+" AS "+v.query)
+	// Each view is dropped again, so that freshness is measured with the three views only.
+	return r.backfills(ctx, "Weir", pgCreate(conn),
+		func(ctx context.Context, v backfillView) error {
+			_, err := conn.Exec(ctx, "DROP MATERIALIZED VIEW "+v.name)
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("Weir: backfill %s: %w", v.name, err)
-		}
-		if err := checkBackfill(pgScan(ctx, conn), v.name, r.backfillRows()); err != nil {
-			return fmt.Errorf("Weir: backfill %s: %w", v.name, err)
-		}
-		r.rep.Backfill = append(r.rep.Backfill, backfillResult("Weir", v.name, r.backfillRows(), d))
-		// Dropped again, so that freshness is measured with the three views only.
-		if _, err := conn.Exec(ctx, "DROP MATERIALIZED VIEW "+v.name); err != nil {
-			return fmt.Errorf("Weir: %w", err)
-		}
+		}, pgScan(ctx, conn), cpuSelf, true)
+}
+
+// pgCreate creates a backfill view as a materialized view over conn (Weir or
+// PostgreSQL).
+func pgCreate(conn *pgx.Conn) func(ctx context.Context, v backfillView) error {
+	return func(ctx context.Context, v backfillView) error {
+		_, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+v.name+" AS "+v.query)
+		return err
 	}
-	return nil
 }
 
 // freshness measures ack → visible at half the sustained rate, with each reader.

@@ -98,21 +98,7 @@ func (r *runner) postgres(ctx context.Context) error {
 		fmt.Sprintf(`INSERT INTO rooms SELECT r, 'category-' || lpad((r %% 20)::text, 2, '0') FROM generate_series(0, %d) r`, r.cfg.Rooms)); err != nil {
 		return fmt.Errorf("PostgreSQL: %w", err)
 	}
-	for _, v := range backfillViews {
-		r.progress("PostgreSQL: backfilling " + v.name)
-		d, err := timeIt(ctx, func(ctx context.Context) error {
-			_, err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+v.name+" AS "+v.query)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("PostgreSQL: backfill %s: %w", v.name, err)
-		}
-		if err := checkBackfill(pgScan(ctx, conn), v.name, r.backfillRows()); err != nil {
-			return fmt.Errorf("PostgreSQL: backfill %s: %w", v.name, err)
-		}
-		r.rep.Backfill = append(r.rep.Backfill, backfillResult("PostgreSQL", v.name, r.backfillRows(), d))
-	}
-	return nil
+	return r.backfills(ctx, "PostgreSQL", pgCreate(conn), nil, pgScan(ctx, conn), cpu, false)
 }
 
 // refreshAll refreshes the COPY workload's three views.
@@ -183,18 +169,7 @@ func (r *runner) duckdb(ctx context.Context) error {
 		fmt.Sprintf(`INSERT INTO rooms SELECT r, 'category-' || lpad((r %% 20)::text, 2, '0') FROM range(0, %d) t(r)`, r.cfg.Rooms+1)); err != nil {
 		return err
 	}
-	for _, v := range backfillViews {
-		r.progress("DuckDB: backfilling " + v.name)
-		dur, err := timeIt(ctx, func(ctx context.Context) error {
-			return d.exec(ctx, "CREATE TABLE "+v.name+" AS "+v.query)
-		})
-		if err != nil {
-			return fmt.Errorf("DuckDB: backfill %s: %w", v.name, err)
-		}
-		if err := checkBackfill(d.scan(ctx), v.name, r.backfillRows()); err != nil {
-			return fmt.Errorf("DuckDB: backfill %s: %w", v.name, err)
-		}
-		r.rep.Backfill = append(r.rep.Backfill, backfillResult("DuckDB", v.name, r.backfillRows(), dur))
-	}
-	return nil
+	return r.backfills(ctx, "DuckDB", func(ctx context.Context, v backfillView) error {
+		return d.exec(ctx, "CREATE TABLE "+v.name+" AS "+v.query)
+	}, nil, d.scan(ctx), cpuSelf, true)
 }

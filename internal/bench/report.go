@@ -170,15 +170,19 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 			p("The history is the COPY workload's %s events and %s more of the same generator, loaded into each system after it (untimed). "+
 				"Each view is created, timed, and dropped again.\n\n", count(int64(cfg.Events)), count(extra))
 		}
-		p("| view | system | seconds | history rows/s | Weir ÷ this |\n|---|---|--:|--:|--:|\n")
+		p("| view | system | seconds | history rows/s | Weir ÷ this | CPU s per M rows | peak RSS |\n|---|---|--:|--:|--:|--:|--:|\n")
 		for _, b := range rep.Backfill {
-			ratio := "—"
+			ratio, peak := "—", "—"
 			if w := rep.backfill("Weir", b.View); w != nil && b.System != "Weir" {
 				ratio = fmt.Sprintf("%.2f×", w.RowsPerSec/b.RowsPerSec)
 			}
-			p("| %s | %s | %.2f | %s | %s |\n", b.View, b.System, b.Seconds, rate(b.RowsPerSec), ratio)
+			if b.PeakRSSBytes > 0 {
+				peak = mib(b.PeakRSSBytes)
+			}
+			p("| %s | %s | %.2f | %s | %s | %.2f | %s |\n", b.View, b.System, b.Seconds, rate(b.RowsPerSec), ratio, b.CPUSecPerMRows, peak)
 		}
-		p("\n")
+		p("\nCPU and peak RSS as in the COPY workload: Weir's and DuckDB's are the harness process's, which holds them " +
+			"(peak RSS reset before each view); PostgreSQL's CPU is its backends' and background processes'.\n\n")
 		for _, v := range backfillViews {
 			p("- `%s`: `%s`\n", v.name, v.query)
 		}
