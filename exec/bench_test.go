@@ -63,47 +63,33 @@ func BenchmarkHashJoin(b *testing.B) {
 // an amount per user, 100,000 users, 50,000 rows a tick, so most groups stay live with
 // a multiset of a dozen values or so for max.
 func BenchmarkHashAggregateUsers(b *testing.B) {
-	const users, rowsPerTick, ticks = 100_000, 50_000, 16
-	batches := make([]*delta.Batch, ticks)
-	x := uint64(1)
-	for t := range batches {
-		batches[t] = delta.New(ints2)
-		for range rowsPerTick {
-			x = x*6364136223846793005 + 1442695040888963407
-			batches[t].AppendRow([]delta.Value{delta.Int(int64(x>>33) % users), delta.Int(int64(x>>20) % 1000)}, 1)
-		}
-	}
-	h := NewHashAggregate(ints2, []int{0}, []AggSpec{agg(AggSum, 1), agg(AggMax, 1)})
-	out := delta.New(h.OutKinds())
-	ctx := b.Context()
-	b.ReportAllocs()
-	for n := range b.N {
-		out.Reset()
-		if err := h.Push(ctx, 0, batches[n%ticks], out); err != nil {
-			b.Fatal(err)
-		}
-		if err := h.Advance(ctx, Tick{Seq: uint64(n)}, out); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*rowsPerTick)/b.Elapsed().Seconds(), "rows/s")
+	benchAggTicks(b, ints2, func(x uint64) []delta.Value {
+		return []delta.Value{delta.Int(int64(x>>33) % 100_000), delta.Int(int64(x>>20) % 1000)}
+	}, NewHashAggregate(ints2, []int{0}, []AggSpec{agg(AggSum, 1), agg(AggMax, 1)}))
 }
 
 // BenchmarkHashAggregatePairs groups by two integer columns, as the backfill's
 // top_spenders (room, user) and windowed views (room, window start) do: sum of an amount
 // per (room, user) pair, 1,000 rooms × 20,000 users, 50,000 rows a tick.
 func BenchmarkHashAggregatePairs(b *testing.B) {
+	benchAggTicks(b, ints3, func(x uint64) []delta.Value {
+		return []delta.Value{delta.Int(int64(x>>33) % 1000), delta.Int(int64(x>>17) % 20_000), delta.Int(int64(x>>8) % 1000)}
+	}, NewHashAggregate(ints3, []int{0, 1}, []AggSpec{agg(AggSum, 2)}))
+}
+
+// benchAggTicks pushes h ticks of 50,000 rows of kinds, each made by row from a fresh
+// pseudo-random number, cycling through 16 such batches.
+func benchAggTicks(b *testing.B, kinds []delta.Kind, row func(x uint64) []delta.Value, h *HashAggregate) {
 	const rowsPerTick, ticks = 50_000, 16
 	batches := make([]*delta.Batch, ticks)
 	x := uint64(1)
 	for t := range batches {
-		batches[t] = delta.New(ints3)
+		batches[t] = delta.New(kinds)
 		for range rowsPerTick {
 			x = x*6364136223846793005 + 1442695040888963407
-			batches[t].AppendRow([]delta.Value{delta.Int(int64(x>>33) % 1000), delta.Int(int64(x>>17) % 20_000), delta.Int(int64(x>>8) % 1000)}, 1)
+			batches[t].AppendRow(row(x), 1)
 		}
 	}
-	h := NewHashAggregate(ints3, []int{0, 1}, []AggSpec{agg(AggSum, 2)})
 	out := delta.New(h.OutKinds())
 	ctx := b.Context()
 	b.ReportAllocs()

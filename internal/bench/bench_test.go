@@ -71,7 +71,8 @@ func TestRunSmoke(t *testing.T) {
 	require.Len(t, rep.Backfill, len(backfillViews)*(1+2*btoi(cfg.Peers)))
 	for _, b := range rep.Backfill {
 		require.Equal(t, int64(cfg.BackfillRows), b.Rows, "%s %s", b.System, b.View) // category_totals counted them
-		if b.System != "PostgreSQL" { // whose CPU counts in clock ticks of 10 ms, too coarse here
+		// PostgreSQL's CPU counts in clock ticks of 10 ms, too coarse for this history.
+		if b.System != "PostgreSQL" {
 			require.Positive(t, b.CPUSecPerMRows, "%s %s", b.System, b.View)
 			require.Positive(t, b.PeakRSSBytes, "%s %s", b.System, b.View)
 		}

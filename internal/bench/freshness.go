@@ -25,10 +25,16 @@ type FreshnessResult struct {
 	IntervalMs   float64 `json:"batch_interval_ms"`
 	BatchEvents  int     `json:"batch_events"`
 	Batches      int     `json:"batches"`
-	Reads        int     `json:"reads"`
-	P50Ms        float64 `json:"p50_ms"`
-	P99Ms        float64 `json:"p99_ms"`
-	MaxMs        float64 `json:"max_ms"`
+	MarkerLatency
+}
+
+// MarkerLatency is what a markerProbe measured: ack → visible of each marker and the
+// round trips of the COPYs that carried them.
+type MarkerLatency struct {
+	Reads int     `json:"reads"`
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
 	// AckP50Ms and AckP99Ms are the COPY round trips, send → acknowledged.
 	AckP50Ms float64 `json:"ack_p50_ms"`
 	AckP99Ms float64 `json:"ack_p99_ms"`
@@ -76,11 +82,8 @@ func freshnessRun(ctx context.Context, w *weirServer, reader string, rate float6
 	if err != nil {
 		return res, fmt.Errorf("freshness: %w", err)
 	}
-	res.Batches, res.Reads = len(pr.visible), pr.reads
+	res.Batches, res.MarkerLatency = len(pr.visible), pr.latency()
 	res.AchievedRate = float64(len(pr.visible)*per) / pr.elapsed.Seconds()
-	res.P50Ms, res.P99Ms = p50p99(pr.visible)
-	res.MaxMs = ms(pr.visible[len(pr.visible)-1])
-	res.AckP50Ms, res.AckP99Ms = p50p99(pr.ack)
 	return res, nil
 }
 
@@ -101,6 +104,14 @@ type probeResult struct {
 	visible, ack []time.Duration
 	reads        int
 	elapsed      time.Duration // from the first write until stopped
+}
+
+// latency sums r up; r holds at least one marker (run returns an error otherwise).
+func (r probeResult) latency() MarkerLatency {
+	l := MarkerLatency{Reads: r.reads, MaxMs: ms(r.visible[len(r.visible)-1])}
+	l.P50Ms, l.P99Ms = p50p99(r.visible)
+	l.AckP50Ms, l.AckP99Ms = p50p99(r.ack)
+	return l
 }
 
 // run writes markers until stop is closed (or ctx is done), then waits up to 10 s for

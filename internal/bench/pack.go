@@ -53,15 +53,9 @@ type PackResult struct {
 // the marker is never late and never moves the watermark); a reader polls the room's
 // comment count in View, on connections of their own.
 type PackFreshness struct {
-	View    string  `json:"view"`
-	Markers int     `json:"markers"`
-	Reads   int     `json:"reads"`
-	P50Ms   float64 `json:"p50_ms"`
-	P99Ms   float64 `json:"p99_ms"`
-	MaxMs   float64 `json:"max_ms"`
-	// AckP50Ms and AckP99Ms are the markers' COPY round trips, send → acknowledged.
-	AckP50Ms float64 `json:"ack_p50_ms"`
-	AckP99Ms float64 `json:"ack_p99_ms"`
+	View    string `json:"view"`
+	Markers int    `json:"markers"`
+	MarkerLatency
 }
 
 // packProbeInterval is how often the pack's freshness probe writes a marker, and
@@ -304,11 +298,7 @@ func (r *runner) pack(ctx context.Context) error {
 	slices.Sort(reads)
 	res.ReadP50Ms, res.ReadP99Ms, res.ReadMaxMs = ms(quantile(reads, 0.5)), ms(quantile(reads, 0.99)), ms(reads[len(reads)-1])
 	if probeView != "" {
-		f := &PackFreshness{View: probeView, Markers: len(probeRes.visible), Reads: probeRes.reads}
-		f.P50Ms, f.P99Ms = p50p99(probeRes.visible)
-		f.MaxMs = ms(probeRes.visible[len(probeRes.visible)-1])
-		f.AckP50Ms, f.AckP99Ms = p50p99(probeRes.ack)
-		res.Freshness = f
+		res.Freshness = &PackFreshness{View: probeView, Markers: len(probeRes.visible), MarkerLatency: probeRes.latency()}
 	}
 	res.SecondHalf = secondHalf(res.Samples)
 	res.Operators = operatorGrowth(ops[midSample(res.Samples)], ops[len(ops)-1])
