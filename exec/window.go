@@ -65,6 +65,10 @@ type WindowAssign struct {
 	keyBuf []byte
 }
 
+// paneScratchMax is how many merged rows a Push may leave in WindowAssign's scratch for
+// the next: a larger scratch is dropped rather than cleared.
+const paneScratchMax = 1 << 14
+
 // paneRows is the input rows of one Push that agree on the columns read, their pane and
 // their arrival watermark: row is the first of them, w their weights' sum and rows how
 // many there are.
@@ -200,6 +204,11 @@ func (a *WindowAssign) pushTumble(b *delta.Batch, out *delta.Batch) {
 func (a *WindowAssign) pushPanes(b *delta.Batch, out *delta.Batch) {
 	n := len(a.out) - 2
 	tc := &b.Cols[a.w.TimeCol]
+	if len(a.panes) > paneScratchMax {
+		// A map keeps its size: one that a backfill grew would cost every later
+		// (small) Push a clear of all of it.
+		a.panes, a.index = nil, map[string]int{}
+	}
 	a.panes = a.panes[:0]
 	clear(a.index)
 	for i, wt := range b.Weights {

@@ -224,6 +224,18 @@ func TestWindowAssignByPane(t *testing.T) {
 		}
 		require.Positive(t, plain.Late())
 		require.Less(t, narrowedRows, plainRows/2, "%+v: rows sharing a pane are merged", w)
+		// A batch of more merged rows than the scratch keeps (a backfill), then a small
+		// one, which starts from a fresh scratch: nothing carries over.
+		for _, n := range []int{paneScratchMax + 100, 3} {
+			b := delta.New(in)
+			for i := range n {
+				b.AppendRow([]delta.Value{delta.Int(int64(i)), delta.Int(0), delta.Int(int64(i % 50)), delta.Int(NoWatermark)}, 1)
+			}
+			po, no := delta.New(plain.OutKinds()), delta.New(narrowed.OutKinds())
+			require.NoError(t, plain.Push(t.Context(), 0, b, po))
+			require.NoError(t, narrowed.Push(t.Context(), 0, b, no))
+			require.Equal(t, windowTotals(po), windowTotals(no), "%+v, %d rows", w, n)
+		}
 	}
 	for _, tc := range []struct {
 		w    Window
