@@ -155,6 +155,16 @@ func (p markerProbe) run(ctx context.Context, stop <-chan struct{}) (probeResult
 		readerDone <- nil
 	}()
 
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		case <-ctx.Done():
+			return true
+		default:
+			return false
+		}
+	}
 	start := time.Now()
 	var werr error
 	for k := 1; ; k++ {
@@ -165,20 +175,17 @@ func (p markerProbe) run(ctx context.Context, stop <-chan struct{}) (probeResult
 			case <-time.After(d):
 			}
 		}
-		select {
-		case <-stop:
-		case <-ctx.Done():
-		default:
-			t0 := time.Now()
-			if werr = p.write(ctx); werr == nil {
-				t1 := time.Now()
-				mu.Lock()
-				sent, acks = append(sent, t0), append(acks, t1)
-				mu.Unlock()
-				continue
-			}
+		if stopped() {
+			break
 		}
-		break
+		t0 := time.Now()
+		if werr = p.write(ctx); werr != nil {
+			break
+		}
+		t1 := time.Now()
+		mu.Lock()
+		sent, acks = append(sent, t0), append(acks, t1)
+		mu.Unlock()
 	}
 	res.elapsed = time.Since(start)
 	// Wait until the reader has seen every acknowledged marker, or give up after 10 s.
