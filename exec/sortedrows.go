@@ -39,11 +39,11 @@ const maxChunkRows = 256
 
 func (s *sortedRows) len() int { return s.n }
 
-// search finds the position of the row (row, enc) in t's order: chunk c and index i
-// within it where it is or would be inserted, and whether it is there. Both binary
-// searches are written out, so that comparing prefixes (most comparisons) is inlined.
-func (s *sortedRows) search(t *rowOrder, row []delta.Value, enc string) (c, i int, found bool) {
-	pre := t.prefix(row)
+// search finds the position of the row (row, enc), whose prefix is pre, in t's order:
+// chunk c and index i within it where it is or would be inserted, and whether it is
+// there. Both binary searches are written out, so that comparing prefixes (most
+// comparisons) is inlined.
+func (s *sortedRows) search(t *rowOrder, pre uint64, row []delta.Value, enc string) (c, i int, found bool) {
 	// The first chunk whose last row is not before the row.
 	lo, hi := 0, len(s.chunks)
 	for lo < hi {
@@ -97,10 +97,11 @@ func (s *sortedRows) cmpRow(t *rowOrder, id int32, row []delta.Value, enc string
 // scratch: a change to a row the partition holds (most of them: an aggregate's new row
 // for a group retracts the old one) allocates nothing.
 func (s *sortedRows) add(o *rowOrder, row []delta.Value, enc []byte, w int64) {
-	c, i, found := s.search(o, row, unsafe.String(unsafe.SliceData(enc), len(enc)))
+	pre := o.prefix(row) // once: a numeric's is a ParseFloat
+	c, i, found := s.search(o, pre, row, unsafe.String(unsafe.SliceData(enc), len(enc)))
 	if !found {
 		id := s.store.put(topRow{enc: string(enc), vals: slices.Clone(row), n: w})
-		s.insert(c, i, rowSlot{pre: o.prefix(row), id: id})
+		s.insert(c, i, rowSlot{pre: pre, id: id})
 		return
 	}
 	if r := s.at(c, i); r.add(w) == 0 {
