@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,7 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	out := set.String("out", "BENCHMARKS.md", "markdown file to write the tables into (empty: none)")
 	jsonOut := set.String("json", "", "also write the report as JSON to this file")
 	cpuProfile := set.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	traceFile := set.String("trace", "", "write a runtime execution trace of the whole run to this file (go tool trace)")
 	memProfile := set.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	if err := set.Parse(args); err != nil {
 		return err
@@ -81,6 +83,17 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	start := time.Now()
 	rep, err := bench.Run(ctx, cfg)

@@ -26,3 +26,14 @@ func SetSegmentGrace(t interface{ Cleanup(func()) }, d time.Duration) {
 	SegmentGrace = d
 	t.Cleanup(func() { SegmentGrace = was })
 }
+
+// SetRawScan turns Scan's raw reads on or off (rawscan.go) and returns the previous
+// setting.
+func SetRawScan(on bool) bool {
+	was := rawScan
+	rawScan = on
+	return was
+}
+
+// RawScans is how many scans were read raw.
+func RawScans() int64 { return rawScans.Load() }

@@ -271,13 +271,21 @@ func (s *Store) Scan(ctx context.Context, rel *catalog.Relation) (*delta.Batch, 
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+Quote(rel.Name)).Scan(&n); err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "scan %s", rel.Name)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+Quote(rel.Name))
+	query := `SELECT ` + strings.Join(names, ", ") + ` FROM ` + Quote(rel.Name)
+	b := delta.New(kinds)
+	b.Grow(int(n)) // a hint: rows written since are appended all the same
+	switch err := s.scanRaw(ctx, query, rel.Columns, b); {
+	case err == nil:
+		rawScans.Add(1)
+		return b, nil
+	case !errors.Is(err, errNotRaw):
+		return nil, sqlerr.Wrap(err, sqlerr.Internal, "scan %s", rel.Name)
+	}
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, sqlerr.Wrap(err, sqlerr.Internal, "scan %s", rel.Name)
 	}
 	defer rows.Close()
-	b := delta.New(kinds)
-	b.Grow(int(n)) // a hint: rows written since are appended all the same
 	vals := make([]any, len(names))
 	ptrs := make([]any, len(names))
 	for i := range vals {
