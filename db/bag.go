@@ -303,16 +303,44 @@ func (g *bag) len() int {
 func (g *bag) indexedLen() int { return g.len() - g.chunkRows }
 
 // contents returns the rows as insertions.
-func (g *bag) contents() *delta.Batch {
-	b := delta.New(g.kinds)
-	b.Grow(g.len())
-	for _, c := range g.chunks {
-		b.AppendBatch(c, 1)
+func (g *bag) contents() *delta.Batch { return g.freeze().batch() }
+
+// frozenBag is a bag's rows at one moment: windows of its chunks and its rows with
+// their multiplicities, which the bag never modifies (see held), so that they may be
+// read after the bag has changed (a checkpoint encodes them without d.mu).
+type frozenBag struct {
+	kinds  []delta.Kind
+	chunks []*delta.Batch
+	rows   []viewstore.LentRow
+}
+
+func (g *bag) freeze() frozenBag {
+	f := frozenBag{kinds: g.kinds, chunks: make([]*delta.Batch, len(g.chunks))}
+	for i, c := range g.chunks {
+		f.chunks[i] = c.Window(0, c.Len())
 	}
+	f.rows = make([]viewstore.LentRow, 0, g.indexedLen())
 	for _, p := range g.bags() {
 		for i := range p.rows {
-			b.AppendRow(p.rows[i].row, p.rows[i].n)
+			f.rows = append(f.rows, viewstore.LentRow{Values: p.rows[i].row, N: p.rows[i].n})
 		}
+	}
+	return f
+}
+
+// batch returns the frozen rows as one batch.
+func (f frozenBag) batch() *delta.Batch {
+	b := delta.New(f.kinds)
+	n := len(f.rows)
+	for _, c := range f.chunks {
+		n += c.Len()
+	}
+	b.Grow(n)
+	for _, c := range f.chunks {
+		b.AppendBatch(c, 1)
+	}
+	for _, r := range f.rows {
+		b.AppendRow(r.Values, r.N)
 	}
 	return b
 }

@@ -105,84 +105,105 @@ func (d *DB) catalogFingerprint() []byte {
 	return h.Sum(nil)
 }
 
-// encodeCheckpoint renders the in-memory state as of the last tick, which the store
-// holds (nothing is pending). The caller holds d.mu.
+// snapshotCheckpoint captures the in-memory state as of the last tick, which the store
+// holds (nothing is pending), and returns its encoder, to be run once without d.mu
+// while ticks go on. The caller holds d.mu. The state is captured without encoding the
+// large parts: an operator that can (exec.Snapshotter, the now() filter's rows) lists
+// the rows it holds, and each view's rows are frozen (bag.freeze); the other operators'
+// states are encoded now. Encoding the pack's 130 MB checkpoint under d.mu held every
+// tick and read up for seconds.
 //
-// The buffers start as large as the last checkpoint's (and its largest operator
-// state): grown by append from nothing, a checkpoint of hundreds of megabytes spent most
-// of its encoding, which holds up every tick, copying itself into larger buffers.
-func (d *DB) encodeCheckpoint() ([]byte, error) {
-	last := int(d.ckptBytes.Load())
-	buf := make([]byte, 0, last+last/8+4096)
-	buf = append(buf, ckptMagic...)
-	buf = append(buf, ckptVersion)
-	buf = binary.AppendUvarint(buf, d.tick)
-	buf = binary.AppendUvarint(buf, uint64(d.flushedLSN))
-	buf = binary.AppendVarint(buf, d.now)
-	buf = delta.AppendStateBytes(buf, d.catalogFingerprint())
+// The encoder's buffers start as large as the last checkpoint's (and its largest
+// operator state): grown by append from nothing, a checkpoint of hundreds of megabytes
+// spent most of its encoding copying itself into larger buffers.
+func (d *DB) snapshotCheckpoint() (encode func() ([]byte, error), err error) {
+	head := append([]byte(ckptMagic), ckptVersion)
+	head = binary.AppendUvarint(head, d.tick)
+	head = binary.AppendUvarint(head, uint64(d.flushedLSN))
+	head = binary.AppendVarint(head, d.now)
+	head = delta.AppendStateBytes(head, d.catalogFingerprint())
 
 	names := slices.Sorted(maps.Keys(d.wms))
-	buf = binary.AppendUvarint(buf, uint64(len(names)))
+	head = binary.AppendUvarint(head, uint64(len(names)))
 	for _, name := range names {
 		w := d.wms[name]
-		buf = delta.AppendStateBytes(buf, name)
-		buf = binary.AppendVarint(buf, w.max)
-		buf = binary.AppendVarint(buf, w.late)
+		head = delta.AppendStateBytes(head, name)
+		head = binary.AppendVarint(head, w.max)
+		head = binary.AppendVarint(head, w.late)
 	}
 
+	// An operator's state: its own encoder (a snapshot), or its state encoded now.
+	type opState struct {
+		key    string
+		rows   int64
+		encode func(dst []byte) []byte // nil: state holds it
+		state  []byte
+	}
+	perRow := max(d.ckptRowBytes, 64)
 	g := d.graph
-	ids := slices.Sorted(maps.Keys(g.nodeKey))
-	var ops []exec.NodeID
-	for _, id := range ids {
-		if op, _, _, _ := g.df.Node(id); op != nil {
-			ops = append(ops, id)
-		}
-	}
-	buf = binary.AppendUvarint(buf, uint64(len(ops)))
-	// An operator's state buffer starts at its rows times the bytes a row took in the
-	// last checkpoint, and buf grows by doubling: append grows a large slice by a
-	// quarter, copying it again and again, while the state of a first checkpoint (or
-	// of one after state grew fast) is written.
-	perRow := d.ckptRowBytes
-	if perRow == 0 {
-		perRow = 64
-	}
-	state := make([]byte, 0, d.ckptOpBytes+d.ckptOpBytes/8+4096)
-	largest, stateBytes, stateRows := 0, 0, int64(0)
-	for _, id := range ops {
+	var ops []opState
+	for _, id := range slices.Sorted(maps.Keys(g.nodeKey)) {
 		op, _, _, _ := g.df.Node(id)
-		rows := exec.StateRows(op)
-		if need := int(rows*perRow) + 4096; cap(state) < need {
-			state = make([]byte, 0, need+need/8)
+		if op == nil {
+			continue
 		}
-		var err error
-		if state, err = exec.AppendState(op, state[:0]); err != nil {
+		o := opState{key: g.nodeKey[id], rows: exec.StateRows(op)}
+		if s, ok := op.(exec.Snapshotter); ok {
+			o.encode = s.Snapshot()
+		} else if o.state, err = exec.AppendState(op, make([]byte, 0, o.rows*perRow+64)); err != nil {
 			return nil, err
 		}
-		largest = max(largest, len(state))
-		stateBytes, stateRows = stateBytes+len(state), stateRows+rows
-		buf = reserve(buf, len(g.nodeKey[id])+len(state)+2*binary.MaxVarintLen64)
-		buf = delta.AppendStateBytes(buf, g.nodeKey[id])
-		buf = delta.AppendStateBytes(buf, state)
+		ops = append(ops, o)
 	}
-	d.ckptOpBytes = largest
-	if stateRows > 0 {
-		d.ckptRowBytes = max(int64(stateBytes)/stateRows, 1)
+	type viewState struct {
+		name       string
+		rows, errs frozenBag
+	}
+	var views []viewState
+	for _, rel := range d.cat.List(catalog.View) {
+		v := d.views[rel.Name]
+		views = append(views, viewState{name: rel.Name, rows: v.rows.freeze(), errs: v.errs.freeze()})
 	}
 
-	views := d.cat.List(catalog.View)
-	buf = binary.AppendUvarint(buf, uint64(len(views)))
-	for _, rel := range views {
-		v := d.views[rel.Name]
-		buf = delta.AppendStateBytes(buf, rel.Name)
-		for _, b := range []*bag{v.rows, v.errs} {
-			c := b.contents()
-			buf = reserve(buf, c.Len()*len(c.Kinds())*9+64) // about: varints and short strings
-			buf = c.AppendBinary(buf)
+	last, opBytes := int(d.ckptBytes.Load()), d.ckptOpBytes
+	return func() ([]byte, error) {
+		buf := make([]byte, 0, last+last/8+4096)
+		buf = append(buf, head...)
+		buf = binary.AppendUvarint(buf, uint64(len(ops)))
+		scratch := make([]byte, 0, opBytes+opBytes/8+4096)
+		largest, stateBytes, stateRows := 0, 0, int64(0)
+		for _, o := range ops {
+			state := o.state
+			if o.encode != nil {
+				if need := int(o.rows*perRow) + 4096; cap(scratch) < need {
+					scratch = make([]byte, 0, need+need/8)
+				}
+				scratch = o.encode(scratch[:0])
+				state = scratch
+			}
+			largest = max(largest, len(state))
+			stateBytes, stateRows = stateBytes+len(state), stateRows+o.rows
+			buf = reserve(buf, len(o.key)+len(state)+2*binary.MaxVarintLen64)
+			buf = delta.AppendStateBytes(buf, o.key)
+			buf = delta.AppendStateBytes(buf, state)
 		}
-	}
-	sum := sha256.Sum256(buf)
-	return append(buf, sum[:]...), nil
+		d.ckptOpBytes = largest // checkpoints are taken one at a time (ckptMu)
+		if stateRows > 0 {
+			d.ckptRowBytes = max(int64(stateBytes)/stateRows, 1)
+		}
+
+		buf = binary.AppendUvarint(buf, uint64(len(views)))
+		for _, v := range views {
+			buf = delta.AppendStateBytes(buf, v.name)
+			for _, f := range []frozenBag{v.rows, v.errs} {
+				c := f.batch()
+				buf = reserve(buf, c.Len()*len(c.Kinds())*9+64) // about: varints and short strings
+				buf = c.AppendBinary(buf)
+			}
+		}
+		sum := sha256.Sum256(buf)
+		return append(buf, sum[:]...), nil
+	}, nil
 }
 
 // reserve returns b with room for n more bytes, doubling its capacity when it must grow.
@@ -245,8 +266,12 @@ func decodeCheckpoint(p []byte) (*checkpoint, error) {
 	return c, nil
 }
 
-// checkpointNow takes a checkpoint: under d.mu it flushes and encodes the state, then
-// writes the file with ticks going on, and records it. Checkpoints are taken one at a
+// ckptHook, when set (by tests), runs in checkpointNow between the snapshot and its
+// encoding, holding neither d.mu nor flushMu.
+var ckptHook func()
+
+// checkpointNow takes a checkpoint: under d.mu it flushes and snapshots the state, then
+// encodes it and writes the file with ticks going on, and records it. Checkpoints are taken one at a
 // time (ckptMu); the caller holds neither lock. Without a data directory it does nothing.
 func (d *DB) checkpointNow(ctx context.Context, force bool) error {
 	if d.dir == "" {
@@ -265,14 +290,23 @@ func (d *DB) checkpointNow(ctx context.Context, force bool) error {
 		d.mu.Unlock()
 		return nil // nothing happened since the last one
 	}
-	var p []byte
+	locked := time.Now()
+	var encode func() ([]byte, error)
 	err := d.flush(ctx)
 	if err == nil {
-		p, err = d.encodeCheckpoint()
+		encode, err = d.snapshotCheckpoint()
 	}
 	info := ckptInfo{tick: d.tick, lsn: d.flushedLSN, path: filepath.Join(d.ckptDir(), fmt.Sprintf("%020d%s", d.tick, ckptSuffix))}
 	fp := d.catalogFingerprint()
 	d.mu.Unlock()
+	held := time.Since(locked)
+	if err != nil {
+		return err
+	}
+	if ckptHook != nil {
+		ckptHook()
+	}
+	p, err := encode()
 	if err != nil {
 		return err
 	}
@@ -294,12 +328,12 @@ func (d *DB) checkpointNow(ctx context.Context, force bool) error {
 	took := time.Since(start)
 	d.ckptCount.Add(1)
 	d.ckptNanos.Add(int64(took))
-	d.ckptHeld.Add(int64(encoded))
+	d.ckptHeld.Add(int64(held))
 	if int64(took) > d.ckptMax.Load() {
 		d.ckptMax.Store(int64(took))
 	}
 	d.ckptBytes.Store(int64(len(p)))
-	d.logger.Debug("checkpoint", "tick", info.tick, "bytes", len(p), "encode", encoded.Round(time.Microsecond), "took", took.Round(time.Microsecond))
+	d.logger.Debug("checkpoint", "tick", info.tick, "bytes", len(p), "held", held.Round(time.Microsecond), "encoded", encoded.Round(time.Microsecond), "took", took.Round(time.Microsecond))
 	d.truncateLog()
 	return nil
 }

@@ -117,13 +117,13 @@ type DB struct {
 	ckptInterval time.Duration // see Config.CheckpointInterval
 	ckptLoop     *clockLoop    // the background checkpointer (checkpoint.go)
 	ckptMu       sync.Mutex    // one checkpoint at a time; taken before mu
-	ckptHeld     atomic.Int64  // ns ticks waited for checkpoints (flush and encoding)
+	ckptHeld     atomic.Int64  // ns ticks waited for checkpoints (a flush and a snapshot under mu)
 	ckptCount    atomic.Int64  // checkpoints taken
 	ckptNanos    atomic.Int64  // their total duration
 	ckptMax      atomic.Int64  // the longest, in ns
 	ckptBytes    atomic.Int64  // the size of the last one
-	ckptOpBytes  int           // the largest operator state in the last one (under mu)
-	ckptRowBytes int64         // operator state bytes per state row in the last one (under mu)
+	ckptOpBytes  int           // the largest operator state in the last one (under ckptMu)
+	ckptRowBytes int64         // operator state bytes per state row in the last one (under ckptMu)
 
 	mu              sync.Mutex // serializes ticks and DDL; guards everything below
 	tick            uint64

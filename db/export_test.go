@@ -104,3 +104,10 @@ func FailTicks(fail func(tick uint64) error) (restore func()) {
 	tickHook = fail
 	return func() { tickHook = nil }
 }
+
+// SetCheckpointHook makes every checkpoint run fn between its snapshot and its encoding
+// (ticks may run then), until the returned func is called.
+func SetCheckpointHook(fn func()) (restore func()) {
+	ckptHook = fn
+	return func() { ckptHook = nil }
+}

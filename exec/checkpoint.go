@@ -22,6 +22,18 @@ type Checkpointer interface {
 	LoadState(p []byte) error
 }
 
+// A Snapshotter is a Checkpointer that can also hand out its state as of now, to be
+// encoded later, while it goes on: Snapshot does the little that must happen between
+// ticks (for a large state, copying a list of pointers to rows it will not modify
+// again), and the encoder it returns appends what AppendState would have appended then,
+// without touching the operator. A checkpoint thus holds ticks up only for the copy,
+// not for the encoding of millions of rows. The encoder may run on another goroutine,
+// at most once, while the operator is used.
+type Snapshotter interface {
+	Checkpointer
+	Snapshot() (encode func(dst []byte) []byte)
+}
+
 // stateless is implemented by operators that keep no state between ticks.
 type stateless interface{ stateless() }
 

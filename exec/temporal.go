@@ -60,6 +60,8 @@ type TemporalFilter struct {
 	row  []delta.Value // scratch
 	key  []byte        // scratch
 	errs *rowErrors
+
+	gen uint64 // snapshots taken: a row made before the last one may be in it (own)
 }
 
 // temporalRow is one distinct row in state. Invariant: w != 0, and the row is in
@@ -71,7 +73,8 @@ type temporalRow struct {
 	w           int64
 	from, until int64 // valid for from <= now < until
 	emitted     bool
-	at          int // index in its heap; -1 when in none
+	at          int    // index in its heap; -1 when in none
+	gen         uint64 // TemporalFilter.gen when the row was made
 }
 
 // NewTemporalFilter returns a TemporalFilter over input columns of the given kinds that
@@ -152,7 +155,7 @@ func (f *TemporalFilter) Advance(_ context.Context, t Tick, out *delta.Batch) er
 		f.key = f.in.AppendKey(f.key[:0], i)
 		r, found := f.rows[string(f.key)]
 		if !found {
-			r = &temporalRow{key: string(f.key), row: slices.Clone(f.row), from: from, until: until, at: -1}
+			r = &temporalRow{key: string(f.key), row: slices.Clone(f.row), from: from, until: until, at: -1, gen: f.gen}
 			f.rows[r.key] = r
 			switch {
 			case from > now:
@@ -163,6 +166,8 @@ func (f *TemporalFilter) Advance(_ context.Context, t Tick, out *delta.Batch) er
 			default:
 				r.emitted = true
 			}
+		} else {
+			r = f.own(r)
 		}
 		r.w += w
 		if r.emitted {
@@ -173,6 +178,25 @@ func (f *TemporalFilter) Advance(_ context.Context, t Tick, out *delta.Batch) er
 		}
 	}
 	return nil
+}
+
+// own returns r, or, when a snapshot taken since r was made may list it, a copy of r
+// that replaces it in state, to be changed in its place.
+func (f *TemporalFilter) own(r *temporalRow) *temporalRow {
+	if r.gen == f.gen {
+		return r
+	}
+	c := *r
+	c.gen = f.gen
+	f.rows[c.key] = &c
+	if c.at >= 0 {
+		h := &f.pending
+		if c.emitted {
+			h = &f.valid
+		}
+		h.rows[c.at] = &c
+	}
+	return &c
 }
 
 // forget removes r from state.

@@ -3,6 +3,8 @@ package exec
 import (
 	"encoding/binary"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/weirdb/weir/internal/delta"
 )
@@ -14,28 +16,43 @@ import (
 // loaded back as they were.
 
 // AppendState appends the pending and valid rows to dst.
-func (f *TemporalFilter) AppendState(dst []byte) []byte {
-	dst = append(dst, stateVersion)
-	dst = binary.AppendUvarint(dst, uint64(f.in.Len()))
+func (f *TemporalFilter) AppendState(dst []byte) []byte { return f.Snapshot()(dst) }
+
+// Snapshot copies the lists of the pending and valid rows, and the rows that never
+// expire (the map's order, sorted by the encoder), and returns their encoder. The rows themselves are not copied: a row the
+// filter changes after a snapshot (its weight) is replaced by a copy first (own), so a
+// row a snapshot lists keeps the weight it had.
+func (f *TemporalFilter) Snapshot() func(dst []byte) []byte {
+	f.gen++
+	in := binary.AppendUvarint(nil, uint64(f.in.Len())) // the input buffered: none between ticks
+
 	for i, w := range f.in.Weights {
 		f.row = f.in.Row(i, f.row)
-		dst = delta.AppendStateRow(dst, f.row)
-		dst = binary.AppendVarint(dst, w)
+		in = delta.AppendStateRow(in, f.row)
+		in = binary.AppendVarint(in, w)
 	}
-	for _, h := range []*rowHeap{&f.pending, &f.valid} {
-		dst = binary.AppendUvarint(dst, uint64(len(h.rows)))
-		for _, r := range h.rows {
-			dst = appendTemporalRow(dst, r)
+	pending, valid := slices.Clone(f.pending.rows), slices.Clone(f.valid.rows)
+	var forever []*temporalRow
+	if n := len(f.rows) - len(pending) - len(valid); n > 0 {
+		forever = make([]*temporalRow, 0, n)
+		for _, r := range f.rows {
+			if r.at < 0 {
+				forever = append(forever, r)
+			}
 		}
 	}
-	forever := len(f.rows) - len(f.pending.rows) - len(f.valid.rows)
-	dst = binary.AppendUvarint(dst, uint64(forever))
-	for _, r := range f.rows {
-		if r.at < 0 {
-			dst = appendTemporalRow(dst, r)
+	return func(dst []byte) []byte {
+		slices.SortFunc(forever, func(a, b *temporalRow) int { return strings.Compare(a.key, b.key) }) // the same bytes every time
+		dst = append(dst, stateVersion)
+		dst = append(dst, in...)
+		for _, rows := range [][]*temporalRow{pending, valid, forever} {
+			dst = binary.AppendUvarint(dst, uint64(len(rows)))
+			for _, r := range rows {
+				dst = appendTemporalRow(dst, r)
+			}
 		}
+		return dst
 	}
-	return dst
 }
 
 func appendTemporalRow(dst []byte, r *temporalRow) []byte {

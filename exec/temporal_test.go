@@ -3,6 +3,7 @@ package exec
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,14 +255,27 @@ func TestTemporalFilterRowErrors(t *testing.T) {
 // TestTemporalFilterRandom checks random streams of changes against the definition:
 // after every tick, the sum of the output equals the input rows valid at that tick's
 // Now, and state holds no expired row.
+// TestTemporalFilterRandom checks the filter's output and state over random ticks, and
+// that a snapshot taken between two ticks and encoded some ticks later encodes the state
+// as it was (the filter copies a row it changes after a snapshot, and keeps working).
 func TestTemporalFilterRandom(t *testing.T) {
+	type snapshot struct {
+		encode func([]byte) []byte
+		want   []byte
+		at     int // the tick after which it is encoded
+	}
 	for seed := range uint64(200) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		f := NewTemporalFilter(ints2, window())
 		input := map[[2]int64]int64{}
 		output := map[[2]int64]int64{}
 		now := int64(0)
+		var snaps []snapshot
 		for tk := range 40 {
+			if rng.IntN(3) == 0 {
+				encode := f.Snapshot()
+				snaps = append(snaps, snapshot{encode: encode, want: f.AppendState(nil), at: tk + rng.IntN(4)})
+			}
 			var push []string
 			for range rng.IntN(3) {
 				var sb strings.Builder
@@ -300,8 +314,33 @@ func TestTemporalFilterRandom(t *testing.T) {
 				}
 			}
 			require.Equal(t, live, f.StateRows(), "seed %d tick %d: state holds exactly the pending and valid rows", seed, tk+1)
+			snaps = slices.DeleteFunc(snaps, func(s snapshot) bool {
+				if s.at > tk {
+					return false
+				}
+				require.Equal(t, s.want, s.encode(nil), "seed %d tick %d: a snapshot encodes the state it was taken of", seed, tk+1)
+				return true
+			})
 		}
 	}
+}
+
+// TestTemporalFilterSnapshotForever: rows that never expire are in no heap; a snapshot
+// lists them too, with the weight they had.
+func TestTemporalFilterSnapshotForever(t *testing.T) {
+	f := NewTemporalFilter(ints2, []TemporalBound{{Expr: col(1), Inclusive: true}}) // ts <= now()
+	runTemporal(t, f, []timedTick{
+		{now: 5, push: []string{"1 1 +1\n2 3 +2\n3 9 +1"}, want: "1 1 +1\n2 3 +2", state: 3},
+	})
+	encode, want := f.Snapshot(), f.AppendState(nil)
+	runTemporal(t, f, []timedTick{
+		{now: 6, push: []string{"1 1 +2\n2 3 -2\n3 9 +1\n4 4 +1"}, want: "1 1 +2\n2 3 -2\n4 4 +1", state: 3},
+		{now: 9, want: "3 9 +2", state: 3},
+	})
+	require.Equal(t, want, encode(nil))
+	g := NewTemporalFilter(ints2, []TemporalBound{{Expr: col(1), Inclusive: true}})
+	require.NoError(t, g.LoadState(want))
+	runTemporal(t, g, []timedTick{{now: 9, want: "3 9 +1", state: 3}})
 }
 
 func signed(w int64) string {
