@@ -121,6 +121,7 @@ type DB struct {
 	ckptCount    atomic.Int64  // checkpoints taken
 	ckptNanos    atomic.Int64  // their total duration
 	ckptMax      atomic.Int64  // the longest, in ns
+	ckptHeldMax  atomic.Int64  // the longest wait of ticks for one, in ns
 	ckptBytes    atomic.Int64  // the size of the last one
 	ckptOpBytes  int           // the largest operator state in the last one (under ckptMu)
 	ckptRowBytes int64         // operator state bytes per state row in the last one (under ckptMu)

@@ -274,11 +274,17 @@ func TestPack(t *testing.T) {
 	require.Positive(t, f.P99Ms)
 	require.LessOrEqual(t, f.P50Ms, f.P99Ms)
 	require.Contains(t, pk.Checks[0].What, "freshness probe")
+	// The checkpoint after the pack's DDL at least.
+	require.Positive(t, pk.Checkpoints)
+	require.Positive(t, pk.CheckpointBytes)
+	require.Positive(t, pk.CheckpointHeldMaxMs)
+	require.LessOrEqual(t, pk.CheckpointHeldMaxMs, pk.CheckpointMaxMs)
 
 	var md bytes.Buffer
 	rep.WriteMarkdown(&md)
 	require.Contains(t, md.String(), "### Live-room pack under `weir gen` traffic")
 	require.Contains(t, md.String(), "Freshness while the generator ran: ack → visible p50")
+	require.Contains(t, md.String(), "Checkpoints by the end of the run: ")
 	require.Contains(t, md.String(), "| memory flat over a 30-minute windowed run | live heap ")
 	require.Contains(t, md.String(), fmt.Sprintf("not measured at this length (%.1f min)", pk.Seconds/60))
 	var js bytes.Buffer

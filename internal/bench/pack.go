@@ -45,6 +45,12 @@ type PackResult struct {
 	// Freshness is ack → visible while the generator runs (nil when the run keeps
 	// neither view the probe reads).
 	Freshness *PackFreshness `json:"freshness,omitempty"`
+	// Checkpoints taken by the end of the run (the first ones after the DDL), the size
+	// of the last, the longest and the longest wait of ticks and reads for one.
+	Checkpoints         int64   `json:"checkpoints"`
+	CheckpointBytes     int64   `json:"checkpoint_bytes"`
+	CheckpointMaxMs     float64 `json:"checkpoint_max_ms"`
+	CheckpointHeldMaxMs float64 `json:"checkpoint_held_max_ms"`
 }
 
 // PackFreshness is the pack's ack → visible, measured with markers: every
@@ -263,6 +269,10 @@ func (r *runner) pack(ctx context.Context) error {
 	elapsed := time.Since(start)
 	cpu := cpuSelf() - cpu0
 	res.PeakRSSBytes, _ = peakRSS()
+	var longest, held time.Duration
+	res.Checkpoints, _, longest, res.CheckpointBytes = w.d.CheckpointStats()
+	_, held = w.d.CheckpointHolds()
+	res.CheckpointMaxMs, res.CheckpointHeldMaxMs = ms(longest), ms(held)
 	r.rep.Pack = res
 	switch {
 	case sampleErr != nil:

@@ -307,6 +307,11 @@ func (rep *Report) writePack(w io.Writer) {
 			"a reader polled that room's comments in `%s` over the wire, on connections of their own.\n\n",
 			f.P50Ms, f.P99Ms, f.MaxMs, f.Markers, f.AckP50Ms, f.AckP99Ms, f.Reads, ms(packProbeInterval), markerRoom, f.View)
 	}
+	if pk.Checkpoints > 0 {
+		p("Checkpoints by the end of the run: %d, the last %s. The longest took %.1f ms; ticks and reads waited at most %.1f ms "+
+			"for one (its snapshot of the state, which is then encoded and written while ticks go on).\n\n",
+			pk.Checkpoints, mib(pk.CheckpointBytes), pk.CheckpointMaxMs, pk.CheckpointHeldMaxMs)
+	}
 	p("| elapsed s | events | RSS MiB | Go runtime MiB | live heap MiB | DuckDB MiB | state rows | view rows | slowest read ms |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range spread(pk.Samples, 12) {
 		var store int64

@@ -78,11 +78,13 @@ var (
 		"SQL reads of views answered from the views' rows in memory instead of the view store (no flush first).", nil, nil)
 	memPrepares = prometheus.NewDesc("weir_memory_read_prepares_total",
 		"Statements DuckDB prepared for those reads (a read prepared before on its connection runs without one).", nil, nil)
-	ckptDesc = prometheus.NewDesc("weir_checkpoints_total", "Checkpoints of operator state taken (periodic, after DDL, at shutdown).", nil, nil)
-	ckptTime = prometheus.NewDesc("weir_checkpoint_seconds_total", "Time spent taking checkpoints (ticks wait while the state is encoded).", nil, nil)
-	ckptMax  = prometheus.NewDesc("weir_checkpoint_max_seconds", "The longest checkpoint so far.", nil, nil)
-	ckptSize = prometheus.NewDesc("weir_checkpoint_bytes", "The size of the last checkpoint.", nil, nil)
-	storeMem = prometheus.NewDesc("weir_store_memory_bytes",
+	ckptDesc    = prometheus.NewDesc("weir_checkpoints_total", "Checkpoints of operator state taken (periodic, after DDL, at shutdown).", nil, nil)
+	ckptTime    = prometheus.NewDesc("weir_checkpoint_seconds_total", "Time spent taking checkpoints (a snapshot under the tick lock, then the encoding and the write).", nil, nil)
+	ckptMax     = prometheus.NewDesc("weir_checkpoint_max_seconds", "The longest checkpoint so far.", nil, nil)
+	ckptHold    = prometheus.NewDesc("weir_checkpoint_hold_seconds_total", "Time ticks and in-memory reads waited for checkpoints (their snapshots).", nil, nil)
+	ckptHoldMax = prometheus.NewDesc("weir_checkpoint_hold_max_seconds", "The longest wait of ticks for one checkpoint so far.", nil, nil)
+	ckptSize    = prometheus.NewDesc("weir_checkpoint_bytes", "The size of the last checkpoint.", nil, nil)
+	storeMem    = prometheus.NewDesc("weir_store_memory_bytes",
 		"Memory the view store's DuckDB buffer manager holds, by DuckDB's tag (duckdb_memory()).", []string{"tag"}, nil)
 	freshDesc = prometheus.NewDesc("weir_view_freshness_seconds",
 		"Seconds since the view last changed (watched from the first scrape that saw the view; until it changes, since then).", []string{"view"}, nil)
@@ -98,7 +100,7 @@ type collector struct {
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{walBytes, stateDesc, lateDesc, watermarkDesc, tickDesc, walDesc, groupsDesc, flushDesc, flushTime,
-		memReads, memPrepares, ckptDesc, ckptTime, ckptMax, ckptSize, storeMem, freshDesc, changedDesc} {
+		memReads, memPrepares, ckptDesc, ckptTime, ckptMax, ckptHold, ckptHoldMax, ckptSize, storeMem, freshDesc, changedDesc} {
 		ch <- d
 	}
 }
@@ -121,6 +123,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(ckptDesc, prometheus.CounterValue, float64(cn))
 	ch <- prometheus.MustNewConstMetric(ckptTime, prometheus.CounterValue, ctotal.Seconds())
 	ch <- prometheus.MustNewConstMetric(ckptMax, prometheus.GaugeValue, cmax.Seconds())
+	hold, holdMax := c.d.CheckpointHolds()
+	ch <- prometheus.MustNewConstMetric(ckptHold, prometheus.CounterValue, hold.Seconds())
+	ch <- prometheus.MustNewConstMetric(ckptHoldMax, prometheus.GaugeValue, holdMax.Seconds())
 	ch <- prometheus.MustNewConstMetric(ckptSize, prometheus.GaugeValue, float64(cbytes))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

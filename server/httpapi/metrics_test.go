@@ -46,6 +46,7 @@ func TestMetrics(t *testing.T) {
 		`weir_view_freshness_seconds{view="n"} `,
 		`weir_view_last_change_timestamp_seconds{view="n"} `,
 		"weir_tick ", "weir_flushes_total ", "weir_flush_seconds_total ", "go_goroutines ",
+		"weir_checkpoint_hold_seconds_total ", "weir_checkpoint_hold_max_seconds ",
 	} {
 		require.Contains(t, body, want)
 	}
