@@ -11,10 +11,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec"
@@ -132,10 +135,12 @@ func (d *DB) snapshotCheckpoint() (encode func() ([]byte, error), err error) {
 		head = binary.AppendVarint(head, w.late)
 	}
 
-	// An operator's state: its own encoder (a snapshot), or its state encoded now.
+	// An operator's state: its own encoder (a snapshot), or its state encoded now, the
+	// operators on every core at once (ticks wait for them).
 	type opState struct {
 		key    string
 		rows   int64
+		op     exec.Operator
 		encode func(dst []byte) []byte // nil: state holds it
 		state  []byte
 	}
@@ -143,17 +148,25 @@ func (d *DB) snapshotCheckpoint() (encode func() ([]byte, error), err error) {
 	g := d.graph
 	var ops []opState
 	for _, id := range slices.Sorted(maps.Keys(g.nodeKey)) {
-		op, _, _, _ := g.df.Node(id)
-		if op == nil {
+		if op, _, _, _ := g.df.Node(id); op != nil {
+			ops = append(ops, opState{key: g.nodeKey[id], rows: exec.StateRows(op), op: op})
+		}
+	}
+	var now errgroup.Group
+	now.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range ops {
+		o := &ops[i]
+		if s, ok := o.op.(exec.Snapshotter); ok {
+			o.encode = s.Snapshot()
 			continue
 		}
-		o := opState{key: g.nodeKey[id], rows: exec.StateRows(op)}
-		if s, ok := op.(exec.Snapshotter); ok {
-			o.encode = s.Snapshot()
-		} else if o.state, err = exec.AppendState(op, make([]byte, 0, o.rows*perRow+64)); err != nil {
-			return nil, err
-		}
-		ops = append(ops, o)
+		now.Go(func() (err error) {
+			o.state, err = exec.AppendState(o.op, make([]byte, 0, o.rows*perRow+64))
+			return err
+		})
+	}
+	if err := now.Wait(); err != nil {
+		return nil, err
 	}
 	type viewState struct {
 		name       string
