@@ -112,6 +112,7 @@ type HashAggregate struct {
 	global   bool         // no group columns: the one group always exists
 
 	keyBuf  []byte        // scratch: group key encoding
+	newKey  []delta.Value // scratch: a new group's key (newGroup copies it)
 	valBuf  []byte        // scratch: multiset value encoding
 	row     []delta.Value // scratch: output row
 	lastRow []delta.Value // scratch: a group's emitted row (emittedRow)
@@ -373,8 +374,31 @@ func resultType(s *AggSpec, argKind delta.Kind) catalog.Type {
 	return s.ResultType
 }
 
+// newGroup returns a new group with key encoding enc and a copy of key: for a key of one
+// or two columns (most), in the group's own allocation, so that a new group is one
+// allocation, not two, and its key sits beside its state.
 func (h *HashAggregate) newGroup(enc string, key []delta.Value) *group {
-	g := &group{enc: enc, key: key}
+	var g *group
+	switch len(key) {
+	case 0:
+		g = &group{}
+	case 1:
+		c := new(struct {
+			g group
+			k [1]delta.Value
+		})
+		g, c.g.key = &c.g, c.k[:]
+	case 2:
+		c := new(struct {
+			g group
+			k [2]delta.Value
+		})
+		g, c.g.key = &c.g, c.k[:]
+	default:
+		g = &group{key: make([]delta.Value, len(key))}
+	}
+	g.enc = enc
+	copy(g.key, key)
 	if len(h.aggs) <= len(g.aggsIn) {
 		g.aggs = g.aggsIn[:len(h.aggs):len(h.aggs)]
 	} else {
@@ -412,11 +436,11 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 		g := h.lookup(b, i)
 		if g == nil {
 			h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
-			key := make([]delta.Value, len(h.groupCols))
-			for k, c := range h.groupCols {
-				key[k] = b.Cols[c].Get(i)
+			h.newKey = h.newKey[:0]
+			for _, c := range h.groupCols {
+				h.newKey = append(h.newKey, b.Cols[c].Get(i))
 			}
-			g = h.newGroup(string(h.keyBuf), key)
+			g = h.newGroup(string(h.keyBuf), h.newKey)
 			h.groups.put(g)
 		}
 		if !g.dirty {
