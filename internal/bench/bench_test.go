@@ -362,3 +362,29 @@ func TestHistory(t *testing.T) {
 	require.Empty(t, r.history())
 	require.Equal(t, r.events[99].TS, r.lastTS())
 }
+
+// TestSecondHalfTrend: the second half's growth is the rise of a least-squares line
+// through its samples: exact for a steady rise, a share of a lone spike in the last
+// sample, and nothing from the first half.
+func TestSecondHalfTrend(t *testing.T) {
+	var ss []PackSample
+	for i := range 21 { // every 30 s for 600 s
+		s := PackSample{ElapsedSec: float64(30 * i), LiveHeapBytes: 100 << 20, StateRows: 1000 + 10*int64(i), ViewRows: 5}
+		if i < 10 {
+			s.LiveHeapBytes = 10 << 20 // the first half does not count
+		}
+		ss = append(ss, s)
+	}
+	ss[20].LiveHeapBytes = 150 << 20 // one spike at the end
+	g := secondHalf(ss)
+	require.Equal(t, 300.0, g.Seconds)
+	require.Equal(t, 11, g.Samples)
+	require.Equal(t, int64(100), g.StateRows, "10 rows every 30 s")
+	require.InDelta(t, 100*100/1100.0, g.StateRowsPct, 1e-9)
+	require.Zero(t, g.ViewRows)
+	// The spike's share: 50 MiB at the last of 11 points, 150 s past their mean, moves
+	// the slope by 50 MiB × 150 / Σ(x - 450)² = 50 MiB × 150 / 99,000 per second: a rise
+	// of 22.7 MiB over the 300 s, not 50.
+	require.InDelta(t, 50*150/99_000.0*300*(1<<20), float64(g.LiveHeapBytes), 1<<10)
+	require.Less(t, g.LiveHeapPct, 25.0)
+}

@@ -35,8 +35,8 @@ type PackResult struct {
 	ReadP99Ms        float64      `json:"read_p99_ms"`
 	ReadMaxMs        float64      `json:"read_max_ms"`
 	Samples          []PackSample `json:"samples"`
-	// SecondHalf is the growth from the sample nearest half-way through the run to
-	// the last sample.
+	// SecondHalf is the growth over the second half of the run: the rise of a line fitted
+	// by least squares to the samples from the one nearest half-way through the run on.
 	SecondHalf PackGrowth `json:"second_half"`
 	// Operators are the stateful operators' state rows at the sample SecondHalf starts
 	// from and at the last, largest growth first.
@@ -103,15 +103,18 @@ type PackSample struct {
 	SlowestView string  `json:"slowest_view"`
 }
 
-// PackGrowth is what grew between two samples.
+// PackGrowth is what grew over a run's second half (secondHalf).
 type PackGrowth struct {
 	Seconds       float64 `json:"seconds"`
+	Samples       int     `json:"samples"` // the trend's: every sample from half-way on
 	LiveHeapBytes int64   `json:"live_heap_bytes"`
 	LiveHeapPct   float64 `json:"live_heap_pct"`
 	RSSBytes      int64   `json:"rss_bytes"`
 	RSSPct        float64 `json:"rss_pct"`
 	StateRows     int64   `json:"state_rows"`
 	StateRowsPct  float64 `json:"state_rows_pct"`
+	ViewRows      int64   `json:"view_rows"`
+	ViewRowsPct   float64 `json:"view_rows_pct"`
 }
 
 // PackCheck compares an all-time total of a view with what the sink had acknowledged.
@@ -356,19 +359,40 @@ func secondHalf(ss []PackSample) PackGrowth {
 	if len(ss) < 2 {
 		return PackGrowth{}
 	}
-	end, mid := ss[len(ss)-1], ss[midSample(ss)]
-	pct := func(a, b int64) float64 {
-		if a == 0 {
-			return 0
+	half := ss[midSample(ss):]
+	from, to := half[0].ElapsedSec, half[len(half)-1].ElapsedSec
+	// trend fits a line to one measure over the second half's samples by least squares
+	// and returns its rise from the first sample's time to the last's, and that rise
+	// over the line's value at the first: one sample taken beside a collection's
+	// transient garbage (a checkpoint's buffers) moves it by its share, not by all of it.
+	trend := func(v func(PackSample) int64) (int64, float64) {
+		var mx, my float64
+		for _, s := range half {
+			mx += s.ElapsedSec
+			my += float64(v(s))
 		}
-		return 100 * float64(b-a) / float64(a)
+		mx, my = mx/float64(len(half)), my/float64(len(half))
+		var sxy, sxx float64
+		for _, s := range half {
+			sxy += (s.ElapsedSec - mx) * (float64(v(s)) - my)
+			sxx += (s.ElapsedSec - mx) * (s.ElapsedSec - mx)
+		}
+		if sxx == 0 {
+			return 0, 0
+		}
+		slope := sxy / sxx
+		rise, start := slope*(to-from), my+slope*(from-mx)
+		if start <= 0 {
+			return int64(rise), 0
+		}
+		return int64(rise), 100 * rise / start
 	}
-	return PackGrowth{
-		Seconds:       end.ElapsedSec - mid.ElapsedSec,
-		LiveHeapBytes: end.LiveHeapBytes - mid.LiveHeapBytes, LiveHeapPct: pct(mid.LiveHeapBytes, end.LiveHeapBytes),
-		RSSBytes: end.RSSBytes - mid.RSSBytes, RSSPct: pct(mid.RSSBytes, end.RSSBytes),
-		StateRows: end.StateRows - mid.StateRows, StateRowsPct: pct(mid.StateRows, end.StateRows),
-	}
+	g := PackGrowth{Seconds: to - from, Samples: len(half)}
+	g.LiveHeapBytes, g.LiveHeapPct = trend(func(s PackSample) int64 { return s.LiveHeapBytes })
+	g.RSSBytes, g.RSSPct = trend(func(s PackSample) int64 { return s.RSSBytes })
+	g.StateRows, g.StateRowsPct = trend(func(s PackSample) int64 { return s.StateRows })
+	g.ViewRows, g.ViewRowsPct = trend(func(s PackSample) int64 { return s.ViewRows })
+	return g
 }
 
 // midSample is the index of the sample nearest half-way through the run, the last one

@@ -273,8 +273,8 @@ func (rep *Report) writeTargets(w io.Writer) {
 		if len(rep.Config.PackViews) > 0 {
 			what = "the live-room pack's views " + strings.Join(pk.Views, ", ")
 		}
-		p("| memory flat over a 30-minute windowed run | live heap %+.1f MiB (%+.1f%%) over the second half of a %.1f-min run of %s; state rows %+d (%+.1f%%) | %s |\n",
-			float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, mins, what, g.StateRows, g.StateRowsPct, met)
+		p("| memory flat over a 30-minute windowed run | live heap %+.1f MiB (%+.1f%%) over the second half of a %.1f-min run of %s (trend); state rows %+d (%+.1f%%); view rows %+d (%+.1f%%) | %s |\n",
+			float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, mins, what, g.StateRows, g.StateRowsPct, g.ViewRows, g.ViewRowsPct, met)
 	}
 	p("\n")
 }
@@ -331,10 +331,13 @@ func (rep *Report) writePack(w io.Writer) {
 		}
 		return v / g.Seconds * 60
 	}
-	p("\nGrowth over the second half (%.0f s, from the sample nearest half-way to the last): live heap %+.1f MiB "+
-		"(%+.1f%%, %+.1f MiB/min), RSS %+.1f MiB (%+.1f%%, %+.1f MiB/min), state rows %+d (%+.1f%%, %+.0f/min).\n\n",
-		g.Seconds, float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, perMin(float64(g.LiveHeapBytes)/(1<<20)),
-		float64(g.RSSBytes)/(1<<20), g.RSSPct, perMin(float64(g.RSSBytes)/(1<<20)), g.StateRows, g.StateRowsPct, perMin(float64(g.StateRows)))
+	p("\nGrowth over the second half (%.0f s; the rise of a least-squares line through its %d samples, so that one "+
+		"sample beside a collection's transient garbage does not decide it): live heap %+.1f MiB "+
+		"(%+.1f%%, %+.1f MiB/min), RSS %+.1f MiB (%+.1f%%, %+.1f MiB/min), state rows %+d (%+.1f%%, %+.0f/min), "+
+		"view rows %+d (%+.1f%%).\n\n",
+		g.Seconds, g.Samples, float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, perMin(float64(g.LiveHeapBytes)/(1<<20)),
+		float64(g.RSSBytes)/(1<<20), g.RSSPct, perMin(float64(g.RSSBytes)/(1<<20)), g.StateRows, g.StateRowsPct, perMin(float64(g.StateRows)),
+		g.ViewRows, g.ViewRowsPct)
 	if len(pk.Operators) > 0 {
 		p("State rows of each stateful operator at the start of the second half and at the end, largest growth first:\n\n" +
 			"| operator | views | state rows half-way | at the end | growth |\n|---|---|--:|--:|--:|\n")
