@@ -273,7 +273,7 @@ func (rep *Report) writeTargets(w io.Writer) {
 		if len(rep.Config.PackViews) > 0 {
 			what = "the live-room pack's views " + strings.Join(pk.Views, ", ")
 		}
-		p("| memory flat over a 30-minute windowed run | live heap %+.1f MiB (%+.1f%%) over the second half of a %.1f-min run of %s (trend); state rows %+d (%+.1f%%); view rows %+d (%+.1f%%) | %s |\n",
+		p("| memory flat over a 30-minute windowed run | live heap %+.1f MiB (%+.1f%%, trend) over the second half of a %.1f-min run of %s; state rows %+d (%+.1f%%); view rows %+d (%+.1f%%) | %s |\n",
 			float64(g.LiveHeapBytes)/(1<<20), g.LiveHeapPct, mins, what, g.StateRows, g.StateRowsPct, g.ViewRows, g.ViewRowsPct, met)
 	}
 	p("\n")
