@@ -119,7 +119,7 @@ func (d *DB) catalogFingerprint() []byte {
 // The encoder's buffers start as large as the last checkpoint's (and its largest
 // operator state): grown by append from nothing, a checkpoint of hundreds of megabytes
 // spent most of its encoding copying itself into larger buffers.
-func (d *DB) snapshotCheckpoint() (encode func() ([]byte, error), err error) {
+func (d *DB) snapshotCheckpoint() (encode func() []byte, err error) {
 	head := append([]byte(ckptMagic), ckptVersion)
 	head = binary.AppendUvarint(head, d.tick)
 	head = binary.AppendUvarint(head, uint64(d.flushedLSN))
@@ -179,12 +179,12 @@ func (d *DB) snapshotCheckpoint() (encode func() ([]byte, error), err error) {
 	}
 
 	last, opBytes := int(d.ckptBytes.Load()), d.ckptOpBytes
-	return func() ([]byte, error) {
+	return func() []byte {
 		buf := make([]byte, 0, last+last/8+4096)
 		buf = append(buf, head...)
 		buf = binary.AppendUvarint(buf, uint64(len(ops)))
 		scratch := make([]byte, 0, opBytes+opBytes/8+4096)
-		largest, stateBytes, stateRows := 0, 0, int64(0)
+		largest, stateBytes, stateRows := 0, 0, int64(0) // largest: of the snapshots, which scratch holds
 		for _, o := range ops {
 			state := o.state
 			if o.encode != nil {
@@ -193,8 +193,8 @@ func (d *DB) snapshotCheckpoint() (encode func() ([]byte, error), err error) {
 				}
 				scratch = o.encode(scratch[:0])
 				state = scratch
+				largest = max(largest, len(state))
 			}
-			largest = max(largest, len(state))
 			stateBytes, stateRows = stateBytes+len(state), stateRows+o.rows
 			buf = reserve(buf, len(o.key)+len(state)+2*binary.MaxVarintLen64)
 			buf = delta.AppendStateBytes(buf, o.key)
@@ -215,7 +215,7 @@ func (d *DB) snapshotCheckpoint() (encode func() ([]byte, error), err error) {
 			}
 		}
 		sum := sha256.Sum256(buf)
-		return append(buf, sum[:]...), nil
+		return append(buf, sum[:]...)
 	}, nil
 }
 
@@ -284,8 +284,9 @@ func decodeCheckpoint(p []byte) (*checkpoint, error) {
 var ckptHook func()
 
 // checkpointNow takes a checkpoint: under d.mu it flushes and snapshots the state, then
-// encodes it and writes the file with ticks going on, and records it. Checkpoints are taken one at a
-// time (ckptMu); the caller holds neither lock. Without a data directory it does nothing.
+// encodes it and writes the file with ticks going on, and records it. Checkpoints are
+// taken one at a time (ckptMu); the caller holds neither lock. Without a data directory
+// it does nothing.
 func (d *DB) checkpointNow(ctx context.Context, force bool) error {
 	if d.dir == "" {
 		return nil
@@ -304,7 +305,7 @@ func (d *DB) checkpointNow(ctx context.Context, force bool) error {
 		return nil // nothing happened since the last one
 	}
 	locked := time.Now()
-	var encode func() ([]byte, error)
+	var encode func() []byte
 	err := d.flush(ctx)
 	if err == nil {
 		encode, err = d.snapshotCheckpoint()
@@ -319,10 +320,7 @@ func (d *DB) checkpointNow(ctx context.Context, force bool) error {
 	if ckptHook != nil {
 		ckptHook()
 	}
-	p, err := encode()
-	if err != nil {
-		return err
-	}
+	p := encode()
 	encoded := time.Since(start)
 	if err := writeFileSync(info.path, p); err != nil {
 		return err

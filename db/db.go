@@ -123,7 +123,7 @@ type DB struct {
 	ckptMax      atomic.Int64  // the longest, in ns
 	ckptHeldMax  atomic.Int64  // the longest wait of ticks for one, in ns
 	ckptBytes    atomic.Int64  // the size of the last one
-	ckptOpBytes  int           // the largest operator state in the last one (under ckptMu)
+	ckptOpBytes  int           // the largest snapshotted operator state in the last one (under ckptMu)
 	ckptRowBytes int64         // operator state bytes per state row in the last one (under ckptMu)
 
 	mu              sync.Mutex // serializes ticks and DDL; guards everything below

@@ -16,23 +16,29 @@ import (
 // loaded back as they were.
 
 // AppendState appends the pending and valid rows to dst.
-func (f *TemporalFilter) AppendState(dst []byte) []byte { return f.Snapshot()(dst) }
+func (f *TemporalFilter) AppendState(dst []byte) []byte { return f.state(false)(dst) }
 
-// Snapshot copies the lists of the pending and valid rows, and the rows that never
-// expire (the map's order, sorted by the encoder), and returns their encoder. The rows themselves are not copied: a row the
+// Snapshot copies the lists of the pending and valid rows, and of the rows that never
+// expire, and returns their encoder. The rows themselves are not copied: a row the
 // filter changes after a snapshot (its weight) is replaced by a copy first (own), so a
 // row a snapshot lists keeps the weight it had.
-func (f *TemporalFilter) Snapshot() func(dst []byte) []byte {
-	f.gen++
-	in := binary.AppendUvarint(nil, uint64(f.in.Len())) // the input buffered: none between ticks
+func (f *TemporalFilter) Snapshot() func(dst []byte) []byte { return f.state(true) }
 
+// state returns the encoder of the filter's state: over copies of its lists of rows
+// when snapshot is set, else over the lists themselves, to be run at once.
+func (f *TemporalFilter) state(snapshot bool) func(dst []byte) []byte {
+	in := binary.AppendUvarint(nil, uint64(f.in.Len())) // the input buffered: none between ticks
 	for i, w := range f.in.Weights {
 		f.row = f.in.Row(i, f.row)
 		in = delta.AppendStateRow(in, f.row)
 		in = binary.AppendVarint(in, w)
 	}
-	pending, valid := slices.Clone(f.pending.rows), slices.Clone(f.valid.rows)
-	var forever []*temporalRow
+	pending, valid := f.pending.rows, f.valid.rows
+	if snapshot {
+		f.gen++
+		pending, valid = slices.Clone(pending), slices.Clone(valid)
+	}
+	var forever []*temporalRow // in no heap: found in the map, sorted by the encoder
 	if n := len(f.rows) - len(pending) - len(valid); n > 0 {
 		forever = make([]*temporalRow, 0, n)
 		for _, r := range f.rows {
