@@ -529,10 +529,18 @@ func (d *DB) startFlusher(ctx context.Context) {
 		}
 	})
 	// Merging a full tier of Parquet segments (storage/viewstore/segments.go) writes the
-	// merged file while ticks and flushes go on, and swaps it in under flushMu.
+	// merged file while ticks and flushes go on, and swaps it in under flushMu and d.mu:
+	// the swap is a transaction on the store's one writer connection, which background
+	// flushes use under flushMu, and DDL, checkpoints and sinks under d.mu. (Under flushMu
+	// alone, a swap that met a DROP's transaction aborted it.)
+	lockWriter := func() func() {
+		d.flushMu.Lock()
+		d.mu.Lock()
+		return func() { d.mu.Unlock(); d.flushMu.Unlock() }
+	}
 	d.mergeLoop = every(ctx, segmentMergeInterval, func(ctx context.Context) {
 		for {
-			merged, err := d.store.MergeSegments(ctx, func() func() { d.flushMu.Lock(); return d.flushMu.Unlock })
+			merged, err := d.store.MergeSegments(ctx, lockWriter)
 			if err != nil && ctx.Err() == nil {
 				d.logger.Warn("merging segments failed; the segments stay as they are", "err", err)
 			}
