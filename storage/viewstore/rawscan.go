@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -59,9 +60,13 @@ var errNotRaw = errors.New("viewstore: not a raw scan")
 
 // scanRaw runs query, whose columns are those of cols, and appends its rows to b
 // decoded straight from DuckDB's vectors. It returns errNotRaw, having appended nothing,
-// when the mirror does not hold or a column's DuckDB type is not one it decodes.
+// when the mirror does not hold or a column's DuckDB type is not one it decodes: known
+// from the catalog before the query runs (an interval, a DECIMAL numeric), so that such a
+// relation is not scanned twice, and checked again against the result's types.
 func (s *Store) scanRaw(ctx context.Context, query string, cols []catalog.Column, b *delta.Batch) error {
-	if !rawScan {
+	if !rawScan || slices.ContainsFunc(cols, func(c catalog.Column) bool {
+		return c.Type == catalog.Interval || c.DuckDB() != c.Type.DuckDB()
+	}) {
 		return errNotRaw
 	}
 	conn, err := s.db.Conn(ctx)
