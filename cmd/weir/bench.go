@@ -51,6 +51,7 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	cpuProfile := set.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	traceFile := set.String("trace", "", "write a runtime execution trace of the whole run to this file (go tool trace)")
 	memProfile := set.String("memprofile", "", "write a heap profile at the end of the run to this file")
+	mutexProfile := set.String("mutexprofile", "", "write a profile of the run's mutex contention to this file: where locks that others waited for were released")
 	if err := set.Parse(args); err != nil {
 		return err
 	}
@@ -91,6 +92,9 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 		}
 		defer rec.stop()
 	}
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(1)
+	}
 	start := time.Now()
 	rep, err := bench.Run(ctx, cfg)
 	if term.IsTerminal(int(os.Stderr.Fd())) {
@@ -100,16 +104,13 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 		return err
 	}
 	if *memProfile != "" {
-		f, err := os.Create(*memProfile)
-		if err != nil {
-			return err
-		}
 		runtime.GC()
-		if err := pprof.WriteHeapProfile(f); err != nil {
-			f.Close()
+		if err := writeProfile(*memProfile, "heap"); err != nil {
 			return err
 		}
-		if err := f.Close(); err != nil {
+	}
+	if *mutexProfile != "" {
+		if err := writeProfile(*mutexProfile, "mutex"); err != nil {
 			return err
 		}
 	}
@@ -134,4 +135,17 @@ func runBench(args []string, stdout io.Writer, logger *slog.Logger) error {
 	}
 	logger.Info("bench done", "seconds", time.Since(start).Seconds(), "markdown", *out, "json", *jsonOut)
 	return nil
+}
+
+// writeProfile writes the named runtime profile (pprof.Lookup) to path.
+func writeProfile(path, name string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

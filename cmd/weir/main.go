@@ -19,7 +19,7 @@ usage:
   weir apply [--pg ADDR] [--dry-run] [--prune] DIR|FILE...
   weir gen   [--rate N] [--rooms N] [--skew S] [--duration D] [--seed N] [--out-of-order S] [--lateness D] [--late S]
              [--fast] [--http ADDR | --copy [--pg ADDR] | --stdout [--source NAME]]
-  weir bench [--events N] [--batches N] [--freshness D] [--nexmark N] [--no-peers] [--json FILE] [--cpuprofile FILE] [--trace FILE]
+  weir bench [--events N] [--batches N] [--freshness D] [--nexmark N] [--no-peers] [--json FILE] [--cpuprofile FILE] [--trace FILE] [--mutexprofile FILE]
 
 Run "weir COMMAND -h" for a command's flags.
 `
