@@ -67,3 +67,38 @@ func benchBagApply(b *testing.B, parts int) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*2*changed), "ns/change")
 }
+
+// BenchmarkBagTouched looks up what a flush writes of a bag of 90,000 groups keyed by
+// an integer, 25,000 of them pending (bag.touched, which a flush runs under d.mu).
+func BenchmarkBagTouched(b *testing.B) {
+	b.Run("whole", func(b *testing.B) { benchBagTouched(b, 1) })
+	b.Run("2 parts", func(b *testing.B) { benchBagTouched(b, 2) })
+}
+
+func benchBagTouched(b *testing.B, parts int) {
+	kinds := []delta.Kind{delta.KindInt, delta.KindNumeric, delta.KindInt}
+	const groups, pending = 90_000, 25_000
+	g := newBag(kinds, []int{0})
+	if parts > 1 {
+		g = newPartedBag(kinds, []int{0}, parts)
+	}
+	init := delta.New(kinds)
+	for k := range groups {
+		init.AppendRow([]delta.Value{delta.Int(int64(k)), delta.Numeric(strconv.Itoa(k%997 + 1)), delta.Int(int64(k % 1000))}, 1)
+	}
+	g.apply(init, nil)
+	touched := &touchedRows{}
+	c := delta.New(kinds)
+	for j := range pending {
+		k := j * 7 % groups
+		c.AppendRow([]delta.Value{delta.Int(int64(k)), delta.Numeric(strconv.Itoa(k%997 + 1)), delta.Int(int64(k % 1000))}, 1)
+	}
+	g.apply(c, touched)
+	p := &pendingRows{rows: map[string][]delta.Value{}}
+	p.note(touched)
+	b.ReportAllocs()
+	for b.Loop() {
+		g.touched(p)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pending), "ns/key")
+}

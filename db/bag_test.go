@@ -112,7 +112,22 @@ func TestBagOracle(t *testing.T) {
 					// A flush of the touched keys writes each key's rows as held now.
 					p := &pendingRows{rows: map[string][]delta.Value{}}
 					p.note(touched)
+					// Every key the batch touched is noted, whichever part holds it.
+					noted := map[string]bool{}
+					for i := range b.Len() {
+						noted[string(g.rowKey(nil, b.Row(i, nil)))] = true
+					}
+					require.Len(t, p.rows, len(noted), "step %d", step)
+					for k := range noted {
+						require.Contains(t, p.rows, k, "step %d", step)
+					}
 					out := g.touched(p)
+					distinct := map[string]bool{}
+					for _, r := range out.rows {
+						rk := delta.RowKey(r.Values)
+						require.False(t, distinct[rk], "step %d: row %v written twice", step, r.Values)
+						distinct[rk] = true
+					}
 					for _, r := range out.rows {
 						if r.N == 0 {
 							require.Zero(t, g.multiplicity(string(g.rowKey(nil, r.Values))))

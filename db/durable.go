@@ -271,12 +271,22 @@ func (p *pendingRows) note(t *touchedRows) int {
 		return 0
 	}
 	p.addAppended(t.bag, t.appended)
-	n := t.Len() - len(t.keys) // the rows appended
-	if len(t.keys) == 0 {
-		return n
-	}
 	if len(p.rows) == 0 && t.bag != nil {
 		p.key = t.bag.key
+	}
+	n := p.noteKeys(t)
+	for _, q := range t.parts {
+		n += p.noteKeys(q)
+	}
+	return n
+}
+
+// noteKeys is note for the keys t lists itself (not those of its parts) and the rows
+// it appended.
+func (p *pendingRows) noteKeys(t *touchedRows) int {
+	n := 0
+	for _, b := range t.appended {
+		n += b.Len()
 	}
 	for i, key := range t.keys {
 		if i > 0 && key == t.keys[i-1] {

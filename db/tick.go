@@ -191,7 +191,7 @@ func (d *DB) applyTick(ctx context.Context, r *computedTick, split bool) (note f
 		if d.replaying {
 			// The store may hold rows the bags do not have yet (ticks up to the store's,
 			// and the rebuilt views'): every touched key is deleted before it is written.
-			rows.fresh = nil
+			rows.dropFresh()
 		}
 		viewChanges[o.v.rel.Name] = rows
 	}
@@ -323,11 +323,6 @@ func applyOuts(outs []viewOut, keyed bool) []*touchedRows {
 	for _, p := range panics {
 		if p != nil {
 			panic(p)
-		}
-	}
-	for i, ps := range parts {
-		if ps != nil {
-			outs[i].v.rows.mergeTouched(touched[i], ps)
 		}
 	}
 	return touched
