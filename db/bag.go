@@ -47,7 +47,7 @@ type bag struct {
 	kinds []delta.Kind
 	key   []int            // the key columns; nil: the whole row
 	index map[string]int32 // a key's first row; nil while the bag is unindexed
-	ints  map[int64]int32  // for a key of one integer column: the non-NULL keys' first rows
+	ints  *intIndex        // for a key of one integer column: the non-NULL keys' first rows
 	rows  []bagRow
 
 	insertOnly bool // the view only gains rows: the bag may drop its index
@@ -147,7 +147,7 @@ func (t *touchedRows) Len() int {
 func newBag(kinds []delta.Kind, key []int) *bag {
 	g := &bag{kinds: kinds, key: key, index: map[string]int32{}}
 	if len(key) == 1 && kinds[key[0]] == delta.KindInt {
-		g.ints = map[int64]int32{}
+		g.ints = newIntIndex()
 	}
 	return g
 }
@@ -227,7 +227,7 @@ func (g *bag) buildIndex() {
 	}
 	g.index = map[string]int32{}
 	if len(g.key) == 1 && g.kinds[g.key[0]] == delta.KindInt {
-		g.ints = map[int64]int32{}
+		g.ints = newIntIndex()
 	}
 	var same map[string]int32 // whole row -> its entry, when the key is not the whole row
 	if g.key != nil {
@@ -281,8 +281,7 @@ func wholeRowKey(dst []byte, row []delta.Value) []byte {
 // first returns the position of key's first row.
 func (g *bag) first(key string) (int32, bool) {
 	if k, ok := g.intKey(key); ok {
-		p, ok := g.ints[k]
-		return p, ok
+		return g.ints.get(k)
 	}
 	p, ok := g.index[key]
 	return p, ok
@@ -291,7 +290,7 @@ func (g *bag) first(key string) (int32, bool) {
 // setFirst makes p key's first row.
 func (g *bag) setFirst(key string, p int32) {
 	if k, ok := g.intKey(key); ok {
-		g.ints[k] = p
+		g.ints.set(k, p)
 		return
 	}
 	g.index[key] = p
@@ -300,7 +299,7 @@ func (g *bag) setFirst(key string, p int32) {
 // unindex forgets key, which has no rows left.
 func (g *bag) unindex(key string) {
 	if k, ok := g.intKey(key); ok {
-		delete(g.ints, k)
+		g.ints.del(k)
 		return
 	}
 	delete(g.index, key)
@@ -523,7 +522,7 @@ func (g *bag) applyPart(changes *delta.Batch, touched *touchedRows, part, parts 
 		case isInt:
 			if k := ints.I64[i]; !looked || !wasInt || k != prevInt {
 				head, looked, wasInt, prevInt = -1, true, true, k
-				if p, ok := g.ints[k]; ok {
+				if p, ok := g.ints.get(k); ok {
 					head = p
 				}
 				fresh = head < 0
@@ -573,7 +572,7 @@ func (g *bag) applyPart(changes *delta.Batch, touched *touchedRows, part, parts 
 			if head < 0 {
 				if isInt {
 					key = g.appendKey(key[:0], changes, i)
-					g.ints[ints.I64[i]] = r
+					g.ints.set(ints.I64[i], r)
 				} else {
 					g.index[string(key)] = r
 				}

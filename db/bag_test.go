@@ -92,10 +92,10 @@ func TestBagOracle(t *testing.T) {
 						for k, p := range part.index {
 							heads[k] = p
 						}
-						for k, p := range part.ints {
+						for k, p := range part.ints.all {
 							heads[string(delta.AppendValueKey(nil, delta.Int(k)))] = p
 						}
-						require.Len(t, heads, len(part.index)+len(part.ints))
+						require.Len(t, heads, len(part.index)+part.ints.len())
 						if part.ints != nil {
 							require.LessOrEqual(t, len(part.index), 1, "only the NULL key is found by its encoding")
 						}
