@@ -94,7 +94,7 @@ func benchBagTouched(b *testing.B, parts int) {
 		c.AppendRow([]delta.Value{delta.Int(int64(k)), delta.Numeric(strconv.Itoa(k%997 + 1)), delta.Int(int64(k % 1000))}, 1)
 	}
 	g.apply(c, touched)
-	p := &pendingRows{rows: map[string][]delta.Value{}}
+	p := newPendingRows(0)
 	p.note(touched)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -110,7 +110,7 @@ func TestBagOracle(t *testing.T) {
 						require.Equal(t, len(part.rows), seen, "step %d: rows outside the chains", step)
 					}
 					// A flush of the touched keys writes each key's rows as held now.
-					p := &pendingRows{rows: map[string][]delta.Value{}}
+					p := newPendingRows(0)
 					p.note(touched)
 					// Every key the batch touched is noted, whichever part holds it.
 					noted := map[string]bool{}
@@ -170,7 +170,7 @@ func testInsertOnlyBag(t *testing.T) {
 			table := map[string]int64{} // row key -> copies in the view's table
 			rowOf := map[string][]delta.Value{}
 			want := map[string]int64{} // what the bag should hold
-			pending := &pendingRows{rows: map[string][]delta.Value{}}
+			pending := newPendingRows(0)
 			retract := rng.IntN(3) == 0 // this run sees a retraction at some point
 			for step := range 80 {
 				b := delta.New(kinds)
@@ -195,11 +195,11 @@ func testInsertOnlyBag(t *testing.T) {
 				// A flush: it takes what is pending, and the bag drops its index.
 				out := g.touched(pending)
 				taken := pending
-				pending = &pendingRows{rows: map[string][]delta.Value{}}
+				pending = newPendingRows(0)
 				g.dropIndex()
 				if rng.IntN(4) == 0 {
 					// The flush failed: what it took goes back in front of what came since.
-					merged := &pendingRows{rows: map[string][]delta.Value{}}
+					merged := newPendingRows(0)
 					merged.merge(taken)
 					merged.merge(pending)
 					pending = merged
@@ -267,4 +267,28 @@ func contentsOf(b *delta.Batch) map[string]int64 {
 		out[delta.RowKey(b.Row(i, nil))] += b.Weights[i]
 	}
 	return out
+}
+
+// TestPendingMerge: a failed flush's keys go back in front of those noted since
+// (unflushed.then): a key is fresh when its first touch of all was, and keeps the row
+// noted last.
+func TestPendingMerge(t *testing.T) {
+	row := func(v int64) []delta.Value { return []delta.Value{delta.Int(v)} }
+	p, q := newPendingRows(0), newPendingRows(0)
+	p.rows["a"] = pendingRow{row(1), false} // the store may hold a's rows
+	p.rows["b"] = pendingRow{row(2), true}
+	p.fresh = 1
+	q.rows["a"] = pendingRow{row(3), true} // a's rows were all retracted since
+	q.rows["b"] = pendingRow{row(4), false}
+	q.rows["c"] = pendingRow{row(5), true}
+	q.fresh = 2
+	merged := newPendingRows(0)
+	merged.merge(p)
+	merged.merge(q)
+	require.Equal(t, map[string]pendingRow{
+		"a": {row(3), false},
+		"b": {row(4), true},
+		"c": {row(5), true},
+	}, merged.rows)
+	require.Equal(t, 2, merged.fresh)
 }

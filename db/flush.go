@@ -245,7 +245,7 @@ func (u *unflushed) then(v *unflushed) *unflushed {
 				out.views = map[string]*pendingRows{}
 			}
 			if out.views[name] == nil {
-				out.views[name] = &pendingRows{rows: map[string][]delta.Value{}}
+				out.views[name] = newPendingRows(0)
 			}
 			out.views[name].merge(rows)
 		}
