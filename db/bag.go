@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/exec"
@@ -592,7 +593,15 @@ func (g *bag) applyPart(changes *delta.Batch, touched *touchedRows, part, parts 
 		case before <= 0 && after > 0:
 			zero--
 		}
-		touched.keys = append(touched.keys, g.rows[r].key)
+		// A key touched just before (a group's old row, retracted right before its new
+		// row is inserted) is listed once: what reads the list takes a key's first touch
+		// (its row, whether it was fresh). The rows of a key share its key's bytes, so
+		// the check compares pointers, not bytes a cache miss away.
+		k := g.rows[r].key
+		if n := len(touched.keys); n > first && unsafe.StringData(touched.keys[n-1]) == unsafe.StringData(k) && len(touched.keys[n-1]) == len(k) {
+			continue
+		}
+		touched.keys = append(touched.keys, k)
 		touched.rows = append(touched.rows, g.rows[r].row)
 		if keepFresh {
 			touched.fresh = append(touched.fresh, fresh)

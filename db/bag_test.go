@@ -64,7 +64,7 @@ func TestBagOracle(t *testing.T) {
 					} else {
 						g.apply(b, touched)
 					}
-					require.Equal(t, b.Len(), touched.Len(), "step %d", step)
+					require.LessOrEqual(t, touched.Len(), b.Len(), "step %d", step)
 
 					got := map[string]int64{}
 					rows, chunks := g.held(nil)
