@@ -5,7 +5,8 @@ package db
 // key and position side by side, so a lookup costs one cache miss where a Go map
 // costs two (its control bytes, then its slot), and the lookups of a tick's changes
 // and of a flush's keys were a quarter of their time. A removal shifts the slots of its
-// probe run back, so no tombstones build up.
+// probe run back, so no tombstones build up (as exec's intTable does for a set's
+// counts).
 type intIndex struct {
 	slots []intSlot // len a power of two, at most 3/4 full
 	n     int
@@ -17,10 +18,10 @@ type intSlot struct {
 	pos int32 // the row's position + 1; 0: the slot is empty
 }
 
-const intIndexMinSlots = 8
+const intIndexMinSlotsLog = 3 // an empty index has 8 slots
 
 func newIntIndex() *intIndex {
-	return &intIndex{slots: make([]intSlot, intIndexMinSlots), shift: 64 - 3}
+	return &intIndex{slots: make([]intSlot, 1<<intIndexMinSlotsLog), shift: 64 - intIndexMinSlotsLog}
 }
 
 // home is the slot key's probe starts at. The mix spreads keys that differ in their low
