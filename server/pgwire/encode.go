@@ -362,8 +362,20 @@ func (c *codec) appendBinaryConverted(buf []byte, oid uint32, v any) ([]byte, er
 	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID, pgtype.UnknownOID:
 		return appendTextOf(buf, v), nil
 	}
-	if _, ok := c.types.TypeForOID(oid); !ok {
+	t, ok := c.types.TypeForOID(oid)
+	if !ok {
 		return buf, sqlerr.New(sqlerr.FeatureNotSupported, "binary output is not supported for type OID %d", oid)
+	}
+	if s, isText := v.(string); isText {
+		if _, isArray := t.Codec.(*pgtype.ArrayCodec); isArray {
+			// An array read comes as PostgreSQL's array text (a DuckDB list, pgArrayText):
+			// parsed back into its elements for the binary form.
+			var a pgtype.Array[pgtype.Text]
+			if err := c.types.Scan(oid, textFormat, []byte(s), &a); err != nil {
+				return buf, sqlerr.New(sqlerr.DatatypeMismatch, "cannot encode %q as binary %s: %v", s, typeName(oid), err)
+			}
+			v = a
+		}
 	}
 	out, err := c.encode(oid, binaryFormat, v, buf)
 	if err != nil || out == nil {

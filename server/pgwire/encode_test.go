@@ -148,6 +148,9 @@ func TestEncodeBinary(t *testing.T) {
 		{"bytea", pgtype.ByteaOID, []byte{1, 2}, nil},
 		{"jsonb", pgtype.JSONBOID, `{"a":1}`, map[string]any{"a": 1.0}},
 		{"json", pgtype.JSONOID, []int{1}, []any{1.0}},
+		// A read's array (a DuckDB list) comes as PostgreSQL's array text.
+		{"text[] from array text", pgtype.TextArrayOID, `{1,NULL,"a b","q\"x"}`, []any{"1", nil, "a b", `q"x`}},
+		{"empty text[]", pgtype.TextArrayOID, `{}`, []any{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCodec()
@@ -188,6 +191,7 @@ func TestEncodeErrors(t *testing.T) {
 		{"bad timestamp string", pgtype.TimestamptzOID, textFormat, "yesterday-ish", sqlerr.InvalidTextRepresentation},
 		{"unmarshallable json", pgtype.JSONBOID, binaryFormat, func() {}, sqlerr.InvalidTextRepresentation},
 		{"failing Valuer", pgtype.Int8OID, textFormat, badValuer{}, sqlerr.DataException},
+		{"bad array text", pgtype.TextArrayOID, binaryFormat, "{1,", sqlerr.DatatypeMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := newCodec().appendValue([]byte("keep"), tc.oid, tc.format, tc.v)
