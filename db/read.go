@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/weirdb/weir/catalog"
 	"github.com/weirdb/weir/internal/interval"
 	"github.com/weirdb/weir/internal/sqlerr"
+	"github.com/weirdb/weir/planner"
 	"github.com/weirdb/weir/storage/viewstore"
 )
 
@@ -33,6 +35,51 @@ type readPlan struct {
 	columns  []Column
 	params   []uint32
 	conv     []func(any) any
+}
+
+// nameColumns gives a read's result columns the names PostgreSQL gives them
+// (planner.SelectNames) where DuckDB's differ: DuckDB names an unaliased item after its
+// text ("count_star()", "sum(n)", "(n * 2)"), PostgreSQL after its function, column or
+// cast type ("count", "sum", "?column?"). A column keeps DuckDB's name where the parse
+// tree does not tell PostgreSQL's: a star's columns (their relation's names, which
+// DuckDB gives too), and, when two or more stars leave their widths unknown, every
+// column between the first and the last star.
+func nameColumns(cols []Column, names []planner.ResultName) {
+	stars := 0
+	for _, n := range names {
+		if n.Star {
+			stars++
+		}
+	}
+	width := len(cols) - (len(names) - stars) // the columns the stars bring, in all
+	if names == nil || width < 0 || stars == 0 && width != 0 {
+		return // not the list described (cannot happen for a SELECT): keep DuckDB's
+	}
+	set := func(i int, n planner.ResultName) {
+		if n.Name != "" {
+			cols[i].Name = n.Name
+		}
+	}
+	first := slices.IndexFunc(names, func(n planner.ResultName) bool { return n.Star })
+	if first < 0 {
+		first = len(names)
+	}
+	for i, n := range names[:first] {
+		set(i, n)
+	}
+	if stars > 1 {
+		last := len(names) - 1
+		for !names[last].Star {
+			last--
+		}
+		for k, n := range names[last+1:] {
+			set(len(cols)-(len(names)-last-1)+k, n)
+		}
+		return
+	}
+	for k, n := range names[min(first+1, len(names)):] {
+		set(first+width+k, n)
+	}
 }
 
 // describeRead prepares sql on DuckDB to learn its parameter and result types. DuckDB

@@ -145,6 +145,7 @@ func (s *Session) Prepare(ctx context.Context, sql string, paramOIDs []uint32) (
 		if err != nil {
 			return nil, err
 		}
+		nameColumns(rp.columns, x.Names)
 		p.read, p.columns, p.params = rp, rp.columns, rp.params
 	case *planner.Show:
 		p.columns = showColumns(x.What)

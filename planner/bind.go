@@ -126,7 +126,7 @@ func (b *binder) statement(n *pg_query.Node, kind catalog.Kind) Statement {
 		return b.delete(s.DeleteStmt)
 	case *pg_query.Node_SelectStmt:
 		b.checkReadRelations(n)
-		return &Read{params: b.params(), SQL: b.sql}
+		return &Read{params: b.params(), SQL: b.sql, Names: SelectNames(s.SelectStmt)}
 	case *pg_query.Node_VariableSetStmt:
 		v := s.VariableSetStmt
 		switch v.Kind {

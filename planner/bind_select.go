@@ -496,46 +496,6 @@ func isStar(n *pg_query.Node) (bool, string) {
 	return true, ""
 }
 
-// targetName is PostgreSQL's FigureColname: the alias, else the column or function name,
-// else ?column?.
-func targetName(rt *pg_query.ResTarget) string {
-	if rt.Name != "" {
-		return rt.Name
-	}
-	return figureName(rt.Val)
-}
-
-func figureName(n *pg_query.Node) string {
-	switch v := n.Node.(type) {
-	case *pg_query.Node_ColumnRef:
-		f := v.ColumnRef.Fields
-		return f[len(f)-1].GetString_().Sval
-	case *pg_query.Node_FuncCall:
-		f := v.FuncCall.Funcname
-		return f[len(f)-1].GetString_().Sval
-	case *pg_query.Node_TypeCast:
-		if name := figureName(v.TypeCast.Arg); name != "?column?" {
-			return name
-		}
-		tn := v.TypeCast.TypeName.Names
-		return tn[len(tn)-1].GetString_().Sval
-	case *pg_query.Node_CaseExpr:
-		return "case"
-	case *pg_query.Node_CoalesceExpr:
-		return "coalesce"
-	case *pg_query.Node_MinMaxExpr:
-		if v.MinMaxExpr.Op == pg_query.MinMaxOp_IS_LEAST {
-			return "least"
-		}
-		return "greatest"
-	case *pg_query.Node_AExpr:
-		if v.AExpr.Kind == pg_query.A_Expr_Kind_AEXPR_NULLIF {
-			return "nullif"
-		}
-	}
-	return "?column?"
-}
-
 func (b *binder) containsAggregate(list []*pg_query.Node) bool {
 	found := false
 	walkOutsideSubqueries(list, func(n *pg_query.Node) bool {

@@ -102,7 +102,8 @@ type Show struct {
 // Read is a query that is not a continuous query; it runs on DuckDB as written.
 type Read struct {
 	params
-	SQL string
+	SQL   string
+	Names []ResultName // its result columns' names, as PostgreSQL gives them (SelectNames)
 }
 
 // SetVar is SET name = value (or RESET name / RESET ALL when Reset).

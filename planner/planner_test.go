@@ -589,7 +589,7 @@ func TestViewColumns(t *testing.T) {
 		{"ts::date", "ts", catalog.Date},
 		{"CASE WHEN amount > 1 THEN 'a' END", "case", catalog.Text},
 		{"CASE WHEN flag THEN 1 ELSE 2.5 END", "case", catalog.Numeric},
-		{"CASE room WHEN 1 THEN small ELSE amount END", "case", catalog.Int4},
+		{"CASE room WHEN 1 THEN small ELSE amount END", "amount", catalog.Int4},
 		{"coalesce(name, 'z')", "coalesce", catalog.Text},
 		{"coalesce(small, amount)", "coalesce", catalog.Int4},
 		{"greatest(amount, 1)", "greatest", catalog.Int4},
