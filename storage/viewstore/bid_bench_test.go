@@ -2,8 +2,11 @@ package viewstore_test
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +53,7 @@ func BenchmarkBidInsert(b *testing.B) {
 				if segment {
 					viewstore.SetSegmentMinRows(b, 1)
 				}
-				s, rel := bidStore(b)
+				s, rel, dir := bidStore(b)
 				ev := bids(per)
 				var ins, com time.Duration
 				b.ResetTimer()
@@ -79,6 +82,18 @@ func BenchmarkBidInsert(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(time.Since(t2).Nanoseconds())/float64(b.N*per), "final-ckpt-ns/row")
+				if segment {
+					// What a backfill or recovery pays to read the segments back: every
+					// column decoded. And their size on disk.
+					t3 := time.Now()
+					var n int64
+					if err := s.DB().QueryRowContext(b.Context(), `SELECT count(*) + sum(auction + bidder + price) + sum(epoch_us(date_time)) % 7
+						+ sum(length(channel) + length(url) + length(extra)) FROM bid`).Scan(&n); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(time.Since(t3).Nanoseconds())/float64(b.N*per), "scan-ns/row")
+					b.ReportMetric(float64(dirBytes(b, dir, ".parquet"))/float64(b.N*per), "parquet-B/row")
+				}
 				b.ReportMetric(float64(b.N*per)/b.Elapsed().Seconds(), "rows/s")
 				b.ReportMetric(float64(ins.Nanoseconds())/float64(b.N*per), "insert-ns/row")
 				b.ReportMetric(float64(com.Nanoseconds())/float64(b.N*per), "commit-ns/row")
@@ -87,19 +102,39 @@ func BenchmarkBidInsert(b *testing.B) {
 	}
 }
 
-// bidStore opens a store on disk with Nexmark's bid source.
-func bidStore(b *testing.B) (*viewstore.Store, *catalog.Relation) {
-	s, err := viewstore.Open(b.Context(), b.TempDir()+"/db", slog.New(slog.DiscardHandler))
+// bidStore opens a store on disk, in dir, with Nexmark's bid source.
+func bidStore(b *testing.B) (s *viewstore.Store, rel *catalog.Relation, dir string) {
+	dir = b.TempDir()
+	s, err := viewstore.Open(b.Context(), dir+"/db", slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	rel := &catalog.Relation{ID: 3, Name: "bid", Kind: catalog.Source, Columns: []catalog.Column{
+	rel = &catalog.Relation{ID: 3, Name: "bid", Kind: catalog.Source, Columns: []catalog.Column{
 		{Name: "auction", Type: catalog.Int8}, {Name: "bidder", Type: catalog.Int8},
 		{Name: "price", Type: catalog.Int8}, {Name: "channel", Type: catalog.Text}, {Name: "url", Type: catalog.Text},
 		{Name: "date_time", Type: catalog.Timestamptz}, {Name: "extra", Type: catalog.Text}}}
 	createAt(b, s, rel, 1)
-	return s, rel
+	return s, rel, dir
+}
+
+// dirBytes is the size of the files under dir whose names end in suffix.
+func dirBytes(b *testing.B, dir, suffix string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(path, suffix) {
+			return err
+		}
+		info, err := e.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // createAt creates rel in the store, committing tick.
@@ -135,7 +170,7 @@ func BenchmarkSegmentMerge(b *testing.B) {
 	const per = 150_000
 	viewstore.SetSegmentMinRows(b, per)
 	viewstore.SetSegmentGrace(b, 0)
-	s, rel := bidStore(b)
+	s, rel, _ := bidStore(b)
 	ev := bids(per)
 	noLock := func() func() { return func() {} }
 	tick := uint64(1)

@@ -151,6 +151,15 @@ func (t *Tx) unsegment(rel *catalog.Relation, keep bool) error {
 	return t.forgetSegments(rel.Name, sr)
 }
 
+// segmentFormat is how segments are written: Parquet's version 2 encodings (delta
+// encodings for integers and strings) and no dictionaries. DuckDB's default (version 1,
+// a dictionary wherever a column's values repeat enough) spent much of a write deciding
+// on and building dictionaries that a history's mostly distinct values rarely use.
+// BenchmarkBidInsert/150000/segment, default → this, 2 runs each: insert 724–726 →
+// 492–501 ns a row, files 55.3 → 49.7 bytes a row, a scan of every column 158–162 →
+// 118 ns a row.
+const segmentFormat = "FORMAT parquet, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 1"
+
 // writeSegment writes bs's rows (n of them, each repeated by its positive weight) as a
 // new segment of rel. ok is false, and nothing is written, when the batches cannot be
 // lent to DuckDB.
@@ -168,7 +177,7 @@ func (t *Tx) writeSegment(rel *catalog.Relation, bs []*delta.Batch, n int) (ok b
 		cols[i] = segmentCol{c.Name, c.DuckDB()}
 	}
 	file, path := t.newSegmentFile(rel)
-	if err := t.Exec(fmt.Sprintf(`COPY (SELECT %s FROM weir_batch(%d)) TO %s (FORMAT parquet)`, segmentSelect(cols), token, quoteString(path))); err != nil {
+	if err := t.Exec(fmt.Sprintf(`COPY (SELECT %s FROM weir_batch(%d)) TO %s (%s)`, segmentSelect(cols), token, quoteString(path), segmentFormat)); err != nil {
 		return true, err
 	}
 	if err := syncPath(path); err != nil {
@@ -252,7 +261,7 @@ func (s *Store) MergeSegments(ctx context.Context, lock func() (unlock func())) 
 	for i, f := range p.files {
 		paths[i] = quoteString(filepath.Join(s.segDir, f))
 	}
-	if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM read_parquet([%s])) TO %s (FORMAT parquet)`, strings.Join(paths, ", "), quoteString(path))); err != nil {
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM read_parquet([%s])) TO %s (%s)`, strings.Join(paths, ", "), quoteString(path), segmentFormat)); err != nil {
 		s.removeFiles([]string{path})
 		return false, sqlerr.Wrap(err, sqlerr.Internal, "merge segments of %q", p.name)
 	}
