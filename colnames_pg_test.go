@@ -24,13 +24,7 @@ func TestColumnNamesMatchPostgres(t *testing.T) {
 		t.Skip("client tests run in the full suite")
 	}
 	ctx := t.Context()
-	srv := startServer(t)
-	weir, err := pgx.Connect(ctx, "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(t, err)
-	defer weir.Close(context.Background())
-	pg, err := pgx.Connect(ctx, pgtest.Start(t).DSN())
-	require.NoError(t, err)
-	defer pg.Close(context.Background())
+	weir, pg := weirAndPostgres(t)
 
 	for _, q := range []string{
 		`CREATE TABLE gifts (id bigint PRIMARY KEY, room bigint, amount bigint, note text, ts timestamptz)`,
@@ -47,7 +41,7 @@ func TestColumnNamesMatchPostgres(t *testing.T) {
 		require.NoError(t, err, q)
 	}
 	for _, v := range []string{"rooms", "unnamed"} {
-		_, err = pg.Exec(ctx, `REFRESH MATERIALIZED VIEW `+v)
+		_, err := pg.Exec(ctx, `REFRESH MATERIALIZED VIEW `+v)
 		require.NoError(t, err)
 	}
 
@@ -101,4 +95,18 @@ func TestColumnNamesMatchPostgres(t *testing.T) {
 			require.Equal(t, names(pg, mode, q), names(weir, mode, q), "%v: %s", mode, q)
 		}
 	}
+}
+
+// weirAndPostgres connects to a new Weir server and to a new PostgreSQL 15 cluster
+// (internal/pgtest), both closed when the test ends: the two sides of an oracle test.
+func weirAndPostgres(t *testing.T) (weir, pg *pgx.Conn) {
+	t.Helper()
+	srv := startServer(t)
+	weir, err := pgx.Connect(t.Context(), "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
+	require.NoError(t, err)
+	t.Cleanup(func() { weir.Close(context.Background()) })
+	pg, err = pgx.Connect(t.Context(), pgtest.Start(t).DSN())
+	require.NoError(t, err)
+	t.Cleanup(func() { pg.Close(context.Background()) })
+	return weir, pg
 }

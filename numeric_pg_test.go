@@ -1,7 +1,6 @@
 package weir_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,8 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
-
-	"github.com/weirdb/weir/internal/pgtest"
 )
 
 // TestNumericViewsMatchPostgres reads numeric view columns (sum and max of a numeric(10,2),
@@ -24,13 +21,7 @@ func TestNumericViewsMatchPostgres(t *testing.T) {
 		t.Skip("client tests run in the full suite")
 	}
 	ctx := t.Context()
-	srv := startServer(t)
-	weir, err := pgx.Connect(ctx, "postgres://weir@"+srv.PGAddr()+"/weir?sslmode=disable")
-	require.NoError(t, err)
-	defer weir.Close(context.Background())
-	pg, err := pgx.Connect(ctx, pgtest.Start(t).DSN())
-	require.NoError(t, err)
-	defer pg.Close(context.Background())
+	weir, pg := weirAndPostgres(t)
 
 	for _, q := range []string{
 		`CREATE TABLE gifts (id bigint PRIMARY KEY, room bigint, amount numeric(10,2), n bigint)`,
@@ -44,7 +35,7 @@ func TestNumericViewsMatchPostgres(t *testing.T) {
 		_, err = pg.Exec(ctx, q)
 		require.NoError(t, err, q)
 	}
-	_, err = pg.Exec(ctx, `REFRESH MATERIALIZED VIEW totals`)
+	_, err := pg.Exec(ctx, `REFRESH MATERIALIZED VIEW totals`)
 	require.NoError(t, err)
 
 	num := func(s string) pgtype.Numeric {

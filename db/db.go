@@ -126,7 +126,7 @@ type DB struct {
 	ckptOpBytes  int           // the largest snapshotted operator state in the last one (under ckptMu)
 	ckptRowBytes int64         // operator state bytes per state row in the last one (under ckptMu)
 
-	mu              sync.Mutex // serializes ticks and DDL; guards everything below
+	mu              tickLock // serializes ticks and DDL; guards everything below
 	tick            uint64
 	now             int64 // the last tick's Now (µs): now() never goes backwards
 	clock           func() time.Time

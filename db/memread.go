@@ -152,7 +152,8 @@ func (l *lentViews) release() {
 }
 
 // lendViews snapshots the named views at the current tick and lends them to DuckDB; nil
-// when the read must go to the store instead (see above). Under d.mu it only copies
+// when the read must go to the store instead (see above). Under the views lock
+// (tickLock.readViews) it only copies
 // each bag's row references and multiplicities (a bag's rows are never modified, only
 // replaced); DuckDB reads the values from those rows, while ticks go on. View i is lent
 // under slots[i] (viewstore.NewSlot), or under a token of its own when slots is nil.
@@ -166,8 +167,7 @@ func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 	ints := make([][]bool, len(names))
 	shapes := make([]map[string]colShape, len(names))
 	if !func() bool {
-		d.mu.Lock()
-		defer d.mu.Unlock()
+		defer d.mu.readViews()() // not waiting for a tick's dataflow, only for its apply
 		if d.recovering || d.replaying {
 			return false
 		}
@@ -258,8 +258,9 @@ func putSnapshot(s []viewstore.LentRow) {
 // marks those whose bound is scale 0 and at most 18 digits: every value is then an
 // integer DECIMAL(18,0) holds (ints is nil when there is none). ok is false when rel has
 // a plain numeric column and its bound does not yet cover the store's rows. The caller
-// holds d.mu, so the bounds cover the bags' rows (a tick folds its changes in before it
-// releases the lock), and a read's text uses them, not later ones, which may be wider.
+// holds the views lock, so the bounds cover the bags' rows (a tick notes a view's
+// bounds as it folds its changes in, under that lock), and a read's text uses them, not
+// later ones, which may be wider.
 func (d *DB) lentShapes(rel *catalog.Relation) (shapes map[string]colShape, ints []bool, ok bool) {
 	if !slices.ContainsFunc(rel.Columns, isPlainNumeric) {
 		return nil, nil, true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,4 +347,63 @@ func TestReadFromMemoryPrepared(t *testing.T) {
 	require.False(t, check(p, all))
 	insert(6000, 10000, integral)
 	require.True(t, check(p, all), "a view 4 times larger is planned anew")
+}
+
+// TestReadsDuringTickCompute holds a tick in its dataflow (after it is computed, before
+// it is logged and applied) and reads the views meanwhile, over SQL from memory and as
+// an HTTP snapshot: they answer at once with the tick before (tickLock). A read that
+// starts after the held tick is acknowledged sees it.
+func TestReadsDuringTickCompute(t *testing.T) {
+	d, s := openDurable(t, t.TempDir(), time.Hour)
+	defer d.Close()
+	weirExec(t, s, `CREATE SOURCE ev (id bigint NOT NULL, room bigint NOT NULL)`)
+	weirExec(t, s, `CREATE MATERIALIZED VIEW per_room AS SELECT room, count(*) AS n FROM ev GROUP BY room`)
+	ctx := context.Background()
+	require.NoError(t, d.Ingest(ctx, "ev", [][]delta.Value{{delta.Int(1), delta.Int(7)}}))
+
+	var hold atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer db.FailTicks(func(uint64) error {
+		if hold.CompareAndSwap(true, false) {
+			close(entered)
+			<-release
+		}
+		return nil
+	})()
+	hold.Store(true)
+	ingested := make(chan error, 1)
+	go func() { ingested <- d.Ingest(ctx, "ev", [][]delta.Value{{delta.Int(2), delta.Int(7)}}) }()
+	<-entered
+
+	read := func(what string, f func() []string) []string {
+		t.Helper()
+		got := make(chan []string, 1)
+		go func() { got <- f() }()
+		select {
+		case rows := <-got:
+			return rows
+		case <-time.After(10 * time.Second):
+			close(release)
+			t.Fatalf("%s waited for a tick's dataflow", what)
+			return nil
+		}
+	}
+	mem := d.MemoryReads()
+	require.Equal(t, []string{"7|1"}, read("a SQL read", func() []string { return weirRows(t, d.NewSession(nil), `SELECT room, n FROM per_room`) }))
+	require.Equal(t, mem+1, d.MemoryReads(), "the read went to the store")
+	snap := read("a snapshot", func() []string {
+		sn, err := d.ViewSnapshot("per_room")
+		require.NoError(t, err)
+		var rows []string
+		for i := range sn.Rows.Len() {
+			r := sn.Rows.Row(i, nil)
+			rows = append(rows, fmt.Sprintf("%d|%d×%d", r[0].I, r[1].I, sn.Rows.Weights[i]))
+		}
+		return rows
+	})
+	require.Equal(t, []string{"7|1×1"}, snap)
+
+	close(release)
+	require.NoError(t, <-ingested)
+	require.Equal(t, []string{"7|2"}, weirRows(t, s, `SELECT room, n FROM per_room`))
 }

@@ -13,8 +13,7 @@ func (d *DB) ViewSnapshot(name string) (*Snapshot, error) {
 	if err := d.checkReady(); err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	defer d.mu.readViews()() // not waiting for a tick's dataflow, only for its apply
 	rel, err := d.cat.Get(name)
 	if err != nil {
 		return nil, err

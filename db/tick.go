@@ -85,7 +85,8 @@ func (d *DB) computeTick(ctx context.Context, in tickInput) (_ *computedTick, er
 			logged.abort(context.WithoutCancel(ctx), d, tick)
 		}
 		if err != nil && !d.replaying { // a replayed tick's failure fails the recovery
-			d.now = prevNow // the rebuild recomputes the views as the last tick left them
+			d.mu.lockViews() // the caller may hold the tick lock alone (ingestBatch)
+			d.now = prevNow  // the rebuild recomputes the views as the last tick left them
 			if rerr := d.rebuild(context.WithoutCancel(ctx)); rerr != nil {
 				d.logger.Error("rebuild after failed tick", "err", rerr)
 			}

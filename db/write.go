@@ -98,10 +98,10 @@ func (d *DB) ingestBatch(ctx context.Context, source string, b *delta.Batch, pro
 	d.pending = append(d.pending, req)
 	d.pendMu.Unlock()
 
-	d.mu.Lock()
+	d.mu.lockTick() // reads of the views go on while the tick computes
 	select {
 	case <-req.done: // a group commit led by another caller took this request
-		d.mu.Unlock()
+		d.mu.unlockTick()
 		return req.err
 	default:
 	}
@@ -112,6 +112,9 @@ func (d *DB) ingestBatch(ctx context.Context, source string, b *delta.Batch, pro
 	// The group's tick must not be abandoned because the leader's client went away.
 	tctx := context.WithoutCancel(ctx)
 	r, err := d.computeTick(tctx, mergeAppends(group))
+	// From here on the views change: reads wait. The views lock is taken before the
+	// acknowledgement, so that a read which starts after it sees the tick (tickLock).
+	d.mu.lockViews()
 	if err == nil && r != nil && d.ackBeforeApply() {
 		// The tick is in the log and its apply cannot fail: the writers are answered
 		// now, and the apply goes on under d.mu on a goroutine of its own, so that the
