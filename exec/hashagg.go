@@ -111,14 +111,16 @@ type HashAggregate struct {
 	dirty    []*group     // groups changed since the last Advance, in the order they changed
 	global   bool         // no group columns: the one group always exists
 
-	keyBuf  []byte        // scratch: group key encoding
-	newKey  []delta.Value // scratch: a new group's key (newGroup copies it)
-	valBuf  []byte        // scratch: multiset value encoding
-	row     []delta.Value // scratch: output row
-	lastRow []delta.Value // scratch: a group's emitted row (emittedRow)
-	keyRow  []delta.Value // scratch: a dense group's key (denseKey)
-	oldRow  []delta.Value // scratch: a dense group's retracted row (retractDense)
-	tmp     big.Float     // scratch for fsum.add
+	keyBuf      []byte        // scratch: group key encoding
+	blockGroups []*group      // scratch: the groups of a block of rows (pushBlock)
+	touched     int64         // pushBlock's reads of its groups, summed so that they are not dropped
+	newKey      []delta.Value // scratch: a new group's key (newGroup copies it)
+	valBuf      []byte        // scratch: multiset value encoding
+	row         []delta.Value // scratch: output row
+	lastRow     []delta.Value // scratch: a group's emitted row (emittedRow)
+	keyRow      []delta.Value // scratch: a dense group's key (denseKey)
+	oldRow      []delta.Value // scratch: a dense group's retracted row (retractDense)
+	tmp         big.Float     // scratch for fsum.add
 
 	errs *rowErrors // where data exceptions go, when run in a Dataflow
 
@@ -429,11 +431,54 @@ func (h *HashAggregate) Push(_ context.Context, in int, b *delta.Batch, _ *delta
 	if h.dense != nil {
 		return h.pushDense(b)
 	}
-	for i, w := range b.Weights {
+	for start := 0; start < b.Len(); start += pushBlockRows {
+		if err := h.pushBlock(b, start, min(start+pushBlockRows, b.Len())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pushBlockRows is how many rows Push finds the groups of before it changes them.
+const pushBlockRows = 256
+
+// pushBlock is Push for rows [start, end) of b. Among many groups, finding a row's
+// group and then reading it are cache misses, which the changes wait on. So the block's
+// groups are found first, one row after another (no lookup waits for the one before),
+// and each group found is read once in a loop of its own, where the reads do not depend
+// on each other and their misses overlap; the changes then find the groups in cache.
+func (h *HashAggregate) pushBlock(b *delta.Batch, start, end int) error {
+	gs := h.blockGroups[:0]
+	for i := start; i < end; i++ {
+		var g *group
+		if b.Weights[i] != 0 {
+			g = h.lookup(b, i)
+		}
+		gs = append(gs, g)
+	}
+	h.blockGroups = gs
+	var touch int64
+	for _, g := range gs {
+		if g != nil {
+			touch += g.n
+		}
+	}
+	for _, g := range gs {
+		if g != nil && len(g.aggs) > 0 {
+			touch += g.aggs[0].n
+		}
+	}
+	h.touched += touch // kept, so that the reads above are not dropped
+	defer clear(gs)
+	for k, g := range gs {
+		i := start + k
+		w := b.Weights[i]
 		if w == 0 {
 			continue
 		}
-		g := h.lookup(b, i)
+		if g == nil {
+			g = h.lookup(b, i) // an earlier row of the block may have made it
+		}
 		if g == nil {
 			h.keyBuf, _ = appendRowKey(h.keyBuf[:0], b, i, h.groupCols)
 			h.newKey = h.newKey[:0]
