@@ -16,7 +16,7 @@ type tickLock struct {
 	tick  sync.Mutex
 	views sync.RWMutex
 	// viewsHeld is whether the holder of tick holds views too (under tick): a tick that
-	// fails while it computes takes views to rebuild the views (exclusive).
+	// fails while it computes takes views to rebuild the views (computeTick).
 	viewsHeld bool
 }
 
