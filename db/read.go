@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"slices"
 	"sort"
 	"strings"
 
@@ -51,8 +50,7 @@ func nameColumns(cols []Column, names []planner.ResultName) {
 			stars++
 		}
 	}
-	width := len(cols) - (len(names) - stars) // the columns the stars bring, in all
-	if names == nil || width < 0 || stars == 0 && width != 0 {
+	if names == nil || len(cols) < len(names)-stars || stars == 0 && len(cols) != len(names) {
 		return // not the list described (cannot happen for a SELECT): keep DuckDB's
 	}
 	set := func(i int, n planner.ResultName) {
@@ -60,25 +58,12 @@ func nameColumns(cols []Column, names []planner.ResultName) {
 			cols[i].Name = n.Name
 		}
 	}
-	first := slices.IndexFunc(names, func(n planner.ResultName) bool { return n.Star })
-	if first < 0 {
-		first = len(names)
+	// The items before the first star, from the start; those after the last, from the end.
+	for i := 0; i < len(names) && !names[i].Star; i++ {
+		set(i, names[i])
 	}
-	for i, n := range names[:first] {
-		set(i, n)
-	}
-	if stars > 1 {
-		last := len(names) - 1
-		for !names[last].Star {
-			last--
-		}
-		for k, n := range names[last+1:] {
-			set(len(cols)-(len(names)-last-1)+k, n)
-		}
-		return
-	}
-	for k, n := range names[min(first+1, len(names)):] {
-		set(first+width+k, n)
+	for k, c := len(names)-1, len(cols)-1; stars > 0 && !names[k].Star; k, c = k-1, c-1 {
+		set(c, names[k])
 	}
 }
 

@@ -21,15 +21,16 @@ func targetColname(rt *pg_query.ResTarget) (string, bool) {
 	if rt.Name != "" {
 		return rt.Name, true
 	}
-	return FigureColname(rt.Val)
+	return figureName(rt.Val)
 }
 
-// FigureColname is the name PostgreSQL gives an unaliased select-list expression: a
+// figureName is the name PostgreSQL gives an unaliased select-list expression
+// (FigureColname): a
 // column's or function's name, a cast's type when its operand has no better name,
 // "case", "exists", "array" and so on, else "?column?". known is false when PostgreSQL
 // would take the name from a relation's columns that the parse tree does not show (a
 // scalar subquery whose one item is a star); the name is then "?column?".
-func FigureColname(n *pg_query.Node) (name string, known bool) {
+func figureName(n *pg_query.Node) (name string, known bool) {
 	name, strength := figureColname(n)
 	if strength < 0 {
 		return "?column?", false
@@ -43,7 +44,7 @@ func FigureColname(n *pg_query.Node) (name string, known bool) {
 // figureColname is PostgreSQL's FigureColnameInternal: a name and its strength, 2 for a
 // name of the expression's own (a column, a function), 1 for a fallback (a cast's type,
 // "case") that an enclosing cast or CASE may replace, 0 for none. Strength -1 is a name
-// of the expression's own that is not known here (FigureColname).
+// of the expression's own that is not known here (figureName).
 func figureColname(n *pg_query.Node) (string, int) {
 	if n == nil {
 		return "", 0
@@ -178,7 +179,7 @@ func SelectNames(sel *pg_query.SelectStmt) []ResultName {
 		if rt == nil {
 			return nil
 		}
-		if cr := rt.Val.GetColumnRef(); cr != nil && rt.Name == "" && len(cr.Fields) > 0 && cr.Fields[len(cr.Fields)-1].GetAStar() != nil {
+		if star, _ := isStar(rt.Val); star {
 			names = append(names, ResultName{Star: true})
 			continue
 		}
