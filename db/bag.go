@@ -66,6 +66,9 @@ type bag struct {
 	// are folded into the parts on several cores at once (applyOuts). The bag itself
 	// then holds no rows and no index; it hands every key to its part.
 	parts []*bag
+
+	// mirror is the indexed rows' columnar copy that reads from memory lend (mirror.go).
+	mirror readMirror
 }
 
 // bagParts is how many parts a view's indexed bag is split into (newBags): one per
@@ -206,6 +209,7 @@ func (g *bag) dropIndex() {
 		return
 	}
 	g.index, g.ints = nil, nil
+	g.mirror.off()
 	g.chunks, g.tail, g.chunkRows = nil, nil, 0
 	if len(g.rows) > 0 {
 		b := delta.New(g.kinds)
@@ -230,6 +234,7 @@ func (g *bag) buildIndex() {
 	if len(g.key) == 1 && g.kinds[g.key[0]] == delta.KindInt {
 		g.ints = newIntIndex()
 	}
+	g.mirror.off()
 	var same map[string]int32 // whole row -> its entry, when the key is not the whole row
 	if g.key != nil {
 		same = map[string]int32{}
@@ -371,25 +376,30 @@ func (g *bag) bags() []*bag {
 	return []*bag{g}
 }
 
-// held returns the rows with their multiplicities now, in no order: an indexed bag's
-// as rows (appended to dst[:0]), an unindexed one's as windows of its chunks. Either way
-// they are the bag's own, which it never modifies (it replaces rows, and appends to a
-// chunk only behind its windows).
-func (g *bag) held(dst []viewstore.LentRow) ([]viewstore.LentRow, []*delta.Batch) {
-	if g.index == nil && g.parts == nil {
-		out := make([]*delta.Batch, len(g.chunks))
-		for i, c := range g.chunks {
-			out[i] = c.Window(0, c.Len())
-		}
-		return nil, out
-	}
-	out := slices.Grow(dst[:0], g.len())
+// held returns the rows with their multiplicities now, in no order, as batches, row i
+// of a batch held as many times as its weight: an unindexed bag's chunks (windows of
+// them), an indexed one's mirror (lendMirror, which ints is for). The bag does not
+// modify them until release is called (it appends to a chunk only behind its windows,
+// and copies a lent block of its mirror before it writes into it). The caller holds the
+// views lock.
+func (g *bag) held(ints []bool) (out []*delta.Batch, release func()) {
+	var releases []func()
 	for _, p := range g.bags() {
-		for i := range p.rows {
-			out = append(out, viewstore.LentRow{Values: p.rows[i].row, N: p.rows[i].n})
+		if p.index == nil {
+			for _, c := range p.chunks {
+				out = append(out, c.Window(0, c.Len()))
+			}
+			continue
+		}
+		var r func()
+		out, r = p.lendMirror(out, ints)
+		releases = append(releases, r)
+	}
+	return out, func() {
+		for _, r := range releases {
+			r()
 		}
 	}
-	return out, nil
 }
 
 // multiplicity returns how many times the bag holds the rows of key; for a bag keyed by
@@ -559,6 +569,7 @@ func (g *bag) applyPart(changes *delta.Batch, touched *touchedRows, part, parts 
 				}
 			}
 		}
+		newRow := r < 0 // r takes changes' row i
 		switch {
 		case r >= 0:
 		case free >= 0:
@@ -587,6 +598,9 @@ func (g *bag) applyPart(changes *delta.Batch, touched *touchedRows, part, parts 
 		}
 		before := g.rows[r].n
 		g.rows[r].n += w
+		if g.mirror.on {
+			g.mirror.write(int(r), g.rows[r].n, changes, i, newRow, len(g.rows))
+		}
 		switch after := g.rows[r].n; {
 		case before > 0 && after <= 0:
 			zero++
@@ -680,6 +694,9 @@ func (g *bag) compact(keys []string) {
 		}
 		g.rows[last] = bagRow{}
 		g.rows = g.rows[:last]
+		if g.mirror.on {
+			g.mirror.move(int(last), int(d))
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package db
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,6 +38,7 @@ func TestBagOracle(t *testing.T) {
 					g = newPartedBag(kinds, tc.key, tc.parts)
 				}
 				want := map[string]int64{} // row key -> multiplicity
+				var lent []lentRows
 				for step := range 60 {
 					b := delta.New(kinds)
 					// Changes to a small universe of rows, so rows repeat, retract and come
@@ -66,16 +68,15 @@ func TestBagOracle(t *testing.T) {
 					}
 					require.LessOrEqual(t, touched.Len(), b.Len(), "step %d", step)
 
-					got := map[string]int64{}
-					rows, chunks := g.held(nil)
-					require.Nil(t, chunks, "an indexed bag holds rows")
-					for _, r := range rows {
-						require.Positive(t, r.N, "step %d: a row held with multiplicity %d", step, r.N)
-						rk := delta.RowKey(r.Values)
-						_, dup := got[rk]
-						require.False(t, dup, "step %d: row %v held twice", step, r.Values)
-						got[rk] = r.N
+					// What a read lends (the bag's mirror) is its rows now, each once, the
+					// numerics lent as integers where a block's are all integers; and what
+					// the reads before were lent has not changed since.
+					for _, l := range lent {
+						require.Equal(t, l.rows, heldRows(t, kinds, l.batches, false), "seed %d step %d: rows lent before changed", seed, step)
 					}
+					bs, release := g.held([]bool{false, false, true})
+					got := heldRows(t, kinds, bs, true)
+					lent = keepLent(lent, lentRows{bs, got, release})
 					live := map[string]int64{}
 					for rk, n := range want {
 						if n > 0 {
@@ -231,19 +232,9 @@ func testInsertOnlyBag(t *testing.T) {
 						live[rk] = n
 					}
 				}
-				held := map[string]int64{}
-				rows, chunks := g.held(nil)
-				require.Equal(t, g.index == nil, rows == nil, "an unindexed bag holds chunks")
-				for _, r := range rows {
-					require.Positive(t, r.N)
-					held[delta.RowKey(r.Values)] += r.N
-				}
-				for _, b := range chunks {
-					for i := range b.Len() {
-						require.Positive(t, b.Weights[i])
-						held[delta.RowKey(b.Row(i, nil))] += b.Weights[i]
-					}
-				}
+				bs, release := g.held(nil)
+				held := heldRows(t, kinds, bs, g.index != nil)
+				release()
 				require.Equal(t, len(held), len(live))
 				require.Equal(t, contentsOf(g.contents()), live, "key %v seed %d step %d: contents", key, seed, step)
 				require.Equal(t, live, held, "key %v seed %d step %d: the bag", key, seed, step)
@@ -258,6 +249,59 @@ func testInsertOnlyBag(t *testing.T) {
 			}
 		}
 	}
+}
+
+// lentRows is what bag.held returned, and the rows it held then.
+type lentRows struct {
+	batches []*delta.Batch
+	rows    map[string]int64
+	release func()
+}
+
+// keepLent appends l to the rows lent and still held, and releases the oldest of them
+// when more than 3 are.
+func keepLent(lent []lentRows, l lentRows) []lentRows {
+	lent = append(lent, l)
+	for len(lent) > 3 {
+		lent[0].release()
+		lent = lent[1:]
+	}
+	return lent
+}
+
+// heldRows returns the rows of bag.held's batches as row key -> multiplicity; a column
+// of kinds' KindNumeric may be lent as integers (KindInt). With distinct, no row may be
+// held in two places.
+func heldRows(t *testing.T, kinds []delta.Kind, bs []*delta.Batch, distinct bool) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, b := range bs {
+		for i := range b.Len() {
+			if b.Weights[i] <= 0 {
+				t.Fatalf("row %d held with multiplicity %d", i, b.Weights[i])
+			}
+			row := make([]delta.Value, len(kinds))
+			for c, k := range kinds {
+				v := b.Cols[c].Get(i)
+				if k == delta.KindNumeric && b.Cols[c].Kind == delta.KindInt {
+					v = delta.Numeric(strconv.FormatInt(v.I, 10))
+					if b.Cols[c].Nulls != nil && b.Cols[c].Nulls[i] {
+						v = delta.Null(k)
+					}
+				}
+				if v.Kind != k {
+					t.Fatalf("column %d lent as %v, not %v", c, v.Kind, k)
+				}
+				row[c] = v
+			}
+			rk := delta.RowKey(row)
+			if _, dup := out[rk]; dup && distinct {
+				t.Fatalf("row %v held twice", row)
+			}
+			out[rk] += b.Weights[i]
+		}
+	}
+	return out
 }
 
 // contentsOf is a batch of insertions as row key -> multiplicity.

@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -32,15 +31,14 @@ import (
 //
 // A read goes to the store as before when it names anything else (a source, a table, a
 // catalog relation, a schema-qualified name, a CTE with a view's name), when the views
-// hold more than memReadMaxRows indexed rows in all (copying them would cost more than the
-// flush; an insert-only view's unindexed chunks are lent without a copy, whatever their
-// size), when a view's column type is not one weir_batch writes, or when a view has a
+// hold more than memReadMaxRows indexed rows in all (an insert-only view's unindexed
+// chunks are lent as they are, whatever their size), when a view's column type is not one weir_batch writes, or when a view has a
 // plain numeric column whose scale bound (numshape.go) has not yet been read from the
 // store.
 
 // memReadMaxRows is the most indexed rows the views of one read may hold for it to be
-// served from memory: copying a bag's row references costs about 25 ns a row under d.mu,
-// so 1M rows are ~25 ms.
+// served from memory: a view's first read makes its mirror (mirror.go), a copy of every
+// row, under the views lock, and the mirror is as large again as the view's columns.
 var memReadMaxRows = 1 << 20 // a variable for tests
 
 // memReadsOff sends every read to the store (tests compare the two paths).
@@ -153,16 +151,16 @@ func (l *lentViews) release() {
 
 // lendViews snapshots the named views at the current tick and lends them to DuckDB; nil
 // when the read must go to the store instead (see above). Under the views lock
-// (tickLock.readViews) it only copies
-// each bag's row references and multiplicities (a bag's rows are never modified, only
-// replaced); DuckDB reads the values from those rows, while ticks go on. View i is lent
-// under slots[i] (viewstore.NewSlot), or under a token of its own when slots is nil.
+// (tickLock.readViews) it takes each indexed bag's columnar mirror (mirror.go; made at
+// the bag's first read), or an unindexed bag's chunks, which the bag does not modify
+// until the read is over; DuckDB reads them while ticks go on. View i is lent under slots[i] (viewstore.NewSlot), or under a
+// token of its own when slots is nil.
 func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 	if memReadsOff.Load() {
 		return nil
 	}
-	snaps := make([][]viewstore.LentRow, len(names))
-	chunks := make([][]*delta.Batch, len(names)) // an unindexed bag's (bag.held)
+	held := make([][]*delta.Batch, len(names)) // bag.held
+	unheld := make([]func(), len(names))
 	rels := make([]*catalog.Relation, len(names))
 	ints := make([][]bool, len(names))
 	shapes := make([]map[string]colShape, len(names))
@@ -187,7 +185,7 @@ func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 		}
 		for i, name := range names {
 			v := d.views[name]
-			snaps[i], chunks[i] = v.rows.held(getSnapshot())
+			held[i], unheld[i] = v.rows.held(ints[i])
 			rels[i] = v.rel
 		}
 		return true
@@ -205,53 +203,22 @@ func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 		if slots != nil {
 			slot = slots[i]
 		}
-		if chunks[i] != nil {
-			token, release, ok = d.store.LendBatches(slot, rels[i].Columns, chunks[i], ints[i])
-		} else {
-			token, release, ok = d.store.Lend(slot, rels[i].Columns, snaps[i], ints[i])
-		}
-		snap := snaps[i]
+		token, release, ok = d.store.LendBatches(slot, rels[i].Columns, held[i], ints[i])
 		if !ok {
-			putSnapshot(snap)
-			for _, s := range snaps[i+1:] {
-				putSnapshot(s)
+			for _, u := range unheld[i:] {
+				u()
 			}
 			l.release()
 			return nil
 		}
-		v := lentView{token: token, rel: rels[i], ints: ints[i], shapes: shapes[i], rows: len(snap)}
-		for _, b := range chunks[i] {
+		v := lentView{token: token, rel: rels[i], ints: ints[i], shapes: shapes[i]}
+		for _, b := range held[i] {
 			v.rows += b.Len()
 		}
 		l.views[name] = v
-		l.releases = append(l.releases, func() { release(); putSnapshot(snap) })
+		l.releases = append(l.releases, release, unheld[i])
 	}
 	return l
-}
-
-// A read's snapshot of an indexed bag (bag.held) is a slice of a row reference per row,
-// 32 bytes each: 2.8 MB for a view of 90k groups. Allocated afresh for every read, it
-// came from pages the runtime had returned to the kernel, and faulting them in cost more
-// than filling them (BenchmarkViewRead: a sixth of the read's time in page faults). The
-// slices are kept for the next read instead; one is put back once DuckDB has read it (a
-// read's query has computed its result when it releases the views: duckdb-go
-// materializes it), emptied, so that it keeps no row alive.
-var snapshots sync.Pool
-
-func getSnapshot() []viewstore.LentRow {
-	if p, ok := snapshots.Get().(*[]viewstore.LentRow); ok {
-		return *p
-	}
-	return nil
-}
-
-func putSnapshot(s []viewstore.LentRow) {
-	if cap(s) == 0 {
-		return
-	}
-	clear(s)
-	s = s[:0]
-	snapshots.Put(&s)
 }
 
 // lentShapes returns the scale bounds (numshape.go) of rel's plain numeric columns, and

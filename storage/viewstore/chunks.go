@@ -41,7 +41,6 @@ func batchFunc() duckdb.ChunkTableFunction {
 				return nil, errors.New("weir_batch is internal to the view store")
 			}
 			cp := *src.(*chunkSource) // each call of the function reads from the start
-			cp.vals, cp.strs = nil, nil
 			if cp.token < 0 {
 				// A slot: each run reads the rows lent then (Init), not these.
 				cp = chunkSource{cols: cp.cols, ints: cp.ints, token: cp.token, total: cp.total}
@@ -51,16 +50,18 @@ func batchFunc() duckdb.ChunkTableFunction {
 	}
 }
 
-// LentRow is a row Lend serves N copies of.
+// LentRow is a row and its multiplicity.
 type LentRow struct {
 	Values []delta.Value
 	N      int64
 }
 
-// Lend makes rows, a relation of columns cols, readable by any connection as
-// weir_batch(token) until release is called. The rows are read in place, only the
-// columns a query reads, and must not change until then. ok is false when a column is
-// of a type weir_batch does not write; the caller then reads the table.
+// LendBatches makes the rows of bs, a relation of columns cols, row i of a batch
+// repeated by its weight, readable by any connection as weir_batch(token) until
+// release is called. The rows are read in place, only the columns a query reads, and
+// must not change until then. ok is false when a column is of a type weir_batch does
+// not write, or held in a vector of a kind it does not take for it; the caller then
+// reads the table.
 //
 // slot is 0 for a token of its own, used once. Otherwise it is a slot (NewSlot) the
 // caller keeps: a statement prepared once over weir_batch(slot) reads, each time it
@@ -70,17 +71,8 @@ type LentRow struct {
 // A plain numeric column is lent as its text (VARCHAR, as the table holds it), except
 // the columns ints names (nil: none), whose values the caller knows to be integers of
 // at most 18 digits: those are lent as DECIMAL(18,0), written as 64-bit integers where
-// text would cross into DuckDB one value at a time and be parsed there.
-func (*Store) Lend(slot int64, cols []catalog.Column, rows []LentRow, ints []bool) (token int64, release func(), ok bool) {
-	if !CanLend(cols) {
-		return 0, nil, false
-	}
-	idx, n := repeatByWeight(len(rows), func(i int) int64 { return rows[i].N })
-	return lend(slot, &chunkSource{cols: cols, ints: ints, rows: rows, idx: idx, n: n, total: n})
-}
-
-// LendBatches is Lend for rows held as batches, row i of a batch repeated by its weight;
-// the batches' columns must be of the kinds Lend writes for cols.
+// text would cross into DuckDB one value at a time and be parsed there. Such a column
+// may be held as integers already (a vector of KindInt) rather than as text.
 func (*Store) LendBatches(slot int64, cols []catalog.Column, bs []*delta.Batch, ints []bool) (token int64, release func(), ok bool) {
 	if !CanLend(cols) {
 		return 0, nil, false
@@ -91,7 +83,8 @@ func (*Store) LendBatches(slot int64, cols []catalog.Column, bs []*delta.Batch, 
 			return 0, nil, false
 		}
 		for c, col := range cols {
-			if b.Cols[c].Kind != chunkTypes[col.Type].kind {
+			k := b.Cols[c].Kind
+			if k != chunkTypes[col.Type].kind && (k != delta.KindInt || c >= len(ints) || !ints[c]) {
 				return 0, nil, false
 			}
 		}
@@ -102,7 +95,7 @@ func (*Store) LendBatches(slot int64, cols []catalog.Column, bs []*delta.Batch, 
 	return lend(slot, &chunkSource{cols: cols, ints: ints, segs: append([]*delta.Batch{}, bs...), seg: -1, total: total})
 }
 
-// NewSlot returns a new slot for Lend: a random negative token, which no token of
+// NewSlot returns a new slot for LendBatches: a random negative token, which no token of
 // Lend's own (rand.Int64, never negative) can be, and which an ad-hoc read cannot guess.
 func NewSlot() int64 { return -1 - rand.Int64() }
 
@@ -137,9 +130,7 @@ func lend(slot int64, src *chunkSource) (token int64, release func(), ok bool) {
 		src.runs.mu.Lock()
 		defer src.runs.mu.Unlock()
 		for _, b := range src.runs.bound {
-			clear(b.vals)
-			clear(b.strs)
-			*b = chunkSource{cols: b.cols, ints: b.ints, token: b.token, vals: b.vals[:0], strs: b.strs[:0]}
+			*b = chunkSource{cols: b.cols, ints: b.ints, token: b.token}
 		}
 		src.runs.bound = nil
 	}, true
@@ -188,22 +179,19 @@ var chunkTypes = map[catalog.Type]struct {
 	catalog.Bool:        {duckdb.TYPE_BOOLEAN, delta.KindBool},
 }
 
-// chunkSource is the rows of a batch (or rows held one by one), row idx[j] for j < n
-// (row j when idx is nil), as a DuckDB table function's source. With segs, it is the
-// rows of several batches, one after the other: b is then segs[seg].
+// chunkSource is the rows of a batch, row idx[j] for j < n (row j when idx is nil), as
+// a DuckDB table function's source. With segs, it is the rows of several batches, one
+// after the other: b is then segs[seg].
 type chunkSource struct {
 	cols  []catalog.Column
-	ints  []bool       // numeric columns written as DECIMAL(18,0) (Lend)
-	b     *delta.Batch // the rows by column; or
-	rows  []LentRow    // the rows one by one (Lend)
+	ints  []bool // numeric columns written as DECIMAL(18,0) (LendBatches)
+	b     *delta.Batch
 	segs  []*delta.Batch
 	seg   int
 	idx   []int
 	n     int
-	total int            // rows in all (n, without segs)
-	at    int            // rows of b handed over so far
-	vals  []*delta.Value // scratch: a chunk's values of one column (fillLentRows)
-	strs  []string       // scratch: their text
+	total int // rows in all (n, without segs)
+	at    int // rows of b handed over so far
 	// token is what weir_batch must be called with to read the rows.
 	token int64
 	// runs is, for rows lent under a slot, the statement's sources that read them
@@ -278,9 +266,7 @@ func (s *chunkSource) Init() {
 			s.broken = fmt.Errorf("weir_batch: slot %d was bound for other columns", s.token)
 			return
 		}
-		vals, strs := s.vals, s.strs
 		*s = *cur
-		s.vals, s.strs = vals, strs
 		cur.runs.mu.Lock()
 		cur.runs.bound = append(cur.runs.bound, s)
 		cur.runs.mu.Unlock()
@@ -319,13 +305,13 @@ func (s *chunkSource) FillChunk(ch duckdb.DataChunk) error {
 			// built and dropped.
 			continue
 		}
-		v := colValues{rows: s.rows, c: c}
-		if s.b != nil {
-			v.v = &s.b.Cols[c]
-		}
+		v := colValues{v: &s.b.Cols[c]}
 		var bad error
 		var parseInt func(i int) int64 // a numeric lent as an integer
-		if s.int(c) {
+		switch {
+		case s.int(c) && v.v.Kind == delta.KindInt:
+			parseInt = v.int // held as integers already
+		case s.int(c):
 			parseInt = func(i int) int64 {
 				text := v.str(i)
 				if n, ok := delta.NumericInt(text); ok {
@@ -394,10 +380,6 @@ func (s *chunkSource) fillRaw(raw *duckDataChunk, c int, col catalog.Column, k i
 	if !ok {
 		return false
 	}
-	if s.rows != nil && s.fillLentRows(vec, c, t, k, parseInt) {
-		rawColumns.Add(1)
-		return true
-	}
 	switch t {
 	case duckdb.TYPE_DECIMAL:
 		fillFixed(vec, k, s, v, parseInt)
@@ -444,47 +426,14 @@ func fillColumn[T any](ch duckdb.DataChunk, c, k int, s *chunkSource, v colValue
 	return nil
 }
 
-// colValues reads column c of a chunk source: a batch's vector v, or the rows' c-th values.
-type colValues struct {
-	v    *delta.Vector
-	rows []LentRow
-	c    int
-}
+// colValues reads a column of a chunk source's batch.
+type colValues struct{ v *delta.Vector }
 
 // hasNulls reports whether some value may be NULL.
-func (cv colValues) hasNulls() bool { return cv.v == nil || cv.v.Nulls != nil }
+func (cv colValues) hasNulls() bool { return cv.v.Nulls != nil }
 
-func (cv colValues) null(i int) bool {
-	if cv.v != nil {
-		return cv.v.Nulls != nil && cv.v.Nulls[i]
-	}
-	return cv.rows[i].Values[cv.c].Null
-}
-
-func (cv colValues) int(i int) int64 {
-	if cv.v != nil {
-		return cv.v.I64[i]
-	}
-	return cv.rows[i].Values[cv.c].I
-}
-
-func (cv colValues) float(i int) float64 {
-	if cv.v != nil {
-		return cv.v.F64[i]
-	}
-	return cv.rows[i].Values[cv.c].F
-}
-
-func (cv colValues) bool(i int) bool {
-	if cv.v != nil {
-		return cv.v.Bool[i]
-	}
-	return cv.rows[i].Values[cv.c].B
-}
-
-func (cv colValues) str(i int) string {
-	if cv.v != nil {
-		return cv.v.Str[i]
-	}
-	return cv.rows[i].Values[cv.c].S
-}
+func (cv colValues) null(i int) bool     { return cv.v.Nulls != nil && cv.v.Nulls[i] }
+func (cv colValues) int(i int) int64     { return cv.v.I64[i] }
+func (cv colValues) float(i int) float64 { return cv.v.F64[i] }
+func (cv colValues) bool(i int) bool     { return cv.v.Bool[i] }
+func (cv colValues) str(i int) string    { return cv.v.Str[i] }

@@ -8,8 +8,6 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
-
-	"github.com/weirdb/weir/internal/delta"
 )
 
 // weir_batch's values go straight into DuckDB's vectors. duckdb-go's setters take a
@@ -107,70 +105,6 @@ func setNull(vec mapping.Vector, k int, mask *[]uint64, r int) {
 		*mask = unsafe.Slice((*uint64)(mapping.VectorGetValidity(vec)), (k+63)/64)
 	}
 	(*mask)[r>>6] &^= 1 << (r & 63)
-}
-
-// fillLentRows writes column c of the next k lent rows (Lend) into vec when the column
-// is one of DuckDB type t among BIGINT, TIMESTAMP(_TZ), DOUBLE and a numeric lent as
-// DECIMAL(18,0) (parseInt); false for any other, which the caller writes.
-//
-// A lent row's values are a slice of their own somewhere on the heap, and a numeric's
-// text is another allocation: reading a row's value is one or two cache misses. The
-// general path takes them one row after another, each behind closures that the misses
-// wait on. Here the values are read in short loops over the whole chunk, each row
-// independent of the one before, so that the misses of many rows are in flight at once:
-// first where each value is, then the values (for a numeric, its text), then the
-// numeric's digits.
-func (s *chunkSource) fillLentRows(vec mapping.Vector, c int, t duckdb.Type, k int, parseInt func(i int) int64) bool {
-	switch t {
-	case duckdb.TYPE_BIGINT, duckdb.TYPE_TIMESTAMP, duckdb.TYPE_TIMESTAMP_TZ, duckdb.TYPE_DOUBLE:
-	case duckdb.TYPE_DECIMAL:
-		if parseInt == nil {
-			return false
-		}
-	default:
-		return false
-	}
-	vals := s.vals[:0]
-	for r := range k {
-		vals = append(vals, &s.rows[s.rowAt(r)].Values[c])
-	}
-	s.vals = vals
-	data := mapping.VectorGetData(vec)
-	switch t {
-	case duckdb.TYPE_DOUBLE:
-		dst := unsafe.Slice((*float64)(data), k)
-		for r, v := range vals {
-			dst[r] = v.F
-		}
-	case duckdb.TYPE_DECIMAL:
-		strs := s.strs[:0]
-		for _, v := range vals {
-			strs = append(strs, v.S)
-		}
-		s.strs = strs
-		dst := unsafe.Slice((*int64)(data), k)
-		for r, str := range strs {
-			n, ok := delta.NumericInt(str)
-			if !ok && !vals[r].Null {
-				n = parseInt(s.rowAt(r)) // more digits, or not an integer: the general parse says
-			}
-			dst[r] = n
-		}
-	default:
-		dst := unsafe.Slice((*int64)(data), k)
-		for r, v := range vals {
-			dst[r] = v.I
-		}
-	}
-	var mask []uint64
-	for r, v := range vals {
-		if v.Null {
-			setNull(vec, k, &mask, r)
-		}
-	}
-	clear(s.strs)
-	clear(s.vals)
-	return true
 }
 
 // rowAt returns the row of the next rows' r-th.

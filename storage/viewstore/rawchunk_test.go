@@ -15,8 +15,8 @@ import (
 // TestRawChunk: weir_batch's direct vector writes (rawchunk.go) store and lend exactly
 // what duckdb-go's setters do, for every type it writes, NULLs, weights, strings short
 // enough to be inlined and not, ASCII and not, and a read of some columns in another
-// order than the table's (DuckDB's projection); rows lent one by one (Lend, a view's
-// bag: fillLentRows) as well as in batches. It fails when the mirror of
+// order than the table's (DuckDB's projection); a numeric lent as DECIMAL(18,0) from its
+// text and from integers (a view's mirror holds it so). It fails when the mirror of
 // duckdb.DataChunk no longer matches duckdb-go (the direct path is then never taken).
 func TestRawChunk(t *testing.T) {
 	s := open(t, "")
@@ -42,11 +42,18 @@ func TestRawChunk(t *testing.T) {
 	ints := make([]bool, len(cols))
 	ints[len(cols)-1] = true
 
-	// What each path stores and lends.
-	lentRows := make([]viewstore.LentRow, b.Len())
-	for i := range lentRows {
-		lentRows[i] = viewstore.LentRow{Values: b.Row(i, nil), N: b.Weights[i]}
+	// What each path stores and lends; byInts is b with ni held as integers.
+	byInts := &delta.Batch{Cols: append([]delta.Vector(nil), b.Cols...), Weights: b.Weights}
+	ni := &b.Cols[len(cols)-1]
+	asInts := delta.Vector{Kind: delta.KindInt, Nulls: ni.Nulls, I64: make([]int64, b.Len())}
+	for i, text := range ni.Str {
+		if ni.Nulls == nil || !ni.Nulls[i] {
+			n, ok := delta.NumericInt(text)
+			require.True(t, ok, text)
+			asInts.I64[i] = n
+		}
 	}
+	byInts.Cols[len(cols)-1] = asInts
 	run := func(raw bool, id uint64) (stored, lent, projected, grouped, byRow, byRowProjected []string) {
 		was := viewstore.SetRawFill(raw)
 		defer viewstore.SetRawFill(was)
@@ -60,9 +67,9 @@ func TestRawChunk(t *testing.T) {
 		token, release, ok := s.LendBatches(0, cols, []*delta.Batch{b}, ints)
 		require.True(t, ok)
 		defer release()
-		rowsToken, releaseRows, ok := s.Lend(0, cols, lentRows, ints)
+		intsToken, releaseInts, ok := s.LendBatches(0, cols, []*delta.Batch{byInts}, ints)
 		require.True(t, ok)
-		defer releaseRows()
+		defer releaseInts()
 		query := func(q string, token int64) []string {
 			rows, err := s.DB().QueryContext(t.Context(), fmt.Sprintf(q, token))
 			require.NoError(t, err)
@@ -81,8 +88,8 @@ func TestRawChunk(t *testing.T) {
 		// Equal strings must be equal to DuckDB's hashing and comparison too (an inlined
 		// string is zero-padded).
 		grouped = query(`SELECT concat_ws('|', s, count(*)) FROM weir_batch(%d) GROUP BY s ORDER BY ALL`, token)
-		byRow = query(`SELECT t::VARCHAR FROM weir_batch(%d) t ORDER BY ALL`, rowsToken)
-		byRowProjected = query(`SELECT concat_ws('|', ni, s, d, i) FROM weir_batch(%d) ORDER BY ALL`, rowsToken)
+		byRow = query(`SELECT t::VARCHAR FROM weir_batch(%d) t ORDER BY ALL`, intsToken)
+		byRowProjected = query(`SELECT concat_ws('|', ni, s, d, i) FROM weir_batch(%d) ORDER BY ALL`, intsToken)
 		if raw {
 			// Every column of every chunk stored and lent (twice), the four projected (twice)
 			// and the one grouped.
@@ -95,8 +102,8 @@ func TestRawChunk(t *testing.T) {
 	}
 	rawStored, rawLent, rawProjected, rawGrouped, rawByRow, rawByRowProjected := run(true, 1)
 	setStored, setLent, setProjected, setGrouped, setByRow, setByRowProjected := run(false, 2)
-	require.Equal(t, setLent, setByRow, "rows lent one by one through the setters")
-	require.Equal(t, setLent, rawByRow, "rows lent one by one")
+	require.Equal(t, setLent, setByRow, "ni lent from integers through the setters")
+	require.Equal(t, setLent, rawByRow, "ni lent from integers")
 	require.Equal(t, setProjected, setByRowProjected)
 	require.Equal(t, setProjected, rawByRowProjected)
 	require.Equal(t, setGrouped, rawGrouped)

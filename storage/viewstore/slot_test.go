@@ -16,19 +16,19 @@ import (
 
 // TestLendSlot: a statement prepared once over weir_batch(slot) reads, each time it
 // runs, the rows lent under the slot then: of any count (its bound count is only an
-// estimate), held one by one or in batches. It fails when nothing is lent there, or
+// estimate), in one batch or several. It fails when nothing is lent there, or
 // rows of other column types, rather than read wrong rows; a slot is lent once at a
 // time; and a run's rows do not stay reachable from the statement once withdrawn.
 func TestLendSlot(t *testing.T) {
 	s := open(t, "")
 	cols := []catalog.Column{{Name: "k", Type: catalog.Int8}, {Name: "x", Type: catalog.Numeric}}
 	ints := []bool{false, true}
-	rowsOf := func(n int) []viewstore.LentRow {
-		out := make([]viewstore.LentRow, n)
-		for i := range out {
-			out[i] = viewstore.LentRow{Values: []delta.Value{I(int64(i)), delta.Numeric(strconv.Itoa(2 * i))}, N: 1}
+	rowsOf := func(n int) []*delta.Batch {
+		b := delta.New([]delta.Kind{delta.KindInt, delta.KindNumeric})
+		for i := range n {
+			b.AppendRow([]delta.Value{I(int64(i)), delta.Numeric(strconv.Itoa(2 * i))}, 1)
 		}
-		return out
+		return []*delta.Batch{b}
 	}
 	slot := viewstore.NewSlot()
 	require.Negative(t, slot)
@@ -36,10 +36,10 @@ func TestLendSlot(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close()
 
-	token, release, ok := s.Lend(slot, cols, rowsOf(3), ints)
+	token, release, ok := s.LendBatches(slot, cols, rowsOf(3), ints)
 	require.True(t, ok)
 	require.Equal(t, slot, token)
-	_, _, ok = s.Lend(slot, cols, rowsOf(1), ints)
+	_, _, ok = s.LendBatches(slot, cols, rowsOf(1), ints)
 	require.False(t, ok, "a slot is lent once at a time")
 	stmt, err := conn.PrepareContext(t.Context(),
 		`SELECT count(*), sum(x)::BIGINT, (SELECT count(*) FROM weir_batch(`+strconv.FormatInt(slot, 10)+`) a JOIN weir_batch(`+strconv.FormatInt(slot, 10)+`) b USING (k)) FROM weir_batch(`+strconv.FormatInt(slot, 10)+`)`)
@@ -62,8 +62,8 @@ func TestLendSlot(t *testing.T) {
 	var cleaned atomic.Bool
 	func() {
 		big := rowsOf(10_000)
-		runtime.AddCleanup(&big[0], func(*atomic.Bool) { cleaned.Store(true) }, &cleaned)
-		_, release, ok = s.Lend(slot, cols, big, ints)
+		runtime.AddCleanup(big[0], func(*atomic.Bool) { cleaned.Store(true) }, &cleaned)
+		_, release, ok = s.LendBatches(slot, cols, big, ints)
 		require.True(t, ok)
 		check(10_000)
 		release()
@@ -78,27 +78,26 @@ func TestLendSlot(t *testing.T) {
 	require.True(t, cleaned.Load(), "a withdrawn run's rows are unreachable from the statement")
 	runtime.KeepAlive(stmt)
 
-	_, release, ok = s.Lend(slot, cols, rowsOf(2), ints)
+	_, release, ok = s.LendBatches(slot, cols, rowsOf(2), ints)
 	require.True(t, ok)
 	check(2)
 	release()
-	b := delta.New([]delta.Kind{delta.KindInt, delta.KindNumeric})
-	for i := range 5000 {
-		b.AppendRow([]delta.Value{I(int64(i)), delta.Numeric(strconv.Itoa(2 * i))}, 1)
-	}
-	_, release, ok = s.LendBatches(slot, cols, []*delta.Batch{b}, ints)
+	many := append(rowsOf(3000), rowsOf(2000)...) // k repeats: the join has more rows
+	_, release, ok = s.LendBatches(slot, cols, many, ints)
 	require.True(t, ok)
-	check(5000)
+	n, sum, joined, err := run()
+	require.NoError(t, err)
+	require.Equal(t, [3]int64{5000, 3000*2999 + 2000*1999, 3000 + 3*2000}, [3]int64{n, sum, joined})
 	release()
 
 	_, _, _, err = run()
 	require.ErrorContains(t, err, "nothing is lent under slot")
-	_, release, ok = s.Lend(slot, cols, rowsOf(2), nil) // x as text, not as an integer
+	_, release, ok = s.LendBatches(slot, cols, rowsOf(2), nil) // x as text, not as an integer
 	require.True(t, ok)
 	_, _, _, err = run()
 	require.ErrorContains(t, err, "bound for other columns")
 	release()
-	_, release, ok = s.Lend(slot, cols, rowsOf(4), ints)
+	_, release, ok = s.LendBatches(slot, cols, rowsOf(4), ints)
 	require.True(t, ok)
 	check(4)
 	release()
