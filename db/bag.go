@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/weirdb/weir/catalog"
@@ -381,23 +382,38 @@ func (g *bag) bags() []*bag {
 // them), an indexed one's mirror (lendMirror, which ints is for). The bag does not
 // modify them until release is called (it appends to a chunk only behind its windows,
 // and copies a lent block of its mirror before it writes into it). The caller holds the
-// views lock.
+// views lock. The parts of a large bag are taken on as many goroutines: a part's
+// first read makes its mirror, about 60 ns a row.
 func (g *bag) held(ints []bool) (out []*delta.Batch, release func()) {
-	var releases []func()
-	for _, p := range g.bags() {
-		if p.index == nil {
-			for _, c := range p.chunks {
-				out = append(out, c.Window(0, c.Len()))
-			}
-			continue
+	parts := g.bags()
+	lent := make([][]*delta.Batch, len(parts))
+	releases := make([]func(), len(parts))
+	take := func(i int) {
+		p := parts[i]
+		if p.index != nil {
+			lent[i], releases[i] = p.lendMirror(ints)
+			return
 		}
-		var r func()
-		out, r = p.lendMirror(out, ints)
-		releases = append(releases, r)
+		for _, c := range p.chunks {
+			lent[i] = append(lent[i], c.Window(0, c.Len()))
+		}
 	}
-	return out, func() {
+	if len(parts) > 1 && g.len() >= 1<<14 {
+		var wg sync.WaitGroup
+		for i := range parts {
+			wg.Go(func() { take(i) })
+		}
+		wg.Wait()
+	} else {
+		for i := range parts {
+			take(i)
+		}
+	}
+	return slices.Concat(lent...), func() {
 		for _, r := range releases {
-			r()
+			if r != nil {
+				r()
+			}
 		}
 	}
 }

@@ -72,12 +72,12 @@ func newMirrorBlock(kinds []delta.Kind) *mirrorBlock {
 	return b
 }
 
-// lendMirror makes g's mirror when it has none, and appends its blocks to dst, for a
-// read to lend; they do not change until release is called. A column that ints marks (a
+// lendMirror makes g's mirror when it has none, and returns its blocks, for a read to
+// lend; they do not change until release is called. A column that ints marks (a
 // plain numeric whose values are integers of at most 18 digits) is lent as integers (a
 // vector of KindInt) from the blocks whose values all are. The caller holds the views
 // lock to read (or to write).
-func (g *bag) lendMirror(dst []*delta.Batch, ints []bool) (out []*delta.Batch, release func()) {
+func (g *bag) lendMirror(ints []bool) (out []*delta.Batch, release func()) {
 	m := &g.mirror
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -86,11 +86,12 @@ func (g *bag) lendMirror(dst []*delta.Batch, ints []bool) (out []*delta.Batch, r
 	}
 	m.writes = 0
 	blocks := slices.Clone(m.blocks)
-	for _, b := range blocks {
+	out = make([]*delta.Batch, len(blocks))
+	for i, b := range blocks {
 		b.readers.Add(1)
-		dst = append(dst, b.lent(ints))
+		out[i] = b.lent(ints)
 	}
-	return dst, func() {
+	return out, func() {
 		for _, b := range blocks {
 			b.readers.Add(-1)
 		}

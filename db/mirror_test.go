@@ -11,14 +11,13 @@ import (
 )
 
 // TestReadMirror folds random ticks into aggregate-like bags of thousands of groups
-// (several mirror blocks, in one part and in two) — groups updated (old row retracted,
-// new one inserted), created, and removed, so that rows move into holes and the bag
-// grows and shrinks across blocks — and reads them (bag.held) after a random number of
-// ticks, sometimes enough for the mirror to be dropped as idle. Every read must lend the
-// rows held then, and what the last few reads were lent, and hold still, must not have
-// changed since.
-// The numeric column is lent as integers where a block's values are all integers (every
-// block, but with seed 1).
+// (several mirror blocks; in one part, and in two taken on two goroutines): groups
+// updated (old row retracted, new one inserted), created and removed, so that rows move
+// into holes and the bag grows and shrinks across blocks. It reads them (bag.held)
+// after a random number of ticks, sometimes enough for the mirror to be dropped as idle.
+// Every read must lend the rows held then, and what the last few reads were lent, and
+// hold still, must not have changed since. The numeric column is lent as integers where
+// a block's values are all integers (every block, but with seed 1).
 func TestReadMirror(t *testing.T) {
 	kinds := []delta.Kind{delta.KindInt, delta.KindNumeric, delta.KindString}
 	idle := mirrorIdleMin
@@ -36,12 +35,12 @@ func TestReadMirror(t *testing.T) {
 			drops, read := 0, false
 			for tick := range 100 {
 				b := delta.New(kinds)
-				universe := int64(12_000)
+				universe := int64(20_000)
 				if tick%50 >= 40 {
 					universe = 300 // shrink: most groups go, the last blocks are cut
 				}
-				for range rng.IntN(3000) {
-					k := rng.Int64N(12_000)
+				for range rng.IntN(5000) {
+					k := rng.Int64N(20_000)
 					old, ok := groups[k]
 					if ok {
 						b.AppendRow(old, -1)
