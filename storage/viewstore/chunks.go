@@ -382,9 +382,13 @@ func (s *chunkSource) fillRaw(raw *duckDataChunk, c int, col catalog.Column, k i
 	}
 	switch t {
 	case duckdb.TYPE_DECIMAL:
-		fillFixed(vec, k, s, v, parseInt)
+		if v.v.Kind != delta.KindInt || !fillCopy(vec, k, s, v, v.v.I64) {
+			fillFixed(vec, k, s, v, parseInt)
+		}
 	case duckdb.TYPE_BIGINT, duckdb.TYPE_TIMESTAMP, duckdb.TYPE_TIMESTAMP_TZ:
-		fillFixed(vec, k, s, v, v.int)
+		if !fillCopy(vec, k, s, v, v.v.I64) {
+			fillFixed(vec, k, s, v, v.int)
+		}
 	case duckdb.TYPE_INTEGER:
 		fillFixed(vec, k, s, v, func(i int) int32 { return int32(v.int(i)) })
 	case duckdb.TYPE_DATE:
@@ -392,7 +396,9 @@ func (s *chunkSource) fillRaw(raw *duckDataChunk, c int, col catalog.Column, k i
 	case duckdb.TYPE_SMALLINT:
 		fillFixed(vec, k, s, v, func(i int) int16 { return int16(v.int(i)) })
 	case duckdb.TYPE_DOUBLE:
-		fillFixed(vec, k, s, v, v.float)
+		if !fillCopy(vec, k, s, v, v.v.F64) {
+			fillFixed(vec, k, s, v, v.float)
+		}
 	case duckdb.TYPE_FLOAT:
 		fillFixed(vec, k, s, v, func(i int) float32 { return float32(v.float(i)) })
 	case duckdb.TYPE_BOOLEAN:

@@ -83,6 +83,17 @@ func fillFixed[T any](vec mapping.Vector, k int, s *chunkSource, v colValues, va
 	eachRow(vec, k, s, v, func(r, i int) { dst[r] = value(i) })
 }
 
+// fillCopy writes the next k values of src, column c of s's batch, into vec, DuckDB's
+// vector of type elements T, in one copy; false when they are not the next k rows of the
+// batch in order (s repeats rows by weight) or some may be NULL, and nothing is written.
+func fillCopy[T any](vec mapping.Vector, k int, s *chunkSource, v colValues, src []T) bool {
+	if s.idx != nil || v.hasNulls() {
+		return false
+	}
+	copy(unsafe.Slice((*T)(mapping.VectorGetData(vec)), k), src[s.at:s.at+k])
+	return true
+}
+
 // eachRow calls set(r, i) for each of the next k rows of s whose value in v is not NULL,
 // r being its position in the chunk and i its row, and marks the NULL ones invalid in
 // vec's validity mask (a bit set per valid row).
