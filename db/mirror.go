@@ -111,6 +111,15 @@ func (m *readMirror) off() {
 	m.on, m.n, m.writes, m.blocks = false, 0, 0, nil
 }
 
+// mirrorsLost counts the mirrors dropped because they no longer matched their bag's
+// positions: never, unless the bag changed a position without writing it (tests).
+var mirrorsLost atomic.Int64
+
+func (m *readMirror) lost() {
+	mirrorsLost.Add(1)
+	m.off()
+}
+
 // block returns block k for writing: copied first when a read holds it.
 func (m *readMirror) block(k int) *mirrorBlock {
 	b := m.blocks[k]
@@ -167,7 +176,7 @@ func (m *readMirror) write(p int, n int64, changes *delta.Batch, i int, values b
 		}
 		return
 	case p > m.n:
-		m.off() // not the bag's rows: never, but a read must not see a wrong copy
+		m.lost() // not the bag's rows: never, but a read must not see a wrong copy
 		return
 	}
 	b := m.block(p / blockRows)
@@ -188,7 +197,7 @@ func (m *readMirror) write(p int, n int64, changes *delta.Batch, i int, values b
 // and dropped position from.
 func (m *readMirror) move(from, to int) {
 	if from != m.n-1 || to > from {
-		m.off()
+		m.lost()
 		return
 	}
 	src := m.blocks[from/blockRows]

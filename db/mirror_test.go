@@ -20,9 +20,9 @@ import (
 // a block's values are all integers (every block, but with seed 1).
 func TestReadMirror(t *testing.T) {
 	kinds := []delta.Kind{delta.KindInt, delta.KindNumeric, delta.KindString}
-	idle := mirrorIdleMin
-	mirrorIdleMin = 4096
-	defer func() { mirrorIdleMin = idle }()
+	idle, idleMin := mirrorIdle, mirrorIdleMin
+	mirrorIdle, mirrorIdleMin = 1, 4096 // dropped after as many writes as rows
+	defer func() { mirrorIdle, mirrorIdleMin = idle, idleMin }()
 	for _, parts := range []int{1, 2} {
 		for seed := range uint64(2) {
 			rng := rand.New(rand.NewPCG(seed, 11))
@@ -88,6 +88,7 @@ func TestReadMirror(t *testing.T) {
 				}
 			}
 			require.Positive(t, drops, "parts %d seed %d: no mirror was dropped", parts, seed)
+			require.Zero(t, mirrorsLost.Load(), "a mirror lost track of its bag's positions")
 		}
 	}
 }
