@@ -20,9 +20,9 @@ import (
 // first (flushForRead), which puts the flush, tens of milliseconds of DuckDB writes, on
 // the path of every read that follows a write. A read that names only views does not
 // need the store: the views' current rows are in memory (their bags), at one tick for
-// all of them. Such a read takes a snapshot of those bags under d.mu, lends them to
-// DuckDB as weir_batch(token) (viewstore.Lend), and runs the same query with each view's
-// name replaced by its snapshot. DuckDB computes the answer as it would over the tables
+// all of them. Such a read takes a snapshot of those bags under the views lock (their
+// mirrors, mirror.go), lends it to DuckDB as weir_batch(token) (viewstore.LendBatches),
+// and runs the same query with each view's name replaced by its snapshot. DuckDB computes the answer as it would over the tables
 // (the snapshot has the tables' column types), and the flush stays in the background.
 //
 // The replacing is done by rewriteNumericFrom, which already replaces each reference to
@@ -32,9 +32,9 @@ import (
 // A read goes to the store as before when it names anything else (a source, a table, a
 // catalog relation, a schema-qualified name, a CTE with a view's name), when the views
 // hold more than memReadMaxRows indexed rows in all (an insert-only view's unindexed
-// chunks are lent as they are, whatever their size), when a view's column type is not one weir_batch writes, or when a view has a
-// plain numeric column whose scale bound (numshape.go) has not yet been read from the
-// store.
+// chunks are lent as they are, whatever their size), when a view's column type is not
+// one weir_batch writes, or when a view has a plain numeric column whose scale bound
+// (numshape.go) has not yet been read from the store.
 
 // memReadMaxRows is the most indexed rows the views of one read may hold for it to be
 // served from memory: a view's first read makes its mirror (mirror.go), a copy of every
@@ -153,8 +153,8 @@ func (l *lentViews) release() {
 // when the read must go to the store instead (see above). Under the views lock
 // (tickLock.readViews) it takes each indexed bag's columnar mirror (mirror.go; made at
 // the bag's first read), or an unindexed bag's chunks, which the bag does not modify
-// until the read is over; DuckDB reads them while ticks go on. View i is lent under slots[i] (viewstore.NewSlot), or under a
-// token of its own when slots is nil.
+// until the read is over; DuckDB reads them while ticks go on. View i is lent under
+// slots[i] (viewstore.NewSlot), or under a token of its own when slots is nil.
 func (d *DB) lendViews(names []string, slots []int64) *lentViews {
 	if memReadsOff.Load() {
 		return nil

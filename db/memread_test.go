@@ -153,9 +153,9 @@ func TestReadFromMemoryBound(t *testing.T) {
 
 // TestReadFromMemoryConcurrent: reads from memory at once, each of its own snapshot of
 // two views of different sizes, all answer exactly while ticks change one of the views
-// under them. A snapshot's slice is reused by a later read (getSnapshot) only after
-// DuckDB has read it; one handed on sooner is overwritten under the read using it, and
-// that read's sums come out wrong. There are more readers than kept connections
+// under them. A view's mirror block that a read holds is copied before a tick writes
+// into it (mirror.go); one written in place under the read using it makes that read's
+// sums come out wrong. There are more readers than kept connections
 // (memstmt.go), so reads run both on them, each over its slots, and on connections of
 // their own.
 func TestReadFromMemoryConcurrent(t *testing.T) {

@@ -19,12 +19,12 @@ import (
 // function weir_batch(token), registered on the writer connection, and the rows go in
 // with INSERT INTO … SELECT * FROM weir_batch(token). Each value is written to its chunk
 // typed, where the Appender (appendRows) takes every row as boxed driver.Values. Reads
-// of views served from memory (Lend) read their snapshot through the same function. A
-// batch is registered in lent under a random token while it is read; the function is
-// visible to every connection, so it serves a batch only to a statement that knows its
-// token (an ad-hoc read calling it gets an error, never the rows). The registry is the
-// process's, not a Store's: a database file opened twice in one process is one DuckDB
-// instance, whose weir_batch is the first Store's.
+// of views served from memory (LendBatches) read their snapshot through the same
+// function. A batch is registered in lent under a random token while it is read; the
+// function is visible to every connection, so it serves a batch only to a statement
+// that knows its token (an ad-hoc read calling it gets an error, never the rows). The
+// registry is the process's, not a Store's: a database file opened twice in one process
+// is one DuckDB instance, whose weir_batch is the first Store's.
 
 // lent holds the batches weir_batch serves, by token (*chunkSource).
 var lent sync.Map
@@ -95,8 +95,9 @@ func (*Store) LendBatches(slot int64, cols []catalog.Column, bs []*delta.Batch, 
 	return lend(slot, &chunkSource{cols: cols, ints: ints, segs: append([]*delta.Batch{}, bs...), seg: -1, total: total})
 }
 
-// NewSlot returns a new slot for LendBatches: a random negative token, which no token of
-// Lend's own (rand.Int64, never negative) can be, and which an ad-hoc read cannot guess.
+// NewSlot returns a new slot for LendBatches: a random negative token, which no token
+// of LendBatches' own (rand.Int64, never negative) can be, and which an ad-hoc read
+// cannot guess.
 func NewSlot() int64 { return -1 - rand.Int64() }
 
 // slotRuns is the sources of a slot's statement that read the rows lent under it in its
@@ -200,7 +201,7 @@ type chunkSource struct {
 	broken error
 }
 
-// CanLend reports whether Lend takes the rows of a relation of columns cols.
+// CanLend reports whether LendBatches takes the rows of a relation of columns cols.
 func CanLend(cols []catalog.Column) bool {
 	for _, col := range cols {
 		if _, ok := chunkTypes[col.Type]; !ok || col.DuckDB() != col.Type.DuckDB() {
