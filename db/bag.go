@@ -94,6 +94,12 @@ type bagRow struct {
 	next int32 // the position of the next row of the same key; -1: none
 }
 
+// countedRow is a row and its multiplicity.
+type countedRow struct {
+	Values []delta.Value
+	N      int64
+}
+
 // touchedRows lists, by key, the rows of a bag whose multiplicity a tick changed (a key
 // may repeat), each with the row it touched: what the next flush rewrites with the key's
 // rows as they are then.
@@ -335,7 +341,7 @@ func (g *bag) contents() *delta.Batch { return g.freeze().batch() }
 type frozenBag struct {
 	kinds  []delta.Kind
 	chunks []*delta.Batch
-	rows   []viewstore.LentRow
+	rows   []countedRow
 }
 
 func (g *bag) freeze() frozenBag {
@@ -343,10 +349,10 @@ func (g *bag) freeze() frozenBag {
 	for i, c := range g.chunks {
 		f.chunks[i] = c.Window(0, c.Len())
 	}
-	f.rows = make([]viewstore.LentRow, 0, g.indexedLen())
+	f.rows = make([]countedRow, 0, g.indexedLen())
 	for _, p := range g.bags() {
 		for i := range p.rows {
-			f.rows = append(f.rows, viewstore.LentRow{Values: p.rows[i].row, N: p.rows[i].n})
+			f.rows = append(f.rows, countedRow{Values: p.rows[i].row, N: p.rows[i].n})
 		}
 	}
 	return f
@@ -734,17 +740,17 @@ func (g *bag) move(from, to int32) {
 
 // current appends to dst every row of key with its multiplicity now, or, when the key
 // has none, like (a row the key had) with multiplicity 0.
-func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) []viewstore.LentRow {
+func (g *bag) current(dst []countedRow, key string, like []delta.Value) []countedRow {
 	g = g.partOf(key)
 	g.buildIndex()
 	n := len(dst)
 	if p, ok := g.first(key); ok {
 		for ; p >= 0; p = g.rows[p].next {
-			dst = append(dst, viewstore.LentRow{Values: g.rows[p].row, N: g.rows[p].n})
+			dst = append(dst, countedRow{Values: g.rows[p].row, N: g.rows[p].n})
 		}
 	}
 	if len(dst) == n {
-		dst = append(dst, viewstore.LentRow{Values: like})
+		dst = append(dst, countedRow{Values: like})
 	}
 	return dst
 }
@@ -758,7 +764,7 @@ func (g *bag) current(dst []viewstore.LentRow, key string, like []delta.Value) [
 type bagRows struct {
 	kinds    []delta.Kind
 	key      []int // the bag's key columns; nil: the whole row
-	rows     []viewstore.LentRow
+	rows     []countedRow
 	fresh    []bool
 	appended []*delta.Batch
 }

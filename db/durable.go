@@ -12,7 +12,6 @@ import (
 
 	"github.com/weirdb/weir/internal/delta"
 	"github.com/weirdb/weir/internal/sqlerr"
-	"github.com/weirdb/weir/storage/viewstore"
 	"github.com/weirdb/weir/storage/wal"
 )
 
@@ -398,13 +397,13 @@ func (d *DB) writePending(tx storeWriter, u *unflushed) error {
 		}
 		viewChanges[name] = v.rows.touched(rows)
 	}
-	errChanges := &bagRows{kinds: relKinds(errorsRel), rows: make([]viewstore.LentRow, 0, len(u.errs))}
+	errChanges := &bagRows{kinds: relKinds(errorsRel), rows: make([]countedRow, 0, len(u.errs))}
 	for key, row := range u.errs {
 		n := int64(0)
 		if v, ok := d.views[row[0].S]; ok {
 			n = v.errs.multiplicity(key)
 		}
-		errChanges.rows = append(errChanges.rows, viewstore.LentRow{Values: row, N: n})
+		errChanges.rows = append(errChanges.rows, countedRow{Values: row, N: n})
 	}
 	// The sources' history: a tick's batch is kept as it was ingested (copying it into
 	// one batch per source would cost the tick a copy of every event); the store writer
@@ -447,7 +446,7 @@ func (g *bag) touched(p *pendingRows) *bagRows {
 	if len(p.rows) == 0 {
 		return out
 	}
-	out.rows = make([]viewstore.LentRow, 0, len(p.rows))
+	out.rows = make([]countedRow, 0, len(p.rows))
 	same := slices.Equal(p.key, g.key)
 	if same && p.fresh > 0 && len(out.appended) == 0 {
 		out.fresh = make([]bool, 0, len(p.rows))

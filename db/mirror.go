@@ -152,7 +152,7 @@ func (m *readMirror) appendRow(row []delta.Value, n int64) {
 	b.rows.AppendRow(row, n)
 	for c, x := range b.ints {
 		if x != nil {
-			b.ints[c] = append(x, numericInt(row[c]))
+			b.ints[c] = append(x, numericInt(row[c].Null, row[c].S))
 		}
 	}
 }
@@ -171,7 +171,8 @@ func (m *readMirror) write(p int, n int64, changes *delta.Batch, i int, values b
 		b.rows.AppendFrom(changes, i, n)
 		for c, x := range b.ints {
 			if x != nil {
-				b.ints[c] = append(x, numericIntAt(&changes.Cols[c], i))
+				v := changes.Cols[c].Get(i)
+				b.ints[c] = append(x, numericInt(v.Null, v.S))
 			}
 		}
 		return
@@ -188,7 +189,8 @@ func (m *readMirror) write(p int, n int64, changes *delta.Batch, i int, values b
 	for c := range b.rows.Cols {
 		b.rows.Cols[c].SetFrom(j, &changes.Cols[c], i)
 		if b.ints[c] != nil {
-			b.ints[c][j] = numericIntAt(&changes.Cols[c], i)
+			v := changes.Cols[c].Get(i)
+			b.ints[c][j] = numericInt(v.Null, v.S)
 		}
 	}
 }
@@ -244,23 +246,12 @@ func (b *mirrorBlock) lent(ints []bool) *delta.Batch {
 	return out
 }
 
-// numericInt is a numeric value as mirrorBlock.ints holds it.
-func numericInt(v delta.Value) int64 {
-	if v.Null {
+// numericInt is a numeric value (NULL, or its text) as mirrorBlock.ints holds it.
+func numericInt(null bool, text string) int64 {
+	if null {
 		return 0
 	}
-	if n, ok := delta.NumericInt(v.S); ok {
-		return n
-	}
-	return notInt
-}
-
-// numericIntAt is numericInt of value i of a numeric vector.
-func numericIntAt(v *delta.Vector, i int) int64 {
-	if v.Nulls != nil && v.Nulls[i] {
-		return 0
-	}
-	if n, ok := delta.NumericInt(v.Str[i]); ok {
+	if n, ok := delta.NumericInt(text); ok {
 		return n
 	}
 	return notInt

@@ -277,36 +277,13 @@ func (v *Vector) Append(x Value) {
 	}
 }
 
-// Set replaces value i with x, which must be of v's kind (a NULL of any kind is
-// accepted).
-func (v *Vector) Set(i int, x Value) {
-	if x.Null {
+// SetFrom replaces value i with value j of src, which has v's kind.
+func (v *Vector) SetFrom(i int, src *Vector, j int) {
+	if src.Nulls != nil && src.Nulls[j] {
 		if v.Nulls == nil {
 			v.Nulls = make([]bool, v.Len())
 		}
 		v.Nulls[i] = true
-		return
-	}
-	if v.Nulls != nil {
-		v.Nulls[i] = false
-	}
-	switch v.Kind {
-	case KindInt:
-		v.I64[i] = x.I
-	case KindFloat:
-		v.F64[i] = x.F
-	case KindString, KindNumeric, KindInterval, KindJsonb:
-		v.Str[i] = x.S
-	default:
-		v.Bool[i] = x.B
-	}
-}
-
-// SetFrom replaces value i with value j of src, which has v's kind: v.Set(i, src.Get(j))
-// without the Value in between.
-func (v *Vector) SetFrom(i int, src *Vector, j int) {
-	if src.Nulls != nil && src.Nulls[j] {
-		v.Set(i, Value{Kind: v.Kind, Null: true})
 		return
 	}
 	if v.Nulls != nil {

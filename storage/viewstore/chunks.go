@@ -50,12 +50,6 @@ func batchFunc() duckdb.ChunkTableFunction {
 	}
 }
 
-// LentRow is a row and its multiplicity.
-type LentRow struct {
-	Values []delta.Value
-	N      int64
-}
-
 // LendBatches makes the rows of bs, a relation of columns cols, row i of a batch
 // repeated by its weight, readable by any connection as weir_batch(token) until
 // release is called. The rows are read in place, only the columns a query reads, and
